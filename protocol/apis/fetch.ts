@@ -1,0 +1,41 @@
+/**
+ * Fetch (key 1). Long poll: the broker answers once `minBytes` are available across the
+ * request, or after `maxWaitMs`, whichever comes first (a parked fetch wakes on append).
+ * `records` holds whole batches; the first may start before `fetchOffset` (skip records below
+ * it); at least one batch is returned even if larger than `partitionMaxBytes` (KIP-74).
+ *
+ *   request:  { maxWaitMs, minBytes, maxBytes, topics: [{ name, partitions: [{ partition, fetchOffset, partitionMaxBytes }] }] }
+ *   response: { throttleTimeMs, errorCode, topics: [{ name, partitions: [{ partition, errorCode,
+ *               highWatermark, lastStableOffset, logStartOffset, records: bin | null }] }] }
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Bytes, ErrorCodeField, Int32, Int64, Nullable, PartitionIndex, TopicName } from './common.js';
+
+export const FetchRequest = Type.Object({
+  maxWaitMs: Int32({ minimum: 0 }),
+  minBytes: Int32({ minimum: 0 }),
+  maxBytes: Int32({ minimum: 1 }),
+  topics: Type.Array(
+    Type.Object({
+      name: TopicName(),
+      partitions: Type.Array(Type.Object({ partition: PartitionIndex(), fetchOffset: Int64({ minimum: 0 }), partitionMaxBytes: Int32({ minimum: 1 }) }), { maxItems: 100000 }),
+    }),
+    { maxItems: 100000 },
+  ),
+});
+export const FetchPartitionResponse = Type.Object({
+  partition: PartitionIndex(),
+  errorCode: ErrorCodeField(),
+  highWatermark: Int64(),
+  lastStableOffset: Int64(),
+  logStartOffset: Int64(),
+  records: Nullable(Bytes()),
+});
+export const FetchResponse = Type.Object({
+  throttleTimeMs: Int32({ minimum: 0 }),
+  errorCode: ErrorCodeField(),
+  topics: Type.Array(Type.Object({ name: Type.String(), partitions: Type.Array(FetchPartitionResponse) })),
+});
+export type FetchRequest = Static<typeof FetchRequest>;
+export type FetchResponse = Static<typeof FetchResponse>;
+export type FetchPartitionResponse = Static<typeof FetchPartitionResponse>;

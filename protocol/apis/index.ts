@@ -1,0 +1,126 @@
+/**
+ * The API registry: every API declared once, as data. The broker's dispatcher, the client and
+ * ApiVersions all read it. Validators are compiled once (TypeBox's TypeCompiler), on first use.
+ *
+ * Keys follow Apache Kafka's numbering where the API is the same concept; rill's own APIs use
+ * keys from 1000 up.
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
+import { AlterGroupOffsetsRequest, AlterGroupOffsetsResponse } from './alter-group-offsets.js';
+import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
+import { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from './consumer-group-heartbeat.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
+import { DeleteGroupsRequest, DeleteGroupsResponse } from './delete-groups.js';
+import { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js';
+import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
+import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
+import { FetchRequest, FetchResponse } from './fetch.js';
+import { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
+import { InitProducerIdRequest, InitProducerIdResponse } from './init-producer-id.js';
+import { ListGroupsRequest, ListGroupsResponse } from './list-groups.js';
+import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
+import { MetadataRequest, MetadataResponse } from './metadata.js';
+import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
+import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
+import { ProduceRequest, ProduceResponse } from './produce.js';
+
+function api<K extends number, Req extends TSchema, Res extends TSchema>(key: K, request: Req, response: Res) {
+  return { key, minVersion: 0, maxVersion: 0, request, response } as const;
+}
+
+export const APIS = {
+  Produce: api(0, ProduceRequest, ProduceResponse),
+  Fetch: api(1, FetchRequest, FetchResponse),
+  ListOffsets: api(2, ListOffsetsRequest, ListOffsetsResponse),
+  Metadata: api(3, MetadataRequest, MetadataResponse),
+  OffsetCommit: api(8, OffsetCommitRequest, OffsetCommitResponse),
+  OffsetFetch: api(9, OffsetFetchRequest, OffsetFetchResponse),
+  FindCoordinator: api(10, FindCoordinatorRequest, FindCoordinatorResponse),
+  DescribeGroups: api(15, DescribeGroupsRequest, DescribeGroupsResponse),
+  ListGroups: api(16, ListGroupsRequest, ListGroupsResponse),
+  ApiVersions: api(18, ApiVersionsRequest, ApiVersionsResponse),
+  CreateTopics: api(19, CreateTopicsRequest, CreateTopicsResponse),
+  DeleteTopics: api(20, DeleteTopicsRequest, DeleteTopicsResponse),
+  InitProducerId: api(22, InitProducerIdRequest, InitProducerIdResponse),
+  DescribeConfigs: api(32, DescribeConfigsRequest, DescribeConfigsResponse),
+  AlterConfigs: api(33, AlterConfigsRequest, AlterConfigsResponse),
+  DeleteGroups: api(42, DeleteGroupsRequest, DeleteGroupsResponse),
+  ConsumerGroupHeartbeat: api(68, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse),
+  AlterGroupOffsets: api(1001, AlterGroupOffsetsRequest, AlterGroupOffsetsResponse),
+} as const;
+
+export type ApiName = keyof typeof APIS;
+export type RequestOf<N extends ApiName> = Static<(typeof APIS)[N]['request']>;
+export type ResponseOf<N extends ApiName> = Static<(typeof APIS)[N]['response']>;
+export interface ApiDefinition {
+  name: ApiName;
+  key: number;
+  minVersion: number;
+  maxVersion: number;
+  request: TSchema;
+  response: TSchema;
+}
+
+const BY_KEY = new Map<number, ApiDefinition>();
+for (const [name, def] of Object.entries(APIS)) {
+  BY_KEY.set(def.key, { name: name as ApiName, ...def });
+}
+
+export function apiByKey(key: number): ApiDefinition | undefined {
+  return BY_KEY.get(key);
+}
+
+export function allApis(): ApiDefinition[] {
+  return [...BY_KEY.values()].sort((a, b) => a.key - b.key);
+}
+
+const checks = new Map<TSchema, TypeCheck<TSchema>>();
+function checkerFor(schema: TSchema): TypeCheck<TSchema> {
+  let c = checks.get(schema);
+  if (c === undefined) {
+    c = TypeCompiler.Compile(schema);
+    checks.set(schema, c);
+  }
+  return c;
+}
+
+/**
+ * Validates a decoded payload against a schema. Returns null when valid, otherwise one line
+ * naming the first offending field (e.g. "/topics/0/partitions/2/partition: Expected integer").
+ */
+export function validationError(schema: TSchema, payload: unknown): string | null {
+  const c = checkerFor(schema);
+  if (c.Check(payload)) return null;
+  const first = c.Errors(payload).First();
+  return first ? `${first.path || '/'}: ${first.message}` : 'payload does not match the schema';
+}
+
+export function validateRequest(def: ApiDefinition, payload: unknown): string | null {
+  return validationError(def.request, payload);
+}
+
+export function validateResponse(def: ApiDefinition, payload: unknown): string | null {
+  return validationError(def.response, payload);
+}
+
+export * from './alter-configs.js';
+export * from './alter-group-offsets.js';
+export * from './api-versions.js';
+export * from './common.js';
+export * from './consumer-group-heartbeat.js';
+export * from './create-topics.js';
+export * from './delete-groups.js';
+export * from './delete-topics.js';
+export * from './describe-configs.js';
+export * from './describe-groups.js';
+export * from './fetch.js';
+export * from './find-coordinator.js';
+export * from './init-producer-id.js';
+export * from './list-groups.js';
+export * from './list-offsets.js';
+export * from './metadata.js';
+export * from './offset-commit.js';
+export * from './offset-fetch.js';
+export * from './produce.js';

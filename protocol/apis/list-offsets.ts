@@ -1,0 +1,29 @@
+/**
+ * ListOffsets (key 2). `timestamp` -2 = earliest (log start offset), -1 = latest (log end
+ * offset), otherwise the first offset whose timestamp is >= it (offset -1 when none).
+ *
+ *   request:  { topics: [{ name, partitions: [{ partition, timestamp }] }] }
+ *   response: { topics: [{ name, partitions: [{ partition, errorCode, timestamp, offset }] }] }
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ErrorCodeField, Int64, PartitionIndex, TopicName } from './common.js';
+
+export const EARLIEST_TIMESTAMP = -2;
+export const LATEST_TIMESTAMP = -1;
+
+export const ListOffsetsRequest = Type.Object({
+  topics: Type.Array(
+    Type.Object({ name: TopicName(), partitions: Type.Array(Type.Object({ partition: PartitionIndex(), timestamp: Int64({ minimum: -2 }) }), { maxItems: 100000 }) }),
+    { maxItems: 100000 },
+  ),
+});
+export const ListOffsetsResponse = Type.Object({
+  topics: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      partitions: Type.Array(Type.Object({ partition: PartitionIndex(), errorCode: ErrorCodeField(), timestamp: Int64(), offset: Int64() })),
+    }),
+  ),
+});
+export type ListOffsetsRequest = Static<typeof ListOffsetsRequest>;
+export type ListOffsetsResponse = Static<typeof ListOffsetsResponse>;

@@ -1,0 +1,41 @@
+/**
+ * Metadata (key 3). Brokers of the cluster and, per topic, every partition's leader.
+ *
+ *   request:  { topics: [name] | null (all topics), allowAutoTopicCreation }
+ *   response: { brokers: [{ nodeId, host, port }], clusterId, controllerId,
+ *               topics: [{ errorCode, name, isInternal,
+ *                          partitions: [{ errorCode, partition, leader, leaderEpoch, replicas, isr }] }] }
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { ErrorCodeField, Int32, Nullable, PartitionIndex, TopicName } from './common.js';
+
+export const MetadataRequest = Type.Object({
+  topics: Nullable(Type.Array(TopicName(), { maxItems: 100000 })),
+  allowAutoTopicCreation: Type.Boolean(),
+});
+export const MetadataBroker = Type.Object({ nodeId: Int32({ minimum: 0 }), host: Type.String(), port: Int32({ minimum: 0, maximum: 65535 }) });
+export const MetadataPartition = Type.Object({
+  errorCode: ErrorCodeField(),
+  partition: PartitionIndex(),
+  leader: Int32(),
+  leaderEpoch: Int32(),
+  replicas: Type.Array(Int32()),
+  isr: Type.Array(Int32()),
+});
+export const MetadataTopic = Type.Object({
+  errorCode: ErrorCodeField(),
+  name: Type.String(),
+  isInternal: Type.Boolean(),
+  partitions: Type.Array(MetadataPartition),
+});
+export const MetadataResponse = Type.Object({
+  brokers: Type.Array(MetadataBroker),
+  clusterId: Type.String(),
+  controllerId: Int32(),
+  topics: Type.Array(MetadataTopic),
+});
+export type MetadataRequest = Static<typeof MetadataRequest>;
+export type MetadataResponse = Static<typeof MetadataResponse>;
+export type MetadataTopic = Static<typeof MetadataTopic>;
+export type MetadataPartition = Static<typeof MetadataPartition>;
+export type MetadataBroker = Static<typeof MetadataBroker>;

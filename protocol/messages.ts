@@ -1,0 +1,85 @@
+/**
+ * Request and response bodies (inside a frame, see frame.ts):
+ *
+ *   request body:  apiKey:u16be | apiVersion:u16be | correlationId:u32be | msgpack(payload)
+ *   response body: correlationId:u32be | msgpack(payload)
+ *
+ * The fixed binary header lets the broker answer with an error even when the payload fails to
+ * decode. Payloads are plain msgpack maps (msgpackr with `useRecords: false`, so any msgpack
+ * library can read them); 64-bit integers decode as JS numbers. `bin` values decode as Buffer
+ * VIEWS into the body: never reuse a body buffer while a decoded payload is alive.
+ */
+import { Packr } from 'msgpackr';
+import { rillError } from './errors.js';
+
+export const REQUEST_HEADER_BYTES = 8;
+export const RESPONSE_HEADER_BYTES = 4;
+const FRAME_SIZE_BYTES = 4;
+
+const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
+
+export interface RequestHeader {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+}
+
+/** Encodes a whole request frame (size prefix included) in one buffer. */
+export function encodeRequestFrame(apiKey: number, apiVersion: number, correlationId: number, payload: unknown): Buffer {
+  const body = packr.pack(payload);
+  const out = Buffer.allocUnsafe(FRAME_SIZE_BYTES + REQUEST_HEADER_BYTES + body.length);
+  out.writeUInt32BE(REQUEST_HEADER_BYTES + body.length, 0);
+  out.writeUInt16BE(apiKey, 4);
+  out.writeUInt16BE(apiVersion, 6);
+  out.writeUInt32BE(correlationId >>> 0, 8);
+  body.copy(out, FRAME_SIZE_BYTES + REQUEST_HEADER_BYTES);
+  return out;
+}
+
+/** Encodes a whole response frame (size prefix included) in one buffer. */
+export function encodeResponseFrame(correlationId: number, payload: unknown): Buffer {
+  const body = packr.pack(payload);
+  const out = Buffer.allocUnsafe(FRAME_SIZE_BYTES + RESPONSE_HEADER_BYTES + body.length);
+  out.writeUInt32BE(RESPONSE_HEADER_BYTES + body.length, 0);
+  out.writeUInt32BE(correlationId >>> 0, 4);
+  body.copy(out, FRAME_SIZE_BYTES + RESPONSE_HEADER_BYTES);
+  return out;
+}
+
+/** Reads the fixed request header; throws INVALID_REQUEST when the body is too short. */
+export function decodeRequestHeader(body: Buffer): RequestHeader {
+  if (body.length < REQUEST_HEADER_BYTES) {
+    throw rillError('INVALID_REQUEST', `request body of ${body.length} bytes is shorter than its ${REQUEST_HEADER_BYTES}-byte header`);
+  }
+  return { apiKey: body.readUInt16BE(0), apiVersion: body.readUInt16BE(2), correlationId: body.readUInt32BE(4) };
+}
+
+/** Decodes a request's msgpack payload; throws INVALID_REQUEST when it is not msgpack. */
+export function decodeRequestPayload(body: Buffer): unknown {
+  return unpack(body.subarray(REQUEST_HEADER_BYTES));
+}
+
+export function decodeResponse(body: Buffer): { correlationId: number; payload: unknown } {
+  if (body.length < RESPONSE_HEADER_BYTES) {
+    throw rillError('INVALID_REQUEST', `response body of ${body.length} bytes is shorter than its ${RESPONSE_HEADER_BYTES}-byte header`);
+  }
+  return { correlationId: body.readUInt32BE(0), payload: unpack(body.subarray(RESPONSE_HEADER_BYTES)) };
+}
+
+/** Peeks at a response's correlation id without decoding the payload. */
+export function responseCorrelationId(body: Buffer): number {
+  return body.readUInt32BE(0);
+}
+
+export function unpack(bytes: Buffer): unknown {
+  if (bytes.length === 0) throw rillError('INVALID_REQUEST', 'empty msgpack payload');
+  try {
+    return packr.unpack(bytes);
+  } catch (err) {
+    throw rillError('INVALID_REQUEST', `payload is not valid msgpack: ${(err as Error).message}`);
+  }
+}
+
+export function pack(value: unknown): Buffer {
+  return packr.pack(value);
+}
