@@ -1,0 +1,445 @@
+/**
+ * The group coordinator: owns every consumer group's membership (group.ts) and committed
+ * offsets (offsets-topic.ts), and answers the group APIs.
+ *
+ * Decisions (documented in docs/OPERATIONS.md, "## Consumer groups"):
+ *  - OffsetCommit from a member needs a live member id and its current epoch: unknown or
+ *    expelled → UNKNOWN_MEMBER_ID, an older epoch → STALE_MEMBER_EPOCH (retry with the epoch
+ *    of the latest heartbeat response), a newer one → FENCED_MEMBER_EPOCH. A "simple" commit
+ *    (memberId '' and memberEpoch -1) is accepted only while the group has no live members;
+ *    otherwise NON_EMPTY_GROUP (Kafka answers UNKNOWN_MEMBER_ID; the group being in use is
+ *    the actual reason, and it matches AlterGroupOffsets).
+ *  - Commits are acked only once the `__consumer_offsets` append resolved, i.e. fdatasync'ed.
+ *  - Commits for a topic-partition that does not exist get UNKNOWN_TOPIC_OR_PARTITION (as
+ *    Kafka); metadata longer than OFFSET_METADATA_MAX_BYTES gets INVALID_COMMIT_OFFSET_SIZE.
+ *  - A group exists while it has live members or committed offsets; an 'empty' group is one
+ *    with offsets and no members. DeleteGroups and AlterGroupOffsets need no live members.
+ *  - Membership is in memory; after a restart members get UNKNOWN_MEMBER_ID and rejoin.
+ *  - `start()` creates `__consumer_offsets` (or opens it) and loads it before the broker
+ *    listens. `ready()`, awaited by the handlers that write, is where that happens (again) if
+ *    it has not: the creation is retried on first use instead of leaving groups unusable.
+ *    Reads (OffsetFetch, ListGroups, DescribeGroups, DeleteGroups) never create it: without it
+ *    there are no groups.
+ *
+ * Cluster seam: `coordinatorFor(groupId)` names the broker coordinating a group. On one
+ * broker that is this broker; in a cluster it will be the leader of the group's
+ * `__consumer_offsets` partition, and the group APIs will answer NOT_COORDINATOR elsewhere.
+ */
+import type { Logger } from 'pino';
+import type { AlterGroupOffsetsRequest, AlterGroupOffsetsResponse } from '../../protocol/apis/alter-group-offsets.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
+import { JOIN_GROUP_MEMBER_EPOCH, LEAVE_GROUP_MEMBER_EPOCH } from '../../protocol/apis/consumer-group-heartbeat.js';
+import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/apis/delete-groups.js';
+import type { DescribeGroupsRequest, DescribeGroupsResponse, DescribedOffset } from '../../protocol/apis/describe-groups.js';
+import type { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/apis/find-coordinator.js';
+import type { GroupState, ListGroupsRequest, ListGroupsResponse } from '../../protocol/apis/list-groups.js';
+import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/apis/offset-commit.js';
+import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
+import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
+import type { PartitionLog } from '../../storage/partition-log.js';
+import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
+import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
+
+/** Kafka's `offset.metadata.max.bytes` default. */
+export const OFFSET_METADATA_MAX_BYTES = 4096;
+
+/** The topic registry as the coordinator uses it (broker/topic-registry.ts fits). */
+export interface CoordinatorTopics {
+  get(topic: string): { readonly partitions: number; readonly internal: boolean } | undefined;
+  list(): Iterable<{ readonly name: string; readonly partitions: number; readonly internal: boolean }>;
+  partitionLog(topic: string, partition: number): PartitionLog | undefined;
+  ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<{ readonly partitions: number }>;
+}
+
+export interface GroupCoordinatorOptions {
+  nodeId: number;
+  /** Read at request time: the port is known only once the listener is bound. */
+  advertised: () => { host: string; port: number };
+  topics: CoordinatorTopics;
+  /** `offsets.topic.num.partitions`, used when `__consumer_offsets` is created. */
+  offsetsTopicPartitions: number;
+  group: GroupConfig;
+  logger: Logger;
+  /** Assert the group invariants after every change (tests; RILL_DEBUG_GROUPS=1). */
+  debugChecks: boolean;
+}
+
+/** One committed partition with its lag, for DescribeGroups and the lag metrics. */
+export interface GroupLag {
+  groupId: string;
+  topic: string;
+  partition: number;
+  committedOffset: number;
+  /** -1 when the partition does not exist (any more) on this broker. */
+  logEndOffset: number;
+  lag: number;
+}
+
+type CommitPartitionResult = { partition: number; errorCode: number };
+
+export class GroupCoordinator {
+  private readonly groups = new Map<string, ConsumerGroup>();
+  /** Groups whose tombstones are being written: joins and commits wait (retriable error). */
+  private readonly deleting = new Set<string>();
+  private offsetsTopic: OffsetsTopic | null = null;
+  /** Creating and loading `__consumer_offsets`, while it runs. */
+  private creating: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: GroupCoordinatorOptions) {}
+
+  /** Creates `__consumer_offsets` unless it exists, and loads every partition of it. */
+  async start(): Promise<void> {
+    await this.ready();
+  }
+
+  /**
+   * Resolves once `__consumer_offsets` exists and is loaded, creating it with
+   * `offsets.topic.num.partitions` if needed. Concurrent callers share one creation.
+   */
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down'));
+    if (this.creating !== null) return this.creating;
+    if (this.offsetsTopic !== null) return Promise.resolve();
+    this.creating = (async () => {
+      try {
+        const info = await this.opts.topics.ensureInternalTopic(OFFSETS_TOPIC, this.opts.offsetsTopicPartitions, { ...OFFSETS_TOPIC_CONFIGS });
+        if (this.offsetsTopic === null) await this.openOffsetsTopic(info.partitions);
+      } catch (err) {
+        this.opts.logger.error({ err }, `cannot create ${OFFSETS_TOPIC}`);
+        throw rillError('COORDINATOR_NOT_AVAILABLE', `cannot create ${OFFSETS_TOPIC}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        this.creating = null;
+      }
+    })();
+    return this.creating;
+  }
+
+  private async openOffsetsTopic(partitions: number): Promise<void> {
+    if (partitions !== this.opts.offsetsTopicPartitions) {
+      this.opts.logger.warn(
+        { existing: partitions, configured: this.opts.offsetsTopicPartitions },
+        `${OFFSETS_TOPIC} exists with a different partition count; offsets.topic.num.partitions is fixed once the topic exists, using the existing count`,
+      );
+    }
+    const topic = new OffsetsTopic(partitions, (p) => this.opts.topics.partitionLog(OFFSETS_TOPIC, p), this.opts.logger);
+    this.offsetsTopic = topic;
+    await topic.load();
+  }
+
+  /** Stops every member timer. Offsets are already durable; logs are closed by the broker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const g of this.groups.values()) g.close();
+    this.groups.clear();
+  }
+
+  /** The broker coordinating `groupId`: this one, on a single broker. */
+  coordinatorFor(_groupId: string): { nodeId: number; host: string; port: number } {
+    return { nodeId: this.opts.nodeId, ...this.opts.advertised() };
+  }
+
+  findCoordinator(req: FindCoordinatorRequest): FindCoordinatorResponse {
+    return {
+      coordinators: req.keys.map((key) => {
+        // The handler awaited ready(); this covers a shutdown in between.
+        if (this.offsetsTopic === null || this.closed) {
+          return { key, nodeId: -1, host: '', port: -1, errorCode: ERRORS.COORDINATOR_NOT_AVAILABLE.code, errorMessage: 'the group coordinator is not running' };
+        }
+        return { key, ...this.coordinatorFor(key), errorCode: 0, errorMessage: null };
+      }),
+    };
+  }
+
+  heartbeat(req: ConsumerGroupHeartbeatRequest, client: ClientIdentity): ConsumerGroupHeartbeatResponse {
+    this.requireLoaded(req.groupId);
+    let group = this.groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
+        return { errorCode: 0, errorMessage: null, memberId: req.memberId, memberEpoch: LEAVE_GROUP_MEMBER_EPOCH, heartbeatIntervalMs: this.opts.group.heartbeatIntervalMs, assignment: null };
+      }
+      if (req.memberEpoch !== JOIN_GROUP_MEMBER_EPOCH) {
+        throw rillError('UNKNOWN_MEMBER_ID', `group '${req.groupId}' has no live members (the member was expelled, left, or the coordinator restarted); rejoin with memberEpoch 0`);
+      }
+      this.requireNotDeleting(req.groupId);
+      group = this.createGroup(req.groupId);
+    } else if (req.memberEpoch === JOIN_GROUP_MEMBER_EPOCH) {
+      this.requireNotDeleting(req.groupId);
+    }
+    try {
+      return group.heartbeat(req, client);
+    } finally {
+      // A join that was refused must not leave a memberless, offsetless group behind.
+      this.forgetIfUnused(group);
+    }
+  }
+
+  async commitOffsets(req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
+    const offsetsTopic = this.requireLoaded(req.groupId);
+    this.requireNotDeleting(req.groupId);
+    const group = this.groups.get(req.groupId);
+    if (group !== undefined) group.validateOffsetCommit(req.memberId, req.memberEpoch);
+    else if (req.memberId !== '' || req.memberEpoch >= 0) {
+      throw rillError('UNKNOWN_MEMBER_ID', `member '${req.memberId}' is not a live member of group '${req.groupId}' (it has no live members); its commit is refused`);
+    }
+    return this.writeOffsets(
+      offsetsTopic,
+      req.groupId,
+      req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, offset: p.committedOffset, metadata: p.committedMetadata })) })),
+    );
+  }
+
+  async alterGroupOffsets(req: AlterGroupOffsetsRequest): Promise<AlterGroupOffsetsResponse> {
+    const offsetsTopic = this.requireLoaded(req.groupId);
+    this.requireNotDeleting(req.groupId);
+    const live = this.groups.get(req.groupId)?.members.size ?? 0;
+    if (live > 0) {
+      throw rillError('NON_EMPTY_GROUP', `group '${req.groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before resetting offsets`);
+    }
+    const { topics } = await this.writeOffsets(offsetsTopic, req.groupId, req.topics);
+    return { errorCode: 0, errorMessage: null, topics };
+  }
+
+  fetchOffsets(req: OffsetFetchRequest): OffsetFetchResponse {
+    const committed = this.loadedOrAbsent(req.groupId)?.offsets.ofGroup(req.groupId);
+    if (req.topics === null) {
+      const topics = [...(committed?.keys() ?? [])].sort().map((name) => ({
+        name,
+        partitions: [...committed!.get(name)!.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([partition, c]) => ({ partition, committedOffset: c.offset, metadata: c.metadata, errorCode: 0 })),
+      }));
+      return { errorCode: 0, topics };
+    }
+    return {
+      errorCode: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((partition) => {
+          const c = committed?.get(t.name)?.get(partition);
+          return { partition, committedOffset: c?.offset ?? -1, metadata: c?.metadata ?? null, errorCode: 0 };
+        }),
+      })),
+    };
+  }
+
+  listGroups(req: ListGroupsRequest): ListGroupsResponse {
+    if (this.closed) throw rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down');
+    const offsetsTopic = this.offsetsTopic;
+    if (offsetsTopic === null) return { errorCode: this.creating !== null ? ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code : 0, groups: [] };
+    let loading = false;
+    const ids = new Set<string>([...this.groups.keys(), ...offsetsTopic.offsets.groupIds()]);
+    const groups: ListGroupsResponse['groups'] = [];
+    for (const groupId of [...ids].sort()) {
+      if (!offsetsTopic.isLoaded(offsetsTopic.partitionFor(groupId))) {
+        loading = true;
+        continue;
+      }
+      const groupState = this.stateOf(groupId);
+      if (req.statesFilter !== null && req.statesFilter.length > 0 && !req.statesFilter.includes(groupState)) continue;
+      groups.push({ groupId, groupState });
+    }
+    // Kafka's answer while some partitions still load: what is known, plus the retriable error.
+    return { errorCode: loading ? ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code : 0, groups };
+  }
+
+  describeGroups(req: DescribeGroupsRequest): DescribeGroupsResponse {
+    return {
+      groups: req.groupIds.map((groupId) => {
+        const empty = { groupId, state: 'dead' as GroupState, groupEpoch: -1, assignmentEpoch: -1, members: [], offsets: [] };
+        let offsetsTopic: OffsetsTopic | null;
+        try {
+          offsetsTopic = this.loadedOrAbsent(groupId);
+        } catch (err) {
+          return { ...empty, errorCode: (err as RillError).code, errorMessage: (err as RillError).message };
+        }
+        const group = this.groups.get(groupId);
+        if (offsetsTopic === null || (group === undefined && !offsetsTopic.offsets.hasGroup(groupId))) {
+          return { ...empty, errorCode: ERRORS.GROUP_ID_NOT_FOUND.code, errorMessage: `group '${groupId}' does not exist (no live members and no committed offsets)` };
+        }
+        const offsets: DescribedOffset[] = this.lagOf(groupId).map((l) => ({
+          topic: l.topic,
+          partition: l.partition,
+          committedOffset: l.committedOffset,
+          metadata: offsetsTopic!.offsets.get(groupId, l.topic, l.partition)?.metadata ?? null,
+          logEndOffset: l.logEndOffset,
+          lag: l.lag,
+        }));
+        return {
+          groupId,
+          errorCode: 0,
+          errorMessage: null,
+          state: this.stateOf(groupId),
+          groupEpoch: group?.groupEpoch ?? 0,
+          assignmentEpoch: group?.assignmentEpoch ?? 0,
+          members: group?.describeMembers() ?? [],
+          offsets,
+        };
+      }),
+    };
+  }
+
+  async deleteGroups(req: DeleteGroupsRequest): Promise<DeleteGroupsResponse> {
+    const results = await Promise.all(
+      [...new Set(req.groupIds)].map(async (groupId) => {
+        try {
+          await this.deleteGroup(groupId);
+          return { groupId, errorCode: 0, errorMessage: null };
+        } catch (err) {
+          if (!(err instanceof RillError)) throw err;
+          return { groupId, errorCode: err.code, errorMessage: err.message };
+        }
+      }),
+    );
+    return { results };
+  }
+
+  /** Committed partitions of a group with their log end offset and lag, sorted. */
+  lagOf(groupId: string): GroupLag[] {
+    const committed = this.offsetsTopic?.offsets.ofGroup(groupId);
+    if (committed === undefined) return [];
+    const out: GroupLag[] = [];
+    for (const topic of [...committed.keys()].sort()) {
+      for (const [partition, c] of [...committed.get(topic)!.entries()].sort((a, b) => a[0] - b[0])) {
+        const log = this.opts.topics.partitionLog(topic, partition);
+        const logEndOffset = log === undefined || log.isClosed ? -1 : log.logEndOffset;
+        out.push({ groupId, topic, partition, committedOffset: c.offset, logEndOffset, lag: logEndOffset < 0 ? -1 : Math.max(0, logEndOffset - c.offset) });
+      }
+    }
+    return out;
+  }
+
+  /** Every group with committed offsets or live members (for metrics). */
+  groupIds(): string[] {
+    const ids = new Set<string>(this.groups.keys());
+    if (this.offsetsTopic !== null) for (const id of this.offsetsTopic.offsets.groupIds()) ids.add(id);
+    return [...ids].sort();
+  }
+
+  /** The live membership of a group, if it has any (tests and metrics). */
+  group(groupId: string): ConsumerGroup | undefined {
+    return this.groups.get(groupId);
+  }
+
+  stateOf(groupId: string): GroupState {
+    const group = this.groups.get(groupId);
+    if (group !== undefined) return group.state;
+    return this.offsetsTopic?.offsets.hasGroup(groupId) === true ? 'empty' : 'dead';
+  }
+
+  private async deleteGroup(groupId: string): Promise<void> {
+    const offsetsTopic = this.loadedOrAbsent(groupId);
+    if (offsetsTopic === null) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
+    this.requireNotDeleting(groupId);
+    const group = this.groups.get(groupId);
+    const live = group?.members.size ?? 0;
+    if (live > 0) throw rillError('NON_EMPTY_GROUP', `group '${groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before deleting it`);
+    const committed = offsetsTopic.offsets.ofGroup(groupId);
+    if (group === undefined && committed === undefined) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
+    const tombstones: OffsetWrite[] = [];
+    for (const [topic, byPartition] of committed ?? []) for (const partition of byPartition.keys()) tombstones.push({ topic, partition, value: null });
+    this.deleting.add(groupId);
+    try {
+      await offsetsTopic.write(groupId, tombstones);
+    } finally {
+      this.deleting.delete(groupId);
+    }
+    const current = this.groups.get(groupId);
+    if (current !== undefined && current.members.size === 0) {
+      current.markDead();
+      current.close();
+      this.groups.delete(groupId);
+    }
+    this.opts.logger.info({ groupId, offsets: tombstones.length }, 'group deleted');
+  }
+
+  private async writeOffsets(
+    offsetsTopic: OffsetsTopic,
+    groupId: string,
+    topics: ReadonlyArray<{ name: string; partitions: ReadonlyArray<{ partition: number; offset: number; metadata: string | null }> }>,
+  ): Promise<OffsetCommitResponse> {
+    const results = topics.map((t) => ({ name: t.name, partitions: [] as CommitPartitionResult[] }));
+    const writes: OffsetWrite[] = [];
+    const written: CommitPartitionResult[] = [];
+    const nowMs = Date.now();
+    topics.forEach((t, i) => {
+      const info = this.opts.topics.get(t.name);
+      for (const p of t.partitions) {
+        const result = { partition: p.partition, errorCode: 0 };
+        results[i]!.partitions.push(result);
+        if (info === undefined || p.partition >= info.partitions) result.errorCode = ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
+        else if (p.metadata !== null && Buffer.byteLength(p.metadata) > OFFSET_METADATA_MAX_BYTES) result.errorCode = ERRORS.INVALID_COMMIT_OFFSET_SIZE.code;
+        else {
+          writes.push({ topic: t.name, partition: p.partition, value: { offset: p.offset, metadata: p.metadata, commitTimestampMs: nowMs } });
+          written.push(result);
+        }
+      }
+    });
+    try {
+      await offsetsTopic.write(groupId, writes, nowMs);
+    } catch (err) {
+      const code = err instanceof RillError ? err.code : ERRORS.KAFKA_STORAGE_ERROR.code;
+      this.opts.logger.error({ err, groupId }, `writing offsets to ${OFFSETS_TOPIC} failed`);
+      for (const r of written) r.errorCode = code;
+    }
+    return { topics: results };
+  }
+
+  private createGroup(groupId: string): ConsumerGroup {
+    const group = new ConsumerGroup(groupId, {
+      config: this.opts.group,
+      metadata: {
+        partitionCount: (topic) => this.opts.topics.get(topic)?.partitions,
+        topicNames: () => this.nonInternalTopicNames(),
+      },
+      logger: this.opts.logger,
+      debugChecks: this.opts.debugChecks,
+      onEmpty: (g) => this.forgetIfUnused(g),
+    });
+    this.groups.set(groupId, group);
+    return group;
+  }
+
+  private *nonInternalTopicNames(): Generator<string> {
+    for (const t of this.opts.topics.list()) if (!t.internal) yield t.name;
+  }
+
+  /** Drops the membership object of a group with no members and no offsets. */
+  private forgetIfUnused(group: ConsumerGroup): void {
+    if (group.members.size > 0 || this.groups.get(group.groupId) !== group) return;
+    if (this.offsetsTopic?.offsets.hasGroup(group.groupId) === true) return;
+    group.close();
+    this.groups.delete(group.groupId);
+  }
+
+  /** For the APIs that write: `ready()` has been awaited, so the topic exists. */
+  private requireLoaded(groupId: string): OffsetsTopic {
+    if (this.closed) throw rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down');
+    const topic = this.offsetsTopic;
+    if (topic === null) throw rillError('COORDINATOR_NOT_AVAILABLE', `${OFFSETS_TOPIC} does not exist yet; send FindCoordinator first`);
+    return this.checkLoaded(topic, groupId);
+  }
+
+  /** For the APIs that only read: null when `__consumer_offsets` does not exist (no groups at all). */
+  private loadedOrAbsent(groupId: string): OffsetsTopic | null {
+    if (this.closed) throw rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down');
+    const topic = this.offsetsTopic;
+    if (topic === null) {
+      if (this.creating !== null) throw rillError('COORDINATOR_LOAD_IN_PROGRESS', `${OFFSETS_TOPIC} is being created`);
+      return null;
+    }
+    return this.checkLoaded(topic, groupId);
+  }
+
+  private checkLoaded(topic: OffsetsTopic, groupId: string): OffsetsTopic {
+    const partition = topic.partitionFor(groupId);
+    if (!topic.isLoaded(partition)) {
+      throw rillError('COORDINATOR_LOAD_IN_PROGRESS', `${OFFSETS_TOPIC}-${partition}, which holds group '${groupId}', is still loading`);
+    }
+    return topic;
+  }
+
+  private requireNotDeleting(groupId: string): void {
+    if (this.deleting.has(groupId)) throw rillError('COORDINATOR_NOT_AVAILABLE', `group '${groupId}' is being deleted; retry`);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Consumer groups (DESIGN.md §7, KIP-848 style): what startBroker plugs in.
+ *
+ *   createGroupCoordinator(ctx)  the coordinator; `start()` creates/loads __consumer_offsets
+ *   groupHandlers                the handlers of the eight group APIs
+ *
+ * Broker config keys read here: group.consumer.session.timeout.ms,
+ * group.consumer.heartbeat.interval.ms, offsets.topic.num.partitions, and, when the broker's
+ * config table declares them, group.consumer.min.session.timeout.ms,
+ * group.consumer.max.session.timeout.ms, group.consumer.rebalance.timeout.ms and
+ * group.consumer.max.size (otherwise DEFAULT_GROUP_CONFIG's values).
+ */
+import type { BrokerContext, HandlerTable } from '../context.js';
+import { GroupCoordinator } from './coordinator.js';
+import { DEFAULT_GROUP_CONFIG, type GroupConfig } from './group.js';
+import {
+  alterGroupOffsetsHandler,
+  consumerGroupHeartbeatHandler,
+  deleteGroupsHandler,
+  describeGroupsHandler,
+  findCoordinatorHandler,
+  listGroupsHandler,
+  offsetCommitHandler,
+  offsetFetchHandler,
+} from './handlers.js';
+import { registerGroupMetrics } from './metrics.js';
+
+export { GroupCoordinator } from './coordinator.js';
+export { coordinatorOf } from './handlers.js';
+export { OFFSETS_TOPIC, partitionForGroup } from './offsets-topic.js';
+export { DEFAULT_GROUP_CONFIG, type GroupConfig } from './group.js';
+
+/** The group settings from the broker config; keys the config table lacks keep their defaults. */
+export function groupConfigOf(config: BrokerContext['config']): GroupConfig {
+  const raw = config as unknown as Readonly<Record<string, unknown>>;
+  const int = (key: string, fallback: number): number => {
+    const v = raw[key];
+    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : fallback;
+  };
+  return {
+    heartbeatIntervalMs: int('group.consumer.heartbeat.interval.ms', DEFAULT_GROUP_CONFIG.heartbeatIntervalMs),
+    sessionTimeoutMs: int('group.consumer.session.timeout.ms', DEFAULT_GROUP_CONFIG.sessionTimeoutMs),
+    minSessionTimeoutMs: int('group.consumer.min.session.timeout.ms', DEFAULT_GROUP_CONFIG.minSessionTimeoutMs),
+    maxSessionTimeoutMs: int('group.consumer.max.session.timeout.ms', DEFAULT_GROUP_CONFIG.maxSessionTimeoutMs),
+    rebalanceTimeoutMs: int('group.consumer.rebalance.timeout.ms', DEFAULT_GROUP_CONFIG.rebalanceTimeoutMs),
+    maxSize: int('group.consumer.max.size', DEFAULT_GROUP_CONFIG.maxSize),
+  };
+}
+
+export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
+  const coordinator = new GroupCoordinator({
+    nodeId: ctx.nodeId,
+    advertised: () => ({ host: ctx.advertisedHost, port: ctx.advertisedPort }),
+    topics: ctx.topics,
+    offsetsTopicPartitions: ctx.config['offsets.topic.num.partitions'],
+    group: groupConfigOf(ctx.config),
+    logger: ctx.logger.child({ component: 'groups' }),
+    // The no-double-ownership invariant is asserted after every change under test runners
+    // (NODE_ENV=test, which vitest sets and child brokers inherit) or on demand.
+    debugChecks: process.env.RILL_DEBUG_GROUPS === '1' || process.env.NODE_ENV === 'test',
+  });
+  registerGroupMetrics(ctx.metrics.registry, coordinator);
+  return coordinator;
+}
+
+export const groupHandlers = {
+  FindCoordinator: findCoordinatorHandler,
+  ConsumerGroupHeartbeat: consumerGroupHeartbeatHandler,
+  OffsetCommit: offsetCommitHandler,
+  OffsetFetch: offsetFetchHandler,
+  ListGroups: listGroupsHandler,
+  DescribeGroups: describeGroupsHandler,
+  DeleteGroups: deleteGroupsHandler,
+  AlterGroupOffsets: alterGroupOffsetsHandler,
+} satisfies HandlerTable;
