@@ -1,0 +1,944 @@
+/**
+ * The log of one topic partition: a list of segments, appended at the end, read anywhere,
+ * trimmed at the start (retention), rewritten in the middle (compaction).
+ *
+ * Concurrency model: Node runs this on one thread, so everything that changes in-memory state
+ * happens synchronously between awaits. Appends are validated and given offsets synchronously
+ * in `append()` (so producer-sequence checks and offsets follow call order) and queued; one
+ * writer loop (`drainAppendQueueSingleWriter`) takes everything queued and writes it with one
+ * writev per segment touched, then acknowledges. While a write or an fdatasync is in flight new
+ * appends pile up and go out together: that is both the write coalescing and the group commit.
+ *
+ * Offsets:
+ *   logStartOffset   first readable offset (advanced by retention / deleteRecordsBefore)
+ *   logEndOffset     offset after the last batch written to the file (readers see up to here)
+ *   highWatermark    = logEndOffset on one broker; a separate field for replication
+ *   durableEndOffset offsets below are fdatasynced
+ *   recoveryPoint    offsets below are fdatasynced and so are their index files: recovery after
+ *                    a crash starts from the segment holding it
+ *
+ * Flush policy (config.flushMessages / flushMs): an append whose write brings the unflushed
+ * message count to flush.messages resolves only after an fdatasync that covers it (1 = every
+ * append: "flush always"); one fdatasync covers every append written before it started.
+ * flush.ms is applied by LogManager's timer via `flushIfDue`. A segment roll flushes the old
+ * segment in the background. A failed write or fdatasync puts the log in a failed state: every
+ * pending and later append rejects with KAFKA_STORAGE_ERROR until the log is reopened.
+ */
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import { RillError, rillError } from '../protocol/errors.js';
+import {
+  BASE_SEQUENCE_POS,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_POS,
+  LAST_OFFSET_DELTA_POS,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAGIC_POS,
+  MAX_TIMESTAMP_POS,
+  MIN_BATCH_LENGTH,
+  PRODUCER_EPOCH_POS,
+  PRODUCER_ID_POS,
+  RECORD_COUNT_POS,
+  decodeBatch,
+  patchBaseOffset,
+  setLogAppendTime,
+} from '../protocol/record-batch.js';
+import { fsyncDir } from './checkpoint.js';
+import { validateLogConfig, type LogConfig } from './log-config.js';
+import { MAX_RELATIVE_OFFSET } from './offset-index.js';
+import {
+  ProducerStateManager,
+  lastSequenceOfEntry,
+  type ProducerAppendTxn,
+  type ProducerBatchMetadata,
+} from './producer-state.js';
+import { cleanLeftoverFiles, loadPartitionSegments } from './recovery.js';
+import { segmentsToDelete } from './retention.js';
+import { Segment } from './segment.js';
+import { SegmentList } from './segment-list.js';
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The broker time stamped on the batches, -1 unless message.timestamp.type=LogAppendTime. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** An idempotent retry: the offsets are the original ones and nothing was written. */
+  duplicate: boolean;
+}
+
+export interface ReadResult {
+  /** Whole batches (possibly none), from one positioned read; may start before fromOffset. */
+  records: Buffer;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+}
+
+export interface ReadOptions {
+  /** Return the first batch even when it is larger than maxBytes (Kafka KIP-74). Default true. */
+  minOneBatch?: boolean;
+}
+
+export interface PartitionLogStats {
+  /** append() calls accepted (duplicates included). */
+  appends: number;
+  duplicates: number;
+  /** writev calls on .log files. */
+  writes: number;
+  bytesAppended: number;
+  /** fdatasync calls on .log files. */
+  fsyncs: number;
+  /** Full flushes (log + indexes), the ones that advance the recovery point. */
+  flushes: number;
+  rolls: number;
+  reads: number;
+  segmentsDeleted: number;
+}
+
+export interface ProducerStateView {
+  epoch: number;
+  lastSequence: number;
+  batches: readonly ProducerBatchMetadata[];
+}
+
+export interface PartitionLogOpenOptions {
+  topic: string;
+  partition: number;
+  dir: string;
+  config: LogConfig;
+  logger?: Logger;
+  /** null after a clean shutdown; else the checkpointed recovery point (0 = recover everything). */
+  recoveryPoint: number | null;
+  /** The checkpointed log start offset, if any. */
+  logStartOffset?: number;
+}
+
+interface AppendBatch {
+  /** Position in the appended buffer. */
+  pos: number;
+  sizeBytes: number;
+  lastOffsetDelta: number;
+  /** Assigned by append() once every batch passed its checks. */
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestamp: number;
+}
+
+interface PendingAppend {
+  buf: Buffer;
+  batches: AppendBatch[];
+  messages: number;
+  result: AppendResult;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface AckWaiter {
+  /** Resolve once this offset (exclusive) is written, or durable when `durable`. */
+  throughOffset: number;
+  durable: boolean;
+  result: AppendResult;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface ReadPosition {
+  segment: Segment;
+  offset: number;
+  position: number;
+}
+
+/** How many "next offset → position" pairs reads remember (one per sequential reader). */
+const READ_POSITION_CACHE_SIZE = 8;
+const TWO_POW_32 = 4294967296;
+
+const silentLogger = pino({ level: 'silent' });
+
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  config: LogConfig;
+  /** Called after every successful write (the broker wakes parked fetches). */
+  onAppend: ((log: PartitionLog) => void) | null = null;
+  /** Called when the log start offset moves (LogManager checkpoints it). */
+  onLogStartOffsetChange: ((log: PartitionLog) => void) | null = null;
+  readonly stats: PartitionLogStats = {
+    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, segmentsDeleted: 0,
+  };
+  readonly producers = new ProducerStateManager();
+
+  private readonly logger: Logger;
+  private readonly segments = new SegmentList();
+  private startOffset = 0;
+  private endOffset = 0;
+  private highWatermarkOffset = 0;
+  private nextOffsetToAssign = 0;
+  private durableOffset = 0;
+  private recoveryPointOffset = 0;
+  private lastFlushMs = Date.now();
+  private unflushedMessages = 0;
+  private appendQueue: PendingAppend[] = [];
+  private writingGroup: PendingAppend[] = [];
+  private writerLoop: Promise<void> | null = null;
+  private ackWaiters: AckWaiter[] = [];
+  private readonly dirtySegments = new Set<Segment>();
+  private syncLoop: Promise<void> | null = null;
+  private readonly backgroundFlushes = new Set<Promise<void>>();
+  private syncRequested = false;
+  private failure: Error | null = null;
+  private closed = false;
+  private maintenance: Promise<unknown> = Promise.resolve();
+  private readPositions: ReadPosition[] = [];
+  private readPositionNext = 0;
+
+  private constructor(opts: PartitionLogOpenOptions, logger: Logger) {
+    this.topic = opts.topic;
+    this.partition = opts.partition;
+    this.dir = opts.dir;
+    this.config = validateLogConfig({ ...opts.config });
+    this.logger = logger;
+  }
+
+  /**
+   * Opens (creating if needed) the partition directory: finishes interrupted deletes and
+   * compactions, scans and recovers segments (see recovery.ts), rebuilds producer state.
+   */
+  static async open(opts: PartitionLogOpenOptions): Promise<PartitionLog> {
+    const logger = opts.logger ?? silentLogger;
+    const log = new PartitionLog(opts, logger);
+    await mkdir(opts.dir, { recursive: true });
+    await cleanLeftoverFiles(opts.dir, opts.topic, opts.partition, logger);
+    const { segments, truncated } = await loadPartitionSegments({
+      topic: opts.topic,
+      partition: opts.partition,
+      dir: opts.dir,
+      logger,
+      recoveryPoint: opts.recoveryPoint,
+      indexIntervalBytes: log.config.indexIntervalBytes,
+      producerState: log.producers,
+    });
+    if (segments.length === 0) {
+      const base = opts.logStartOffset ?? 0;
+      segments.push(await Segment.create(opts.dir, base));
+      await fsyncDir(opts.dir);
+    }
+    for (const s of segments) {
+      log.segments.append(s);
+      if (s.dirty) log.dirtySegments.add(s);
+    }
+    const last = log.segments.last()!;
+    log.endOffset = last.nextOffset;
+    log.highWatermarkOffset = log.endOffset;
+    log.nextOffsetToAssign = log.endOffset;
+    const first = log.segments.first()!;
+    log.startOffset = Math.min(Math.max(opts.logStartOffset ?? 0, first.baseOffset), log.endOffset);
+    if (opts.recoveryPoint === null) {
+      log.durableOffset = log.endOffset;
+      log.recoveryPointOffset = log.endOffset;
+    } else {
+      await log.flush();
+    }
+    if (truncated) {
+      logger.warn({ topic: log.topic, partition: log.partition, logEndOffset: log.endOffset }, 'log recovered to its valid prefix');
+    }
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /**
+   * The offset after the last batch written to the log: the next offset to assign once the
+   * appends still queued (accepted, not yet written) are out. Readers see offsets below it.
+   */
+  get logEndOffset(): number {
+    return this.endOffset;
+  }
+
+  get highWatermark(): number {
+    return this.highWatermarkOffset;
+  }
+
+  /** Offsets below this are fdatasynced. */
+  get durableEndOffset(): number {
+    return this.durableOffset;
+  }
+
+  /** Offsets below this are flushed with their indexes (the recovery-point checkpoint). */
+  get recoveryPoint(): number {
+    return this.recoveryPointOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.totalBytes();
+  }
+
+  get segmentCount(): number {
+    return this.segments.size;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets(): number[] {
+    return this.segments.toArray().map((s) => s.baseOffset);
+  }
+
+  /** The segment being appended to. */
+  get activeSegment(): Segment {
+    return this.segments.last()!;
+  }
+
+  get isFailed(): boolean {
+    return this.failure !== null;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  producerState(producerId: number): ProducerStateView | undefined {
+    const e = this.producers.get(producerId);
+    if (e === undefined) return undefined;
+    return { epoch: e.epoch, lastSequence: lastSequenceOfEntry(e), batches: e.batches.slice() };
+  }
+
+  updateConfig(cfg: LogConfig): void {
+    this.config = validateLogConfig({ ...cfg });
+  }
+
+  // ---------------------------------------------------------------------------------- append
+
+  /**
+   * Appends one or more concatenated v2 batches (already CRC-checked by the caller). Checks
+   * structure and max.message.bytes, judges idempotent-producer sequences, assigns offsets
+   * from the log end by patching baseOffset in `records` (and stamps LogAppendTime when so
+   * configured), then queues the bytes; resolves per the flush policy.
+   */
+  append(records: Buffer): Promise<AppendResult> {
+    if (this.failure !== null) return Promise.reject(this.storageError(this.failure));
+    if (this.closed) return Promise.reject(rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log is closed`, { topic: this.topic, partition: this.partition }));
+    let batches: AppendBatch[];
+    let txn: ProducerAppendTxn | null;
+    const nowMs = Date.now();
+    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    try {
+      batches = this.parseBatches(records);
+      if (logAppendTime) for (const b of batches) b.maxTimestamp = nowMs;
+      const judged = this.judgeProducers(records, batches, nowMs);
+      if (judged !== null && 'duplicate' in judged) return this.answerDuplicate(judged.duplicate);
+      txn = judged;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.stats.appends++;
+    // Everything checked: from here on nothing throws and state changes.
+    let offset = this.nextOffsetToAssign;
+    let messages = 0;
+    for (const b of batches) {
+      patchBaseOffset(records, b.pos, offset);
+      if (logAppendTime) setLogAppendTime(records, b.pos, nowMs);
+      b.baseOffset = offset;
+      b.lastOffset = offset + b.lastOffsetDelta;
+      offset = b.lastOffset + 1;
+      messages += records.readInt32BE(b.pos + RECORD_COUNT_POS);
+    }
+    txn?.commit();
+    this.nextOffsetToAssign = offset;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.appendQueue.push({
+        buf: records,
+        batches,
+        messages,
+        result: {
+          baseOffset: batches[0]!.baseOffset,
+          lastOffset: batches[batches.length - 1]!.lastOffset,
+          logAppendTimeMs: logAppendTime ? nowMs : -1,
+          logStartOffset: this.startOffset,
+          duplicate: false,
+        },
+        resolve,
+        reject,
+      });
+      // Started from a microtask, so every append made in this tick (a Promise.all burst, a
+      // produce request's partitions) goes out in the first writev.
+      if (this.writerLoop === null) this.writerLoop = Promise.resolve().then(() => this.drainAppendQueueSingleWriter());
+    });
+  }
+
+  /** Structure checks of every batch in `records`; nothing is changed yet. */
+  private parseBatches(records: Buffer): AppendBatch[] {
+    const batches: AppendBatch[] = [];
+    const maxBytes = this.config.maxMessageBytes;
+    let pos = 0;
+    if (records.length === 0) throw rillError('CORRUPT_MESSAGE', 'No record batch to append');
+    while (pos < records.length) {
+      const left = records.length - pos;
+      if (left < BATCH_HEADER_BYTES) throw rillError('CORRUPT_MESSAGE', `Truncated record batch: ${left} bytes at position ${pos}`);
+      const magic = records.readInt8(pos + MAGIC_POS);
+      if (magic !== MAGIC) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has magic ${magic}, expected ${MAGIC}`);
+      const batchLength = records.readInt32BE(pos + BATCH_LENGTH_POS);
+      if (batchLength < MIN_BATCH_LENGTH) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has batchLength ${batchLength}`);
+      const sizeBytes = LOG_OVERHEAD + batchLength;
+      if (sizeBytes > left) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${sizeBytes} bytes, ${left} present`);
+      if (sizeBytes > maxBytes) {
+        throw rillError('MESSAGE_TOO_LARGE', `Record batch of ${sizeBytes} bytes exceeds max.message.bytes ${maxBytes}`, { topic: this.topic, partition: this.partition });
+      }
+      const lastOffsetDelta = records.readInt32BE(pos + LAST_OFFSET_DELTA_POS);
+      const recordCount = records.readInt32BE(pos + RECORD_COUNT_POS);
+      if (lastOffsetDelta < 0 || recordCount < 0 || lastOffsetDelta < recordCount - 1) {
+        throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has lastOffsetDelta ${lastOffsetDelta} and recordCount ${recordCount}`);
+      }
+      batches.push({ pos, sizeBytes, lastOffsetDelta, baseOffset: -1, lastOffset: -1, maxTimestamp: readInt64(records, pos + MAX_TIMESTAMP_POS) });
+      pos += sizeBytes;
+    }
+    return batches;
+  }
+
+  /**
+   * Judges every idempotent batch; null when there is none, the duplicate (first one found,
+   * as Kafka does) or a transaction to record the accepted ones in. Throws on a bad sequence.
+   */
+  private judgeProducers(records: Buffer, batches: AppendBatch[], nowMs: number): ProducerAppendTxn | { duplicate: ProducerBatchMetadata } | null {
+    let txn: ProducerAppendTxn | null = null;
+    let offset = this.nextOffsetToAssign;
+    for (const b of batches) {
+      const producerId = readInt64(records, b.pos + PRODUCER_ID_POS);
+      const lastOffsetDelta = b.lastOffsetDelta;
+      if (producerId >= 0) {
+        txn ??= this.producers.begin();
+        const info = {
+          producerId,
+          producerEpoch: records.readInt16BE(b.pos + PRODUCER_EPOCH_POS),
+          baseSequence: records.readInt32BE(b.pos + BASE_SEQUENCE_POS),
+          lastOffsetDelta,
+        };
+        const verdict = txn.check(info);
+        if (verdict.kind === 'duplicate') return { duplicate: verdict.batch };
+        // Recorded in the transaction only: later batches of the same call see it, the
+        // manager sees it on commit (once every batch passed).
+        txn.record(info, offset, b.maxTimestamp, nowMs);
+      }
+      offset += lastOffsetDelta + 1;
+    }
+    return txn;
+  }
+
+  private answerDuplicate(meta: ProducerBatchMetadata): Promise<AppendResult> {
+    this.stats.appends++;
+    this.stats.duplicates++;
+    const durable = this.config.flushMessages === 1;
+    const result: AppendResult = {
+      baseOffset: meta.baseOffset,
+      lastOffset: meta.lastOffset,
+      logAppendTimeMs: this.config.messageTimestampType === 'LogAppendTime' ? meta.timestampMs : -1,
+      logStartOffset: this.startOffset,
+      duplicate: true,
+    };
+    const reached = durable ? this.durableOffset : this.endOffset;
+    if (meta.lastOffset < reached) return Promise.resolve(result);
+    // The original is still queued or being flushed: answer when it is done.
+    return new Promise((resolve, reject) => {
+      this.ackWaiters.push({ throughOffset: meta.lastOffset + 1, durable, result, resolve, reject });
+    });
+  }
+
+  /** The writer loop: takes everything queued, writes it, acknowledges, repeats. */
+  private async drainAppendQueueSingleWriter(): Promise<void> {
+    try {
+      while (this.appendQueue.length > 0 && this.failure === null) {
+        this.writingGroup = this.appendQueue;
+        this.appendQueue = [];
+        await this.writeGroupSingleWriter(this.writingGroup);
+        this.writingGroup = [];
+      }
+    } catch (err) {
+      this.fail(err as Error);
+    } finally {
+      this.writingGroup = [];
+      this.writerLoop = null;
+    }
+  }
+
+  private async writeGroupSingleWriter(group: PendingAppend[]): Promise<void> {
+    const cfg = this.config;
+    const nowMs = Date.now();
+    let seg = this.segments.last()!;
+    let chunks: Buffer[] = [];
+    let chunkBytes = 0;
+    let pendingBatches: AppendBatch[] = [];
+
+    const writeOut = async (): Promise<void> => {
+      if (chunkBytes === 0) return;
+      await seg.writeSingleWriter(chunks, chunkBytes);
+      this.stats.writes++;
+      this.dirtySegments.add(seg);
+      let position = seg.sizeBytes;
+      for (const b of pendingBatches) {
+        seg.observeBatchSingleWriter(
+          { position, sizeBytes: b.sizeBytes, baseOffset: b.baseOffset, lastOffset: b.lastOffset, maxTimestamp: b.maxTimestamp },
+          cfg.indexIntervalBytes,
+          nowMs,
+        );
+        position += b.sizeBytes;
+      }
+      seg.commitWriteSingleWriter(chunkBytes);
+      this.stats.bytesAppended += chunkBytes;
+      this.endOffset = pendingBatches[pendingBatches.length - 1]!.lastOffset + 1;
+      this.highWatermarkOffset = this.endOffset;
+      chunks = [];
+      chunkBytes = 0;
+      pendingBatches = [];
+    };
+
+    for (const p of group) {
+      let runStart = -1;
+      let runEnd = -1;
+      for (const b of p.batches) {
+        const size = seg.sizeBytes + chunkBytes;
+        const rollBase = seg.rollBaseMs >= 0 ? seg.rollBaseMs : size > 0 ? nowMs : -1;
+        const mustRoll = size > 0 && (
+          size + b.sizeBytes > cfg.segmentBytes
+          || size + b.sizeBytes > 0xffffffff
+          || b.lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET
+          || (rollBase >= 0 && nowMs - rollBase > cfg.segmentMs)
+        );
+        if (mustRoll) {
+          if (runStart >= 0) chunks.push(p.buf.subarray(runStart, runEnd));
+          runStart = -1;
+          await writeOut();
+          seg = await this.rollSingleWriter(b.baseOffset);
+        }
+        if (runStart < 0) runStart = b.pos;
+        runEnd = b.pos + b.sizeBytes;
+        chunkBytes += b.sizeBytes;
+        pendingBatches.push(b);
+      }
+      if (runStart >= 0) chunks.push(runStart === 0 && runEnd === p.buf.length ? p.buf : p.buf.subarray(runStart, runEnd));
+    }
+    await writeOut();
+
+    let messages = 0;
+    for (const p of group) messages += p.messages;
+    this.unflushedMessages += messages;
+    const needsSync = this.unflushedMessages >= cfg.flushMessages;
+    for (const p of group) {
+      if (needsSync) {
+        this.ackWaiters.push({ throughOffset: p.result.lastOffset + 1, durable: true, result: p.result, resolve: p.resolve, reject: p.reject });
+      } else {
+        p.result.logStartOffset = this.startOffset;
+        p.resolve(p.result);
+      }
+    }
+    if (needsSync) {
+      this.unflushedMessages = 0;
+      this.requestSync();
+    }
+    this.settleAckWaiters();
+    if (this.onAppend !== null) this.onAppend(this);
+  }
+
+  /** Closes the active segment for appends and starts a new one at `baseOffset`. */
+  private async rollSingleWriter(baseOffset: number): Promise<Segment> {
+    const old = this.segments.last()!;
+    old.onBecomeInactive();
+    await old.persistIndexes(false);
+    const seg = await Segment.create(this.dir, baseOffset);
+    await fsyncDir(this.dir);
+    this.segments.append(seg);
+    this.stats.rolls++;
+    this.logger.debug({ topic: this.topic, partition: this.partition, segment: baseOffset }, 'rolled a new log segment');
+    // Flush the old segment (data + indexes) in the background: advances the recovery point.
+    const flushing = this.flush().catch((err: unknown) => this.fail(err as Error));
+    this.backgroundFlushes.add(flushing);
+    void flushing.finally(() => this.backgroundFlushes.delete(flushing));
+    return seg;
+  }
+
+  /** Group commit: one fdatasync round covers every write finished before it started. */
+  private requestSync(): void {
+    if (this.syncLoop !== null) {
+      this.syncRequested = true;
+      return;
+    }
+    this.syncLoop = this.runSyncLoop();
+  }
+
+  private async runSyncLoop(): Promise<void> {
+    try {
+      do {
+        this.syncRequested = false;
+        const target = this.endOffset;
+        await this.syncDirtySegments();
+        if (target > this.durableOffset) this.durableOffset = target;
+        this.lastFlushMs = Date.now();
+        this.settleAckWaiters();
+      } while (this.syncRequested && this.failure === null);
+    } catch (err) {
+      this.fail(err as Error);
+    } finally {
+      this.syncLoop = null;
+    }
+  }
+
+  /**
+   * fdatasyncs every segment written since its last fdatasync. A segment whose fdatasync is
+   * already in flight (started by the group commit or a flush) is waited for, not skipped.
+   */
+  private async syncDirtySegments(): Promise<void> {
+    const segs = [...this.dirtySegments];
+    const synced = await Promise.all(segs.map((s) => s.datasync()));
+    for (const did of synced) if (did) this.stats.fsyncs++;
+    const active = this.segments.last();
+    for (const s of segs) if (s !== active && !s.dirty) this.dirtySegments.delete(s);
+  }
+
+  private settleAckWaiters(): void {
+    const waiters = this.ackWaiters;
+    let i = 0;
+    while (i < waiters.length) {
+      const w = waiters[i]!;
+      const reached = w.durable ? this.durableOffset : this.endOffset;
+      if (w.throughOffset > reached) break;
+      w.result.logStartOffset = this.startOffset;
+      w.resolve(w.result);
+      i++;
+    }
+    if (i > 0) this.ackWaiters = waiters.slice(i);
+  }
+
+  private storageError(cause: Error): RillError {
+    return rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log failed (${cause.message}) and refuses appends until reopened`, {
+      topic: this.topic,
+      partition: this.partition,
+      cause,
+    });
+  }
+
+  /** Puts the log in the failed state and rejects everything waiting. */
+  private fail(err: Error): void {
+    if (this.failure === null) {
+      this.failure = err;
+      this.logger.error({ topic: this.topic, partition: this.partition, err }, 'log write failed; the partition refuses appends until reopened');
+    }
+    const e = this.storageError(this.failure);
+    const pending = [...this.writingGroup, ...this.appendQueue];
+    this.writingGroup = [];
+    this.appendQueue = [];
+    for (const p of pending) p.reject(e);
+    const waiters = this.ackWaiters;
+    this.ackWaiters = [];
+    for (const w of waiters) w.reject(e);
+  }
+
+  // ----------------------------------------------------------------------------------- flush
+
+  /**
+   * Full flush: fdatasync every segment written since the last one and write + fdatasync
+   * pending index entries; advances the durable offset and the recovery point.
+   */
+  async flush(): Promise<void> {
+    if (this.failure !== null) throw this.storageError(this.failure);
+    const target = this.endOffset;
+    const all = this.segments.toArray();
+    let from = this.segments.floorIndex(this.recoveryPointOffset);
+    if (from < 0) from = 0;
+    try {
+      await this.syncDirtySegments();
+      for (let i = from; i < all.length; i++) {
+        const s = all[i]!;
+        if (!s.isDeleted) await s.persistIndexes(true);
+      }
+    } catch (err) {
+      this.fail(err as Error);
+      throw this.storageError(err as Error);
+    }
+    if (target > this.durableOffset) this.durableOffset = target;
+    if (target > this.recoveryPointOffset) this.recoveryPointOffset = target;
+    this.lastFlushMs = Date.now();
+    this.stats.flushes++;
+    this.settleAckWaiters();
+  }
+
+  /** flush.ms: flushes when unflushed data is older than config.flushMs. */
+  async flushIfDue(nowMs: number): Promise<boolean> {
+    if (this.failure !== null || this.closed) return false;
+    if (this.durableOffset >= this.endOffset) return false;
+    if (nowMs - this.lastFlushMs < this.config.flushMs) return false;
+    await this.flush();
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------ read
+
+  /**
+   * Whole batches starting with the one holding `fromOffset`, at most `maxBytes` (but at least
+   * one batch unless minOneBatch is false), from one positioned read of one segment.
+   */
+  async read(fromOffset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
+    if (this.closed) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log is closed`);
+    if (!Number.isSafeInteger(fromOffset)) throw rillError('OFFSET_OUT_OF_RANGE', `Offset ${fromOffset} is not an integer`);
+    const minOneBatch = opts.minOneBatch ?? true;
+    this.stats.reads++;
+    const end = this.highWatermarkOffset;
+    if (fromOffset === end) return this.readResult(Buffer.alloc(0));
+    if (fromOffset < this.startOffset || fromOffset > end) {
+      throw rillError('OFFSET_OUT_OF_RANGE', `Offset ${fromOffset} is outside [${this.startOffset}, ${end}] of ${this.topic}-${this.partition}`, {
+        topic: this.topic,
+        partition: this.partition,
+      });
+    }
+    let seg = this.segments.floor(fromOffset) ?? this.segments.first();
+    while (seg !== undefined) {
+      if (this.closed) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log was closed during the read`);
+      // Retained in the same tick as the lookup: retention or compaction can drop it from the
+      // list, but its fd stays open until this read releases it.
+      seg.retain();
+      let records: Buffer | null;
+      try {
+        records = await this.readFromSegment(seg, fromOffset, maxBytes, minOneBatch);
+      } finally {
+        seg.release();
+      }
+      if (records !== null) return this.readResult(records);
+      // Nothing at or after fromOffset in this segment (a compaction gap at its end): next one.
+      seg = this.segments.higher(seg.baseOffset);
+    }
+    return this.readResult(Buffer.alloc(0));
+  }
+
+  private readResult(records: Buffer): ReadResult {
+    return { records, logStartOffset: this.startOffset, logEndOffset: this.endOffset, highWatermark: this.highWatermarkOffset };
+  }
+
+  /** Null when the segment holds nothing at or after fromOffset; an empty buffer when maxBytes is too small. */
+  private async readFromSegment(seg: Segment, fromOffset: number, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
+    const endBytes = seg.sizeBytes;
+    const cached = this.cachedReadPosition(seg, fromOffset);
+    let position: number;
+    let buf: Buffer;
+    if (cached >= 0 && cached < endBytes) {
+      // A sequential reader: the batch at `cached` is the one to return; read straight away.
+      position = cached;
+      buf = await seg.readAt(position, Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), endBytes - position));
+      const firstSize = LOG_OVERHEAD + buf.readInt32BE(BATCH_LENGTH_POS);
+      if (firstSize > buf.length) {
+        if (!minOneBatch) return Buffer.alloc(0);
+        if (position + firstSize > endBytes) throw rillError('KAFKA_STORAGE_ERROR', `${seg.logPath}: batch at ${position} runs past the segment end`);
+        buf = await seg.readAt(position, firstSize);
+      } else if (firstSize > maxBytes && !minOneBatch) {
+        return Buffer.alloc(0);
+      }
+    } else {
+      if (cached >= endBytes) return null;
+      const found = await seg.locateBatch(fromOffset, endBytes);
+      if (found === null) return null;
+      position = found.position;
+      let length = Math.min(Math.max(maxBytes, 0), endBytes - position);
+      if (length < found.sizeBytes) {
+        if (!minOneBatch) return Buffer.alloc(0);
+        length = found.sizeBytes;
+      }
+      buf = await seg.readAt(position, length);
+    }
+    // Keep whole batches only.
+    let pos = 0;
+    let nextOffset = fromOffset;
+    while (buf.length - pos >= BATCH_HEADER_BYTES) {
+      const size = LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_POS);
+      if (size < BATCH_HEADER_BYTES || pos + size > buf.length) break;
+      nextOffset = readInt64(buf, pos) + buf.readInt32BE(pos + LAST_OFFSET_DELTA_POS) + 1;
+      pos += size;
+    }
+    if (pos === 0) throw rillError('KAFKA_STORAGE_ERROR', `${seg.logPath}: the batch at ${position} does not read back whole`);
+    this.rememberReadPosition(seg, nextOffset, position + pos);
+    return pos === buf.length ? buf : buf.subarray(0, pos);
+  }
+
+  private cachedReadPosition(seg: Segment, offset: number): number {
+    for (const p of this.readPositions) if (p.segment === seg && p.offset === offset) return p.position;
+    return -1;
+  }
+
+  private rememberReadPosition(segment: Segment, offset: number, position: number): void {
+    for (const p of this.readPositions) {
+      if (p.segment === segment && p.position === position) {
+        p.offset = offset;
+        return;
+      }
+    }
+    const entry = { segment, offset, position };
+    if (this.readPositions.length < READ_POSITION_CACHE_SIZE) {
+      this.readPositions.push(entry);
+    } else {
+      this.readPositions[this.readPositionNext] = entry;
+      this.readPositionNext = (this.readPositionNext + 1) % READ_POSITION_CACHE_SIZE;
+    }
+  }
+
+  private forgetReadPositions(segments: readonly Segment[]): void {
+    this.readPositions = this.readPositions.filter((p) => !segments.includes(p.segment));
+    this.readPositionNext = 0;
+  }
+
+  /**
+   * The first offset (>= logStartOffset) whose record timestamp is >= timestampMs, with that
+   * timestamp; null when every record is older. Uses each segment's largest timestamp to skip
+   * segments, the time index to skip within one, then batch headers, then decodes one batch.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    if (this.closed) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log is closed`);
+    for (const seg of this.segments.toArray()) {
+      if (this.closed) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log was closed during the lookup`);
+      if (seg.maxTimestampSoFar < timestampMs || seg.isDeleted) continue;
+      if (seg.nextOffset <= this.startOffset) continue;
+      seg.retain();
+      try {
+        const hit = await this.findTimestampInSegment(seg, timestampMs);
+        if (hit !== null) return hit;
+      } finally {
+        seg.release();
+      }
+    }
+    return null;
+  }
+
+  private async findTimestampInSegment(seg: Segment, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
+    const endBytes = seg.sizeBytes;
+    const startFrom = Math.max(seg.timeIndex.lookupBefore(timestampMs), this.startOffset);
+    let position = seg.offsetIndex.lookup(startFrom).position;
+    const minOffset = this.startOffset;
+    while (position + BATCH_HEADER_BYTES <= endBytes) {
+      const header = await seg.readAt(position, BATCH_HEADER_BYTES);
+      if (header.length < BATCH_HEADER_BYTES) return null;
+      const size = LOG_OVERHEAD + header.readInt32BE(BATCH_LENGTH_POS);
+      const lastOffset = readInt64(header, 0) + header.readInt32BE(LAST_OFFSET_DELTA_POS);
+      const maxTimestamp = readInt64(header, MAX_TIMESTAMP_POS);
+      if (size < BATCH_HEADER_BYTES || position + size > endBytes) return null;
+      if (lastOffset >= minOffset && maxTimestamp >= timestampMs) {
+        const batch = decodeBatch(await seg.readAt(position, size));
+        for (const r of batch.records) {
+          if (r.offset >= minOffset && r.timestamp >= timestampMs) return { offset: r.offset, timestamp: r.timestamp };
+        }
+      }
+      position += size;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------------ retention & co.
+
+  /**
+   * Runs `fn` after every earlier maintenance task of this log (retention, compaction,
+   * deleteRecordsBefore): they never overlap each other. Appends and reads go on meanwhile.
+   */
+  runMaintenance<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.maintenance.then(() => {
+      if (this.closed) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log is closed`);
+      return fn();
+    });
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Deletes the closed segments that retention.ms / retention.bytes / the log start offset allow; returns how many. */
+  async applyRetention(nowMs: number): Promise<number> {
+    return this.runMaintenance(async () => {
+      const decision = segmentsToDelete(this.segments.toArray(), this.config, nowMs, this.startOffset);
+      if (decision.count === 0) return 0;
+      await this.deleteOldestSegments(decision.count, decision.reason);
+      return decision.count;
+    });
+  }
+
+  /**
+   * Moves the log start offset to `offset` (at most the high watermark) and deletes the
+   * segments wholly below it (Kafka's DeleteRecords). Returns the new log start offset.
+   */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    return this.runMaintenance(async () => {
+      if (!Number.isSafeInteger(offset) || offset > this.highWatermarkOffset || offset < 0) {
+        throw rillError('OFFSET_OUT_OF_RANGE', `Cannot delete records before ${offset}: the high watermark is ${this.highWatermarkOffset}`);
+      }
+      if (offset <= this.startOffset) return this.startOffset;
+      this.startOffset = offset;
+      this.onLogStartOffsetChange?.(this);
+      const decision = segmentsToDelete(this.segments.toArray(), { ...this.config, retentionMs: -1, retentionBytes: -1 }, Date.now(), offset);
+      if (decision.count > 0) await this.deleteOldestSegments(decision.count, decision.reason);
+      return this.startOffset;
+    });
+  }
+
+  private async deleteOldestSegments(count: number, reason: string): Promise<void> {
+    const removed = this.segments.removeOldest(count);
+    const newStart = this.segments.first()!.baseOffset;
+    if (newStart > this.startOffset) {
+      this.startOffset = newStart;
+      this.onLogStartOffsetChange?.(this);
+    }
+    this.forgetReadPositions(removed);
+    for (const s of removed) this.dirtySegments.delete(s);
+    for (const s of removed) {
+      this.logger.info({ topic: this.topic, partition: this.partition, segment: s.baseOffset, sizeBytes: s.sizeBytes, reason }, 'deleting log segment');
+      await s.markDeleted();
+      this.stats.segmentsDeleted++;
+    }
+  }
+
+  /** Forgets idempotent producers silent for longer than expirationMs. */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    return this.producers.removeExpired(nowMs, expirationMs);
+  }
+
+  /**
+   * For the cleaner: the closed segments (the active one excluded), a snapshot. @internal
+   */
+  closedSegments(): Segment[] {
+    const all = this.segments.toArray();
+    all.pop();
+    return all;
+  }
+
+  /**
+   * For the cleaner: swaps `replacement` in for the consecutive `old` segments, synchronously,
+   * then deletes the old ones (readers holding them finish first). @internal
+   */
+  async replaceSegments(old: Segment[], replacement: Segment): Promise<void> {
+    this.segments.replace(old, replacement);
+    this.forgetReadPositions(old);
+    for (const s of old) {
+      this.dirtySegments.delete(s);
+      await s.markDeleted();
+    }
+  }
+
+  // ----------------------------------------------------------------------------------- close
+
+  /**
+   * Waits for queued appends and maintenance, then (unless failed, or `flush: false`) writes the
+   * active segment's final time-index entry and flushes everything; closes every fd.
+   */
+  async close(opts: { flush?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    const flush = opts.flush ?? true;
+    this.closed = true; // new appends, reads and maintenance are refused from here on
+    if (this.writerLoop !== null) await this.writerLoop;
+    await this.maintenance;
+    if (this.syncLoop !== null) await this.syncLoop;
+    await Promise.all(this.backgroundFlushes);
+    if (flush && this.failure === null) {
+      this.segments.last()!.onBecomeInactive();
+      await this.flush();
+    }
+    const e = rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log was closed`);
+    for (const w of this.ackWaiters) w.reject(e);
+    this.ackWaiters = [];
+    for (const s of this.segments) await s.close();
+  }
+}
+
+function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
+}
