@@ -1,0 +1,51 @@
+/**
+ * Metadata: this broker (the only one, so leader, replica and ISR of every partition) and the
+ * requested topics (null = all, internal ones included). With `allowAutoTopicCreation` and
+ * the broker's `auto.create.topics.enable`, missing topics are created with `num.partitions`
+ * before answering, as Kafka does for producers.
+ */
+import { ERRORS } from '../../protocol/errors.js';
+import type { MetadataTopic } from '../../protocol/apis/index.js';
+import type { BrokerContext, Handler } from '../context.js';
+import { classifyError } from '../error-codes.js';
+import { validateTopicName, type TopicInfo } from '../topic-registry.js';
+
+function describeTopic(ctx: BrokerContext, info: TopicInfo): MetadataTopic {
+  const partitions = [];
+  for (let p = 0; p < info.partitions; p++) {
+    partitions.push({ errorCode: 0, partition: p, leader: ctx.nodeId, leaderEpoch: 0, replicas: [ctx.nodeId], isr: [ctx.nodeId] });
+  }
+  return { errorCode: 0, name: info.name, isInternal: info.internal, partitions };
+}
+
+function failedTopic(name: string, errorCode: number): MetadataTopic {
+  return { errorCode, name, isInternal: false, partitions: [] };
+}
+
+async function lookup(ctx: BrokerContext, name: string, autoCreate: boolean): Promise<MetadataTopic> {
+  const info = ctx.topics.get(name);
+  if (info !== undefined) return describeTopic(ctx, info);
+  try {
+    validateTopicName(name);
+    if (!autoCreate) return failedTopic(name, ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code);
+    const created = await ctx.topics.getOrAutoCreate(name);
+    return created == null ? failedTopic(name, ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code) : describeTopic(ctx, created);
+  } catch (err) {
+    const e = classifyError(err);
+    if (e.level !== null) ctx.logger[e.level]({ err, topic: name }, 'auto-creating a topic failed');
+    return failedTopic(name, e.code);
+  }
+}
+
+export const metadataHandler: Handler<'Metadata'> = async (ctx, req) => {
+  const topics =
+    req.topics === null
+      ? ctx.topics.list().map((info) => describeTopic(ctx, info))
+      : await Promise.all(req.topics.map((name) => lookup(ctx, name, req.allowAutoTopicCreation)));
+  return {
+    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort }],
+    clusterId: ctx.clusterId,
+    controllerId: ctx.nodeId,
+    topics,
+  };
+};

@@ -1,0 +1,355 @@
+/**
+ * The broker's topics: name, partition count, config overrides, internal flag, persisted in
+ * `<dataDir>/topics.json` (atomic write: temp + fsync + rename + fsync dir):
+ *
+ *   { "version": 1, "topics": { "orders": { "partitions": 8, "configs": { "retention.ms": "3600000" }, "internal": false } } }
+ *
+ * `configs` holds only the overrides; a topic's effective LogConfig is its overrides over the
+ * broker's `log.*` defaults, recomputed when either changes.
+ *
+ * Crash safety. Create writes topics.json first, then creates the partition logs; delete
+ * removes the topic from memory and topics.json first, then deletes the logs. At start
+ * (`attach`), a registered partition without a log gets an empty one, and a partition log
+ * that topics.json does not know (a crash in the middle of a delete, or a lost topics.json) is
+ * adopted back as a topic with default configs, with a warning: data is never deleted on a
+ * guess.
+ *
+ * Names follow Kafka's rules ([a-zA-Z0-9._-], 1..249, not '.' or '..', no two topics that
+ * differ only by '.' vs '_'); names starting with `__` are reserved for internal topics
+ * (`__consumer_offsets`), which only the broker itself creates (`ensureInternalTopic`).
+ *
+ * Mutations are serialized (one topics.json write at a time); reads are synchronous.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { rillError } from '../protocol/errors.js';
+import { writeFileAtomic } from '../storage/checkpoint.js';
+import { logConfigKey, parseLogConfig, type LogConfig } from '../storage/log-config.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { PartitionLog } from '../storage/partition-log.js';
+
+export const TOPICS_FILE = 'topics.json';
+const FORMAT_VERSION = 1;
+export const INTERNAL_TOPIC_PREFIX = '__';
+const TOPIC_NAME_RE = /^[a-zA-Z0-9._-]{1,249}$/;
+/** Upper bound on partitions per topic (each one is a directory and open files). */
+export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+
+export interface TopicInfo {
+  readonly name: string;
+  readonly partitions: number;
+  /** Overrides only, in wire form ('retention.ms' → '3600000'). */
+  readonly configs: Readonly<Record<string, string>>;
+  readonly internal: boolean;
+}
+
+interface TopicsFile {
+  version: number;
+  topics: Record<string, { partitions: number; configs: Record<string, string>; internal: boolean }>;
+}
+
+export function isInternalTopicName(name: string): boolean {
+  return name.startsWith(INTERNAL_TOPIC_PREFIX);
+}
+
+/** Throws INVALID_TOPIC_EXCEPTION when `name` breaks Kafka's naming rules. */
+export function validateTopicName(name: string): void {
+  if (name === '.' || name === '..') throw rillError('INVALID_TOPIC_EXCEPTION', `Topic name '${name}' is not allowed`);
+  if (!TOPIC_NAME_RE.test(name)) {
+    throw rillError('INVALID_TOPIC_EXCEPTION', `Topic name '${name.slice(0, 300)}' is invalid: use 1 to 249 characters of [a-zA-Z0-9._-]`);
+  }
+}
+
+type DeleteListener = (topic: TopicInfo, logs: PartitionLog[]) => void;
+
+export class TopicRegistry {
+  private readonly topics = new Map<string, TopicInfo>();
+  private readonly effective = new Map<string, LogConfig>();
+  /** Names being created or deleted: their promise settles when the change is complete. */
+  private readonly busy = new Map<string, Promise<TopicInfo | null>>();
+  private writes: Promise<void> = Promise.resolve();
+  private logs: LogManager | null = null;
+  private readonly deleteListeners: DeleteListener[] = [];
+
+  private constructor(
+    private readonly path: string,
+    private readonly logDefaults: LogConfig,
+    private readonly logger: Logger,
+    private readonly autoCreate: { enabled: boolean; partitions: number },
+  ) {}
+
+  /** Reads topics.json (absent = no topics yet). Call `attach` once the logs are open. */
+  static async load(dataDir: string, logDefaults: LogConfig, logger: Logger, autoCreate: { enabled: boolean; partitions: number }): Promise<TopicRegistry> {
+    const registry = new TopicRegistry(join(dataDir, TOPICS_FILE), logDefaults, logger, autoCreate);
+    let text: string | null = null;
+    try {
+      text = await readFile(registry.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text !== null) {
+      for (const info of parseTopicsFile(text, registry.path)) {
+        registry.topics.set(info.name, info);
+        registry.effective.set(info.name, parseLogConfig({ ...info.configs }, logDefaults));
+      }
+    }
+    return registry;
+  }
+
+  /** The LogConfig a partition of `topic` opens with (LogManager.open's `configFor`). */
+  readonly configFor = (topic: string): LogConfig => this.effective.get(topic) ?? this.logDefaults;
+
+  /** Reconciles topics.json with the partition logs on disk (see the file comment). */
+  async attach(logs: LogManager): Promise<void> {
+    this.logs = logs;
+    const onDisk = new Map<string, number>();
+    for (const log of logs.all()) onDisk.set(log.topic, Math.max(onDisk.get(log.topic) ?? 0, log.partition + 1));
+    let adopted = false;
+    for (const [name, count] of onDisk) {
+      const known = this.topics.get(name);
+      if (known === undefined || known.partitions < count) {
+        const info: TopicInfo = { name, partitions: count, configs: known?.configs ?? {}, internal: known?.internal ?? isInternalTopicName(name) };
+        this.topics.set(name, info);
+        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
+        this.logger.warn({ topic: name, partitions: count }, 'adopting partition logs that topics.json does not list (interrupted delete or lost topics.json)');
+        adopted = true;
+      }
+    }
+    if (adopted) await this.persist();
+    for (const info of this.topics.values()) {
+      for (let p = 0; p < info.partitions; p++) {
+        if (logs.get(info.name, p) === undefined) await logs.create(info.name, p, this.configFor(info.name));
+      }
+    }
+  }
+
+  get(name: string): TopicInfo | undefined {
+    return this.topics.get(name);
+  }
+
+  list(): TopicInfo[] {
+    return [...this.topics.values()];
+  }
+
+  effectiveConfig(name: string): LogConfig | undefined {
+    return this.effective.get(name);
+  }
+
+  get defaults(): LogConfig {
+    return this.logDefaults;
+  }
+
+  /** The partition's log, or undefined when the topic or partition does not exist. */
+  partitionLog(topic: string, partition: number): PartitionLog | undefined {
+    const info = this.topics.get(topic);
+    if (info === undefined || partition >= info.partitions || this.logs === null) return undefined;
+    return this.logs.get(topic, partition);
+  }
+
+  onDelete(listener: DeleteListener): void {
+    this.deleteListeners.push(listener);
+  }
+
+  /**
+   * Checks a CreateTopics entry without creating anything; returns the partition count and
+   * the parsed configs. Throws the RillError to answer with.
+   */
+  validateNew(name: string, partitions: number, configs: Record<string, string>, opts: { internal?: boolean } = {}): { partitions: number; config: LogConfig } {
+    validateTopicName(name);
+    if (isInternalTopicName(name) && opts.internal !== true) {
+      throw rillError('INVALID_TOPIC_EXCEPTION', `Topic names starting with '${INTERNAL_TOPIC_PREFIX}' are reserved for internal topics`);
+    }
+    if (this.topics.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists`);
+    if (this.busy.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `Topic '${name}' is being created or deleted right now`);
+    const collision = collisionKey(name);
+    for (const other of [...this.topics.keys(), ...this.busy.keys()]) {
+      if (collisionKey(other) === collision) throw rillError('INVALID_TOPIC_EXCEPTION', `Topic '${name}' collides with existing topic '${other}' ('.' and '_' are interchangeable in metric names)`);
+    }
+    if (partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
+      throw rillError('INVALID_PARTITIONS', `Number of partitions must be between 1 and ${MAX_PARTITIONS_PER_TOPIC}, got ${partitions}`);
+    }
+    return { partitions, config: parseLogConfig(configs, this.logDefaults) };
+  }
+
+  /** Creates a topic and its partition logs; resolves once both are durable. */
+  create(name: string, partitions: number, configs: Record<string, string>, opts: { internal?: boolean } = {}): Promise<TopicInfo> {
+    const { config } = this.validateNew(name, partitions, configs, opts);
+    const info: TopicInfo = { name, partitions, configs: { ...configs }, internal: opts.internal === true };
+    const creating = this.serialize(async () => {
+      const next = new Map(this.topics).set(name, info);
+      await this.write(next);
+      const logs = this.requireLogs();
+      for (let p = 0; p < partitions; p++) {
+        if (logs.get(name, p) === undefined) await logs.create(name, p, config);
+      }
+      this.topics.set(name, info);
+      this.effective.set(name, config);
+      this.logger.info({ topic: name, partitions, configs, internal: info.internal }, 'topic created');
+      return info;
+    });
+    return this.track(name, creating) as Promise<TopicInfo>;
+  }
+
+  /**
+   * For produce and Metadata: the topic if it exists, else (when `auto.create.topics.enable`
+   * and the name is a valid non-internal one) a promise of it being created with
+   * `num.partitions`, shared by everyone asking meanwhile. Returns undefined when the topic
+   * does not exist and will not be created; the promise rejects with the reason if creation
+   * fails.
+   */
+  getOrAutoCreate(name: string): TopicInfo | Promise<TopicInfo | null> | undefined {
+    const info = this.topics.get(name);
+    if (info !== undefined) return info;
+    const pending = this.busy.get(name);
+    if (pending !== undefined) return pending;
+    if (!this.autoCreate.enabled || isInternalTopicName(name)) return undefined;
+    validateTopicName(name);
+    return this.create(name, this.autoCreate.partitions, {});
+  }
+
+  /** Creates an internal topic unless it exists; returns it either way. */
+  async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
+    for (;;) {
+      const existing = this.topics.get(name);
+      if (existing !== undefined) return existing;
+      const pending = this.busy.get(name);
+      if (pending === undefined) return this.create(name, partitions, configs, { internal: true });
+      await pending.catch(() => null);
+    }
+  }
+
+  /** Removes a topic and deletes its logs. Internal topics cannot be deleted by clients. */
+  delete(name: string): Promise<void> {
+    const info = this.topics.get(name);
+    if (info === undefined || this.busy.has(name)) {
+      return Promise.reject(rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`));
+    }
+    if (info.internal) return Promise.reject(rillError('INVALID_TOPIC_EXCEPTION', `Internal topic '${name}' cannot be deleted`));
+    // Gone from reads at once: new produces and fetches answer UNKNOWN_TOPIC_OR_PARTITION.
+    this.topics.delete(name);
+    this.effective.delete(name);
+    const deleting = this.serialize(async () => {
+      try {
+        await this.write(this.topics);
+      } catch (err) {
+        this.topics.set(name, info);
+        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
+        throw err;
+      }
+      const logs = this.requireLogs();
+      const partitionLogs: PartitionLog[] = [];
+      for (let p = 0; p < info.partitions; p++) {
+        const log = logs.get(name, p);
+        if (log !== undefined) partitionLogs.push(log);
+      }
+      for (const listener of this.deleteListeners) listener(info, partitionLogs);
+      for (let p = 0; p < info.partitions; p++) {
+        if (logs.get(name, p) !== undefined) await logs.delete(name, p);
+      }
+      this.logger.info({ topic: name, partitions: info.partitions }, 'topic deleted');
+      return null;
+    });
+    return this.track(name, deleting).then(() => undefined);
+  }
+
+  /**
+   * AlterConfigs with Kafka's incremental semantics: each change sets a key, or reverts it to
+   * the broker default when `value` is null; other overrides stay. Computed and written inside
+   * the serialized section, so concurrent alters of one topic never lose each other's changes.
+   * Throws INVALID_CONFIG (unknown key, bad value) before changing anything; `validateOnly`
+   * checks without applying. Reconfigures the topic's partition logs.
+   */
+  alterConfigs(name: string, changes: ReadonlyArray<{ name: string; value: string | null }>, opts: { validateOnly?: boolean } = {}): Promise<TopicInfo> {
+    if (!this.topics.has(name)) return Promise.reject(rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`));
+    return this.serialize(async () => {
+      const latest = this.topics.get(name);
+      if (latest === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
+      const overrides: Record<string, string> = { ...latest.configs };
+      const seen = new Set<string>();
+      for (const change of changes) {
+        if (seen.has(change.name)) throw rillError('INVALID_REQUEST', `${change.name}: given twice in one request`);
+        seen.add(change.name);
+        if (logConfigKey(change.name) === undefined) throw rillError('INVALID_CONFIG', `${change.name}: unknown topic config`);
+        if (change.value === null) delete overrides[change.name];
+        else overrides[change.name] = change.value;
+      }
+      const config = parseLogConfig(overrides, this.logDefaults);
+      const info: TopicInfo = { ...latest, configs: overrides };
+      if (opts.validateOnly === true) return info;
+      await this.write(new Map(this.topics).set(name, info));
+      this.topics.set(name, info);
+      this.effective.set(name, config);
+      const logs = this.requireLogs();
+      for (let p = 0; p < info.partitions; p++) logs.get(name, p)?.updateConfig(config);
+      this.logger.info({ topic: name, configs: overrides }, 'topic configs altered');
+      return info;
+    });
+  }
+
+  /** Waits for every pending topics.json write. */
+  async flush(): Promise<void> {
+    await this.writes;
+  }
+
+  private requireLogs(): LogManager {
+    if (this.logs === null) throw new Error('TopicRegistry.attach() has not run');
+    return this.logs;
+  }
+
+  private track(name: string, change: Promise<TopicInfo | null>): Promise<TopicInfo | null> {
+    this.busy.set(name, change);
+    const clear = () => {
+      if (this.busy.get(name) === change) this.busy.delete(name);
+    };
+    change.then(clear, clear);
+    return change;
+  }
+
+  /** Runs `job` after every earlier mutation has finished (one topics.json write at a time). */
+  private serialize<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(job);
+    this.writes = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async persist(): Promise<void> {
+    await this.write(this.topics);
+  }
+
+  private async write(topics: ReadonlyMap<string, TopicInfo>): Promise<void> {
+    const file: TopicsFile = { version: FORMAT_VERSION, topics: {} };
+    for (const t of [...topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      file.topics[t.name] = { partitions: t.partitions, configs: { ...t.configs }, internal: t.internal };
+    }
+    await writeFileAtomic(this.path, JSON.stringify(file, null, 1) + '\n');
+  }
+}
+
+function collisionKey(name: string): string {
+  return name.replace(/\./g, '_');
+}
+
+function parseTopicsFile(text: string, path: string): TopicInfo[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw rillError('INVALID_CONFIG', `${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const file = raw as Partial<TopicsFile>;
+  if (file === null || typeof file !== 'object' || file.version !== FORMAT_VERSION || file.topics === null || typeof file.topics !== 'object') {
+    throw rillError('INVALID_CONFIG', `${path}: expected { "version": ${FORMAT_VERSION}, "topics": {...} }`);
+  }
+  const out: TopicInfo[] = [];
+  for (const [name, t] of Object.entries(file.topics)) {
+    if (t === null || typeof t !== 'object' || !Number.isSafeInteger(t.partitions) || t.partitions < 1 || typeof t.configs !== 'object' || t.configs === null) {
+      throw rillError('INVALID_CONFIG', `${path}: topic '${name}' has an invalid entry`);
+    }
+    out.push({ name, partitions: t.partitions, configs: { ...t.configs }, internal: t.internal === true });
+  }
+  return out;
+}
