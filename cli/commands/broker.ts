@@ -1,0 +1,53 @@
+/**
+ * `rill broker start`: runs a broker in this process (broker/process.ts): prints one JSON
+ * "listening" line on stdout, logs to stderr, shuts down gracefully on SIGTERM/SIGINT (exit 0).
+ * Flags override `--config file.json`, which overrides the defaults.
+ */
+import type { Command } from 'commander';
+import { errorLine, intOption, keyValues } from '../common.js';
+
+interface BrokerStartOptions {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  metricsPort?: number;
+  config?: string;
+  nodeId?: number;
+  logLevel: string;
+  set?: string[];
+}
+
+export function registerBrokerCommands(program: Command): void {
+  const broker = program.command('broker').description('run a rill broker');
+  broker
+    .command('start')
+    .description('start a broker in the foreground (stops gracefully on SIGTERM/SIGINT)')
+    .option('--data-dir <dir>', 'directory for logs and broker metadata (default ./data)')
+    .option('--port <port>', 'TCP port to listen on, 0 for any free port (default 9292)', intOption('--port'))
+    .option('--host <host>', 'interface to bind (default 127.0.0.1)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics', intOption('--metrics-port'))
+    .option('--config <file.json>', 'JSON file of broker config keys (see docs/OPERATIONS.md); flags override it')
+    .option('--node-id <id>', 'this broker\'s node id (default 0)', intOption('--node-id'))
+    .option('--set <key=value...>', 'any other broker config key, e.g. --set num.partitions=8')
+    .option('--log-level <level>', 'log level on stderr: trace|debug|info|warn|error|silent', 'info')
+    .addHelpText('after', '\nPrints {"event":"listening","host":...,"port":...} on stdout once it accepts connections.')
+    .action(async (opts: BrokerStartOptions) => {
+      try {
+        // Loaded on demand: the broker (storage, metrics) is heavy and only this command needs it.
+        const { runBrokerProcess } = await import('../../broker/process.js');
+        await runBrokerProcess({
+          dataDir: opts.dataDir,
+          port: opts.port,
+          host: opts.host,
+          metricsPort: opts.metricsPort,
+          configFile: opts.config,
+          nodeId: opts.nodeId,
+          overrides: keyValues(opts.set, '--set'),
+          logLevel: opts.logLevel,
+        });
+      } catch (err) {
+        process.stderr.write(errorLine(err) + '\n');
+        process.exit(1);
+      }
+    });
+}

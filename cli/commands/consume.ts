@@ -1,0 +1,116 @@
+/**
+ * `rill consume TOPIC`: prints one message per line (text: the value; json: every field)
+ * until --max-messages, --timeout-ms of silence, or Ctrl-C.
+ *
+ * Where the messages come from is one step, `openConsumer`: today a consumer with explicit
+ * assignment (all partitions, or --partition P) from --from-beginning / --offset N / the end.
+ * Group mode (`--group G`, the consumer-groups work) is the other branch of that one function
+ * (plus its option on the command); the read loop, formatting and exit conditions stay as
+ * they are.
+ */
+import { Option, type Command } from 'commander';
+import type { ConsumedMessage, Consumer, OffsetSpec, Rill } from '../../client/index.js';
+import { action, createClient, intOption, withBrokers, writeOut, type BrokersOption } from '../common.js';
+
+export interface ConsumeOptions extends BrokersOption {
+  partition?: number;
+  fromBeginning?: boolean;
+  offset?: number;
+  maxMessages?: number;
+  format: 'text' | 'json';
+  timeoutMs?: number;
+}
+
+export function registerConsumeCommand(program: Command): Command {
+  const cmd = withBrokers(
+    program
+      .command('consume <topic>')
+      .description('print messages of a topic, one per line')
+      .option('--partition <p>', 'read only this partition (default: all)', intOption('--partition'))
+      .addOption(new Option('--from-beginning', 'start at the earliest retained offset (default: only new messages)').conflicts('offset'))
+      .option('--offset <n>', 'start at this offset (needs --partition)', intOption('--offset'))
+      .option('--max-messages <n>', 'exit after printing n messages', intOption('--max-messages', 1))
+      .addOption(new Option('--format <format>', 'text: the value; json: {topic,partition,offset,key,value,headers,timestamp}').choices(['text', 'json']).default('text'))
+      .option('--timeout-ms <ms>', 'exit after this long without a message', intOption('--timeout-ms', 1)),
+  );
+  cmd.action(
+    action(async (topic: string, opts: ConsumeOptions) => {
+      if (opts.offset !== undefined && opts.partition === undefined) throw new Error('--offset needs --partition');
+      const rill = createClient(opts, 'rill-cli-consumer');
+      try {
+        const consumer = await openConsumer(rill, topic, opts);
+        await printMessages(consumer, opts);
+      } finally {
+        await rill.close();
+      }
+    }),
+  );
+  return cmd;
+}
+
+/**
+ * Creates the consumer and gives it its partitions: explicit assignment of every partition
+ * (or --partition P) at the requested start.
+ */
+async function openConsumer(rill: Rill, topic: string, opts: ConsumeOptions): Promise<Consumer> {
+  const consumer = rill.consumer({ maxWaitMs: 500 });
+  const start: OffsetSpec = opts.offset !== undefined ? opts.offset : opts.fromBeginning === true ? 'earliest' : 'latest';
+  const admin = rill.admin();
+  const [description] = await admin.describeTopics({ topics: [topic] });
+  await admin.close();
+  const partitions = description!.partitions.map((p) => p.partition);
+  if (opts.partition !== undefined && !partitions.includes(opts.partition)) {
+    throw new Error(`topic '${topic}' has ${partitions.length} partition(s); partition ${opts.partition} does not exist`);
+  }
+  const chosen = opts.partition !== undefined ? [opts.partition] : partitions;
+  consumer.assign(chosen.map((partition) => ({ topic, partition, offset: start })));
+  return consumer;
+}
+
+/** The read loop: stops at --max-messages, after --timeout-ms idle, or on SIGINT/SIGTERM. */
+async function printMessages(consumer: Consumer, opts: ConsumeOptions): Promise<void> {
+  let printed = 0;
+  let idle: NodeJS.Timeout | null = null;
+  const armIdle = (): void => {
+    if (opts.timeoutMs === undefined) return;
+    if (idle !== null) clearTimeout(idle);
+    idle = setTimeout(() => void consumer.stop(), opts.timeoutMs);
+  };
+  const onSignal = (): void => void consumer.stop();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  armIdle();
+  try {
+    for await (const m of consumer) {
+      const wait = writeOut(opts.format === 'json' ? jsonLine(m) : textLine(m));
+      if (wait !== undefined) await wait;
+      printed++;
+      if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
+      armIdle();
+    }
+  } finally {
+    if (idle !== null) clearTimeout(idle);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function textLine(m: ConsumedMessage): string {
+  return (m.value === null ? 'null' : m.value.toString('utf8')) + '\n';
+}
+
+function jsonLine(m: ConsumedMessage): string {
+  const headers: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(m.headers)) headers[k] = v === null ? null : v.toString('utf8');
+  return (
+    JSON.stringify({
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key === null ? null : m.key.toString('utf8'),
+      value: m.value === null ? null : m.value.toString('utf8'),
+      headers,
+      timestamp: m.timestamp,
+    }) + '\n'
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * `rill topics create|list|describe|delete|alter`: topic administration through the SDK's
+ * Admin. Output is plain text for people; errors are one line on stderr.
+ */
+import type { Command } from 'commander';
+import { action, createClient, intOption, keyValues, table, withBrokers, writeOut, type BrokersOption } from '../common.js';
+
+interface CreateOptions extends BrokersOption {
+  partitions: number;
+  replicationFactor?: number;
+  config?: string[];
+}
+
+interface AlterOptions extends BrokersOption {
+  config?: string[];
+  deleteConfig?: string[];
+}
+
+export function registerTopicsCommands(program: Command): void {
+  const topics = program.command('topics').description('create, list, describe, alter and delete topics');
+
+  withBrokers(
+    topics
+      .command('create <name>')
+      .description('create a topic')
+      .requiredOption('--partitions <n>', 'number of partitions', intOption('--partitions', 1))
+      .option('--replication-factor <n>', 'replicas per partition (default: the broker\'s)', intOption('--replication-factor', 1))
+      .option('--config <key=value...>', 'topic configs, e.g. --config retention.ms=86400000 cleanup.policy=compact'),
+  ).action(
+    action(async (name: string, opts: CreateOptions) => {
+      const configs = keyValues(opts.config);
+      const rill = createClient(opts, 'rill-cli-topics');
+      try {
+        await rill.admin().createTopics({ topics: [{ topic: name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }] });
+        await writeOut(`created topic '${name}' with ${opts.partitions} partition(s)\n`);
+      } finally {
+        await rill.close();
+      }
+    }),
+  );
+
+  withBrokers(topics.command('list').description('list topic names, one per line')).action(
+    action(async (opts: BrokersOption) => {
+      const rill = createClient(opts, 'rill-cli-topics');
+      try {
+        const names = await rill.admin().listTopics();
+        if (names.length > 0) await writeOut(names.join('\n') + '\n');
+      } finally {
+        await rill.close();
+      }
+    }),
+  );
+
+  withBrokers(topics.command('describe <name>').description('show partitions (leader, log start and end offsets) and non-default configs')).action(
+    action(async (name: string, opts: BrokersOption) => {
+      const rill = createClient(opts, 'rill-cli-topics');
+      try {
+        const admin = rill.admin();
+        const [description] = await admin.describeTopics({ topics: [name] });
+        const { configs } = await admin.describeConfigs({ topic: name });
+        const overrides = configs.filter((c) => !c.isDefault && c.source === 'topic').map((c) => `${c.name}=${c.value ?? ''}`);
+        const parts = description!.partitions;
+        let out = `Topic: ${name}  Partitions: ${parts.length}  Configs: ${overrides.length > 0 ? overrides.join(',') : '(defaults)'}\n`;
+        out += table(
+          ['PARTITION', 'LEADER', 'LOG-START-OFFSET', 'LOG-END-OFFSET', 'MESSAGES'],
+          parts.map((p) => [p.partition, p.leader, p.logStartOffset, p.logEndOffset, Math.max(0, p.logEndOffset - p.logStartOffset)]),
+        );
+        await writeOut(out);
+      } finally {
+        await rill.close();
+      }
+    }),
+  );
+
+  withBrokers(topics.command('delete <name>').description('delete a topic and all its data')).action(
+    action(async (name: string, opts: BrokersOption) => {
+      const rill = createClient(opts, 'rill-cli-topics');
+      try {
+        await rill.admin().deleteTopics({ topics: [name] });
+        await writeOut(`deleted topic '${name}'\n`);
+      } finally {
+        await rill.close();
+      }
+    }),
+  );
+
+  withBrokers(
+    topics
+      .command('alter <name>')
+      .description('set or revert topic configs (other configs are untouched)')
+      .option('--config <key=value...>', 'configs to set, e.g. --config retention.ms=3600000')
+      .option('--delete-config <key...>', 'configs to revert to their defaults'),
+  ).action(
+    action(async (name: string, opts: AlterOptions) => {
+      const configs: Record<string, string | null> = keyValues(opts.config);
+      for (const key of opts.deleteConfig ?? []) configs[key] = null;
+      if (Object.keys(configs).length === 0) throw new Error('nothing to alter: give --config key=value and/or --delete-config key');
+      const rill = createClient(opts, 'rill-cli-topics');
+      try {
+        await rill.admin().alterConfigs({ topic: name, configs });
+        const summary = Object.entries(configs).map(([k, v]) => (v === null ? `${k} (default)` : `${k}=${v}`));
+        await writeOut(`altered topic '${name}': ${summary.join(', ')}\n`);
+      } finally {
+        await rill.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The `rill` command. Each command group lives in cli/commands/<group>.ts and registers
+ * itself here; `rill --help` and `rill <command> --help` describe every command and option.
+ */
+import { createRequire } from 'node:module';
+import { Command } from 'commander';
+import { registerBrokerCommands } from './commands/broker.js';
+import { registerConsumeCommand } from './commands/consume.js';
+import { registerProduceCommand } from './commands/produce.js';
+import { registerTopicsCommands } from './commands/topics.js';
+
+// dist/cli/main.js -> ../../package.json (the package root), the same from cli/ in the source tree.
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const program = new Command('rill')
+  .description('rill: a Kafka-style partitioned, append-only log broker and its client tools')
+  .version(pkg.version, '-V, --version', 'print the version')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Every client command takes --brokers host:port,... (default: $RILL_BROKERS or 127.0.0.1:9292).
+Examples:
+  rill broker start --data-dir ./data
+  rill topics create orders --partitions 8 --config retention.ms=604800000
+  printf 'k1:hello\\nk2:world\\n' | rill produce orders --key-separator :
+  rill consume orders --from-beginning --max-messages 2 --format json`,
+  );
+
+registerBrokerCommands(program);
+registerTopicsCommands(program);
+registerProduceCommand(program);
+registerConsumeCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,438 @@
+/**
+ * One TCP connection from the client to one broker.
+ *
+ * - ApiVersions (with the clientId) is the first request on every new socket; nothing else is
+ *   written before it is answered.
+ * - Requests are pipelined: each gets a correlation id and a slot; at most
+ *   `maxInFlightRequests` wait for a response at once, later callers queue FIFO for a slot
+ *   (the broker answers in request order, so FIFO slots also keep a caller's writes in the
+ *   order it issued them — the idempotent producer relies on that).
+ * - Each request has its own timeout and may carry an AbortSignal; a late answer to a
+ *   request that timed out or was aborted is dropped by correlation id.
+ * - acks=0 produce requests (`expectResponse: false`) resolve once written: the broker sends
+ *   nothing back, as Kafka.
+ * - When the socket drops, every waiting request fails with a (retriable) ConnectionError; the
+ *   next request reconnects. Consecutive failed connects are spaced by exponential backoff with
+ *   jitter, so a dead broker is not hammered.
+ */
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { APIS, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
+import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
+import { FrameDecoder } from '../protocol/frame.js';
+import { pack, unpack } from '../protocol/messages.js';
+import { abortError } from './errors.js';
+import { backoffMs, sleep } from './retry.js';
+import type { RetryOptions } from './types.js';
+
+/** size:u32 + apiKey:u16 + apiVersion:u16 + correlationId:u32 */
+const REQUEST_PREFIX_BYTES = 12;
+const CORRELATION_ID_BYTES = 4;
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Requests awaiting a response at once; later ones queue for a slot. */
+  maxInFlightRequests: number;
+  /** Largest response frame accepted; a bigger one closes the connection. */
+  maxFrameBytes: number;
+  /** Backoff between consecutive failed connection attempts. */
+  reconnectBackoff: RetryOptions;
+  logger: Logger;
+}
+
+export interface RequestOptions {
+  /** Overrides requestTimeoutMs (a long-polling fetch passes requestTimeoutMs + maxWaitMs). */
+  timeoutMs?: number;
+  signal?: AbortSignal | undefined;
+  /** false for acks=0 produce: resolve once written, the broker will not answer. */
+  expectResponse?: boolean;
+}
+
+interface PendingRequest {
+  def: ApiDefinition;
+  resolve: (payload: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+type State = 'idle' | 'connecting' | 'ready' | 'closed';
+
+export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 256;
+export const DEFAULT_MAX_RESPONSE_FRAME_BYTES = 256 * 1024 * 1024;
+
+const DEFS = new Map<ApiName, ApiDefinition>();
+for (const [name, def] of Object.entries(APIS)) DEFS.set(name as ApiName, { name: name as ApiName, ...def });
+
+export class Connection {
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  private readonly opts: ConnectionOptions;
+  private readonly log: Logger;
+  private state: State = 'idle';
+  private socket: net.Socket | null = null;
+  private decoder: FrameDecoder;
+  private connecting: Promise<void> | null = null;
+  private nextCorrelationId = 1;
+  private readonly pending = new Map<number, PendingRequest>();
+  /** Slots taken: requests written and awaiting a response (or a write, for acks=0). */
+  private inFlight = 0;
+  private readonly slotWaiters: Array<{ grant: () => void; fail: (err: Error) => void }> = [];
+  /** Callers between request() and their write: a fast-path caller must not overtake them. */
+  private slowCallers = 0;
+  private consecutiveFailures = 0;
+  private nextConnectAtMs = 0;
+  /** apiKey -> highest version both sides speak, from ApiVersions. */
+  private readonly versions = new Map<number, number>();
+
+  constructor(opts: ConnectionOptions) {
+    this.opts = opts;
+    this.host = opts.host;
+    this.port = opts.port;
+    this.address = `${opts.host}:${opts.port}`;
+    this.log = opts.logger.child({ broker: this.address });
+    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Requests currently awaiting a response on this connection. */
+  get inFlightRequests(): number {
+    return this.inFlight;
+  }
+
+  /** Opens the socket and completes the ApiVersions handshake (no-op when already ready). */
+  async connect(signal?: AbortSignal): Promise<void> {
+    if (this.state === 'ready') return;
+    if (this.state === 'closed') throw new ConnectionError(`connection to ${this.address} is closed`);
+    if (this.connecting === null) {
+      this.connecting = this.open().finally(() => {
+        this.connecting = null;
+      });
+    }
+    if (signal === undefined) return this.connecting;
+    return raceAbort(this.connecting, signal);
+  }
+
+  /**
+   * Sends one request and resolves with its validated response payload. Rejects with a
+   * RillError: ConnectionError/TimeoutError (retriable) for transport trouble, INVALID_REQUEST
+   * for a malformed response. Per-partition errorCodes are left to the caller, which knows
+   * which of them it can retry.
+   */
+  request<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions = {}): Promise<ResponseOf<N>> {
+    if (this.state === 'ready' && this.slowCallers === 0 && this.inFlight < this.opts.maxInFlightRequests) {
+      if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+      this.inFlight++;
+      return this.write(api, payload, opts) as Promise<ResponseOf<N>>;
+    }
+    return this.requestSlowly(api, payload, opts);
+  }
+
+  private async requestSlowly<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions): Promise<ResponseOf<N>> {
+    this.slowCallers++;
+    let counted = true;
+    try {
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      await this.connect(opts.signal);
+      await this.acquireSlot(opts.signal);
+      this.slowCallers--;
+      counted = false;
+      if (this.state !== 'ready') {
+        this.releaseSlot();
+        throw new ConnectionError(`connection to ${this.address} was lost before the request was sent`);
+      }
+      return (await this.write(api, payload, opts)) as ResponseOf<N>;
+    } finally {
+      if (counted) this.slowCallers--;
+    }
+  }
+
+  /** Fails every waiting request and closes the socket; the connection cannot be reused. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    const socket = this.socket;
+    this.failAll(new ConnectionError(`connection to ${this.address} closed by the client`));
+    if (socket !== null && !socket.destroyed) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.destroy();
+      });
+    }
+  }
+
+  /** Drops the socket (as a network failure would); the next request reconnects. */
+  dropSocket(reason = 'dropped by the client'): void {
+    this.socket?.destroy(new ConnectionError(`connection to ${this.address} ${reason}`));
+  }
+
+  private async open(): Promise<void> {
+    const waitMs = this.nextConnectAtMs - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
+    if (this.state === 'closed') throw new ConnectionError(`connection to ${this.address} is closed`);
+    this.state = 'connecting';
+    try {
+      await this.openSocket();
+      await this.handshake();
+      this.state = 'ready';
+      this.consecutiveFailures = 0;
+      this.log.debug('connected');
+    } catch (err) {
+      this.consecutiveFailures++;
+      this.nextConnectAtMs = Date.now() + backoffMs(this.opts.reconnectBackoff, this.consecutiveFailures);
+      this.socket?.destroy();
+      this.socket = null;
+      // close() may have run while we awaited.
+      if ((this.state as State) !== 'closed') this.state = 'idle';
+      throw err instanceof ConnectionError || err instanceof TimeoutError
+        ? err
+        : new ConnectionError(`cannot connect to ${this.address}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private openSocket(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: this.host, port: this.port });
+      socket.setNoDelay(true);
+      this.socket = socket;
+      this.decoder = new FrameDecoder(this.opts.maxFrameBytes);
+      const timer = setTimeout(() => {
+        socket.destroy(new ConnectionError(`connecting to ${this.address} timed out after ${this.opts.connectionTimeoutMs} ms`));
+      }, this.opts.connectionTimeoutMs);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        reject(err instanceof ConnectionError ? err : new ConnectionError(`cannot connect to ${this.address}: ${err.message}`, { cause: err }));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+        socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
+        // The broker ended the connection (shutdown, idle timeout): it will answer nothing more,
+        // so fail what waits now and reconnect for the next request rather than write into a
+        // half-closed socket.
+        socket.on('end', () => socket.destroy());
+        socket.on('close', () => this.onClose(socket));
+        resolve();
+      });
+    });
+  }
+
+  private async handshake(): Promise<void> {
+    this.inFlight++;
+    const response = (await this.write(
+      'ApiVersions',
+      { clientId: this.opts.clientId, clientSoftwareName: 'rill-js', clientSoftwareVersion: '0.1.0' },
+      { timeoutMs: this.opts.connectionTimeoutMs },
+    )) as ResponseOf<'ApiVersions'>;
+    if (response.errorCode !== ErrorCode.NONE) throw errorFromCode(response.errorCode, `ApiVersions refused by ${this.address}`);
+    this.versions.clear();
+    for (const k of response.apiKeys) this.versions.set(k.apiKey, k.maxVersion);
+  }
+
+  /** The version to speak for an API: the highest both sides support. */
+  private versionFor(def: ApiDefinition): number {
+    const theirs = this.versions.get(def.key);
+    return theirs === undefined ? def.maxVersion : Math.min(theirs, def.maxVersion);
+  }
+
+  /** Writes one request; the caller holds a slot, which this releases when the request ends. */
+  private write(api: ApiName, payload: unknown, opts: RequestOptions): Promise<unknown> {
+    const def = DEFS.get(api)!;
+    const socket = this.socket;
+    if (socket === null || socket.destroyed) {
+      this.releaseSlot();
+      return Promise.reject(new ConnectionError(`not connected to ${this.address}`));
+    }
+    const correlationId = this.nextCorrelationId;
+    this.nextCorrelationId = this.nextCorrelationId >= 0x7fffffff ? 1 : this.nextCorrelationId + 1;
+    let body: Buffer;
+    try {
+      body = pack(payload);
+    } catch (err) {
+      this.releaseSlot();
+      return Promise.reject(err);
+    }
+    const prefix = Buffer.allocUnsafe(REQUEST_PREFIX_BYTES);
+    prefix.writeUInt32BE(REQUEST_PREFIX_BYTES - 4 + body.length, 0);
+    prefix.writeUInt16BE(def.key, 4);
+    prefix.writeUInt16BE(this.versionFor(def), 6);
+    prefix.writeUInt32BE(correlationId, 8);
+
+    if (opts.expectResponse === false) {
+      return new Promise((resolve, reject) => {
+        socket.cork();
+        socket.write(prefix);
+        socket.write(body, (err) => {
+          this.releaseSlot();
+          if (err) reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
+          else resolve(undefined);
+        });
+        socket.uncork();
+      });
+    }
+
+    return new Promise((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        if (this.pending.delete(correlationId)) {
+          this.releaseSlot();
+          entry.signal?.removeEventListener('abort', entry.onAbort!);
+          reject(new TimeoutError(`${api} request to ${this.address} timed out after ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
+      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined };
+      if (opts.signal !== undefined) {
+        const signal = opts.signal;
+        entry.onAbort = () => {
+          if (this.pending.delete(correlationId)) {
+            clearTimeout(timer);
+            this.releaseSlot();
+            reject(abortError(signal));
+          }
+        };
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.pending.set(correlationId, entry);
+      socket.cork();
+      socket.write(prefix);
+      socket.write(body);
+      socket.uncork();
+    });
+  }
+
+  private onData(socket: net.Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'undecodable response stream; closing connection');
+      socket.destroy(err as Error);
+      return;
+    }
+    for (let i = 0; i < frames.length; i++) this.onFrame(frames[i]!);
+  }
+
+  private onFrame(body: Buffer): void {
+    if (body.length < CORRELATION_ID_BYTES) {
+      this.socket?.destroy(new ConnectionError(`response from ${this.address} shorter than its header`));
+      return;
+    }
+    const correlationId = body.readUInt32BE(0);
+    const entry = this.pending.get(correlationId);
+    if (entry === undefined) {
+      this.log.debug({ correlationId }, 'response to a request that timed out or was aborted; dropped');
+      return;
+    }
+    this.pending.delete(correlationId);
+    clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+    this.releaseSlot();
+    let payload: unknown;
+    try {
+      payload = unpack(body.subarray(CORRELATION_ID_BYTES));
+    } catch (err) {
+      entry.reject(err as Error);
+      return;
+    }
+    const invalid = validateResponse(entry.def, payload);
+    if (invalid !== null) {
+      entry.reject(errorFromCode(ErrorCode.INVALID_REQUEST, `malformed ${entry.def.name} response from ${this.address}: ${invalid}`));
+      return;
+    }
+    entry.resolve(payload);
+  }
+
+  private onClose(socket: net.Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    const hadRequests = this.pending.size > 0;
+    if (this.state !== 'closed') {
+      this.state = 'idle';
+      if (hadRequests) this.log.warn({ inFlight: this.pending.size }, 'connection lost with requests in flight');
+      else this.log.debug('connection closed');
+    }
+    this.failAll(new ConnectionError(`connection to ${this.address} was lost`));
+  }
+
+  private failAll(err: ConnectionError): void {
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    for (const e of entries) {
+      clearTimeout(e.timer);
+      if (e.onAbort !== undefined) e.signal!.removeEventListener('abort', e.onAbort);
+      this.releaseSlot();
+      e.reject(err);
+    }
+    if (this.state === 'closed') {
+      const waiters = this.slotWaiters.splice(0);
+      for (const w of waiters) w.fail(err);
+    }
+  }
+
+  private acquireSlot(signal: AbortSignal | undefined): Promise<void> | void {
+    if (this.inFlight < this.opts.maxInFlightRequests && this.slotWaiters.length === 0) {
+      this.inFlight++;
+      return;
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        fail: (err: Error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.slotWaiters.indexOf(waiter);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.slotWaiters.push(waiter);
+    });
+  }
+
+  /** Frees a slot, handing it straight to the oldest waiter so nobody can overtake it. */
+  private releaseSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next !== undefined) next.grant();
+    else this.inFlight--;
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,15 @@
+/**
+ * What every client component (producer, consumer, admin) gets from its `Rill`: the resolved
+ * client-wide settings. Each component builds its own BrokerPool and Metadata from it.
+ */
+import type { Logger } from 'pino';
+import type { RetryOptions } from './types.js';
+
+export interface ClientContext {
+  brokers: string[];
+  clientId: string;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  retry: RetryOptions;
+  logger: Logger;
+}

@@ -1,0 +1,109 @@
+/**
+ * The client's view of the shared error table: every non-zero `errorCode` in a response
+ * becomes a `RillError` (from protocol/errors.ts) carrying the code, `retriable` and which
+ * topics/partitions failed — all of them, not only the first.
+ */
+import { ErrorCode, RillError, errorEntry, errorFromCode, rillError } from '../protocol/errors.js';
+
+export {
+  ConnectionError,
+  ERRORS,
+  ErrorCode,
+  FrameTooLargeError,
+  RillError,
+  TimeoutError,
+  codeOf,
+  errorEntry,
+  errorFromCode,
+  isRetriable,
+  rillError,
+} from '../protocol/errors.js';
+export type { ErrorContext, ErrorEntry, ErrorName } from '../protocol/errors.js';
+
+interface TopicsWithPartitionErrors {
+  name: string;
+  partitions: ReadonlyArray<{ partition: number; errorCode: number }>;
+}
+
+/**
+ * One error for every failing partition of a response, or null when none failed. The error's
+ * code is the first failure's; `partitions` lists them all and the message names each one.
+ */
+export function partitionErrors(topics: ReadonlyArray<TopicsWithPartitionErrors>, what: string): RillError | null {
+  const failed: Array<{ topic: string; partition: number; errorCode: number }> = [];
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== ErrorCode.NONE) failed.push({ topic: t.name, partition: p.partition, errorCode: p.errorCode });
+    }
+  }
+  if (failed.length === 0) return null;
+  const first = failed[0]!;
+  const list = failed.map((f) => `${f.topic}[${f.partition}] ${errorEntry(f.errorCode).name}`).join(', ');
+  return errorFromCode(first.errorCode, `${what} failed for ${failed.length} partition(s): ${list}`, {
+    topic: first.topic,
+    partition: first.partition,
+    partitions: failed,
+  });
+}
+
+interface NamedResult {
+  name: string;
+  errorCode: number;
+  errorMessage?: string | null;
+}
+
+/**
+ * One error for every failing topic-level result (CreateTopics, DeleteTopics, configs), or
+ * null. The message names each topic with the broker's message, e.g.
+ * `topic 'x': Topic with this name already exists.`
+ */
+export function topicErrors(results: ReadonlyArray<NamedResult>, kind = 'topic'): RillError | null {
+  const failed = results.filter((r) => r.errorCode !== ErrorCode.NONE);
+  if (failed.length === 0) return null;
+  const first = failed[0]!;
+  const message = failed
+    .map((r) => {
+      const text = r.errorMessage ?? errorEntry(r.errorCode).message;
+      // The broker often names the topic itself; do not say it twice.
+      return text.includes(`'${r.name}'`) ? text : `${kind} '${r.name}': ${text}`;
+    })
+    .join('; ');
+  return errorFromCode(first.errorCode, message, { topic: first.name });
+}
+
+/** UNKNOWN_TOPIC_OR_PARTITION worded for a person: `topic 'x' does not exist`. */
+export function unknownTopic(topic: string): RillError {
+  return rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' does not exist`, { topic });
+}
+
+/** Errors after which cached leaders may be wrong: refresh metadata before retrying. */
+export function needsMetadataRefresh(err: unknown): boolean {
+  if (!(err instanceof RillError)) return false;
+  switch (err.errorName) {
+    case 'UNKNOWN_TOPIC_OR_PARTITION':
+    case 'NOT_LEADER_OR_FOLLOWER':
+    case 'LEADER_NOT_AVAILABLE':
+    case 'NETWORK_EXCEPTION':
+    case 'REQUEST_TIMED_OUT':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function codeNeedsMetadataRefresh(code: number): boolean {
+  return (
+    code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
+    code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
+    code === ErrorCode.LEADER_NOT_AVAILABLE
+  );
+}
+
+/** The error a caller's AbortSignal produced, as an Error (DOMException-like reasons kept). */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error(typeof reason === 'string' ? reason : 'The operation was aborted');
+  err.name = 'AbortError';
+  return err;
+}

@@ -1,0 +1,20 @@
+/**
+ * rill's client SDK (`import { Rill } from 'rill'`). See docs/CLIENT.md.
+ */
+export { Rill } from './rill.js';
+export { Producer } from './producer.js';
+export { Consumer, type AssignOptions, type ProcessedOffset } from './consumer.js';
+export { Admin, type AdminCallOptions, type CreateTopicsOptions } from './admin.js';
+export { serializers, json, msgpack, string, type Serializer } from './serializers.js';
+export {
+  ConnectionError,
+  ERRORS,
+  ErrorCode,
+  FrameTooLargeError,
+  RillError,
+  TimeoutError,
+  errorFromCode,
+  isRetriable,
+  type ErrorName,
+} from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BATCH_OVERHEAD_BYTES, RecordAccumulator, estimateRecordBytes, type PendingRecord } from '../../client/accumulator.js';
+import { RillError } from '../../protocol/errors.js';
+import { TestEnv } from '../integration/harness.js';
+
+function record(valueBytes: number): PendingRecord {
+  return { key: null, value: Buffer.alloc(valueBytes, 1), headers: [], timestamp: 1_700_000_000_000 };
+}
+
+describe('RecordAccumulator', () => {
+  it('closes a batch before it would exceed batchBytes and opens the next one', () => {
+    const acc = new RecordAccumulator({ batchBytes: 1000, lingerMs: 5, bufferMemoryBytes: 10_000 });
+    const r = record(100);
+    const size = estimateRecordBytes(r);
+    const perBatch = Math.floor((1000 - BATCH_OVERHEAD_BYTES) / size);
+    const seen = new Set<unknown>();
+    for (let i = 0; i < perBatch * 3; i++) {
+      const { batch } = acc.append('t', 0, r, size, -1, 0);
+      seen.add(batch);
+      expect(batch.sizeBytes).toBeLessThanOrEqual(1000);
+    }
+    expect(seen.size).toBe(3);
+    const queue = acc.queues.get('t\u00000')!;
+    expect(queue.map((b) => b.records.length)).toEqual([perBatch, perBatch, perBatch]);
+    // A record bigger than batchBytes still gets a batch (of its own).
+    const big = record(5000);
+    const { batch } = acc.append('t', 0, big, estimateRecordBytes(big), -1, 0);
+    expect(batch.records).toEqual([big]);
+    expect(queue.length).toBe(4);
+  });
+
+  it('starts a new batch when acks differ', () => {
+    const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 5, bufferMemoryBytes: 100_000 });
+    const a = acc.append('t', 0, record(10), 50, -1, 0).batch;
+    const b = acc.append('t', 0, record(10), 50, 1, 0).batch;
+    expect(a).not.toBe(b);
+    expect(a.closed).toBe(true);
+  });
+
+  it('makes a head batch ready when full, when lingerMs passed, or while flushing', () => {
+    const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 20, bufferMemoryBytes: 100_000 });
+    acc.append('t', 0, record(10), 50, -1, 1000);
+    const queue = acc.queues.get('t\u00000')!;
+    expect(acc.isReady(queue, 1000)).toBe(false);
+    expect(acc.nextReadyInMs(1005)).toBe(15);
+    expect(acc.isReady(queue, 1020)).toBe(true);
+    acc.beginFlush();
+    expect(acc.isReady(queue, 1000)).toBe(true);
+    acc.endFlush();
+    const taken = acc.take('t\u00000')!;
+    expect(taken.closed).toBe(true);
+    expect(acc.queues.size).toBe(0);
+    expect(acc.nextReadyInMs(1000)).toBe(-1);
+  });
+
+  it('bounds buffered bytes: reserve waits when full and is granted in FIFO order on release', async () => {
+    const acc = new RecordAccumulator({ batchBytes: 100, lingerMs: 0, bufferMemoryBytes: 300 });
+    expect(acc.reserve(200)).toBeUndefined();
+    const granted: string[] = [];
+    const w1 = acc.reserve(150)!;
+    expect(w1).toBeInstanceOf(Promise);
+    // A small request must not overtake the waiting one even though it would fit.
+    const w2 = acc.reserve(50)!;
+    expect(w2).toBeInstanceOf(Promise);
+    void w1.then(() => granted.push('w1'));
+    void w2.then(() => granted.push('w2'));
+    expect(acc.bufferedBytes).toBe(200);
+    expect(acc.waitingForMemory).toBe(2);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(granted).toEqual([]);
+    acc.release(100);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(granted).toEqual(['w1', 'w2']);
+    expect(acc.bufferedBytes).toBe(300);
+    expect(acc.bufferedBytes).toBeLessThanOrEqual(acc.bufferMemoryBytes);
+  });
+
+  it('refuses a record that can never fit in the buffer', () => {
+    const acc = new RecordAccumulator({ batchBytes: 100, lingerMs: 0, bufferMemoryBytes: 300 });
+    let err: unknown;
+    try {
+      acc.reserve(301);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RillError);
+    expect((err as RillError).errorName).toBe('MESSAGE_TOO_LARGE');
+  });
+
+  it('rejects nonsensical bounds', () => {
+    expect(() => new RecordAccumulator({ batchBytes: 1000, lingerMs: 0, bufferMemoryBytes: 10 })).toThrow(/bufferMemoryBytes/);
+    expect(() => new RecordAccumulator({ batchBytes: 0, lingerMs: 0, bufferMemoryBytes: 10 })).toThrow(/batchBytes/);
+  });
+});
+
+describe('producer buffer memory against a real broker', () => {
+  const env = new TestEnv();
+  afterEach(() => env.cleanup());
+
+  it('makes send() wait for room instead of buffering without bound, and delivers everything', async () => {
+    const broker = await env.broker();
+    const rill = env.client(broker.port);
+    await rill.admin().createTopics({ topics: [{ topic: 'mem', numPartitions: 2 }] });
+    const producer = rill.producer({ batchBytes: 8 * 1024, bufferMemoryBytes: 32 * 1024, lingerMs: 2 });
+    const internals = producer as unknown as { accumulator: RecordAccumulator };
+    // Warm up (producer id, metadata) so the loop below appends synchronously.
+    await producer.send({ topic: 'mem', messages: [{ value: 'warm-up' }] });
+    let maxBuffered = 0;
+    let waited = 0;
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 400; i++) {
+      sends.push(producer.send({ topic: 'mem', messages: [{ key: `k${i % 10}`, value: Buffer.alloc(1024, i % 256) }] }));
+      maxBuffered = Math.max(maxBuffered, internals.accumulator.bufferedBytes);
+      if (internals.accumulator.waitingForMemory > 0) waited++;
+    }
+    // close() right away: sends still waiting for buffer memory must be delivered too.
+    await producer.close();
+    const results = await Promise.all(sends);
+    expect(results).toHaveLength(400);
+    await expect(producer.send({ topic: 'mem', messages: [{ value: 'late' }] })).rejects.toThrow(/closed/);
+    expect(maxBuffered).toBeLessThanOrEqual(32 * 1024);
+    expect(waited).toBeGreaterThan(0);
+    expect(internals.accumulator.bufferedBytes).toBe(0);
+    const offsets = await rill.admin().fetchTopicOffsets('mem');
+    expect(offsets.reduce((n, p) => n + p.high, 0)).toBe(401);
+  });
+});
