@@ -172,7 +172,9 @@ export class Connection implements ConnectionInfo {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    // After the broker ended the connection, bytes still arriving are requests it will never
+    // answer; reading them only lets the peer's FIN through.
+    if (this.closed || this.ending) return;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -272,7 +274,7 @@ export class Connection implements ConnectionInfo {
   }
 
   private updateReading(): void {
-    if (this.closed) return;
+    if (this.closed || this.ending) return;
     const mustPause =
       this.shuttingDown ||
       this.inflightRequests() >= this.limits.maxInflightRequests ||
@@ -296,6 +298,10 @@ export class Connection implements ConnectionInfo {
     this.ending = true;
     // end() flushes what is queued, then sends FIN; 'close' follows once the peer closes too.
     this.socket.end();
+    // Keep reading (and discarding) so the peer's FIN is seen and 'close' follows at once;
+    // a paused socket would never notice that the client closed its side.
+    this.readPaused = false;
+    this.socket.resume();
     // A peer that never closes its side must not hold the socket open forever.
     setTimeout(() => this.destroy('peer did not close after the broker ended the connection'), 5000).unref();
   }

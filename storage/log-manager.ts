@@ -101,9 +101,11 @@ export class LogManager {
     const logger = mgr.logger;
     const recoveryPoints = await mgr.readCheckpoint(RECOVERY_POINT_CHECKPOINT_FILE);
     const logStarts = await mgr.readCheckpoint(LOG_START_OFFSET_CHECKPOINT_FILE);
-    if (!clean) logger.warn({ dataDir }, 'no clean-shutdown marker: recovering logs past their recovery points');
-
     const entries = await readdir(dataDir, { withFileTypes: true });
+    // A brand-new data dir has no marker either; only warn when there are logs to recover.
+    const hasLogs = entries.some((e) => e.isDirectory() && parsePartitionDirName(e.name) !== undefined);
+    if (!clean && hasLogs) logger.warn({ dataDir }, 'no clean-shutdown marker: recovering logs past their recovery points');
+
     for (const entry of entries) {
       if (!entry.isDirectory()) continue;
       const path = join(dataDir, entry.name);

@@ -53,7 +53,7 @@ describe('broker restart', () => {
 
   it('lets a producer and consumer that were open across the restart carry on', async () => {
     // shutdown.timeout.ms bounds how long close() waits on a consumer connection it ended.
-    const first = await env.broker({ 'shutdown.timeout.ms': 500 });
+    const first = await env.broker();
     const { port, dataDir } = first;
     const rill = env.client(port, { retry: { retries: 30, initialBackoffMs: 20, maxBackoffMs: 200 } });
     await rill.admin().createTopics({ topics: [{ topic: 'live', numPartitions: 1 }] });
