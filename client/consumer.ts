@@ -16,26 +16,56 @@
  *                                               return their final processed offsets
  *   processedOffsets()                          what to commit now
  *   onClose(hook)                               runs on close() before the connections go
- * `assign()` is the manual mode on top of the same hooks.
+ * `assign()` is the manual mode on top of the same hooks; `subscribe()` (with a groupId) hands
+ * them to a GroupSession (group/group-session.ts).
+ *
+ * run() delivers with `partitionsConsumedConcurrently` workers: each takes the next ready
+ * partition that no other worker is handling and delivers its chunk, so a partition's messages
+ * are always handled one at a time and in order. With a groupId or a deadLetterTopic, handler
+ * failures go through the retry / dead-letter / pause policy of group/retry-dlq.ts; without,
+ * run() rejects with the handler's error and the partition is rewound to the failed message.
+ *
+ * The consumer is an EventEmitter: 'group.join', 'rebalance', 'commit', 'lag', 'error'.
  */
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { partitionKey } from './accumulator.js';
 import { BrokerPool } from './broker-pool.js';
 import type { ClientContext } from './context.js';
 import { Fetcher, type MessageChunk, type PartitionState } from './fetcher.js';
+import { GroupSession, type GroupSettings } from './group/group-session.js';
+import type { CommittedOffset } from './group/offset-committer.js';
+import { ConsumerHandlerError, HandlerFailurePolicy, type AttemptControl, type HandlerOutcome } from './group/retry-dlq.js';
+import { parseSubscription } from './group/subscription.js';
 import { Metadata } from './metadata.js';
+import { Producer } from './producer.js';
 import { retryOptions } from './retry.js';
 import type {
   Batch,
   ConsumedMessage,
   ConsumerConfig,
+  ConsumerEventMap,
   EachBatchPayload,
+  EachMessagePayload,
   OffsetSpec,
+  PartitionLag,
+  RetryOptions,
   RunConfig,
+  SubscribeOptions,
+  SubscriptionTopics,
   TopicPartition,
+  TopicPartitionCommit,
   TopicPartitionOffset,
   TopicPartitions,
 } from './types.js';
+
+const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
+const DEFAULT_LAG_INTERVAL_MS = 5_000;
+/** Kafka's limits on a group id and a topic name. */
+const MAX_GROUP_ID_LENGTH = 255;
+const MAX_TOPIC_NAME_LENGTH = 249;
 
 export interface ProcessedOffset {
   topic: string;
@@ -54,7 +84,13 @@ export interface AssignOptions {
 
 type Mode = 'idle' | 'iterator' | 'run';
 
-export class Consumer implements AsyncIterable<ConsumedMessage> {
+/** One run(): the first failure ends every worker. */
+interface RunLoop {
+  failure: Error | null;
+}
+
+export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIterable<ConsumedMessage> {
+  private readonly ctx: ClientContext;
   private readonly log: Logger;
   private readonly pool: BrokerPool;
   private readonly metadata: Metadata;
@@ -78,10 +114,29 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   private loopDone: Promise<void> = Promise.resolve();
   private resolveLoopDone: () => void = () => undefined;
   private readonly closeHooks: Array<() => Promise<void>> = [];
+  /** Partitions a run() worker is delivering right now, with the chunk in hand. */
+  private readonly inHand = new Map<PartitionState, MessageChunk>();
+  /** Handler retries waiting out a backoff, cut short by revoke/pause/seek/stop/close. */
+  private readonly retryAborts = new Map<PartitionState, AbortController>();
+  private readonly partitionsConsumedConcurrently: number;
+  /** Retry / dead-letter / pause for failing handlers; null: plain rejection (assign mode). */
+  private readonly failurePolicy: HandlerFailurePolicy | null;
+  private deadLetterProducer: Producer | null = null;
+  private readonly groupSettings: GroupSettings | null;
+  private readonly retry: RetryOptions;
+  private group: GroupSession | null = null;
+  private subscribing: Promise<void> | null = null;
+  private manuallyAssigned = false;
+  /** A group failure that ended the membership: the next delivery step throws it. */
+  private fatalError: Error | null = null;
+  private readonly lagTimer: NodeJS.Timeout | null;
 
   constructor(ctx: ClientContext, config: ConsumerConfig = {}) {
+    super();
+    this.ctx = ctx;
     this.log = ctx.logger.child({ component: 'consumer' });
     const retry = retryOptions(ctx.retry, config.retry);
+    this.retry = retry;
     this.pool = new BrokerPool(ctx.brokers, {
       clientId: ctx.clientId,
       connectionTimeoutMs: ctx.connectionTimeoutMs,
@@ -113,6 +168,146 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
         this.wake();
       },
     });
+    this.partitionsConsumedConcurrently = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? 1);
+    this.groupSettings = config.groupId === undefined ? null : groupSettingsOf(config);
+    const deadLetterTopic = config.deadLetterTopic ?? null;
+    if (deadLetterTopic !== null && (typeof deadLetterTopic !== 'string' || deadLetterTopic.length === 0 || deadLetterTopic.length > MAX_TOPIC_NAME_LENGTH)) {
+      throw new RangeError(`deadLetterTopic must be a topic name of 1..${MAX_TOPIC_NAME_LENGTH} characters`);
+    }
+    this.failurePolicy =
+      this.groupSettings !== null || deadLetterTopic !== null
+        ? new HandlerFailurePolicy({ retry, deadLetterTopic, producer: () => this.dlqProducer(), logger: this.log })
+        : null;
+    const lagIntervalMs = nonNegative('lagIntervalMs', config.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS);
+    this.lagTimer = lagIntervalMs === 0 ? null : setInterval(() => this.emitLag(), lagIntervalMs).unref();
+  }
+
+  // ---- consumer groups --------------------------------------------------------------------
+
+  /**
+   * Joins the consumer's group (`groupId`) subscribed to these topics: names, a RegExp matching
+   * whole topic names (new matching topics are picked up as they appear), or both, optionally
+   * with `fromBeginning`. Resolves once the coordinator accepted the member; partitions then
+   * arrive through rebalances. Calling it again replaces the subscription.
+   */
+  async subscribe(topics: SubscriptionTopics | SubscribeOptions): Promise<void> {
+    this.checkOpen();
+    if (this.groupSettings === null) throw new Error('subscribe() needs a groupId: rill.consumer({ groupId })');
+    if (this.manuallyAssigned) throw new Error('this consumer was assigned partitions with assign(); it cannot also subscribe()');
+    const subscription = parseSubscription(topics);
+    // One subscribe at a time: a second call waits for the first join.
+    while (this.subscribing !== null) await this.subscribing.catch(() => undefined);
+    this.checkOpen();
+    const group = (this.group ??= this.createGroupSession(this.groupSettings));
+    const joining = group.subscribe(subscription);
+    this.subscribing = joining;
+    try {
+      await joining;
+    } catch (err) {
+      // The first join failed for good: drop the session so that subscribe() can be retried.
+      if (this.group === group && group.memberEpoch <= 0) {
+        this.group = null;
+        await group.close().catch(() => undefined);
+      }
+      throw err;
+    } finally {
+      this.subscribing = null;
+    }
+  }
+
+  /**
+   * Commits offsets to the group: without arguments the processed offset of every owned
+   * partition (the offset after its last processed message) that moved since its last commit;
+   * or exactly the given `{ topic, partition, offset }` (offset = the next message to read).
+   * Resolves with what was committed.
+   */
+  async commit(offsets?: TopicPartitionCommit[]): Promise<CommittedOffset[]> {
+    this.checkOpen();
+    if (this.group === null) throw new Error('commit() needs a group: rill.consumer({ groupId }) and subscribe()');
+    if (offsets !== undefined) {
+      if (!Array.isArray(offsets)) throw new TypeError('commit() takes an array of { topic, partition, offset }');
+      for (const o of offsets) {
+        validatePartition(o);
+        if (!Number.isSafeInteger(o.offset) || o.offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${o.offset}`);
+      }
+    }
+    return this.group.commit(offsets);
+  }
+
+  /** The group membership as of the latest heartbeat, or null without a group. */
+  groupMember(): { groupId: string; memberId: string; memberEpoch: number } | null {
+    if (this.group === null) return null;
+    return { groupId: this.group.groupId, memberId: this.group.memberId, memberEpoch: this.group.memberEpoch };
+  }
+
+  /** Per-partition lag: the last fetch's high watermark minus the position (what the 'lag' event reports). */
+  lag(): PartitionLag[] {
+    const out: PartitionLag[] = [];
+    for (const st of this.fetcher.partitions.values()) {
+      if (st.revoking) continue;
+      const position = this.position(st.topic, st.partition) ?? -1;
+      const hw = st.highWatermark;
+      out.push({ topic: st.topic, partition: st.partition, position, highWatermark: hw, lag: hw < 0 || position < 0 ? -1 : Math.max(0, hw - position) });
+    }
+    return out;
+  }
+
+  private createGroupSession(settings: GroupSettings): GroupSession {
+    const session = new GroupSession(
+      this.ctx,
+      settings,
+      this.retry,
+      {
+        assignPartitions: (list, opts) => this.assignPartitions(list, opts),
+        revokePartitions: (list) => this.revokePartitions(list),
+        processedOffsets: () => this.processedOffsets(),
+      },
+      {
+        join: (e) => this.safeEmit('group.join', e),
+        rebalance: (e) => this.safeEmit('rebalance', e),
+        commit: (e) => this.safeEmit('commit', e),
+        error: (err) => this.backgroundError(err),
+        fatal: (err) => {
+          this.fatalError = err;
+          this.backgroundError(err);
+          this.wake();
+        },
+      },
+      this.log,
+    );
+    // Registered first, so it runs before the dead-letter producer closes: the final commit
+    // and the leave happen after consumption stopped, while the connections are still open.
+    this.closeHooks.unshift(() => session.close());
+    return session;
+  }
+
+  private dlqProducer(): Producer {
+    if (this.deadLetterProducer === null) {
+      const producer = new Producer(this.ctx, { acks: 'all', idempotent: true, lingerMs: 0 });
+      this.deadLetterProducer = producer;
+      this.closeHooks.push(() => producer.close());
+    }
+    return this.deadLetterProducer;
+  }
+
+  /** Emits to the app's listeners; a listener that throws must not break the consumer's machinery. */
+  private safeEmit<E extends keyof ConsumerEventMap>(event: E, ...args: ConsumerEventMap[E]): void {
+    try {
+      (this.emit as (e: E, ...a: ConsumerEventMap[E]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.warn({ event, err: (err as Error).message }, 'a consumer event listener threw');
+    }
+  }
+
+  /** Trouble outside a handler: the 'error' event when someone listens, else a log line. */
+  private backgroundError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.safeEmit('error', err);
+    else this.log.warn({ err: err.message }, 'consumer group error');
+  }
+
+  private emitLag(): void {
+    if (this.listenerCount('lag') === 0 || this.fetcher.partitions.size === 0) return;
+    this.safeEmit('lag', { partitions: this.lag() });
   }
 
   // ---- assignment -------------------------------------------------------------------------
@@ -124,6 +319,8 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
    */
   assign(list: TopicPartitionOffset[]): void {
     this.checkOpen();
+    if (this.group !== null) throw new Error('this consumer subscribed to a group; its partitions come from the group, not assign()');
+    this.manuallyAssigned = true;
     const wanted = new Set(list.map((tp) => partitionKey(tp.topic, tp.partition)));
     const dropped = [...this.fetcher.partitions.values()].filter((st) => !wanted.has(st.key));
     for (const st of dropped) this.drop(st);
@@ -168,6 +365,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       const st = this.fetcher.partitions.get(partitionKey(tp.topic, tp.partition));
       if (st !== undefined && !st.revoking) {
         st.revoking = true;
+        this.abortRetry(st);
         states.push(st);
       }
     }
@@ -198,7 +396,10 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
 
   /** Stops fetching and delivering these partitions (all of a topic's when `partitions` is omitted). Buffered data is kept. */
   pause(list: TopicPartitions[]): void {
-    for (const st of this.matching(list)) st.paused = true;
+    for (const st of this.matching(list)) {
+      st.paused = true;
+      this.abortRetry(st);
+    }
   }
 
   resume(list: TopicPartitions[]): void {
@@ -231,6 +432,8 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     if (cur !== null && cur.st === st && cur.chunk.epoch === st.epoch && cur.chunk.next < cur.chunk.messages.length) {
       return cur.chunk.messages[cur.chunk.next]!.offset;
     }
+    const held = this.inHand.get(st);
+    if (held !== undefined && held.epoch === st.epoch && held.next < held.messages.length) return held.messages[held.next]!.offset;
     const head = st.chunks[0];
     if (head !== undefined) return head.messages[head.next]!.offset;
     return st.pendingStart !== null ? null : st.fetchOffset;
@@ -254,26 +457,28 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   }
 
   /**
-   * Delivers messages to `eachMessage` (one at a time) or `eachBatch` (a partition's chunk at
-   * a time) until stop() or close(). If a handler throws, run() rejects with that error and
-   * the partition is rewound so that the failed message is delivered again next time.
+   * Delivers messages to `eachMessage` (one at a time per partition) or `eachBatch` (a
+   * partition's chunk at a time) until stop() or close(), handling up to
+   * `partitionsConsumedConcurrently` partitions at once. When a handler throws: see the class
+   * comment (plain: run() rejects and the partition is rewound; with a group or a
+   * deadLetterTopic: retry, dead-letter or pause).
    */
   async run(config: RunConfig): Promise<void> {
     const { eachMessage, eachBatch } = config;
     if (eachMessage === undefined && eachBatch === undefined) throw new TypeError('run() needs eachMessage or eachBatch');
+    const workers = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? this.partitionsConsumedConcurrently);
     this.startLoop('run');
+    // A chunk the iterator was in the middle of goes back to its partition.
+    const cur = this.current;
+    this.current = null;
+    if (cur !== null) {
+      this.fetcher.putBack(cur.st, cur.chunk);
+      if (cur.st.chunks.length > 0) this.enqueue(cur.st);
+    }
+    const loop: RunLoop = { failure: null };
     try {
-      while (!this.stopping && this.closing === null) {
-        if (eachBatch !== undefined) {
-          const chunk = this.pullChunk();
-          if (chunk === null) await this.waitForData();
-          else await this.deliverBatch(chunk.st, chunk.epoch, chunk.messages, chunk.highWatermark, eachBatch);
-        } else {
-          const m = this.pull();
-          if (m === null) await this.waitForData();
-          else await this.deliverMessage(m, eachMessage!);
-        }
-      }
+      await Promise.all(Array.from({ length: workers }, () => this.runWorker(config, loop)));
+      if (loop.failure !== null) throw loop.failure;
     } finally {
       this.endLoop();
     }
@@ -282,6 +487,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
   /** Ends run() / the for-await loop (after the message in hand); the assignment and buffers stay. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.abortAllRetries();
     this.wake();
     if (this.mode === 'iterator') {
       this.releaseYielded(false);
@@ -290,16 +496,21 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     await this.loopDone;
   }
 
-  /** Stops consumption (waiting for the handler in progress), runs close hooks, closes connections. */
+  /**
+   * Stops consumption (waiting for the handler in progress), leaves the group (after a final
+   * commit when autoCommit), closes the dead-letter producer and the connections.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stopping = true;
+      this.abortAllRetries();
       this.wake();
       if (this.mode === 'iterator') {
         this.releaseYielded(false);
         this.endLoop();
       }
       await this.loopDone;
+      if (this.lagTimer !== null) clearInterval(this.lagTimer);
       for (const hook of this.closeHooks) {
         try {
           await hook();
@@ -325,6 +536,7 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       }
       let m: ConsumedMessage | null;
       try {
+        if (this.fatalError !== null) throw this.fatalError;
         m = this.pull();
       } catch (err) {
         this.endLoop();
@@ -350,49 +562,232 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
     this.finish(st, this.yieldedEpoch, processed ? this.yieldedOffset + 1 : -1);
   }
 
-  private async deliverMessage(m: ConsumedMessage, eachMessage: NonNullable<RunConfig['eachMessage']>): Promise<void> {
-    const st = this.pulledState!;
-    const epoch = this.pulledEpoch;
-    st.processing++;
-    try {
-      await eachMessage({ topic: m.topic, partition: m.partition, message: m });
-    } catch (err) {
-      this.finish(st, epoch, -1);
-      this.rewind(st, epoch, m.offset);
-      throw err;
+  /** One of run()'s workers: takes a ready partition nobody else is handling and delivers its chunk. */
+  private async runWorker(config: RunConfig, loop: RunLoop): Promise<void> {
+    while (!this.stopping && this.closing === null && loop.failure === null) {
+      if (this.fatalError !== null) {
+        loop.failure ??= this.fatalError;
+        break;
+      }
+      let taken: { st: PartitionState; chunk: MessageChunk } | null;
+      try {
+        taken = this.takeChunkForWorker();
+      } catch (err) {
+        loop.failure ??= err as Error;
+        break;
+      }
+      if (taken === null) {
+        await this.waitForData();
+        continue;
+      }
+      const { st, chunk } = taken;
+      this.inHand.set(st, chunk);
+      try {
+        if (config.eachBatch !== undefined) await this.deliverBatch(st, chunk, config.eachBatch);
+        else await this.deliverChunk(st, chunk, config.eachMessage!, loop);
+      } catch (err) {
+        loop.failure ??= err as Error;
+      } finally {
+        this.inHand.delete(st);
+        if (st.chunks.length > 0 || (st.error !== null && !st.errorReported)) {
+          this.enqueue(st);
+          // Another worker may be idle while this partition has more to deliver.
+          this.wake();
+        }
+      }
     }
-    this.finish(st, epoch, m.offset + 1);
+    // Other workers may be waiting for data: let them see the loop is over.
+    this.wake();
   }
 
-  private async deliverBatch(st: PartitionState, epoch: number, messages: ConsumedMessage[], highWatermark: number, eachBatch: NonNullable<RunConfig['eachBatch']>): Promise<void> {
+  /** The next chunk of the first ready partition that no worker is handling (round robin). */
+  private takeChunkForWorker(): { st: PartitionState; chunk: MessageChunk } | null {
+    for (let i = 0; i < this.ring.length; i++) {
+      const st = this.ring[i]!;
+      if (this.inHand.has(st)) continue;
+      this.ring.splice(i, 1);
+      i--;
+      st.inRing = false;
+      if (st.removed || st.paused || st.revoking) continue;
+      const chunk = this.fetcher.takeChunk(st);
+      if (chunk === undefined) {
+        if (st.error !== null && !st.errorReported) {
+          st.errorReported = true;
+          throw st.error;
+        }
+        continue;
+      }
+      if (chunk.epoch !== st.epoch) {
+        if (st.chunks.length > 0) this.enqueue(st);
+        continue;
+      }
+      return { st, chunk };
+    }
+    return null;
+  }
+
+  /** Delivers a chunk's messages one by one; stops early (putting the rest back) when the partition or the run changes. */
+  private async deliverChunk(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
+    const epoch = chunk.epoch;
+    while (chunk.next < chunk.messages.length) {
+      if (st.removed || st.epoch !== epoch) return;
+      if (st.paused || st.revoking || this.stopping || this.closing !== null || loop.failure !== null || this.fatalError !== null) {
+        this.fetcher.putBack(st, chunk);
+        return;
+      }
+      const m = chunk.messages[chunk.next++]!;
+      if (!(await this.deliverMessage(st, epoch, m, eachMessage))) return;
+    }
+  }
+
+  /** Handles one message; false when the partition must not go on (failed, rewound or paused). */
+  private async deliverMessage(st: PartitionState, epoch: number, m: ConsumedMessage, eachMessage: NonNullable<RunConfig['eachMessage']>): Promise<boolean> {
+    st.processing++;
+    const payload: EachMessagePayload = { topic: m.topic, partition: m.partition, message: m };
+    const policy = this.failurePolicy;
+    if (policy === null) {
+      try {
+        await eachMessage(payload);
+      } catch (err) {
+        this.finish(st, epoch, -1);
+        this.rewind(st, epoch, m.offset);
+        throw err;
+      }
+      this.finish(st, epoch, m.offset + 1);
+      return true;
+    }
+    const outcome = await this.attempt(st, epoch, policy, () => eachMessage(payload));
+    if (outcome.kind === 'processed') {
+      this.finish(st, epoch, m.offset + 1);
+      return true;
+    }
+    if (outcome.kind === 'abandoned') {
+      this.finish(st, epoch, -1);
+      this.rewind(st, epoch, m.offset);
+      return false;
+    }
+    let cause = outcome.error;
+    if (policy.deadLetterTopic !== null) {
+      try {
+        await policy.deadLetter(m, outcome.error, outcome.attempts);
+        this.finish(st, epoch, m.offset + 1);
+        return true;
+      } catch (err) {
+        cause = new Error(`producing it to dead-letter topic '${policy.deadLetterTopic}' failed (${(err as Error).message}) after the handler failed: ${describe(outcome.error)}`, { cause: err });
+      }
+    }
+    this.finish(st, epoch, -1);
+    this.pauseAt(st, epoch, m.offset);
+    this.surface(new ConsumerHandlerError('eachMessage', m.topic, m.partition, m.offset, outcome.attempts, cause));
+    return false;
+  }
+
+  private async deliverBatch(st: PartitionState, chunk: MessageChunk, eachBatch: NonNullable<RunConfig['eachBatch']>): Promise<void> {
+    const epoch = chunk.epoch;
+    if (st.removed || st.epoch !== epoch) return;
+    if (st.paused || st.revoking) {
+      this.fetcher.putBack(st, chunk);
+      return;
+    }
+    const all = chunk.next === 0 ? chunk.messages : chunk.messages.slice(chunk.next);
+    chunk.next = chunk.messages.length;
     st.processing++;
     let resolvedNext = -1;
-    const batch: Batch = {
-      topic: st.topic,
-      partition: st.partition,
-      highWatermark,
-      messages,
-      firstOffset: () => messages[0]?.offset ?? null,
-      lastOffset: () => messages[messages.length - 1]?.offset ?? null,
+    let resolvedThisAttempt = false;
+    const callOnce = async (): Promise<void> => {
+      // A retry starts at the first message the failed attempt did not resolve.
+      const from = resolvedNext < 0 ? 0 : all.findIndex((m) => m.offset >= resolvedNext);
+      if (from < 0) return;
+      const messages = from === 0 ? all : all.slice(from);
+      resolvedThisAttempt = false;
+      const batch: Batch = {
+        topic: st.topic,
+        partition: st.partition,
+        highWatermark: chunk.highWatermark,
+        messages,
+        firstOffset: () => messages[0]?.offset ?? null,
+        lastOffset: () => messages[messages.length - 1]?.offset ?? null,
+      };
+      const payload: EachBatchPayload = {
+        batch,
+        resolveOffset: (offset: number) => {
+          resolvedNext = offset + 1;
+          resolvedThisAttempt = true;
+          if (epoch === st.epoch && !st.removed) st.processedOffset = offset + 1;
+        },
+        isRunning: () => !this.stopping && this.closing === null,
+        isStale: () => epoch !== st.epoch || st.removed || st.revoking || st.paused,
+      };
+      await eachBatch(payload);
     };
-    const payload: EachBatchPayload = {
-      batch,
-      resolveOffset: (offset: number) => {
-        resolvedNext = offset + 1;
-        if (epoch === st.epoch && !st.removed) st.processedOffset = offset + 1;
-      },
-      isRunning: () => !this.stopping && this.closing === null,
-      isStale: () => epoch !== st.epoch || st.removed || st.revoking || st.paused,
+    const firstUnresolved = (): number => (resolvedNext >= 0 ? resolvedNext : all[0]!.offset);
+    // An app that resolved offsets itself said how far it got; otherwise the whole batch is done.
+    const doneUpTo = (): number => (resolvedThisAttempt ? resolvedNext : all[all.length - 1]!.offset + 1);
+    const policy = this.failurePolicy;
+    if (policy === null) {
+      try {
+        await callOnce();
+      } catch (err) {
+        this.finish(st, epoch, -1);
+        this.rewind(st, epoch, firstUnresolved());
+        throw err;
+      }
+      this.finish(st, epoch, doneUpTo());
+      return;
+    }
+    const outcome = await this.attempt(st, epoch, policy, callOnce);
+    if (outcome.kind === 'processed') {
+      this.finish(st, epoch, doneUpTo());
+      return;
+    }
+    this.finish(st, epoch, -1);
+    if (outcome.kind === 'abandoned') {
+      this.rewind(st, epoch, firstUnresolved());
+      return;
+    }
+    // A batch handler does not say which message failed, so there is nothing to dead-letter.
+    this.pauseAt(st, epoch, firstUnresolved());
+    this.surface(new ConsumerHandlerError('eachBatch', st.topic, st.partition, firstUnresolved(), outcome.attempts, outcome.error));
+  }
+
+  /** Runs a handler under the failure policy, with a backoff that revoke/pause/seek/stop/close cut short. */
+  private async attempt(st: PartitionState, epoch: number, policy: HandlerFailurePolicy, call: () => Promise<void>): Promise<HandlerOutcome> {
+    const abort = new AbortController();
+    this.retryAborts.set(st, abort);
+    const ctrl: AttemptControl = {
+      isStale: () => st.removed || st.revoking || st.paused || st.epoch !== epoch || this.stopping || this.closing !== null,
+      signal: abort.signal,
     };
     try {
-      await eachBatch(payload);
-    } catch (err) {
-      this.finish(st, epoch, -1);
-      this.rewind(st, epoch, resolvedNext >= 0 ? resolvedNext : messages[0]!.offset);
-      throw err;
+      return await policy.run(call, ctrl);
+    } finally {
+      if (this.retryAborts.get(st) === abort) this.retryAborts.delete(st);
     }
-    // An app that resolved offsets itself said how far it got; otherwise the whole batch is done.
-    this.finish(st, epoch, resolvedNext >= 0 ? resolvedNext : messages[messages.length - 1]!.offset + 1);
+  }
+
+  private abortRetry(st: PartitionState): void {
+    this.retryAborts.get(st)?.abort(new Error('partition revoked, paused or moved'));
+  }
+
+  private abortAllRetries(): void {
+    for (const a of this.retryAborts.values()) a.abort(new Error('consumer stopping'));
+  }
+
+  /** After a handler failed for good: the partition waits at the failed message until resume(). */
+  private pauseAt(st: PartitionState, epoch: number, offset: number): void {
+    if (st.removed || st.revoking || st.epoch !== epoch) return;
+    st.paused = true;
+    this.seekState(st, offset);
+  }
+
+  /**
+   * A handler failure the app must hear about: the 'error' event when someone listens (run()
+   * goes on with the other partitions), otherwise run() rejects with it.
+   */
+  private surface(err: ConsumerHandlerError): void {
+    this.log.warn({ topic: err.topic, partition: err.partition, offset: err.offset, attempts: err.attempts, err: err.message }, 'handler failed; partition paused');
+    if (this.listenerCount('error') === 0) throw err;
+    this.safeEmit('error', err);
   }
 
   /** After a handler failed: deliver from `offset` again next time (unless the app moved the partition itself). */
@@ -439,27 +834,6 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
       const next = this.nextChunk();
       if (next === null) return null;
       this.current = next;
-    }
-  }
-
-  /** The rest of the current chunk, or the next chunk, for eachBatch. */
-  private pullChunk(): { st: PartitionState; epoch: number; messages: ConsumedMessage[]; highWatermark: number } | null {
-    for (;;) {
-      let cur = this.current;
-      this.current = null;
-      if (cur === null) {
-        cur = this.nextChunk();
-        if (cur === null) return null;
-      }
-      const { st, chunk } = cur;
-      if (st.removed || chunk.epoch !== st.epoch || chunk.next >= chunk.messages.length) continue;
-      if (st.paused || st.revoking) {
-        this.fetcher.putBack(st, chunk);
-        continue;
-      }
-      const messages = chunk.next === 0 ? chunk.messages : chunk.messages.slice(chunk.next);
-      chunk.next = chunk.messages.length;
-      return { st, epoch: chunk.epoch, messages, highWatermark: chunk.highWatermark };
     }
   }
 
@@ -519,12 +893,14 @@ export class Consumer implements AsyncIterable<ConsumedMessage> {
 
   private seekState(st: PartitionState, offset: OffsetSpec): void {
     if (this.current !== null && this.current.st === st) this.current = null;
+    this.abortRetry(st);
     this.fetcher.seek(st, offset, typeof offset === 'number');
     this.wake();
   }
 
   private drop(st: PartitionState): void {
     if (this.current !== null && this.current.st === st) this.current = null;
+    this.abortRetry(st);
     this.fetcher.remove(st);
     // Anyone waiting for it to go idle must not hang on a partition that is gone.
     if (st.idleWaiters.length > 0 && st.processing === 0) {
@@ -568,4 +944,30 @@ function positive(name: string, v: number): number {
 function nonNegative(name: string, v: number): number {
   if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
   return v;
+}
+
+function groupSettingsOf(config: ConsumerConfig): GroupSettings {
+  const groupId = config.groupId!;
+  if (typeof groupId !== 'string' || groupId.length === 0 || groupId.length > MAX_GROUP_ID_LENGTH) {
+    throw new RangeError(`groupId must be a string of 1..${MAX_GROUP_ID_LENGTH} characters`);
+  }
+  if (config.fromBeginning !== undefined && typeof config.fromBeginning !== 'boolean') throw new TypeError('fromBeginning must be a boolean');
+  if (config.autoCommit !== undefined && typeof config.autoCommit !== 'boolean') throw new TypeError('autoCommit must be a boolean');
+  if (config.onAssign !== undefined && typeof config.onAssign !== 'function') throw new TypeError('onAssign must be a function');
+  if (config.onRevoke !== undefined && typeof config.onRevoke !== 'function') throw new TypeError('onRevoke must be a function');
+  return {
+    groupId,
+    fromBeginning: config.fromBeginning ?? false,
+    sessionTimeoutMs: positive('sessionTimeoutMs', config.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
+    heartbeatIntervalMs: positive('heartbeatIntervalMs', config.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
+    rebalanceTimeoutMs: config.rebalanceTimeoutMs === undefined ? 0 : positive('rebalanceTimeoutMs', config.rebalanceTimeoutMs),
+    autoCommit: config.autoCommit ?? true,
+    autoCommitIntervalMs: positive('autoCommitIntervalMs', config.autoCommitIntervalMs ?? DEFAULT_AUTO_COMMIT_INTERVAL_MS),
+    onAssign: config.onAssign,
+    onRevoke: config.onRevoke,
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

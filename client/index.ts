@@ -4,6 +4,8 @@
 export { Rill } from './rill.js';
 export { Producer } from './producer.js';
 export { Consumer, type AssignOptions, type ProcessedOffset } from './consumer.js';
+export { ConsumerHandlerError, DLQ_HEADERS, DLQ_ERROR_MAX_CHARS } from './group/retry-dlq.js';
+export type { CommittedOffset } from './group/offset-committer.js';
 export { Admin, type AdminCallOptions, type CreateTopicsOptions } from './admin.js';
 export { serializers, json, msgpack, string, type Serializer } from './serializers.js';
 export {

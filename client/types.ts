@@ -130,7 +130,111 @@ export interface ConsumerConfig {
    * An explicit numeric offset given to assign()/seek() that is out of range always raises.
    */
   autoOffsetReset?: AutoOffsetReset;
+  /**
+   * Request retries and reconnect backoff; with a groupId or a deadLetterTopic also how often
+   * and how patiently a failing handler is retried (docs/CLIENT.md, "Consumer groups").
+   */
   retry?: Partial<RetryOptions>;
+
+  // ---- consumer groups (subscribe()); docs/CLIENT.md "## Consumer groups" ----
+
+  /** Joins this consumer group on subscribe(); without it the consumer is assigned manually. */
+  groupId?: string;
+  /** Where a partition without a committed offset starts: true = earliest, false (default) = latest. */
+  fromBeginning?: boolean;
+  /** Sent to the coordinator: silent this long, the member is expelled. Default 45,000 (1,000..1,800,000). */
+  sessionTimeoutMs?: number;
+  /** Heartbeat interval until the coordinator's first answer; its `heartbeatIntervalMs` wins after that. Default 3,000. */
+  heartbeatIntervalMs?: number;
+  /** How long the member may take to give up revoked partitions before it is expelled. Default: the broker's (300,000). */
+  rebalanceTimeoutMs?: number;
+  /** Commit processed offsets every autoCommitIntervalMs, before giving partitions up, and on close(). Default true. */
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  /** Messages whose eachMessage still fails after the retries go here (with rill.dlq.* headers), and consumption moves on. */
+  deadLetterTopic?: string;
+  /** Partitions whose messages are handled at the same time by run() (each partition in order). Default 1. */
+  partitionsConsumedConcurrently?: number;
+  /** Called with newly assigned partitions before they are fetched. */
+  onAssign?: (partitions: TopicPartition[]) => Promise<void> | void;
+  /**
+   * Called with partitions the consumer gives up (rebalance, close()) or lost (fenced, session
+   * expired), after their in-flight messages finished and (with autoCommit) were committed,
+   * before the coordinator is told.
+   */
+  onRevoke?: (partitions: RevokedPartition[]) => Promise<void> | void;
+  /** How often the 'lag' event fires while someone listens to it. Default 5,000. */
+  lagIntervalMs?: number;
+}
+
+/** A partition given up or lost, with the offset after its last processed message (null when none). */
+export interface RevokedPartition {
+  topic: string;
+  partition: number;
+  /** The next offset to read: what a commit of it stores. */
+  offset: number | null;
+  /** true when the partition was lost (fenced or session expired) rather than handed over. */
+  lost: boolean;
+}
+
+/** What `subscribe()` takes: topic names, a RegExp (whole-name match), or both with a start rule. */
+export type SubscriptionTopics = string | RegExp | Array<string | RegExp>;
+export interface SubscribeOptions {
+  topics: SubscriptionTopics;
+  /** Overrides the consumer's fromBeginning for partitions without a committed offset. */
+  fromBeginning?: boolean;
+}
+
+/** An offset to commit: `offset` is the next message to read (the one after the last processed). */
+export interface TopicPartitionCommit {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata?: string | null;
+}
+
+export interface GroupJoinEvent {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+}
+
+export interface RebalanceEvent {
+  groupId: string;
+  memberEpoch: number;
+  assigned: TopicPartition[];
+  revoked: TopicPartition[];
+  /** The revoked partitions were lost (fenced, unknown member, session expired): nothing was committed. */
+  lost: boolean;
+}
+
+export interface CommitEvent {
+  groupId: string;
+  offsets: Array<{ topic: string; partition: number; offset: number }>;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Offset of the next message to deliver (-1 while the start position is being looked up). */
+  position: number;
+  /** The log's high watermark from the last fetch response (-1 before any). */
+  highWatermark: number;
+  /** highWatermark - position, at least 0 (-1 when either is unknown). */
+  lag: number;
+}
+
+export interface LagEvent {
+  partitions: PartitionLag[];
+}
+
+/** The consumer's events (it is an EventEmitter). */
+export interface ConsumerEventMap {
+  'group.join': [GroupJoinEvent];
+  rebalance: [RebalanceEvent];
+  commit: [CommitEvent];
+  lag: [LagEvent];
+  error: [Error];
 }
 
 export interface Batch {
@@ -161,6 +265,8 @@ export interface EachBatchPayload {
 export interface RunConfig {
   eachMessage?: (payload: EachMessagePayload) => Promise<void>;
   eachBatch?: (payload: EachBatchPayload) => Promise<void>;
+  /** Overrides the consumer's partitionsConsumedConcurrently for this run. */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface ITopicConfig {
