@@ -441,7 +441,10 @@ export class Producer {
 
     for (const builders of requests.values()) for (const rb of builders) this.sendRequest(rb);
 
-    const lingerWait = this.accumulator.nextReadyInMs(Date.now());
+    // Same `now` as the readiness checks above: with a fresh clock reading, a batch that became
+    // ready since then would report a wait of 0, arm no timer, and sit unsent until the next
+    // send() or close(). With `now`, every batch skipped as not-yet-ready gets a timer.
+    const lingerWait = this.accumulator.nextReadyInMs(now);
     if (lingerWait > 0) wakeIn(lingerWait);
     if (nextWakeMs >= 0) this.armTimer(nextWakeMs);
   }
