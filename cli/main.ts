@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerConsumeCommand } from './commands/consume.js';
+import { registerGroupsCommands } from './commands/groups.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicsCommands } from './commands/topics.js';
 
@@ -25,12 +26,15 @@ Examples:
   rill broker start --data-dir ./data
   rill topics create orders --partitions 8 --config retention.ms=604800000
   printf 'k1:hello\\nk2:world\\n' | rill produce orders --key-separator :
-  rill consume orders --from-beginning --max-messages 2 --format json`,
+  rill consume orders --from-beginning --max-messages 2 --format json
+  rill groups describe billing
+  rill groups reset-offsets --group billing --topic orders --to-earliest --execute`,
   );
 
 registerBrokerCommands(program);
 registerTopicsCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
+registerGroupsCommands(program);
 
 await program.parseAsync(process.argv);

@@ -20,3 +20,23 @@ export {
   type ErrorName,
 } from './errors.js';
 export type * from './types.js';
+export type {
+  GroupOverview,
+  GroupDescription,
+  GroupMemberDescription,
+  GroupPartitionDescription,
+  GroupTopicPartitions,
+  CommittedOffsets,
+  ResetOffsetsOptions,
+  ResetOffsetsResult,
+} from './admin.js';
+export {
+  parseIsoDuration,
+  parseIsoDatetime,
+  parseResetPlanCsv,
+  formatResetPlanCsv,
+  type ResetStrategy,
+  type PlannedOffset,
+  type PlanOffset,
+  type TopicScope,
+} from './offset-reset.js';

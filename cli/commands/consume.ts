@@ -2,17 +2,23 @@
  * `rill consume TOPIC`: prints one message per line (text: the value; json: every field)
  * until --max-messages, --timeout-ms of silence, or Ctrl-C.
  *
- * Where the messages come from is one step, `openConsumer`: today a consumer with explicit
- * assignment (all partitions, or --partition P) from --from-beginning / --offset N / the end.
- * Group mode (`--group G`, the consumer-groups work) is the other branch of that one function
- * (plus its option on the command); the read loop, formatting and exit conditions stay as
- * they are.
+ * Where the messages come from is one step, `openConsumer`: a consumer with explicit
+ * assignment (all partitions, or --partition P) from --from-beginning / --offset N / the end,
+ * or, with `--group G`, a member of that consumer group: it gets its share of the partitions,
+ * starts each at the group's committed offset (partitions without one at the end, or the
+ * beginning with --from-beginning), commits what it printed, and leaves the group on exit.
+ *
+ * The read loop is `run({ eachMessage })`: a message counts as processed once it is printed, so
+ * a group commits exactly what was printed, also the last message before --max-messages stops
+ * it (a `for await` loop that breaks leaves the message in hand unprocessed: the next run
+ * would print it again).
  */
 import { Option, type Command } from 'commander';
 import type { ConsumedMessage, Consumer, OffsetSpec, Rill } from '../../client/index.js';
 import { action, createClient, intOption, withBrokers, writeOut, type BrokersOption } from '../common.js';
 
 export interface ConsumeOptions extends BrokersOption {
+  group?: string;
   partition?: number;
   fromBeginning?: boolean;
   offset?: number;
@@ -26,9 +32,12 @@ export function registerConsumeCommand(program: Command): Command {
     program
       .command('consume <topic>')
       .description('print messages of a topic, one per line')
-      .option('--partition <p>', 'read only this partition (default: all)', intOption('--partition'))
-      .addOption(new Option('--from-beginning', 'start at the earliest retained offset (default: only new messages)').conflicts('offset'))
-      .option('--offset <n>', 'start at this offset (needs --partition)', intOption('--offset'))
+      .addOption(new Option('--group <group>', 'join this consumer group: read its share of the partitions from its committed offsets, commit what was printed'))
+      .addOption(new Option('--partition <p>', 'read only this partition (default: all)').argParser(intOption('--partition')).conflicts('group'))
+      .addOption(
+        new Option('--from-beginning', 'start at the earliest retained offset (default: only new messages; with --group: where the group has no committed offset)').conflicts('offset'),
+      )
+      .addOption(new Option('--offset <n>', 'start at this offset (needs --partition)').argParser(intOption('--offset')).conflicts('group'))
       .option('--max-messages <n>', 'exit after printing n messages', intOption('--max-messages', 1))
       .addOption(new Option('--format <format>', 'text: the value; json: {topic,partition,offset,key,value,headers,timestamp}').choices(['text', 'json']).default('text'))
       .option('--timeout-ms <ms>', 'exit after this long without a message', intOption('--timeout-ms', 1)),
@@ -49,10 +58,16 @@ export function registerConsumeCommand(program: Command): Command {
 }
 
 /**
- * Creates the consumer and gives it its partitions: explicit assignment of every partition
- * (or --partition P) at the requested start.
+ * Creates the consumer and gives it its partitions: with --group, membership of that group
+ * (subscribed to the topic); otherwise explicit assignment of every partition (or
+ * --partition P) at the requested start.
  */
 async function openConsumer(rill: Rill, topic: string, opts: ConsumeOptions): Promise<Consumer> {
+  if (opts.group !== undefined) {
+    const consumer = rill.consumer({ groupId: opts.group, fromBeginning: opts.fromBeginning === true, maxWaitMs: 500 });
+    await consumer.subscribe({ topics: [topic] });
+    return consumer;
+  }
   const consumer = rill.consumer({ maxWaitMs: 500 });
   const start: OffsetSpec = opts.offset !== undefined ? opts.offset : opts.fromBeginning === true ? 'earliest' : 'latest';
   const admin = rill.admin();
@@ -81,13 +96,16 @@ async function printMessages(consumer: Consumer, opts: ConsumeOptions): Promise<
   process.once('SIGTERM', onSignal);
   armIdle();
   try {
-    for await (const m of consumer) {
-      const wait = writeOut(opts.format === 'json' ? jsonLine(m) : textLine(m));
-      if (wait !== undefined) await wait;
-      printed++;
-      if (opts.maxMessages !== undefined && printed >= opts.maxMessages) break;
-      armIdle();
-    }
+    await consumer.run({
+      eachMessage: async ({ message: m }) => {
+        const wait = writeOut(opts.format === 'json' ? jsonLine(m) : textLine(m));
+        if (wait !== undefined) await wait;
+        printed++;
+        // Not awaited: stop() waits for this handler. run() delivers nothing after it.
+        if (opts.maxMessages !== undefined && printed >= opts.maxMessages) void consumer.stop();
+        else armIdle();
+      },
+    });
   } finally {
     if (idle !== null) clearTimeout(idle);
     process.off('SIGINT', onSignal);
