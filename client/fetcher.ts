@@ -17,6 +17,7 @@
  *   OFFSET_OUT_OF_RANGE resets per `autoOffsetReset`, except for an explicit numeric offset
  *   from assign()/seek() (strict), which surfaces the error instead.
  */
+import { WakeTimer } from './wake-timer.js';
 import type { Logger } from 'pino';
 import type { FetchResponse, ListOffsetsResponse } from '../protocol/apis/index.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../protocol/apis/index.js';
@@ -115,8 +116,7 @@ export class Fetcher {
   private totalBufferedBytes = 0;
   private readonly abort = new AbortController();
   private kickScheduled = false;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAtMs = 0;
+  private readonly wakeTimer = new WakeTimer(() => this.fetchRound());
   private stopped = false;
 
   constructor(opts: FetcherOptions) {
@@ -181,8 +181,7 @@ export class Fetcher {
   stop(): void {
     this.stopped = true;
     this.abort.abort(new Error('consumer closed'));
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.wakeTimer.cancel();
   }
 
   private setStart(st: PartitionState, start: OffsetSpec, strict: boolean): void {
@@ -537,14 +536,7 @@ export class Fetcher {
 
   private armTimer(inMs: number): void {
     if (this.stopped) return;
-    const at = Date.now() + Math.max(0, inMs);
-    if (this.timer !== null && this.timerAtMs <= at) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timerAtMs = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.fetchRound();
-    }, Math.max(0, inMs));
+    this.wakeTimer.arm(inMs);
   }
 }
 

@@ -20,6 +20,7 @@
  *   (InitProducerId with its current id/epoch), restarts every partition's sequence at 0 and
  *   restamps the queued retries (header fields + CRC only; the records are not re-encoded).
  */
+import { WakeTimer } from './wake-timer.js';
 import type { Logger } from 'pino';
 import type { ProduceResponse } from '../protocol/apis/index.js';
 import { crc32c } from '../protocol/crc32c.js';
@@ -114,8 +115,7 @@ export class Producer {
   private bumpingEpoch = false;
   private bumpFailures = 0;
   private drainScheduled = false;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAtMs = 0;
+  private readonly wakeTimer = new WakeTimer(() => this.drain());
   private readonly refreshingTopics = new Set<string>();
   private closing = false;
   private closed = false;
@@ -327,8 +327,7 @@ export class Producer {
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.closed = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.wakeTimer.cancel();
     await this.pool.close();
   }
 
@@ -721,14 +720,7 @@ export class Producer {
   }
 
   private armTimer(inMs: number): void {
-    const at = Date.now() + Math.max(0, inMs);
-    if (this.timer !== null && this.timerAtMs <= at) return;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timerAtMs = at;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.drain();
-    }, Math.max(0, inMs));
+    this.wakeTimer.arm(inMs);
   }
 }
 
