@@ -132,6 +132,10 @@ export class RecordAccumulator {
   private readonly onBatchClosed: ((batch: ProducerBatch) => void) | undefined;
   /** partitionKey -> batches not yet drained, oldest first. */
   readonly queues = new Map<string, ProducerBatch[]>();
+  /** The queue the last append went to (null once take() emptied and dropped it). */
+  private lastQueue: ProducerBatch[] | null = null;
+  private lastTopic = '';
+  private lastPartition = -1;
   private usedBytes = 0;
   private readonly waiters: MemoryWaiter[] = [];
   /** > 0 while flush()/close() want every batch sent now. */
@@ -190,11 +194,21 @@ export class RecordAccumulator {
    * Returns the batch and the record's index in it.
    */
   append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): { batch: ProducerBatch; index: number; full: boolean } {
-    const key = partitionKey(topic, partition);
-    let queue = this.queues.get(key);
-    if (queue === undefined) {
-      queue = [];
-      this.queues.set(key, queue);
+    // Consecutive records usually go to the same partition: skip building the key string and
+    // the map lookup while the previous queue is still the live one.
+    let queue: ProducerBatch[] | undefined;
+    if (this.lastQueue !== null && this.lastTopic === topic && this.lastPartition === partition) {
+      queue = this.lastQueue;
+    } else {
+      const key = partitionKey(topic, partition);
+      queue = this.queues.get(key);
+      if (queue === undefined) {
+        queue = [];
+        this.queues.set(key, queue);
+      }
+      this.lastTopic = topic;
+      this.lastPartition = partition;
+      this.lastQueue = queue;
     }
     let batch = queue.length > 0 ? queue[queue.length - 1]! : undefined;
     if (batch !== undefined && !batch.closed && (batch.acks !== acks || batch.sizeBytes + recordBytes > this.batchBytes) && batch.records.length > 0) {
@@ -224,7 +238,10 @@ export class RecordAccumulator {
     const queue = this.queues.get(key);
     if (queue === undefined || queue.length === 0) return undefined;
     const batch = queue.shift()!;
-    if (queue.length === 0) this.queues.delete(key);
+    if (queue.length === 0) {
+      this.queues.delete(key);
+      if (this.lastQueue === queue) this.lastQueue = null;
+    }
     this.close(batch);
     return batch;
   }

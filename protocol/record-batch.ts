@@ -118,6 +118,7 @@ export interface Record {
   timestamp: number;
   key: Buffer | null;
   value: Buffer | null;
+  /** Empty records share one frozen array: treat it as read-only. */
   headers: RecordHeader[];
 }
 
@@ -629,8 +630,12 @@ function decodeRecords(data: Buffer, start: number, stop: number, header: BatchH
     if (headerCount < 0 || headerCount > recordEnd - cursor.pos) {
       throw corruptRecord(batchPos, i, `header count ${headerCount} is invalid`);
     }
-    const headers: RecordHeader[] = [];
-    for (let h = 0; h < headerCount; h++) headers.push(readHeader(data, cursor, recordEnd, keyCache, batchPos, i));
+    // Most records carry no headers: share one frozen empty array instead of one per record.
+    let headers: RecordHeader[] = NO_RECORD_HEADERS;
+    if (headerCount > 0) {
+      headers = [];
+      for (let h = 0; h < headerCount; h++) headers.push(readHeader(data, cursor, recordEnd, keyCache, batchPos, i));
+    }
 
     if (cursor.pos !== recordEnd) {
       throw corruptRecord(batchPos, i, `its fields end at ${cursor.pos - bodyStart} bytes, its length says ${bodyBytes}`);
@@ -649,6 +654,9 @@ function decodeRecords(data: Buffer, start: number, stop: number, header: BatchH
   }
   return records;
 }
+
+/** The `headers` of every decoded record that has none (frozen: shared by all of them). */
+const NO_RECORD_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as RecordHeader[];
 
 /**
  * The last header key decoded in a batch, by position: records of one batch usually carry the
