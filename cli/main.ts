@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerGroupsCommands } from './commands/groups.js';
@@ -36,5 +37,6 @@ registerTopicsCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
 registerGroupsCommands(program);
+registerBenchCommand(program);
 
 await program.parseAsync(process.argv);
