@@ -71,7 +71,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResults> {
   let consumer: ChildClient | null = null;
   let completed = false;
   try {
-    const broker = await startBrokerProcess(group, brokerMain, dataDir, execArgv);
+    const broker = await startBrokerProcess(group, brokerMain, dataDir, { execArgv, args: ['--metrics-port', '0'] });
     const brokers = ['--brokers', `127.0.0.1:${broker.port}`];
     producer = new ChildClient(group, 'producer', producerScript, brokers, execArgv);
     consumer = new ChildClient(group, 'consumer', consumerScript, brokers, execArgv);

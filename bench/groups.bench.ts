@@ -123,7 +123,7 @@ export default async function groupsBench(argv: string[]): Promise<void> {
       configFile,
       JSON.stringify({ 'group.consumer.session.timeout.ms': o.sessionTimeoutMs, 'group.consumer.heartbeat.interval.ms': o.heartbeatIntervalMs }),
     );
-    const broker = await startBrokerProcess(group, BROKER_MAIN, join(dir, 'data'), configFile);
+    const broker = await startBrokerProcess(group, BROKER_MAIN, join(dir, 'data'), { args: ['--config', configFile] });
     const brokers = `127.0.0.1:${broker.port}`;
     const rill = new Rill({ brokers: [brokers], clientId: 'groups-bench', logger: pino({ level: 'warn' }, pino.destination(2)) });
     rills.push(rill);

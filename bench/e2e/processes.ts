@@ -7,117 +7,12 @@
  * `stopAll()` ends them (graceful first, SIGKILL after a bound), and whose exit hook SIGKILLs
  * whatever is left if the parent dies or is interrupted.
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { GRACEFUL_STOP_MS, ProcessGroup } from '../processes.js';
 import type { ChildReply, ChildRequest, Envelope } from './common.js';
 
-const BROKER_START_TIMEOUT_MS = 15_000;
-const GRACEFUL_STOP_MS = 5_000;
-
-/** Tracks started processes and ends them all, also on the parent's exit or interruption. */
-export class ProcessGroup {
-  private readonly procs = new Set<ChildProcess>();
-  private readonly onExit = (): void => {
-    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  };
-  private readonly onSignal = (signal: NodeJS.Signals): void => {
-    this.onExit();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-
-  constructor() {
-    process.on('exit', this.onExit);
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
-  }
-
-  add(p: ChildProcess): void {
-    this.procs.add(p);
-    p.once('exit', () => this.procs.delete(p));
-  }
-
-  /** Sends `signal` (default SIGTERM) to every live process, waits up to 5 s, then SIGKILLs the rest. */
-  async stopAll(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const live = [...this.procs].filter((p) => p.exitCode === null && p.signalCode === null);
-    await Promise.all(live.map((p) => stopProcess(p, signal)));
-    this.procs.clear();
-  }
-
-  /** Unhooks the exit and signal handlers (after stopAll). */
-  dispose(): void {
-    process.off('exit', this.onExit);
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
-  }
-}
-
-/** Asks a process to end with `signal`; SIGKILL if it has not exited within 5 s. */
-export function stopProcess(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => p.kill('SIGKILL'), GRACEFUL_STOP_MS);
-    p.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    p.kill(signal);
-  });
-}
-
-export interface BrokerProcess {
-  proc: ChildProcess;
-  pid: number;
-  port: number;
-  /** Its /metrics port (ephemeral), or null if it did not report one. */
-  metricsPort: number | null;
-}
-
-/** Starts `node <brokerMain> --data-dir D --port 0 --metrics-port 0` and waits for its listening line. */
-export function startBrokerProcess(group: ProcessGroup, brokerMain: string, dataDir: string, execArgv: string[]): Promise<BrokerProcess> {
-  const proc = spawn(process.execPath, [...execArgv, brokerMain, '--data-dir', dataDir, '--port', '0', '--metrics-port', '0', '--host', '127.0.0.1', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  group.add(proc);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let settled = false;
-    const fail = (why: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`broker did not start: ${why}`));
-    };
-    const timer = setTimeout(() => fail(`no listening line within ${BROKER_START_TIMEOUT_MS} ms (stdout: ${out})`), BROKER_START_TIMEOUT_MS);
-    const onError = (err: Error): void => fail(err.message);
-    const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited with ${code ?? signal} (stdout: ${out})`);
-    proc.once('error', onError);
-    proc.once('exit', onEarlyExit);
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      let line: { event?: string; port?: number; metricsPort?: number | null };
-      try {
-        line = JSON.parse(out.slice(0, nl)) as typeof line;
-      } catch {
-        fail(`unexpected stdout: ${out}`);
-        return;
-      }
-      if (line.event !== 'listening' || typeof line.port !== 'number') {
-        fail(`unexpected stdout: ${out}`);
-        return;
-      }
-      settled = true;
-      clearTimeout(timer);
-      proc.off('exit', onEarlyExit);
-      proc.stdout!.removeAllListeners('data');
-      // Keep draining stdout so the broker can never block on a full pipe.
-      proc.stdout!.resume();
-      resolve({ proc, pid: proc.pid!, port: line.port, metricsPort: typeof line.metricsPort === 'number' ? line.metricsPort : null });
-    });
-  });
-}
+export { ProcessGroup, startBrokerProcess, stopProcess, type BrokerProcess } from '../processes.js';
 
 /** A forked benchmark child answering requests by id over IPC. */
 export class ChildClient {

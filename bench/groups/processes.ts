@@ -7,102 +7,11 @@
  * ends them (SIGTERM, SIGKILL after 5 s), and whose exit hook SIGKILLs whatever is left if the
  * parent dies or is interrupted.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { ProcessGroup, isRunning } from '../processes.js';
 import type { AssignmentEvent, ChildEvent, FirstMessageEvent, StartCommand } from './common.js';
 
-const BROKER_START_TIMEOUT_MS = 15_000;
-const GRACEFUL_STOP_MS = 5_000;
-
-export class ProcessGroup {
-  private readonly procs = new Set<ChildProcess>();
-  private readonly onExit = (): void => {
-    for (const p of this.procs) if (isRunning(p)) p.kill('SIGKILL');
-  };
-  private readonly onSignal = (signal: NodeJS.Signals): void => {
-    this.onExit();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-
-  constructor() {
-    process.on('exit', this.onExit);
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
-  }
-
-  add(p: ChildProcess): void {
-    this.procs.add(p);
-    p.once('exit', () => this.procs.delete(p));
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.procs].map((p) => stopProcess(p)));
-    this.procs.clear();
-  }
-
-  dispose(): void {
-    process.off('exit', this.onExit);
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
-  }
-}
-
-export function isRunning(p: ChildProcess): boolean {
-  return p.exitCode === null && p.signalCode === null;
-}
-
-/** SIGTERM (or `signal`), then SIGKILL if the process has not exited within 5 s. */
-export function stopProcess(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!isRunning(p)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => p.kill('SIGKILL'), GRACEFUL_STOP_MS);
-    p.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    p.kill(signal);
-  });
-}
-
-/** Starts `node <brokerMain> --data-dir D --port 0 --config F` and waits for its listening line. */
-export function startBrokerProcess(group: ProcessGroup, brokerMain: string, dataDir: string, configFile: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [brokerMain, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', '--config', configFile, '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  group.add(proc);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`broker did not start: ${why}`));
-    };
-    const timer = setTimeout(() => fail(`no listening line within ${BROKER_START_TIMEOUT_MS} ms (stdout: ${out})`), BROKER_START_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited with ${code ?? signal} (stdout: ${out})`);
-    proc.once('exit', onExit);
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      proc.stdout!.removeAllListeners('data');
-      proc.off('exit', onExit);
-      // Keep draining stdout so the broker never blocks on a full pipe.
-      proc.stdout!.resume();
-      let line: { event?: string; port?: number };
-      try {
-        line = JSON.parse(out.slice(0, nl)) as typeof line;
-      } catch {
-        fail(`unexpected stdout: ${out}`);
-        return;
-      }
-      if (line.event !== 'listening' || typeof line.port !== 'number') {
-        fail(`unexpected stdout: ${out}`);
-        return;
-      }
-      clearTimeout(timer);
-      resolve({ proc, port: line.port });
-    });
-  });
-}
+export { ProcessGroup, isRunning, startBrokerProcess, stopProcess } from '../processes.js';
 
 /**
  * One consumer process, with what it reported so far: messages handled, next offset per
