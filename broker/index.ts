@@ -8,15 +8,18 @@
  *   // ... clients connect to 127.0.0.1:broker.port ...
  *   await broker.close();
  *
- * Start order: meta.json (node id, cluster id, producer ids) → topics.json → the logs
- * (LogManager) → reconcile the two → metrics, purgatory, group coordinator → TCP listener →
- * /metrics. Close order: stop accepting and park no more fetches → answer in-flight requests
- * and parked fetches → group coordinator → LogManager.close() (flush + clean-shutdown marker)
- * → /metrics.
+ * Start order: bind the TCP listener and /metrics (nothing on disk yet: a busy port fails the
+ * start with no data dir created) → lock the data dir (storage/data-dir-lock.ts: a second
+ * broker on it is refused with DATA_DIR_LOCKED naming the holder) → meta.json (node id,
+ * cluster id, producer ids) → topics.json → the logs (LogManager) → reconcile the two →
+ * purgatory, group coordinator → serve connections (those that arrived since the bind wait
+ * unread until here). Close order: stop accepting and park no more fetches → answer in-flight
+ * requests and parked fetches → group coordinator → LogManager.close() (flush + clean-shutdown
+ * marker) → /metrics → release the lock.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
+import { DataDirLock } from '../storage/data-dir-lock.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerMetadataStore } from './broker-metadata.js';
 import { logDefaultsOf, resolveBrokerConfig, type BrokerConfig } from './config.js';
@@ -64,35 +67,66 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   const logger = givenLogger ?? pino({ level: 'warn', base: { node: config['node.id'] } }, pino.destination(2));
   const logDefaults = logDefaultsOf(config);
 
-  await mkdir(dataDir, { recursive: true });
-  const meta = await BrokerMetadataStore.open(dataDir, config['node.id']);
-  const topics = await TopicRegistry.load(dataDir, logDefaults, logger, {
-    enabled: config['auto.create.topics.enable'],
-    partitions: config['num.partitions'],
-  });
-  const logs = await LogManager.open({
-    dataDir,
-    defaultConfig: logDefaults,
+  // The ports first: a busy port fails the start before anything exists on disk.
+  let logs: LogManager | null = null;
+  const metrics = new BrokerMetrics(
+    function* () {
+      if (logs === null) return;
+      for (const log of logs.all()) {
+        yield { topic: log.topic, partition: log.partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, sizeBytes: log.sizeBytes };
+      }
+    },
+    { nodeId: config['node.id'], processMetrics: processMetrics === true },
+  );
+  const server = new BrokerServer(
+    {
+      maxFrameBytes: config['socket.request.max.bytes'],
+      maxInflightRequests: config['max.inflight.requests.per.connection'],
+      maxInflightBytes: config['max.inflight.bytes.per.connection'],
+      idleMs: config['connections.max.idle.ms'],
+    },
+    config['max.connections'],
     logger,
-    configFor: (topic: string) => topics.configFor(topic),
-    retentionCheckIntervalMs: config['log.retention.check.interval.ms'],
-    cleanerIntervalMs: config['log.cleaner.backoff.ms'],
-    flushCheckIntervalMs: config['log.flush.scheduler.interval.ms'],
-    checkpointIntervalMs: config['log.flush.offset.checkpoint.interval.ms'],
-    producerIdExpirationMs: config['producer.id.expiration.ms'],
+    metrics,
+  );
+  const address = await server.listen(config.host, config.port).catch((err: unknown) => {
+    throw listenError('port', config.host, config.port, err);
   });
-  let server: BrokerServer | null = null;
+  let metricsServer: Server | null = null;
+  let lock: DataDirLock | null = null;
   let coordinator: ReturnType<typeof createGroupCoordinator> | null = null;
   try {
-    await topics.attach(logs);
-    const metrics = new BrokerMetrics(
-      function* () {
-        for (const log of logs.all()) {
-          yield { topic: log.topic, partition: log.partition, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset, sizeBytes: log.sizeBytes };
-        }
-      },
-      { nodeId: config['node.id'], processMetrics: processMetrics === true },
-    );
+    let metricsPort: number | null = null;
+    if (config['metrics.port'] !== null) {
+      const metricsPortWanted = config['metrics.port'];
+      const started = await startMetricsServer(metrics.registry, config.host, metricsPortWanted).catch((err: unknown) => {
+        throw listenError('metrics.port', config.host, metricsPortWanted, err);
+      });
+      metricsServer = started.server;
+      metricsPort = started.port;
+    }
+
+    // Then the data dir: locked before anything in it is read or written.
+    lock = await DataDirLock.acquire(dataDir, { port: address.port, nodeId: config['node.id'] });
+    if (lock.previousHolder !== null) logPreviousHolder(logger, lock);
+    const meta = await BrokerMetadataStore.open(dataDir, config['node.id']);
+    const topics = await TopicRegistry.load(dataDir, logDefaults, logger, {
+      enabled: config['auto.create.topics.enable'],
+      partitions: config['num.partitions'],
+    });
+    const openedLogs = await LogManager.open({
+      dataDir,
+      defaultConfig: logDefaults,
+      logger,
+      configFor: (topic: string) => topics.configFor(topic),
+      retentionCheckIntervalMs: config['log.retention.check.interval.ms'],
+      cleanerIntervalMs: config['log.cleaner.backoff.ms'],
+      flushCheckIntervalMs: config['log.flush.scheduler.interval.ms'],
+      checkpointIntervalMs: config['log.flush.offset.checkpoint.interval.ms'],
+      producerIdExpirationMs: config['producer.id.expiration.ms'],
+    });
+    logs = openedLogs;
+    await topics.attach(openedLogs);
     const purgatory = new FetchPurgatory(config['fetch.purgatory.max.requests'], metrics);
     topics.onDelete((info, partitionLogs) => {
       for (const log of partitionLogs) purgatory.wakeAll(log);
@@ -103,7 +137,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       nodeId: config['node.id'],
       clusterId: meta.metadata.clusterId,
       logDefaults,
-      logs,
+      logs: openedLogs,
       topics,
       metrics,
       logger,
@@ -111,45 +145,24 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       producerIds: new ProducerIdAllocator(meta, config['producer.id.block.size']),
       groups: undefined,
       advertisedHost: config['advertised.host'] ?? config.host,
-      advertisedPort: config['advertised.port'] ?? config.port,
+      advertisedPort: config['advertised.port'] ?? address.port,
       closing: false,
     };
 
-    // Consumer groups: the coordinator loads __consumer_offsets before the listener opens.
+    // Consumer groups: the coordinator loads __consumer_offsets before connections are served.
     coordinator = createGroupCoordinator(ctx);
     ctx.groups = coordinator;
     await coordinator.start();
-    const handlers = buildHandlerTable(groupHandlers);
-
-    server = new BrokerServer(
-      new Dispatcher(ctx, handlers),
-      {
-        maxFrameBytes: config['socket.request.max.bytes'],
-        maxInflightRequests: config['max.inflight.requests.per.connection'],
-        maxInflightBytes: config['max.inflight.bytes.per.connection'],
-        idleMs: config['connections.max.idle.ms'],
-      },
-      config['max.connections'],
-      logger,
-      metrics,
-    );
-    const address = await server.listen(config.host, config.port);
-    ctx.advertisedPort = config['advertised.port'] ?? address.port;
-
-    let metricsServer: Server | null = null;
-    let metricsPort: number | null = null;
-    if (config['metrics.port'] !== null) {
-      const started = await startMetricsServer(metrics.registry, config.host, config['metrics.port']);
-      metricsServer = started.server;
-      metricsPort = started.port;
-    }
+    server.serve(new Dispatcher(ctx, buildHandlerTable(groupHandlers)));
     logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length }, 'broker listening');
 
-    const liveServer = server;
     const liveCoordinator = coordinator;
+    const liveLock = lock;
+    const liveMetricsServer = metricsServer;
     let closing: Promise<void> | null = null;
     // Every step runs even if an earlier one failed (the logs must still be flushed and
-    // closed); the first failure is rethrown at the end.
+    // closed); the first failure is rethrown at the end. The lock goes last, after the
+    // clean-shutdown marker: until then this process still owns the data dir.
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         logger.info('broker shutting down');
@@ -164,21 +177,52 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
             firstError ??= err;
           }
         };
-        await step('closing connections', () => liveServer.close(config['shutdown.timeout.ms']));
+        await step('closing connections', () => server.close(config['shutdown.timeout.ms']));
         await step('closing the group coordinator', () => liveCoordinator.close());
         await step('writing topics.json', () => topics.flush());
-        await step('closing the logs', () => logs.close());
-        if (metricsServer !== null) await step('closing /metrics', () => closeMetricsServer(metricsServer));
+        await step('closing the logs', () => openedLogs.close());
+        if (liveMetricsServer !== null) await step('closing /metrics', () => closeMetricsServer(liveMetricsServer));
+        await step('releasing the data dir lock', () => liveLock.release());
         if (firstError !== null) throw firstError;
         logger.info('broker stopped');
       })());
 
-    return { port: address.port, host: config.host, metricsPort, close, context: ctx, connections: () => liveServer.stats() };
+    return { port: address.port, host: config.host, metricsPort, close, context: ctx, connections: () => server.stats() };
   } catch (err) {
-    // Leave nothing open behind a failed start (the port, the logs).
-    if (server !== null) await server.close(0).catch(() => undefined);
+    // Leave nothing open behind a failed start (the ports, the logs, the lock).
+    await server.close(0).catch(() => undefined);
+    if (metricsServer !== null) await closeMetricsServer(metricsServer).catch(() => undefined);
     if (coordinator !== null) await coordinator.close().catch(() => undefined);
-    await logs.close().catch(() => undefined);
+    if (logs !== null) await (logs as LogManager).close().catch(() => undefined);
+    if (lock !== null) await lock.release().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * A listen failure as one clear sentence naming the config key, keeping the errno `code`
+ * (EADDRINUSE, EACCES, ...) for callers that branch on it.
+ */
+function listenError(key: 'port' | 'metrics.port', host: string, port: number, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  const where = `${host}:${port}`;
+  const why =
+    e.code === 'EADDRINUSE' ? 'the address is already in use'
+    : e.code === 'EACCES' ? 'permission denied'
+    : e.code === 'EADDRNOTAVAIL' ? 'no such local address'
+    : e.message;
+  return Object.assign(new Error(`${key}: cannot listen on ${where}: ${why} (${e.code ?? 'error'})`, { cause: err }), { code: e.code });
+}
+
+/** `.lock` was left by a holder that did not release it: say so, loudly if it was another host. */
+function logPreviousHolder(logger: Logger, lock: DataDirLock): void {
+  const previous = lock.previousHolder!;
+  if (previous.hostname !== lock.holder.hostname && lock.mechanism === 'abstract-socket') {
+    logger.warn(
+      { dataDir: lock.dataDir, previousHolder: previous },
+      'the data dir lock file names a broker on another host: if it still runs (another container or network namespace sharing this volume), stop one of them now; the lock cannot exclude it',
+    );
+  } else {
+    logger.info({ dataDir: lock.dataDir, previousHolder: previous }, 'took over the data dir lock from a broker that did not release it (crash, SIGKILL or forced exit)');
   }
 }

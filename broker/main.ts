@@ -6,12 +6,14 @@
  *                            [--config file.json] [--node-id N] [--log-level info]
  *
  * Prints one JSON line on stdout once listening (see process.ts), logs to stderr, exits 0 after
- * a graceful shutdown on SIGTERM/SIGINT, and exits 1 with one line on stderr if it cannot start.
+ * a graceful shutdown on SIGTERM/SIGINT (SIGQUIT, or a second signal after a grace, forces an
+ * exit 1), and exits 1 with one line `rill broker: cannot start: ...` on stderr if it cannot
+ * start (nothing else is printed before it).
  */
 import { parseArgs } from 'node:util';
-import { runBrokerProcess } from './process.js';
+import { cannotStartLine, LOG_LEVELS, runBrokerProcess } from './process.js';
 
-const USAGE = 'usage: node dist/broker/main.js --data-dir DIR [--port N] [--host H] [--metrics-port N] [--config file.json] [--node-id N] [--log-level LEVEL]';
+const USAGE = `usage: node dist/broker/main.js --data-dir DIR [--port N] [--host H] [--metrics-port N] [--config file.json] [--node-id N] [--log-level LEVEL]\n  LEVEL: ${LOG_LEVELS.join('|')} (default info)`;
 
 async function main(): Promise<void> {
   let values;
@@ -50,6 +52,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`rill broker: cannot start: ${(err as Error).message}\n`);
+  process.stderr.write(cannotStartLine(err) + '\n');
   process.exit(1);
 });

@@ -2,7 +2,7 @@
  * The ONE error table shared by broker and client.
  *
  * Codes follow Apache Kafka's numbering where the concept is the same, so operators can look a
- * code up in Kafka's documentation. The broker puts `code` into `errorCode` fields; the client
+ * code up in Kafka's documentation; rill's own codes start at 1000. The broker puts `code` into `errorCode` fields; the client
  * turns a non-zero code into a typed `RillError` subclass via `errorFromCode`.
  *
  * `retriable` means: the same request may succeed if sent again later (possibly after a
@@ -55,6 +55,8 @@ export const ERRORS = {
   FENCED_MEMBER_EPOCH: { code: 110, retriable: false, message: 'The member epoch is fenced by the group coordinator. The member must abandon all its partitions and rejoin.' },
   UNSUPPORTED_ASSIGNOR: { code: 112, retriable: false, message: 'The assignor or its version range is not supported by the consumer group.' },
   STALE_MEMBER_EPOCH: { code: 113, retriable: false, message: 'The member epoch is stale. The member must retry after receiving its updated member epoch via the ConsumerGroupHeartbeat API.' },
+  // rill's own codes, from 1000 up (as rill's own API keys are), for conditions Kafka has no code for.
+  DATA_DIR_LOCKED: { code: 1000, retriable: false, message: 'The data dir is locked by another broker.' },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;

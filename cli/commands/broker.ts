@@ -1,10 +1,11 @@
 /**
  * `rill broker start`: runs a broker in this process (broker/process.ts): prints one JSON
- * "listening" line on stdout, logs to stderr, shuts down gracefully on SIGTERM/SIGINT (exit 0).
+ * "listening" line on stdout, logs to stderr, shuts down gracefully on SIGTERM/SIGINT (exit 0);
+ * signals and start failures behave exactly as node dist/broker/main.js (see broker/process.ts).
  * Flags override `--config file.json`, which overrides the defaults.
  */
 import type { Command } from 'commander';
-import { errorLine, intOption, keyValues } from '../common.js';
+import { intOption, keyValues } from '../common.js';
 
 interface BrokerStartOptions {
   dataDir?: string;
@@ -29,25 +30,28 @@ export function registerBrokerCommands(program: Command): void {
     .option('--config <file.json>', 'JSON file of broker config keys (see docs/OPERATIONS.md); flags override it')
     .option('--node-id <id>', 'this broker\'s node id (default 0)', intOption('--node-id'))
     .option('--set <key=value...>', 'any other broker config key, e.g. --set num.partitions=8')
-    .option('--log-level <level>', 'log level on stderr: trace|debug|info|warn|error|silent', 'info')
+    .option('--log-level <level>', 'log level on stderr: fatal|error|warn|info|debug|trace|silent', 'info')
     .addHelpText('after', '\nPrints {"event":"listening","host":...,"port":...} on stdout once it accepts connections.')
     .action(async (opts: BrokerStartOptions) => {
+      // Loaded on demand: the broker (storage, metrics) is heavy and only this command needs it.
+      // A failed start prints one line `rill broker: cannot start: ...` and exits 1, as main.js.
+      const { cannotStartLine, runBrokerProcessOrExit } = await import('../../broker/process.js');
+      let overrides: Record<string, string> | undefined;
       try {
-        // Loaded on demand: the broker (storage, metrics) is heavy and only this command needs it.
-        const { runBrokerProcess } = await import('../../broker/process.js');
-        await runBrokerProcess({
-          dataDir: opts.dataDir,
-          port: opts.port,
-          host: opts.host,
-          metricsPort: opts.metricsPort,
-          configFile: opts.config,
-          nodeId: opts.nodeId,
-          overrides: keyValues(opts.set, '--set'),
-          logLevel: opts.logLevel,
-        });
+        overrides = keyValues(opts.set, '--set');
       } catch (err) {
-        process.stderr.write(errorLine(err) + '\n');
+        process.stderr.write(cannotStartLine(err) + '\n');
         process.exit(1);
       }
+      await runBrokerProcessOrExit({
+        dataDir: opts.dataDir,
+        port: opts.port,
+        host: opts.host,
+        metricsPort: opts.metricsPort,
+        configFile: opts.config,
+        nodeId: opts.nodeId,
+        overrides,
+        logLevel: opts.logLevel,
+      });
     });
 }
