@@ -53,6 +53,10 @@ export const BASE_SEQUENCE_POS = 53;
 export const RECORD_COUNT_POS = 57;
 export const RECORDS_POS = 61;
 
+/** Bytes from the start of a batch through lastOffsetDelta: all a scan needs to learn a
+ *  batch's size, base offset and last offset (readBatchLength, readBaseOffset, readLastOffset). */
+export const OFFSET_FIELDS_BYTES = LAST_OFFSET_DELTA_POS + 4;
+
 export const MAGIC = 2;
 /** The smallest legal batchLength: a header with no records (61 - 12). */
 export const MIN_BATCH_LENGTH = BATCH_HEADER_BYTES - LOG_OVERHEAD;
