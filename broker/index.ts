@@ -17,6 +17,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
+import { crc32cImplementation } from '../protocol/crc32c.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerMetadataStore } from './broker-metadata.js';
 import { logDefaultsOf, resolveBrokerConfig, type BrokerConfig } from './config.js';
@@ -143,7 +144,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       metricsServer = started.server;
       metricsPort = started.port;
     }
-    logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length }, 'broker listening');
+    logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length, crc32c: crc32cImplementation }, 'broker listening');
 
     const liveServer = server;
     const liveCoordinator = coordinator;
