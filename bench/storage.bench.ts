@@ -23,7 +23,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
-import { encodeBatch } from '../protocol/record-batch.js';
+import { batchSize, encodeBatch, readLastOffset } from '../protocol/record-batch.js';
 import { DEFAULT_LOG_CONFIG, type LogConfig } from '../storage/log-config.js';
 import { PartitionLog } from '../storage/partition-log.js';
 
@@ -198,8 +198,8 @@ async function buildReadFixture(root: string, totalBytes: number, batchBytes: nu
     let p = 0;
     let last = offset;
     while (p < r.records.length) {
-      last = r.records.readInt32BE(p) * 4294967296 + r.records.readUInt32BE(p + 4) + r.records.readInt32BE(p + 23) + 1;
-      p += 12 + r.records.readInt32BE(p + 8);
+      last = readLastOffset(r.records, p) + 1;
+      p += batchSize(r.records, p);
     }
     offset = last;
   }

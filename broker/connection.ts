@@ -23,7 +23,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder } from '../protocol/frame.js';
-import { decodeRequestHeader, REQUEST_HEADER_BYTES } from '../protocol/messages.js';
+import { decodeRequestHeader, REQUEST_HEADER_BYTES } from '../protocol/message-header.js';
 import type { ConnectionInfo } from './context.js';
 import type { DispatchResult, Dispatcher } from './dispatcher.js';
 import type { BrokerMetrics } from './metrics.js';

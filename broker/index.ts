@@ -19,6 +19,7 @@
  */
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
+import { crc32cImplementation } from '../protocol/crc32c.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerMetadataStore } from './broker-metadata.js';
@@ -154,7 +155,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     ctx.groups = coordinator;
     await coordinator.start();
     server.serve(new Dispatcher(ctx, buildHandlerTable(groupHandlers)));
-    logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length }, 'broker listening');
+    logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length, crc32c: crc32cImplementation }, 'broker listening');
 
     const liveCoordinator = coordinator;
     const liveLock = lock;

@@ -11,9 +11,10 @@
  *   waits instead of buffering without bound.
  */
 import { rillError } from '../protocol/errors.js';
+import { BATCH_HEADER_BYTES } from '../protocol/record-batch.js';
 
-/** RecordBatch v2 header bytes (baseOffset .. recordCount). */
-export const BATCH_OVERHEAD_BYTES = 61;
+/** RecordBatch v2 header bytes (baseOffset .. recordCount), counted once per batch. */
+export const BATCH_OVERHEAD_BYTES = BATCH_HEADER_BYTES;
 /** Worst-case per-record framing: length, attributes, timestamp/offset deltas, key/value lengths, header count. */
 const RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
 const HEADER_OVERHEAD_BYTES = 10;

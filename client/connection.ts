@@ -20,14 +20,11 @@ import type { Logger } from 'pino';
 import { APIS, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
 import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
 import { FrameDecoder } from '../protocol/frame.js';
-import { pack, unpack } from '../protocol/messages.js';
+import { REQUEST_PREFIX_BYTES, RESPONSE_HEADER_BYTES, responseCorrelationId, writeRequestPrefix } from '../protocol/message-header.js';
+import { decodeResponsePayload, pack } from '../protocol/messages.js';
 import { abortError } from './errors.js';
 import { backoffMs, sleep } from './retry.js';
 import type { RetryOptions } from './types.js';
-
-/** size:u32 + apiKey:u16 + apiVersion:u16 + correlationId:u32 */
-const REQUEST_PREFIX_BYTES = 12;
-const CORRELATION_ID_BYTES = 4;
 
 export interface ConnectionOptions {
   host: string;
@@ -268,10 +265,7 @@ export class Connection {
       return Promise.reject(err);
     }
     const prefix = Buffer.allocUnsafe(REQUEST_PREFIX_BYTES);
-    prefix.writeUInt32BE(REQUEST_PREFIX_BYTES - 4 + body.length, 0);
-    prefix.writeUInt16BE(def.key, 4);
-    prefix.writeUInt16BE(this.versionFor(def), 6);
-    prefix.writeUInt32BE(correlationId, 8);
+    writeRequestPrefix(prefix, { apiKey: def.key, apiVersion: this.versionFor(def), correlationId }, body.length);
 
     if (opts.expectResponse === false) {
       return new Promise((resolve, reject) => {
@@ -329,11 +323,11 @@ export class Connection {
   }
 
   private onFrame(body: Buffer): void {
-    if (body.length < CORRELATION_ID_BYTES) {
+    if (body.length < RESPONSE_HEADER_BYTES) {
       this.socket?.destroy(new ConnectionError(`response from ${this.address} shorter than its header`));
       return;
     }
-    const correlationId = body.readUInt32BE(0);
+    const correlationId = responseCorrelationId(body);
     const entry = this.pending.get(correlationId);
     if (entry === undefined) {
       this.log.debug({ correlationId }, 'response to a request that timed out or was aborted; dropped');
@@ -345,7 +339,7 @@ export class Connection {
     this.releaseSlot();
     let payload: unknown;
     try {
-      payload = unpack(body.subarray(CORRELATION_ID_BYTES));
+      payload = decodeResponsePayload(body);
     } catch (err) {
       entry.reject(err as Error);
       return;

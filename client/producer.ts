@@ -23,16 +23,8 @@
 import { WakeTimer } from './wake-timer.js';
 import type { Logger } from 'pino';
 import type { ProduceResponse } from '../protocol/apis/index.js';
-import { crc32c } from '../protocol/crc32c.js';
 import { ErrorCode, RillError, errorFromCode, isRetriable, rillError } from '../protocol/errors.js';
-import {
-  ATTRIBUTES_POS,
-  BASE_SEQUENCE_POS,
-  CRC_POS,
-  PRODUCER_EPOCH_POS,
-  PRODUCER_ID_POS,
-  encodeBatch,
-} from '../protocol/record-batch.js';
+import { encodeBatch, patchProducerState } from '../protocol/record-batch.js';
 import {
   BATCH_OVERHEAD_BYTES,
   RecordAccumulator,
@@ -690,7 +682,8 @@ export class Producer {
         b.baseSequence = ps.nextSequence;
         b.producerEpoch = this.producerEpoch;
         b.retryAtMs = 0;
-        restampBatch(b.encoded!, this.producerId, this.producerEpoch, b.baseSequence);
+        // The new epoch and sequence are covered by the CRC: the batch is re-hashed.
+        patchProducerState(b.encoded!, { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence });
         ps.nextSequence = (ps.nextSequence + b.recordCount) % SEQUENCE_WRAP;
       }
     }
@@ -730,15 +723,6 @@ export class Producer {
   private armTimer(inMs: number): void {
     this.wakeTimer.arm(inMs);
   }
-}
-
-/** Rewrites producerId/epoch/baseSequence of an encoded batch and its CRC (they are covered). */
-export function restampBatch(buf: Buffer, producerId: number, producerEpoch: number, baseSequence: number): void {
-  buf.writeInt32BE(Math.floor(producerId / 0x100000000), PRODUCER_ID_POS);
-  buf.writeUInt32BE(producerId >>> 0, PRODUCER_ID_POS + 4);
-  buf.writeInt16BE(producerEpoch, PRODUCER_EPOCH_POS);
-  buf.writeInt32BE(baseSequence, BASE_SEQUENCE_POS);
-  buf.writeUInt32BE(crc32c(buf, ATTRIBUTES_POS, buf.length), CRC_POS);
 }
 
 /** One `{ topic, partition, offset }` per message, once its batch is acked (acks 0: offset -1). */

@@ -11,47 +11,37 @@
  */
 import { Packr } from 'msgpackr';
 import { rillError } from './errors.js';
+import {
+  REQUEST_HEADER_BYTES,
+  REQUEST_PREFIX_BYTES,
+  RESPONSE_HEADER_BYTES,
+  RESPONSE_PREFIX_BYTES,
+  responseCorrelationId,
+  writeRequestPrefix,
+  writeResponsePrefix,
+} from './message-header.js';
 
-export const REQUEST_HEADER_BYTES = 8;
-export const RESPONSE_HEADER_BYTES = 4;
-const FRAME_SIZE_BYTES = 4;
+// The header codec lives in message-header.ts; re-exported for existing importers.
+export { REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, decodeRequestHeader, responseCorrelationId, type RequestHeader } from './message-header.js';
 
 const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
-
-export interface RequestHeader {
-  apiKey: number;
-  apiVersion: number;
-  correlationId: number;
-}
 
 /** Encodes a whole request frame (size prefix included) in one buffer. */
 export function encodeRequestFrame(apiKey: number, apiVersion: number, correlationId: number, payload: unknown): Buffer {
   const body = packr.pack(payload);
-  const out = Buffer.allocUnsafe(FRAME_SIZE_BYTES + REQUEST_HEADER_BYTES + body.length);
-  out.writeUInt32BE(REQUEST_HEADER_BYTES + body.length, 0);
-  out.writeUInt16BE(apiKey, 4);
-  out.writeUInt16BE(apiVersion, 6);
-  out.writeUInt32BE(correlationId >>> 0, 8);
-  body.copy(out, FRAME_SIZE_BYTES + REQUEST_HEADER_BYTES);
+  const out = Buffer.allocUnsafe(REQUEST_PREFIX_BYTES + body.length);
+  writeRequestPrefix(out, { apiKey, apiVersion, correlationId }, body.length);
+  body.copy(out, REQUEST_PREFIX_BYTES);
   return out;
 }
 
 /** Encodes a whole response frame (size prefix included) in one buffer. */
 export function encodeResponseFrame(correlationId: number, payload: unknown): Buffer {
   const body = packr.pack(payload);
-  const out = Buffer.allocUnsafe(FRAME_SIZE_BYTES + RESPONSE_HEADER_BYTES + body.length);
-  out.writeUInt32BE(RESPONSE_HEADER_BYTES + body.length, 0);
-  out.writeUInt32BE(correlationId >>> 0, 4);
-  body.copy(out, FRAME_SIZE_BYTES + RESPONSE_HEADER_BYTES);
+  const out = Buffer.allocUnsafe(RESPONSE_PREFIX_BYTES + body.length);
+  writeResponsePrefix(out, correlationId, body.length);
+  body.copy(out, RESPONSE_PREFIX_BYTES);
   return out;
-}
-
-/** Reads the fixed request header; throws INVALID_REQUEST when the body is too short. */
-export function decodeRequestHeader(body: Buffer): RequestHeader {
-  if (body.length < REQUEST_HEADER_BYTES) {
-    throw rillError('INVALID_REQUEST', `request body of ${body.length} bytes is shorter than its ${REQUEST_HEADER_BYTES}-byte header`);
-  }
-  return { apiKey: body.readUInt16BE(0), apiVersion: body.readUInt16BE(2), correlationId: body.readUInt32BE(4) };
 }
 
 /** Decodes a request's msgpack payload; throws INVALID_REQUEST when it is not msgpack. */
@@ -60,15 +50,13 @@ export function decodeRequestPayload(body: Buffer): unknown {
 }
 
 export function decodeResponse(body: Buffer): { correlationId: number; payload: unknown } {
-  if (body.length < RESPONSE_HEADER_BYTES) {
-    throw rillError('INVALID_REQUEST', `response body of ${body.length} bytes is shorter than its ${RESPONSE_HEADER_BYTES}-byte header`);
-  }
-  return { correlationId: body.readUInt32BE(0), payload: unpack(body.subarray(RESPONSE_HEADER_BYTES)) };
+  const correlationId = responseCorrelationId(body);
+  return { correlationId, payload: decodeResponsePayload(body) };
 }
 
-/** Peeks at a response's correlation id without decoding the payload. */
-export function responseCorrelationId(body: Buffer): number {
-  return body.readUInt32BE(0);
+/** Decodes a response's msgpack payload (after its header); throws INVALID_REQUEST when it is not msgpack. */
+export function decodeResponsePayload(body: Buffer): unknown {
+  return unpack(body.subarray(RESPONSE_HEADER_BYTES));
 }
 
 export function unpack(bytes: Buffer): unknown {

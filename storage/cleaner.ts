@@ -28,20 +28,15 @@
  * replaces every live segment whose base offset lies in its offset range.
  */
 import type { Logger } from 'pino';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { crc32c } from '../protocol/crc32c.js';
+import { gzipSync } from 'node:zlib';
 import {
-  ATTRIBUTES_POS,
   BATCH_HEADER_BYTES,
-  BATCH_LENGTH_POS,
   COMPRESSION_MASK,
   CONTROL_MASK,
-  CRC_POS,
-  LOG_OVERHEAD,
-  MAX_DECOMPRESSED_BYTES,
-  RECORD_COUNT_POS,
-  RECORDS_POS,
+  batchSize,
   readBatchHeader,
+  rebuildBatch,
+  recordsSection,
   type BatchHeader,
 } from '../protocol/record-batch.js';
 import { readVarint, readVarlong, type Cursor } from '../protocol/varint.js';
@@ -110,18 +105,6 @@ function walkRecords(data: Buffer, start: number, end: number, count: number): R
   return out;
 }
 
-/** The records section of a batch, decompressed when gzip; null for a codec rill cannot read. */
-function recordsOf(buf: Buffer, pos: number, header: BatchHeader): { data: Buffer; start: number; end: number; gzip: boolean } | null {
-  const end = pos + LOG_OVERHEAD + header.batchLength;
-  const codec = header.attributes & COMPRESSION_MASK;
-  if (codec === 0) return { data: buf, start: pos + RECORDS_POS, end, gzip: false };
-  if (codec === 1) {
-    const data = gunzipSync(buf.subarray(pos + RECORDS_POS, end), { maxOutputLength: MAX_DECOMPRESSED_BYTES });
-    return { data, start: 0, end: data.length, gzip: true };
-  }
-  return null;
-}
-
 /** Calls fn for every batch of the segment, in order, with a buffer holding it whole. */
 async function forEachBatch(seg: Segment, fn: (buf: Buffer, pos: number, header: BatchHeader, isLast: boolean) => Promise<void> | void): Promise<void> {
   const size = seg.sizeBytes;
@@ -129,11 +112,11 @@ async function forEachBatch(seg: Segment, fn: (buf: Buffer, pos: number, header:
   while (pos < size) {
     let chunk = await seg.readAt(pos, Math.min(CLEANER_READ_CHUNK_BYTES, size - pos));
     if (chunk.length < BATCH_HEADER_BYTES) throw new Error(`${seg.logPath}: short read at ${pos}`);
-    const first = LOG_OVERHEAD + chunk.readInt32BE(BATCH_LENGTH_POS);
+    const first = batchSize(chunk, 0);
     if (first > chunk.length) chunk = await seg.readAt(pos, first);
     let p = 0;
     while (chunk.length - p >= BATCH_HEADER_BYTES) {
-      const bsize = LOG_OVERHEAD + chunk.readInt32BE(p + BATCH_LENGTH_POS);
+      const bsize = batchSize(chunk, p);
       if (p + bsize > chunk.length) break;
       const header = readBatchHeader(chunk, p);
       await fn(chunk, p, header, pos + p + bsize >= size);
@@ -176,8 +159,8 @@ async function compactLogExclusive(log: PartitionLog, nowMs: number, logger: Log
         if ((header.attributes & CONTROL_MASK) !== 0) return;
         let recs;
         try {
-          recs = recordsOf(buf, pos, header);
-          if (recs === null) return;
+          // Throws for a codec rill cannot read (left alone) or records that do not inflate.
+          recs = recordsSection(buf, pos, header);
           for (const r of walkRecords(recs.data, recs.start, recs.end, header.recordCount)) {
             if (r.keyBytes >= 0) latest.set(keyString(recs.data, r), header.baseOffset + r.offsetDelta);
           }
@@ -275,7 +258,7 @@ async function cleanGroup(log: PartitionLog, group: Segment[], latest: Map<strin
       seg.retain();
       try {
         await forEachBatch(seg, async (buf, pos, header, isLastBatch) => {
-          const batchEnd = pos + LOG_OVERHEAD + header.batchLength;
+          const batchEnd = pos + batchSize(buf, pos);
           const keepLastEmpty = isLastSegment && isLastBatch;
           const filtered = filterBatch(buf, pos, header, latest, tombstonesExpired);
           if (filtered === null) {
@@ -329,8 +312,7 @@ function filterBatch(buf: Buffer, pos: number, header: BatchHeader, latest: Map<
   let recs;
   let records: RawRecord[];
   try {
-    recs = recordsOf(buf, pos, header);
-    if (recs === null) return null;
+    recs = recordsSection(buf, pos, header);
     records = walkRecords(recs.data, recs.start, recs.end, header.recordCount);
   } catch {
     return null;
@@ -355,28 +337,18 @@ function filterBatch(buf: Buffer, pos: number, header: BatchHeader, latest: Map<
     kept.push(r);
   }
   if (kept.length === records.length) {
-    return { bytes: buf.subarray(pos, pos + LOG_OVERHEAD + header.batchLength), removed: 0, tombstonesRemoved: 0, keptTombstones };
+    return { bytes: buf.subarray(pos, pos + batchSize(buf, pos)), removed: 0, tombstonesRemoved: 0, keptTombstones };
   }
   const removed = records.length - kept.length;
   if (kept.length === 0) return { bytes: null, removed, tombstonesRemoved, keptTombstones };
   let body = Buffer.concat(kept.map((r) => recs.data.subarray(r.start, r.end)));
   if (recs.gzip) body = gzipSync(body);
-  const out = Buffer.allocUnsafe(RECORDS_POS + body.length);
-  buf.copy(out, 0, pos, pos + RECORDS_POS);
-  body.copy(out, RECORDS_POS);
-  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_POS);
-  out.writeInt32BE(kept.length, RECORD_COUNT_POS);
-  out.writeUInt32BE(crc32c(out, ATTRIBUTES_POS, out.length), CRC_POS);
-  return { bytes: out, removed, tombstonesRemoved, keptTombstones };
+  return { bytes: rebuildBatch(buf, pos, body, kept.length), removed, tombstonesRemoved, keptTombstones };
 }
+
+const NO_RECORDS = Buffer.alloc(0);
 
 /** The batch's header alone: no records, uncompressed, same offsets and timestamps. */
 function emptyBatch(buf: Buffer, pos: number, header: BatchHeader): Buffer {
-  const out = Buffer.allocUnsafe(RECORDS_POS);
-  buf.copy(out, 0, pos, pos + RECORDS_POS);
-  out.writeInt32BE(RECORDS_POS - LOG_OVERHEAD, BATCH_LENGTH_POS);
-  out.writeInt32BE(0, RECORD_COUNT_POS);
-  out.writeInt16BE(header.attributes & ~COMPRESSION_MASK, ATTRIBUTES_POS);
-  out.writeUInt32BE(crc32c(out, ATTRIBUTES_POS, out.length), CRC_POS);
-  return out;
+  return rebuildBatch(buf, pos, NO_RECORDS, 0, header.attributes & ~COMPRESSION_MASK);
 }

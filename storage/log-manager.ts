@@ -244,7 +244,7 @@ export class LogManager {
     const logStartOffset = old.logStartOffset;
     const onAppend = old.onAppend;
     await old.close({ flush: !old.isFailed });
-    const log = await PartitionLog.open({ topic, partition, dir: old.dir, config: old.config, logger: this.logger, recoveryPoint: old.isFailed ? recoveryPoint : null, logStartOffset });
+    const log = await PartitionLog.open({ topic, partition, dir: old.dir, config: old.config, logger: this.logger, recoveryPoint: old.isFailed ? recoveryPoint : null, logStartOffset, leaderEpoch: old.leaderEpoch });
     log.onAppend = onAppend;
     this.adopt(log);
     return log;

@@ -28,20 +28,22 @@ import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { RillError, rillError } from '../protocol/errors.js';
 import {
-  BASE_SEQUENCE_POS,
   BATCH_HEADER_BYTES,
-  BATCH_LENGTH_POS,
-  LAST_OFFSET_DELTA_POS,
+  INT32_MAX,
   LOG_OVERHEAD,
   MAGIC,
-  MAGIC_POS,
-  MAX_TIMESTAMP_POS,
   MIN_BATCH_LENGTH,
-  PRODUCER_EPOCH_POS,
-  PRODUCER_ID_POS,
-  RECORD_COUNT_POS,
+  batchSize,
   decodeBatch,
   patchBaseOffset,
+  patchPartitionLeaderEpoch,
+  readBatchLength,
+  readLastOffset,
+  readLastOffsetDelta,
+  readMagic,
+  readMaxTimestamp,
+  readProducerState,
+  readRecordCount,
   setLogAppendTime,
 } from '../protocol/record-batch.js';
 import { fsyncDir } from './checkpoint.js';
@@ -113,6 +115,18 @@ export interface PartitionLogOpenOptions {
   recoveryPoint: number | null;
   /** The checkpointed log start offset, if any. */
   logStartOffset?: number;
+  /** The partition's current leader epoch, stamped into appended batches; default 0. */
+  leaderEpoch?: number;
+}
+
+/** How `PartitionLog.append` treats the batches it is given. */
+export interface AppendOptions {
+  /**
+   * Default true: the leader's path, which overwrites each batch's partitionLeaderEpoch with
+   * the log's `leaderEpoch`. False keeps the epoch the batch carries: a follower appending
+   * its leader's batches must store the leader's epoch, not its own.
+   */
+  stampLeaderEpoch?: boolean;
 }
 
 interface AppendBatch {
@@ -152,7 +166,6 @@ interface ReadPosition {
 
 /** How many "next offset → position" pairs reads remember (one per sequential reader). */
 const READ_POSITION_CACHE_SIZE = 8;
-const TWO_POW_32 = 4294967296;
 
 const silentLogger = pino({ level: 'silent' });
 
@@ -193,6 +206,7 @@ export class PartitionLog {
   private maintenance: Promise<unknown> = Promise.resolve();
   private readPositions: ReadPosition[] = [];
   private readPositionNext = 0;
+  private currentLeaderEpoch = 0;
 
   private constructor(opts: PartitionLogOpenOptions, logger: Logger) {
     this.topic = opts.topic;
@@ -200,6 +214,7 @@ export class PartitionLog {
     this.dir = opts.dir;
     this.config = validateLogConfig({ ...opts.config });
     this.logger = logger;
+    this.setLeaderEpoch(opts.leaderEpoch ?? 0);
   }
 
   /**
@@ -245,6 +260,23 @@ export class PartitionLog {
       logger.warn({ topic: log.topic, partition: log.partition, logEndOffset: log.endOffset }, 'log recovered to its valid prefix');
     }
     return log;
+  }
+
+  /**
+   * The partition's leader epoch, stamped into every batch appended by the leader's path
+   * (0 on a single broker, which is also what Metadata reports). Not persisted: whoever opens
+   * the log (the broker, later the cluster's partition state) passes it.
+   */
+  get leaderEpoch(): number {
+    return this.currentLeaderEpoch;
+  }
+
+  /** Sets the epoch that later appends stamp (a new leadership); 0 .. 2^31 - 1. */
+  setLeaderEpoch(epoch: number): void {
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch > INT32_MAX) {
+      throw new RangeError(`leaderEpoch must be an integer in 0..${INT32_MAX}, got ${epoch}`);
+    }
+    this.currentLeaderEpoch = epoch;
   }
 
   get logStartOffset(): number {
@@ -314,16 +346,19 @@ export class PartitionLog {
   /**
    * Appends one or more concatenated v2 batches (already CRC-checked by the caller). Checks
    * structure and max.message.bytes, judges idempotent-producer sequences, assigns offsets
-   * from the log end by patching baseOffset in `records` (and stamps LogAppendTime when so
-   * configured), then queues the bytes; resolves per the flush policy.
+   * from the log end by patching baseOffset in `records`, stamps the log's leaderEpoch into
+   * partitionLeaderEpoch (unless `opts.stampLeaderEpoch` is false; neither field is covered by
+   * the CRC) and LogAppendTime when so configured, then queues the bytes; resolves per the
+   * flush policy.
    */
-  append(records: Buffer): Promise<AppendResult> {
+  append(records: Buffer, opts: AppendOptions = {}): Promise<AppendResult> {
     if (this.failure !== null) return Promise.reject(this.storageError(this.failure));
     if (this.closed) return Promise.reject(rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log is closed`, { topic: this.topic, partition: this.partition }));
     let batches: AppendBatch[];
     let txn: ProducerAppendTxn | null;
     const nowMs = Date.now();
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+    const leaderEpoch = opts.stampLeaderEpoch === false ? -1 : this.currentLeaderEpoch;
     try {
       batches = this.parseBatches(records);
       if (logAppendTime) for (const b of batches) b.maxTimestamp = nowMs;
@@ -339,11 +374,12 @@ export class PartitionLog {
     let messages = 0;
     for (const b of batches) {
       patchBaseOffset(records, b.pos, offset);
+      if (leaderEpoch >= 0) patchPartitionLeaderEpoch(records, b.pos, leaderEpoch);
       if (logAppendTime) setLogAppendTime(records, b.pos, nowMs);
       b.baseOffset = offset;
       b.lastOffset = offset + b.lastOffsetDelta;
       offset = b.lastOffset + 1;
-      messages += records.readInt32BE(b.pos + RECORD_COUNT_POS);
+      messages += readRecordCount(records, b.pos);
     }
     txn?.commit();
     this.nextOffsetToAssign = offset;
@@ -377,21 +413,21 @@ export class PartitionLog {
     while (pos < records.length) {
       const left = records.length - pos;
       if (left < BATCH_HEADER_BYTES) throw rillError('CORRUPT_MESSAGE', `Truncated record batch: ${left} bytes at position ${pos}`);
-      const magic = records.readInt8(pos + MAGIC_POS);
+      const magic = readMagic(records, pos);
       if (magic !== MAGIC) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has magic ${magic}, expected ${MAGIC}`);
-      const batchLength = records.readInt32BE(pos + BATCH_LENGTH_POS);
+      const batchLength = readBatchLength(records, pos);
       if (batchLength < MIN_BATCH_LENGTH) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has batchLength ${batchLength}`);
       const sizeBytes = LOG_OVERHEAD + batchLength;
       if (sizeBytes > left) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${sizeBytes} bytes, ${left} present`);
       if (sizeBytes > maxBytes) {
         throw rillError('MESSAGE_TOO_LARGE', `Record batch of ${sizeBytes} bytes exceeds max.message.bytes ${maxBytes}`, { topic: this.topic, partition: this.partition });
       }
-      const lastOffsetDelta = records.readInt32BE(pos + LAST_OFFSET_DELTA_POS);
-      const recordCount = records.readInt32BE(pos + RECORD_COUNT_POS);
+      const lastOffsetDelta = readLastOffsetDelta(records, pos);
+      const recordCount = readRecordCount(records, pos);
       if (lastOffsetDelta < 0 || recordCount < 0 || lastOffsetDelta < recordCount - 1) {
         throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has lastOffsetDelta ${lastOffsetDelta} and recordCount ${recordCount}`);
       }
-      batches.push({ pos, sizeBytes, lastOffsetDelta, baseOffset: -1, lastOffset: -1, maxTimestamp: readInt64(records, pos + MAX_TIMESTAMP_POS) });
+      batches.push({ pos, sizeBytes, lastOffsetDelta, baseOffset: -1, lastOffset: -1, maxTimestamp: readMaxTimestamp(records, pos) });
       pos += sizeBytes;
     }
     return batches;
@@ -405,16 +441,11 @@ export class PartitionLog {
     let txn: ProducerAppendTxn | null = null;
     let offset = this.nextOffsetToAssign;
     for (const b of batches) {
-      const producerId = readInt64(records, b.pos + PRODUCER_ID_POS);
+      const { producerId, producerEpoch, baseSequence } = readProducerState(records, b.pos);
       const lastOffsetDelta = b.lastOffsetDelta;
       if (producerId >= 0) {
         txn ??= this.producers.begin();
-        const info = {
-          producerId,
-          producerEpoch: records.readInt16BE(b.pos + PRODUCER_EPOCH_POS),
-          baseSequence: records.readInt32BE(b.pos + BASE_SEQUENCE_POS),
-          lastOffsetDelta,
-        };
+        const info = { producerId, producerEpoch, baseSequence, lastOffsetDelta };
         const verdict = txn.check(info);
         if (verdict.kind === 'duplicate') return { duplicate: verdict.batch };
         // Recorded in the transaction only: later batches of the same call see it, the
@@ -723,7 +754,7 @@ export class PartitionLog {
       // A sequential reader: the batch at `cached` is the one to return; read straight away.
       position = cached;
       buf = await seg.readAt(position, Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), endBytes - position));
-      const firstSize = LOG_OVERHEAD + buf.readInt32BE(BATCH_LENGTH_POS);
+      const firstSize = batchSize(buf, 0);
       if (firstSize > buf.length) {
         if (!minOneBatch) return Buffer.alloc(0);
         if (position + firstSize > endBytes) throw rillError('KAFKA_STORAGE_ERROR', `${seg.logPath}: batch at ${position} runs past the segment end`);
@@ -747,9 +778,9 @@ export class PartitionLog {
     let pos = 0;
     let nextOffset = fromOffset;
     while (buf.length - pos >= BATCH_HEADER_BYTES) {
-      const size = LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_POS);
+      const size = batchSize(buf, pos);
       if (size < BATCH_HEADER_BYTES || pos + size > buf.length) break;
-      nextOffset = readInt64(buf, pos) + buf.readInt32BE(pos + LAST_OFFSET_DELTA_POS) + 1;
+      nextOffset = readLastOffset(buf, pos) + 1;
       pos += size;
     }
     if (pos === 0) throw rillError('KAFKA_STORAGE_ERROR', `${seg.logPath}: the batch at ${position} does not read back whole`);
@@ -813,9 +844,9 @@ export class PartitionLog {
     while (position + BATCH_HEADER_BYTES <= endBytes) {
       const header = await seg.readAt(position, BATCH_HEADER_BYTES);
       if (header.length < BATCH_HEADER_BYTES) return null;
-      const size = LOG_OVERHEAD + header.readInt32BE(BATCH_LENGTH_POS);
-      const lastOffset = readInt64(header, 0) + header.readInt32BE(LAST_OFFSET_DELTA_POS);
-      const maxTimestamp = readInt64(header, MAX_TIMESTAMP_POS);
+      const size = batchSize(header, 0);
+      const lastOffset = readLastOffset(header, 0);
+      const maxTimestamp = readMaxTimestamp(header, 0);
       if (size < BATCH_HEADER_BYTES || position + size > endBytes) return null;
       if (lastOffset >= minOffset && maxTimestamp >= timestampMs) {
         const batch = decodeBatch(await seg.readAt(position, size));
@@ -939,6 +970,3 @@ export class PartitionLog {
   }
 }
 
-function readInt64(buf: Buffer, pos: number): number {
-  return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
-}

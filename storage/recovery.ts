@@ -26,12 +26,12 @@ import { readdir, rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   BATCH_HEADER_BYTES,
-  BATCH_LENGTH_POS,
   LOG_OVERHEAD,
   MAGIC,
-  MAGIC_POS,
   MIN_BATCH_LENGTH,
   readBatchHeader,
+  readBatchLength,
+  readMagic,
   validateBatch,
   type BatchHeader,
 } from '../protocol/record-batch.js';
@@ -94,9 +94,9 @@ export async function scanSegment(seg: Segment, mode: ScanMode, minBaseOffset: n
       if (chunk.length < BATCH_HEADER_BYTES) return fail(`short read: ${chunk.length} bytes at ${pos}`);
     }
     let p = pos - chunkStart;
-    const magic = chunk.readInt8(p + MAGIC_POS);
+    const magic = readMagic(chunk, p);
     if (magic !== MAGIC) return fail(`batch at ${pos} has magic ${magic}`);
-    const batchLength = chunk.readInt32BE(p + BATCH_LENGTH_POS);
+    const batchLength = readBatchLength(chunk, p);
     if (batchLength < MIN_BATCH_LENGTH) return fail(`batch at ${pos} has batchLength ${batchLength}`);
     const size = LOG_OVERHEAD + batchLength;
     if (size > left) return fail(`torn batch at ${pos}: ${size} bytes claimed, ${left} present`);

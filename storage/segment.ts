@@ -19,7 +19,15 @@
 import assert from 'node:assert';
 import { constants as fsConstants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
-import { BATCH_HEADER_BYTES, BATCH_LENGTH_POS, LAST_OFFSET_DELTA_POS, LOG_OVERHEAD, MIN_BATCH_LENGTH } from '../protocol/record-batch.js';
+import {
+  BATCH_HEADER_BYTES,
+  LOG_OVERHEAD,
+  MIN_BATCH_LENGTH,
+  OFFSET_FIELDS_BYTES,
+  readBaseOffset,
+  readBatchLength,
+  readLastOffsetDelta,
+} from '../protocol/record-batch.js';
 import { rillError } from '../protocol/errors.js';
 import { unlinkIfExists } from './checkpoint.js';
 import { DELETED_SUFFIX, segmentFilePath } from './log-file-names.js';
@@ -39,13 +47,7 @@ export interface BatchInfo {
 /** Bytes read per chunk when scanning batch headers to find an offset. */
 export const HEADER_SCAN_CHUNK_BYTES = 16 * 1024;
 /** Bytes of a batch header that locating needs: baseOffset, batchLength, ..., lastOffsetDelta. */
-const LOCATE_HEADER_BYTES = LAST_OFFSET_DELTA_POS + 4;
-
-const TWO_POW_32 = 4294967296;
-
-function readOffsetField(buf: Buffer, pos: number): number {
-  return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
-}
+const LOCATE_HEADER_BYTES = OFFSET_FIELDS_BYTES;
 
 export interface LocatedBatch {
   position: number;
@@ -267,14 +269,14 @@ export class Segment {
         if (chunk.length < LOCATE_HEADER_BYTES) break;
       }
       const p = position - chunkStart;
-      const batchLength = chunk.readInt32BE(p + BATCH_LENGTH_POS);
+      const batchLength = readBatchLength(chunk, p);
       if (batchLength < MIN_BATCH_LENGTH) {
         throw rillError('KAFKA_STORAGE_ERROR', `${this.logPath}: no valid batch header at position ${position}`);
       }
       const sizeBytes = LOG_OVERHEAD + batchLength;
       if (position + sizeBytes > endBytes) return null;
-      const baseOffset = readOffsetField(chunk, p);
-      const lastOffset = baseOffset + chunk.readInt32BE(p + LAST_OFFSET_DELTA_POS);
+      const baseOffset = readBaseOffset(chunk, p);
+      const lastOffset = baseOffset + readLastOffsetDelta(chunk, p);
       if (lastOffset >= targetOffset) return { position, sizeBytes, baseOffset, lastOffset };
       position += sizeBytes;
     }

@@ -17,7 +17,7 @@
  */
 import { ERRORS, rillError } from '../../protocol/errors.js';
 import type { FetchPartitionResponse, FetchRequest, FetchResponse } from '../../protocol/apis/index.js';
-import { BATCH_LENGTH_POS, LOG_OVERHEAD, RECORD_COUNT_POS, RECORDS_POS } from '../../protocol/record-batch.js';
+import { BATCH_HEADER_BYTES, batchSize, readRecordCount } from '../../protocol/record-batch.js';
 import type { PartitionLog } from '../../storage/partition-log.js';
 import type { BrokerContext, Handler } from '../context.js';
 import { classifyError } from '../error-codes.js';
@@ -84,9 +84,9 @@ function countOut(ctx: BrokerContext, response: FetchResponse): void {
       if (records === null || records.length === 0) continue;
       bytes += records.length;
       let pos = 0;
-      while (records.length - pos >= RECORDS_POS) {
-        messages += records.readInt32BE(pos + RECORD_COUNT_POS);
-        pos += LOG_OVERHEAD + records.readInt32BE(pos + BATCH_LENGTH_POS);
+      while (records.length - pos >= BATCH_HEADER_BYTES) {
+        messages += readRecordCount(records, pos);
+        pos += batchSize(records, pos);
       }
     }
     if (bytes > 0) {

@@ -13,7 +13,9 @@ import { validateTopicName, type TopicInfo } from '../topic-registry.js';
 function describeTopic(ctx: BrokerContext, info: TopicInfo): MetadataTopic {
   const partitions = [];
   for (let p = 0; p < info.partitions; p++) {
-    partitions.push({ errorCode: 0, partition: p, leader: ctx.nodeId, leaderEpoch: 0, replicas: [ctx.nodeId], isr: [ctx.nodeId] });
+    // The epoch the partition's log stamps into appended batches (0 on a single broker).
+    const leaderEpoch = ctx.logs.get(info.name, p)?.leaderEpoch ?? 0;
+    partitions.push({ errorCode: 0, partition: p, leader: ctx.nodeId, leaderEpoch, replicas: [ctx.nodeId], isr: [ctx.nodeId] });
   }
   return { errorCode: 0, name: info.name, isInternal: info.internal, partitions };
 }

@@ -28,10 +28,9 @@
 import { ERRORS, rillError } from '../../protocol/errors.js';
 import type { ProducePartitionResponse, ProduceRequest } from '../../protocol/apis/index.js';
 import {
-  BATCH_LENGTH_POS,
   CONTROL_MASK,
-  LOG_OVERHEAD,
   TRANSACTIONAL_MASK,
+  batchSize,
   compressionOf,
   decodeBatch,
   validateBatch,
@@ -78,7 +77,7 @@ export function validateProduceRecords(buf: Buffer, config: LogConfig): Validate
       }
     }
     messages += header.recordCount;
-    pos += LOG_OVERHEAD + buf.readInt32BE(pos + BATCH_LENGTH_POS);
+    pos += batchSize(buf, pos);
   }
   return { messages };
 }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_LENGTH_POS, LOG_OVERHEAD, encodeBatch } from '../../protocol/record-batch.js';
+import { BATCH_LENGTH_POS, LOG_OVERHEAD, encodeBatch, patchPartitionLeaderEpoch, readPartitionLeaderEpoch } from '../../protocol/record-batch.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { Fixture, createTopic, fetchOnce } from '../broker/harness.js';
 
@@ -130,7 +130,9 @@ describe('broker process faults', () => {
     for (const a of acked) {
       const got = stored.get(a.partition)!.get(a.baseOffset);
       expect(got, `acked batch at durable-${a.partition}@${a.baseOffset} is missing`).toBeDefined();
-      // Byte for byte, except the baseOffset the broker patched in.
+      // Byte for byte, except what the broker patched in: baseOffset and partitionLeaderEpoch.
+      expect(readPartitionLeaderEpoch(got!), `leader epoch of durable-${a.partition}@${a.baseOffset}`).toBe(0);
+      patchPartitionLeaderEpoch(got!, 0, readPartitionLeaderEpoch(a.batch));
       expect(got!.subarray(8).equals(a.batch.subarray(8)), `batch at durable-${a.partition}@${a.baseOffset} differs`).toBe(true);
     }
     // The log takes new writes after recovery.

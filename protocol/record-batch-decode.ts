@@ -1,0 +1,304 @@
+/**
+ * Validation and decoding of Kafka's RecordBatch v2: one batch Buffer in, its header and
+ * records out. Reads the 61-byte header (layout in record-batch-header.ts) and the records
+ * after it (record layout in record-batch-encode.ts), gunzipping them first for a gzip batch.
+ * It never writes to the buffer.
+ *
+ * Decoded keys and values are views into the buffer passed to `decodeBatch` (or into the
+ * decompressed records of a gzip batch): they stay valid only as long as nobody overwrites
+ * that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
+ */
+import { gunzipSync } from 'node:zlib';
+import { crc32c } from './crc32c.js';
+import { rillError } from './errors.js';
+import {
+  ATTRIBUTES_POS,
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_POS,
+  COMPRESSION_MASK,
+  CRC_POS,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAGIC_POS,
+  MIN_BATCH_LENGTH,
+  MIN_RECORD_BYTES,
+  RECORDS_POS,
+  TIMESTAMP_TYPE_MASK,
+  compressionOf,
+  readBatchHeader,
+  type BatchHeader,
+} from './record-batch-header.js';
+import type { RecordHeader } from './record-batch-encode.js';
+import { readVarint, readVarlong, type Cursor } from './varint.js';
+
+/** A decompressed gzip batch larger than this is refused: it protects the process from a
+ *  small batch that inflates to gigabytes (Kafka's default max.message.bytes is ~1 MiB). */
+export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
+export interface Record {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Empty records share one frozen array: treat it as read-only. */
+  headers: RecordHeader[];
+}
+
+
+export interface DecodedBatch {
+  header: BatchHeader;
+  records: Record[];
+}
+
+/**
+ * Checks the batch at `pos` before anyone trusts it, cheapest checks first: a whole header,
+ * magic 2, MIN_BATCH_LENGTH <= batchLength, total size <= `maxBatchBytes` (else
+ * MESSAGE_TOO_LARGE), the whole batch inside `buf`, the CRC-32C over attributes..end, then
+ * the header's own consistency: 64-bit fields safe, a known codec, recordCount >= 0 and no
+ * more records than bytes allow, lastOffsetDelta >= recordCount - 1 (more is fine: compacted
+ * batches keep gaps). Returns the parsed header; throws CORRUPT_MESSAGE with what was wrong.
+ *
+ * It does not refuse codecs 2-4 (snappy, lz4, zstd): those are valid Kafka batches that rill
+ * cannot decompress; the produce path calls `compressionOf` to refuse them. A producer's batch
+ * has no gaps, so the produce path may also insist on lastOffsetDelta === recordCount - 1.
+ */
+export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSITIVE_INFINITY): BatchHeader {
+  if (!Number.isInteger(pos) || pos < 0 || buf.length - pos < BATCH_HEADER_BYTES) {
+    throw rillError('CORRUPT_MESSAGE', `Truncated record batch: ${Math.max(0, buf.length - pos)} bytes at position ${pos}, a batch header needs ${BATCH_HEADER_BYTES}`);
+  }
+  const magic = buf.readInt8(pos + MAGIC_POS);
+  if (magic !== MAGIC) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has magic ${magic}; only magic ${MAGIC} (RecordBatch v2) is supported`);
+  }
+  const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_POS);
+  if (batchLength < MIN_BATCH_LENGTH) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has batchLength ${batchLength}, below the minimum ${MIN_BATCH_LENGTH}`);
+  }
+  const sizeBytes = LOG_OVERHEAD + batchLength;
+  if (sizeBytes > maxBatchBytes) {
+    throw rillError('MESSAGE_TOO_LARGE', `Record batch at position ${pos} is ${sizeBytes} bytes, above the maximum of ${maxBatchBytes}`);
+  }
+  const end = pos + sizeBytes;
+  if (end > buf.length) {
+    throw rillError('CORRUPT_MESSAGE', `Truncated record batch at position ${pos}: batchLength says ${sizeBytes} bytes, only ${buf.length - pos} present`);
+  }
+  const storedCrc = buf.readUInt32BE(pos + CRC_POS);
+  const actualCrc = crc32c(buf, pos + ATTRIBUTES_POS, end);
+  if (storedCrc !== actualCrc) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} fails its CRC-32C check: stored ${hex32(storedCrc)}, computed ${hex32(actualCrc)}`);
+  }
+  const header = readBatchHeader(buf, pos);
+  const codec = header.attributes & COMPRESSION_MASK;
+  if (codec > 4) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has unknown compression codec ${codec}`);
+  }
+  const { recordCount, lastOffsetDelta } = header;
+  if (recordCount < 0) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has a negative recordCount ${recordCount}`);
+  }
+  if (codec === 0 && recordCount > (batchLength - MIN_BATCH_LENGTH) / MIN_RECORD_BYTES) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${recordCount} records in ${batchLength - MIN_BATCH_LENGTH} bytes of records`);
+  }
+  if (lastOffsetDelta < 0 || lastOffsetDelta < recordCount - 1) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has lastOffsetDelta ${lastOffsetDelta}, inconsistent with recordCount ${recordCount}`);
+  }
+  if (!Number.isSafeInteger(header.baseOffset + lastOffsetDelta)) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos}: last offset ${header.baseOffset} + ${lastOffsetDelta} exceeds 2^53 - 1`);
+  }
+  return header;
+}
+
+/**
+ * Validates (see `validateBatch`) and decodes the batch at `pos`. Records carry absolute
+ * offsets; in a LogAppendTime batch every record's timestamp is the batch's maxTimestamp, as
+ * Kafka reports it. Keys and values are views into `buf` (or into the decompressed records).
+ */
+export function decodeBatch(buf: Buffer, pos = 0): DecodedBatch {
+  const header = validateBatch(buf, pos);
+  const { data, start, end } = recordsSection(buf, pos, header);
+  if (data !== buf && header.recordCount > data.length / MIN_RECORD_BYTES) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${header.recordCount} records in ${data.length} decompressed bytes`);
+  }
+  return { header, records: decodeRecords(data, start, end, header, pos) };
+}
+
+/** Where a batch's records are: in `buf` itself, or in a fresh buffer for a gzip batch. */
+export interface RecordsSection {
+  data: Buffer;
+  start: number;
+  end: number;
+  gzip: boolean;
+}
+
+/**
+ * The records section of the batch at `pos` whose header is `header` (read or validated by
+ * the caller): a range of `buf`, or the gunzipped records of a gzip batch (at most
+ * MAX_DECOMPRESSED_BYTES). Throws UNSUPPORTED_COMPRESSION_TYPE for snappy/lz4/zstd and
+ * CORRUPT_MESSAGE when gzip records do not decompress.
+ */
+export function recordsSection(buf: Buffer, pos: number, header: BatchHeader): RecordsSection {
+  const start = pos + RECORDS_POS;
+  const end = pos + LOG_OVERHEAD + header.batchLength;
+  if (compressionOf(header.attributes) === 'none') return { data: buf, start, end, gzip: false };
+  const data = gunzipRecords(buf.subarray(start, end), pos);
+  return { data, start: 0, end: data.length, gzip: true };
+}
+
+/**
+ * Decodes every whole batch in `buf`, back to back from position 0. A trailing partial batch
+ * (a fetch response cut at its byte limit) is ignored; a corrupt batch throws.
+ */
+export function decodeBatches(buf: Buffer): DecodedBatch[] {
+  const batches: DecodedBatch[] = [];
+  let pos = 0;
+  while (buf.length - pos >= LOG_OVERHEAD) {
+    const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_POS);
+    // A batchLength below the header's is corruption, never a partial batch.
+    if (batchLength < MIN_BATCH_LENGTH) {
+      throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has batchLength ${batchLength}, below the minimum ${MIN_BATCH_LENGTH}`);
+    }
+    const sizeBytes = LOG_OVERHEAD + batchLength;
+    if (sizeBytes > buf.length - pos) break;
+    batches.push(decodeBatch(buf, pos));
+    pos += sizeBytes;
+  }
+  return batches;
+}
+
+function gunzipRecords(compressed: Buffer, pos: number): Buffer {
+  try {
+    return gunzipSync(compressed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
+  } catch (cause) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos}: gzip records do not decompress (${(cause as Error).message})`, { cause });
+  }
+}
+
+function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number): Record[] {
+  const { recordCount, baseOffset, baseTimestamp, lastOffsetDelta } = header;
+  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
+  const maxTimestamp = header.maxTimestamp;
+  const records: Record[] = [];
+  const cursor: Cursor = { pos: start };
+  const keyCache: HeaderKeyCache = { pos: -1, length: -1, key: '' };
+  let previousOffsetDelta = -1;
+  for (let i = 0; i < recordCount; i++) {
+    const bodyBytes = readVarint(data, cursor, stop);
+    const bodyStart = cursor.pos;
+    const recordEnd = bodyStart + bodyBytes;
+    if (bodyBytes < MIN_RECORD_BYTES - 1 || recordEnd > stop) {
+      throw corruptRecord(batchPos, i, `length ${bodyBytes} does not fit the ${stop - bodyStart} bytes left`);
+    }
+    cursor.pos = bodyStart + 1; // record attributes: unused
+    const timestampDelta = readVarlong(data, cursor, recordEnd);
+    const offsetDelta = readVarint(data, cursor, recordEnd);
+    if (offsetDelta <= previousOffsetDelta || offsetDelta > lastOffsetDelta) {
+      throw corruptRecord(batchPos, i, `offsetDelta ${offsetDelta} is not above ${previousOffsetDelta} and at most lastOffsetDelta ${lastOffsetDelta}`);
+    }
+    previousOffsetDelta = offsetDelta;
+
+    let key: Buffer | null = null;
+    const keyBytes = readVarint(data, cursor, recordEnd);
+    if (keyBytes >= 0) {
+      const keyEnd = cursor.pos + keyBytes;
+      if (keyEnd > recordEnd) throw corruptRecord(batchPos, i, `key length ${keyBytes} runs past the record`);
+      key = data.subarray(cursor.pos, keyEnd);
+      cursor.pos = keyEnd;
+    } else if (keyBytes !== -1) {
+      throw corruptRecord(batchPos, i, `key length ${keyBytes} is invalid`);
+    }
+
+    let value: Buffer | null = null;
+    const valueBytes = readVarint(data, cursor, recordEnd);
+    if (valueBytes >= 0) {
+      const valueEnd = cursor.pos + valueBytes;
+      if (valueEnd > recordEnd) throw corruptRecord(batchPos, i, `value length ${valueBytes} runs past the record`);
+      value = data.subarray(cursor.pos, valueEnd);
+      cursor.pos = valueEnd;
+    } else if (valueBytes !== -1) {
+      throw corruptRecord(batchPos, i, `value length ${valueBytes} is invalid`);
+    }
+
+    const headerCount = readVarint(data, cursor, recordEnd);
+    if (headerCount < 0 || headerCount > recordEnd - cursor.pos) {
+      throw corruptRecord(batchPos, i, `header count ${headerCount} is invalid`);
+    }
+    // Most records carry no headers: share one frozen empty array instead of one per record.
+    let headers: RecordHeader[] = NO_RECORD_HEADERS;
+    if (headerCount > 0) {
+      headers = [];
+      for (let h = 0; h < headerCount; h++) headers.push(readHeader(data, cursor, recordEnd, keyCache, batchPos, i));
+    }
+
+    if (cursor.pos !== recordEnd) {
+      throw corruptRecord(batchPos, i, `its fields end at ${cursor.pos - bodyStart} bytes, its length says ${bodyBytes}`);
+    }
+    let timestamp = maxTimestamp;
+    if (!logAppendTime) {
+      timestamp = baseTimestamp + timestampDelta;
+      if (timestamp > Number.MAX_SAFE_INTEGER || timestamp < Number.MIN_SAFE_INTEGER) {
+        throw corruptRecord(batchPos, i, `timestamp ${baseTimestamp} + ${timestampDelta} exceeds 2^53 - 1`);
+      }
+    }
+    records.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+  }
+  if (cursor.pos !== stop) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${batchPos}: ${stop - cursor.pos} bytes follow its ${recordCount} records`);
+  }
+  return records;
+}
+
+/** The `headers` of every decoded record that has none (frozen: shared by all of them). */
+const NO_RECORD_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as RecordHeader[];
+
+/**
+ * The last header key decoded in a batch, by position: records of one batch usually carry the
+ * same header names, and comparing a few bytes is far cheaper than decoding UTF-8 again.
+ */
+interface HeaderKeyCache {
+  pos: number;
+  length: number;
+  key: string;
+}
+
+function readHeader(data: Buffer, cursor: Cursor, recordEnd: number, cache: HeaderKeyCache, batchPos: number, index: number): RecordHeader {
+  const keyBytes = readVarint(data, cursor, recordEnd);
+  const keyStart = cursor.pos;
+  if (keyBytes < 0 || keyStart + keyBytes > recordEnd) {
+    throw corruptRecord(batchPos, index, `header key length ${keyBytes} is invalid`);
+  }
+  let key: string;
+  if (keyBytes === cache.length && sameBytes(data, keyStart, cache.pos, keyBytes)) {
+    key = cache.key;
+  } else {
+    key = data.toString('utf8', keyStart, keyStart + keyBytes);
+    cache.pos = keyStart;
+    cache.length = keyBytes;
+    cache.key = key;
+  }
+  cursor.pos = keyStart + keyBytes;
+  const valueBytes = readVarint(data, cursor, recordEnd);
+  let value: Buffer | null = null;
+  if (valueBytes >= 0) {
+    if (cursor.pos + valueBytes > recordEnd) throw corruptRecord(batchPos, index, `header value length ${valueBytes} runs past the record`);
+    value = data.subarray(cursor.pos, cursor.pos + valueBytes);
+    cursor.pos += valueBytes;
+  } else if (valueBytes !== -1) {
+    throw corruptRecord(batchPos, index, `header value length ${valueBytes} is invalid`);
+  }
+  return { key, value };
+}
+
+function sameBytes(data: Buffer, a: number, b: number, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    if (data[a + i] !== data[b + i]) return false;
+  }
+  return true;
+}
+
+function corruptRecord(batchPos: number, index: number, what: string): Error {
+  return rillError('CORRUPT_MESSAGE', `Record batch at position ${batchPos}, record ${index}: ${what}`);
+}
+
+function hex32(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
