@@ -573,7 +573,8 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
   return batches;
 }
 
-function gunzipRecords(compressed: Buffer, pos: number): Buffer {
+/** Decompresses a gzip batch's records (the batch is at `pos`, for the message); CORRUPT_MESSAGE when they do not. */
+export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
   try {
     return gunzipSync(compressed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
   } catch (cause) {
