@@ -158,6 +158,30 @@ describe('a poisoned record batch', () => {
     expect(seen.slice(5)).toEqual(['6:d0']);
   });
 
+  it('already in the log, read by a group member: run() rejects after the good records, commits up to the batch, and goes on after a seek', async () => {
+    const broker = await poisonedLog();
+    const rill = env.client(broker.port);
+    const consumer = rill.consumer({ groupId: 'g', fromBeginning: true, autoCommit: false, maxWaitMs: 50 });
+    await consumer.subscribe(['t']);
+    const seen: string[] = [];
+    const failure = await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(seen).toEqual(['a0', 'a1', 'a2', 'b0', 'b1']);
+    expect(failure).toMatchObject({ name: 'CorruptBatchError', topic: 't', partition: 0, baseOffset: 5, lastOffset: 5 });
+    await consumer.commit();
+    expect(await rill.admin().fetchOffsets('g', ['t'])).toEqual([{ topic: 't', partitions: [expect.objectContaining({ partition: 0, offset: 5 })] }]);
+    consumer.seek({ topic: 't', partition: 0, offset: 6 });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value!.toString());
+        if (message.offset === 7) void consumer.stop();
+      },
+    });
+    expect(seen.slice(5)).toEqual(['c0', 'c1']);
+  });
+
   it('already in the log: a restarted broker keeps the whole log and serves it the same way', async () => {
     const first = await poisonedLog();
     await env.stop(first);
