@@ -12,9 +12,10 @@
  *
  * Shapes: 1000 records of 100-byte values (the codec yardstick), the same with a key and a
  * header per record, 10 records of 100 bytes (per-record cost dominates), and gzip.
- * `npm run bench -- record-validation [--time=ms] [--rounds=N] [--dir=PATH]`: each figure is
- * the median of N round medians (tasks interleaved by round), so a burst of other work on a
- * shared machine spoils one round, not the figure. Appends are bounded in count
+ * `npm run bench -- record-validation [--time=ms] [--rounds=N] [--dir=PATH]`: every task runs
+ * once per round (N rounds); a figure is the median over rounds of its round median, a ratio
+ * the median of the per-round ratios, so a burst of other work on a shared machine spoils
+ * one round, not the figure. Appends are bounded in count
  * (APPEND_ITERATIONS) so the temp log stays small.
  */
 import { cpus, tmpdir } from 'node:os';
@@ -63,21 +64,23 @@ function medianUs(bench: Bench, name: string): number {
 }
 
 /**
- * Runs `rounds` short benches of the same tasks and returns each task's median of the round
- * medians: on a shared machine a burst of other work then spoils one round, not the figure.
+ * Runs `rounds` rounds of the benches `make` returns (all of them per round, so they share
+ * the machine's conditions) and returns each task's medians, one per round: on a shared
+ * machine a burst of other work then spoils one round, not the figure.
  */
-async function roundMedians(rounds: number, make: () => Bench): Promise<Map<string, number>> {
+async function perRound(rounds: number, make: () => Bench[]): Promise<Map<string, number[]>> {
   const perTask = new Map<string, number[]>();
   for (let r = 0; r < rounds; r++) {
-    const bench = make();
-    await bench.run();
-    for (const task of bench.tasks) {
-      let list = perTask.get(task.name);
-      if (list === undefined) perTask.set(task.name, (list = []));
-      list.push(medianUs(bench, task.name));
+    for (const bench of make()) {
+      await bench.run();
+      for (const task of bench.tasks) {
+        let list = perTask.get(task.name);
+        if (list === undefined) perTask.set(task.name, (list = []));
+        list.push(medianUs(bench, task.name));
+      }
     }
   }
-  return new Map([...perTask].map(([name, xs]) => [name, median(xs)]));
+  return perTask;
 }
 
 export default async function run(argv: string[]): Promise<void> {
@@ -86,7 +89,7 @@ export default async function run(argv: string[]): Promise<void> {
   const rounds = Number(option('rounds') ?? 5);
   const root = await mkdtemp(join(option('dir') ?? tmpdir(), 'rill-bench-validation-'));
   const config = { ...DEFAULT_LOG_CONFIG };
-  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, node ${process.version}; µs per batch, median of ${rounds} round medians`);
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'} x ${cpus().length}, node ${process.version}; µs per batch and ratios: medians over ${rounds} rounds of each round's median (ratios: per round, then the median)`);
   const rows = [];
   let sink = 0;
   try {
@@ -97,38 +100,37 @@ export default async function run(argv: string[]): Promise<void> {
       const dir = await mkdtemp(join(root, 'log-'));
       const log = await PartitionLog.open({ topic: 'bench', partition: 0, dir, config, recoveryPoint: null });
       try {
-        const cpu = await roundMedians(rounds, () => {
-          const bench = new Bench({ time: timeMs / rounds, warmupTime: 100, throws: true });
-          bench.add('header + CRC', () => {
+        const results = await perRound(rounds, () => {
+          const cpu = new Bench({ time: timeMs / rounds, warmupTime: 100, throws: true });
+          cpu.add('header + CRC', () => {
             sink += validateBatch(batch).recordCount;
           });
-          bench.add('walk', () => {
+          cpu.add('walk', () => {
             if (checkBatchRecords(batch, 0, header, PRODUCED_BATCH_RULES) !== null) throw new Error('the benchmark batch is malformed');
             sink++;
           });
-          bench.add('produce validation', () => {
+          cpu.add('produce validation', () => {
             sink += validateProduceRecords(batch, config).messages;
           });
           if (gzip) {
-            bench.add('gunzip', () => {
+            cpu.add('gunzip', () => {
               sink += gunzipRecords(batch.subarray(RECORDS_POS), 0).length;
             });
-            bench.add('decode', () => {
+            cpu.add('decode', () => {
               sink += decodeBatch(batch).records.length;
             });
           }
-          return bench;
-        });
-        // Appends touch the disk: bounded in count, not time, so every shape writes the same.
-        const io = await roundMedians(rounds, () => {
-          const bench = new Bench({ time: 0, iterations: Math.ceil(APPEND_ITERATIONS / rounds), warmupIterations: 10, throws: true });
-          bench.add('validate + append', async () => {
+          // Appends touch the disk: bounded in count, not time, so every shape writes the same.
+          const io = new Bench({ time: 0, iterations: Math.ceil(APPEND_ITERATIONS / rounds), warmupIterations: 10, throws: true });
+          io.add('validate + append', async () => {
             sink += validateProduceRecords(batch, config).messages;
             await log.append(batch);
           });
-          return bench;
+          return [cpu, io];
         });
-        const us = (name: string): number => cpu.get(name) ?? io.get(name) ?? Number.NaN;
+        const roundsOf = (name: string): number[] => results.get(name) ?? [];
+        const us = (name: string): number => median(roundsOf(name));
+        const ratio = (a: string, b: string): number => median(roundsOf(a).map((x, r) => x / roundsOf(b)[r]!));
         const crc = us('header + CRC');
         const walk = us('walk');
         const validation = us('produce validation');
@@ -139,8 +141,8 @@ export default async function run(argv: string[]): Promise<void> {
           walk: walk.toFixed(1),
           'produce validation': validation.toFixed(1),
           'validate + append': appendPath.toFixed(1),
-          'walk / (validate + append)': `${((100 * walk) / appendPath).toFixed(1)} %`,
-          'walk / header + CRC': (walk / crc).toFixed(2),
+          'walk / (validate + append)': `${(100 * ratio('walk', 'validate + append')).toFixed(1)} %`,
+          'walk / header + CRC': ratio('walk', 'header + CRC').toFixed(2),
           ...(gzip ? { 'of which gunzip': us('gunzip').toFixed(1), 'old gzip check (decode)': us('decode').toFixed(1) } : {}),
         });
       } finally {
