@@ -6,6 +6,7 @@
  * broker restart, whose recovery checks CRCs and lengths only.
  */
 import { spawn } from 'node:child_process';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -180,6 +181,35 @@ describe('a poisoned record batch', () => {
       },
     });
     expect(seen.slice(5)).toEqual(['c0', 'c1']);
+  });
+
+  it('damaged on disk under a running broker (its CRC fails): the records before it, then the error naming the CRC; a seek goes on', async () => {
+    const broker = await env.broker();
+    await env.client(broker.port).admin().createTopics({ topics: [{ topic: 't', numPartitions: 1 }] });
+    const log = broker.context.topics.partitionLog('t', 0)!;
+    const first = good(['a0', 'a1']);
+    const second = good(['b0']);
+    await log.append(first);
+    await log.append(second);
+    await log.append(good(['c0']));
+    await log.flush();
+    // One bit of b0's value flipped in the segment file, at the batch's last byte.
+    const file = await open(log.activeSegment.logPath, 'r+');
+    const at = first.length + second.length - 1;
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, at);
+    byte[0]! ^= 0x01;
+    await file.write(byte, 0, 1, at);
+    await file.close();
+
+    const consumer = env.client(broker.port).consumer({ maxWaitMs: 50 });
+    consumer.assign([{ topic: 't', partition: 0, offset: 'earliest' }]);
+    const { messages, error } = await readUntilError(consumer, 100);
+    expect(valuesOf(messages)).toEqual(['a0', 'a1']);
+    expect(error).toMatchObject({ name: 'CorruptBatchError', baseOffset: 2, lastOffset: 2 });
+    expect((error as CorruptBatchError).reason).toMatch(/^fails its CRC-32C check: stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}$/);
+    consumer.seek({ topic: 't', partition: 0, offset: 3 });
+    expect(valuesOf((await readUntilError(consumer, 1)).messages)).toEqual(['c0']);
   });
 
   it('already in the log: a restarted broker keeps the whole log and serves it the same way', async () => {
