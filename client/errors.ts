@@ -107,3 +107,37 @@ export function abortError(signal: AbortSignal): Error {
   err.name = 'AbortError';
   return err;
 }
+
+/**
+ * A fetched record batch the consumer cannot decode: its CRC fails, or its records are
+ * malformed behind a valid CRC (written before the broker checked record framing, or damaged
+ * on disk). The consumer delivers every record before it, then raises this once for that
+ * partition, which stays stopped until the app seeks — past it, to `lastOffset + 1`, to skip it.
+ * `lastOffset` comes from the batch's header; when the header itself is unreadable it is
+ * `baseOffset`.
+ */
+export class CorruptBatchError extends RillError {
+  declare readonly topic: string;
+  declare readonly partition: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** What is wrong with the batch, e.g. "record 0: length 14 does not fit the 13 bytes left". */
+  readonly reason: string;
+
+  constructor(topic: string, partition: number, baseOffset: number, lastOffset: number, reason: string) {
+    super(ErrorCode.CORRUPT_MESSAGE, `${corruptBatchSummary(topic, partition, baseOffset, lastOffset, reason)}; seek to offset ${lastOffset + 1} to skip it`, { topic, partition });
+    this.name = 'CorruptBatchError';
+    this.baseOffset = baseOffset;
+    this.lastOffset = lastOffset;
+    this.reason = reason;
+  }
+
+  /** The message without the advice on how to skip the batch (callers word their own). */
+  get summary(): string {
+    return corruptBatchSummary(this.topic, this.partition, this.baseOffset, this.lastOffset, this.reason);
+  }
+}
+
+function corruptBatchSummary(topic: string, partition: number, baseOffset: number, lastOffset: number, reason: string): string {
+  return `topic ${topic} partition ${partition}: record batch at offsets ${baseOffset}..${lastOffset} is corrupt: ${reason}`;
+}

@@ -9,9 +9,15 @@
  * - Bounded: per partition (`maxBytesPerPartition` of waiting chunks + the one being
  *   processed + one in flight) and in total (`maxPrefetchBytes`); past that, fetching stops
  *   until the app catches up. Paused partitions are neither fetched nor delivered.
- * - Decoding: whole batches with `decodeBatches`, records below the fetch offset skipped
- *   (a fetch returns whole batches, the first may start earlier), control batches skipped.
- *   One message object per record and no per-record closures or promises.
+ * - Decoding: batch by batch, records below the fetch offset skipped (a fetch returns whole
+ *   batches, the first may start earlier), control batches skipped, a trailing partial batch
+ *   (the response's byte limit) left for the next fetch. One message object per record and no
+ *   per-record closures or promises.
+ * - A batch that does not decode (bad CRC, or malformed records behind a valid CRC) does not
+ *   cost the good batches ahead of it: their records are delivered first, then the partition
+ *   stops with a CorruptBatchError (CORRUPT_MESSAGE) naming topic, partition and the batch's
+ *   offsets, until the app seeks — to `lastOffset + 1` to skip it. A bad batch wholly below the
+ *   fetch offset (the app has sought past it) is skipped.
  * - A seek bumps the partition's epoch: answers to fetches sent before it are dropped.
  * - Start positions ('earliest', 'latest', { timestamp }) are resolved with ListOffsets.
  *   OFFSET_OUT_OF_RANGE resets per `autoOffsetReset`, except for an explicit numeric offset
@@ -22,10 +28,20 @@ import type { Logger } from 'pino';
 import type { FetchResponse, ListOffsetsResponse } from '../protocol/apis/index.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../protocol/apis/index.js';
 import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../protocol/errors.js';
-import { CONTROL_MASK, decodeBatches, type DecodedBatch, type RecordHeader } from '../protocol/record-batch.js';
+import {
+  BATCH_LENGTH_POS,
+  CONTROL_MASK,
+  LOG_OVERHEAD,
+  MIN_BATCH_LENGTH,
+  decodeBatch,
+  readBatchHeader,
+  type DecodedBatch,
+  type RecordHeader,
+} from '../protocol/record-batch.js';
+import { describeBatchCorruption } from '../protocol/record-validation.js';
 import { partitionKey } from './accumulator.js';
 import type { BrokerPool } from './broker-pool.js';
-import { codeNeedsMetadataRefresh } from './errors.js';
+import { CorruptBatchError, codeNeedsMetadataRefresh } from './errors.js';
 import type { Metadata } from './metadata.js';
 import { backoffMs } from './retry.js';
 import type { AutoOffsetReset, ConsumedMessage, OffsetSpec, RetryOptions } from './types.js';
@@ -323,33 +339,41 @@ export class Fetcher {
     }
   }
 
-  /** Decodes one partition's records into a chunk. The hot path: no closures, one object per record. */
+  /**
+   * Decodes one partition's records into a chunk, batch by batch; a batch that does not decode
+   * ends the chunk and stops the partition with an error delivered after it. The hot path: no
+   * closures, one object per record.
+   */
   private decodeInto(st: PartitionState, records: Buffer): void {
-    let batches: DecodedBatch[];
-    try {
-      batches = decodeBatches(records);
-    } catch (err) {
-      this.fail(st, err instanceof RillError ? errorFromCode(err.code, `${st.topic}[${st.partition}] at offset ${st.fetchOffset}: ${err.message}`, { topic: st.topic, partition: st.partition }) : (err as Error));
-      return;
-    }
-    if (batches.length === 0) {
-      // Only a partial batch came back: it is bigger than we asked for. Ask for more next time.
-      if (st.fetchSizeBytes >= this.opts.maxBytes) {
-        this.fail(st, rillError('MESSAGE_TOO_LARGE', `${st.topic}[${st.partition}] at offset ${st.fetchOffset} holds a batch larger than maxBytes (${this.opts.maxBytes})`, { topic: st.topic, partition: st.partition }));
-      } else {
-        st.fetchSizeBytes = Math.min(this.opts.maxBytes, st.fetchSizeBytes * 2);
-      }
-      return;
-    }
-    st.fetchSizeBytes = this.opts.maxBytesPerPartition;
     const topic = st.topic;
     const partition = st.partition;
     const fetchOffset = st.fetchOffset;
     let nextOffset = fetchOffset;
     let bytes = 0;
+    let wholeBatches = 0;
+    let failure: Error | null = null;
     const messages: ConsumedMessage[] = [];
-    for (let b = 0; b < batches.length; b++) {
-      const batch = batches[b]!;
+    let pos = 0;
+    while (records.length - pos >= LOG_OVERHEAD) {
+      const batchLength = records.readInt32BE(pos + BATCH_LENGTH_POS);
+      const sizeBytes = LOG_OVERHEAD + batchLength;
+      // A batch cut by the response's byte limit; a batchLength below the header's is
+      // corruption, never a partial batch (decodeBatch says so below).
+      if (batchLength >= MIN_BATCH_LENGTH && sizeBytes > records.length - pos) break;
+      wholeBatches++;
+      let batch: DecodedBatch;
+      try {
+        batch = decodeBatch(records, pos);
+      } catch (err) {
+        const bad = this.undecodable(st, records, pos, nextOffset, err);
+        if (bad === null && batchLength >= MIN_BATCH_LENGTH) {
+          pos += sizeBytes;
+          continue;
+        }
+        failure = bad ?? (err as Error);
+        break;
+      }
+      pos += sizeBytes;
       const header = batch.header;
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
       if (lastOffset < fetchOffset) continue;
@@ -373,12 +397,51 @@ export class Fetcher {
         });
       }
     }
+    if (wholeBatches === 0) {
+      // Only a partial batch came back: it is bigger than we asked for. Ask for more next time.
+      if (st.fetchSizeBytes >= this.opts.maxBytes) {
+        this.fail(st, rillError('MESSAGE_TOO_LARGE', `${topic}[${partition}] at offset ${fetchOffset} holds a batch larger than maxBytes (${this.opts.maxBytes})`, { topic, partition }));
+      } else {
+        st.fetchSizeBytes = Math.min(this.opts.maxBytes, st.fetchSizeBytes * 2);
+      }
+      return;
+    }
+    st.fetchSizeBytes = this.opts.maxBytesPerPartition;
     st.fetchOffset = nextOffset;
-    if (messages.length === 0) return;
-    st.chunks.push({ messages, next: 0, bytes, epoch: st.epoch, highWatermark: st.highWatermark });
-    st.bufferedBytes += bytes;
-    this.totalBufferedBytes += bytes;
-    this.opts.onReady(st);
+    if (messages.length > 0) {
+      st.chunks.push({ messages, next: 0, bytes, epoch: st.epoch, highWatermark: st.highWatermark });
+      st.bufferedBytes += bytes;
+      this.totalBufferedBytes += bytes;
+      this.opts.onReady(st);
+    }
+    // After the chunk: the app gets every record before the bad batch, then the error.
+    if (failure !== null) this.fail(st, failure);
+  }
+
+  /**
+   * The error for the batch at `pos` that `decodeBatch` refused with `err`, or null when that
+   * batch lies wholly below the fetch offset (the app has sought past it: skip it). A corrupt
+   * batch gets a CorruptBatchError with its offsets from its header (`nextOffset`, where the
+   * partition stands, when the header is unreadable); any other refusal (a codec rill does
+   * not read) keeps its code.
+   */
+  private undecodable(st: PartitionState, records: Buffer, pos: number, nextOffset: number, err: unknown): Error | null {
+    let baseOffset = nextOffset;
+    let lastOffset = nextOffset;
+    try {
+      const header = readBatchHeader(records, pos);
+      baseOffset = header.baseOffset;
+      lastOffset = header.baseOffset + Math.max(0, header.lastOffsetDelta);
+      if (lastOffset < st.fetchOffset) return null;
+    } catch {
+      // Fewer than a header's bytes or 64-bit fields out of range: keep where the partition stands.
+    }
+    if (!(err instanceof RillError)) return err as Error;
+    if (err.code !== ErrorCode.CORRUPT_MESSAGE) {
+      return errorFromCode(err.code, `${st.topic}[${st.partition}] at offset ${baseOffset}: ${err.message}`, { topic: st.topic, partition: st.partition });
+    }
+    const reason = describeBatchCorruption(records, pos) ?? err.message;
+    return new CorruptBatchError(st.topic, st.partition, baseOffset, lastOffset, reason);
   }
 
   private onPartitionError(st: PartitionState, code: number, logStartOffset: number, logEndOffset: number): void {

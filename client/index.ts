@@ -10,6 +10,7 @@ export { Admin, type AdminCallOptions, type CreateTopicsOptions } from './admin.
 export { serializers, json, msgpack, string, type Serializer } from './serializers.js';
 export {
   ConnectionError,
+  CorruptBatchError,
   ERRORS,
   ErrorCode,
   FrameTooLargeError,

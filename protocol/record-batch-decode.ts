@@ -165,7 +165,7 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
   return batches;
 }
 
-function gunzipRecords(compressed: Buffer, pos: number): Buffer {
+export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
   try {
     return gunzipSync(compressed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
   } catch (cause) {

@@ -4,10 +4,15 @@
  * Validation before append (the log trusts what it is given): each batch in the `records`
  * blob passes `validateBatch` (magic, length, CRC-32C, at most the topic's max.message.bytes),
  * has no offset gaps (a producer's batch never has), is neither transactional nor a control
- * batch (rill has no transactions), uses a codec rill reads (none, gzip); a gzip batch is
- * decompressed and its records decoded, and so is every batch of a compacted topic, whose
- * records must all have keys (else INVALID_RECORD). Uncompressed batches of other topics are
- * never decoded: the CRC covers them.
+ * batch (rill has no transactions), uses a codec rill reads (none, gzip). Then every record's
+ * framing is walked (protocol/record-validation.ts; gzip records after decompressing) without
+ * materializing the records: lengths that fit and are consumed exactly, offsetDelta i for record
+ * i, exactly recordCount records, and for a compacted topic a key on every record. A batch that
+ * fails the walk gets INVALID_RECORD with the reason, as Kafka's broker answers a record its
+ * DefaultRecord.readFrom cannot read: the CRC only proves the bytes are the producer's, and a
+ * malformed record once appended would stop every consumer at it. INVALID_RECORD, unlike
+ * CORRUPT_MESSAGE (a CRC failure, maybe damage in transit), is not retriable: sending the same
+ * bytes again cannot help.
  *
  * Internal topics (`__consumer_offsets`) are written by the broker only: a client produce to
  * one fails with INVALID_TOPIC_EXCEPTION, as in Kafka.
@@ -31,10 +36,9 @@ import {
   CONTROL_MASK,
   TRANSACTIONAL_MASK,
   batchSize,
-  compressionOf,
-  decodeBatch,
   validateBatch,
 } from '../../protocol/record-batch.js';
+import { PRODUCED_BATCH_RULES, PRODUCED_COMPACTED_BATCH_RULES, checkBatchRecords } from '../../protocol/record-validation.js';
 import { isCompacted, type LogConfig } from '../../storage/log-config.js';
 import type { AppendResult } from '../../storage/partition-log.js';
 import type { BrokerContext, ConnectionInfo, Handler } from '../context.js';
@@ -67,15 +71,8 @@ export function validateProduceRecords(buf: Buffer, config: LogConfig): Validate
     if (header.lastOffsetDelta !== header.recordCount - 1) {
       throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has lastOffsetDelta ${header.lastOffsetDelta} for ${header.recordCount} records; a producer's batch has no gaps`);
     }
-    const codec = compressionOf(header.attributes);
-    if (codec !== 'none' || compacted) {
-      const batch = decodeBatch(buf, pos);
-      if (compacted) {
-        for (const r of batch.records) {
-          if (r.key === null) throw rillError('INVALID_RECORD', `Compacted topic: the record at offset delta ${r.offset - header.baseOffset} has a null key`);
-        }
-      }
-    }
+    const malformed = checkBatchRecords(buf, pos, header, compacted ? PRODUCED_COMPACTED_BATCH_RULES : PRODUCED_BATCH_RULES);
+    if (malformed !== null) throw rillError('INVALID_RECORD', `Record batch at position ${pos} (${header.recordCount} records): ${malformed}`);
     messages += header.recordCount;
     pos += batchSize(buf, pos);
   }

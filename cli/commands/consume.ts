@@ -14,7 +14,7 @@
  * would print it again).
  */
 import { Option, type Command } from 'commander';
-import type { ConsumedMessage, Consumer, OffsetSpec, Rill } from '../../client/index.js';
+import { CorruptBatchError, RillError, type ConsumedMessage, type Consumer, type OffsetSpec, type Rill } from '../../client/index.js';
 import { action, createClient, intOption, withBrokers, writeOut, type BrokersOption } from '../common.js';
 
 export interface ConsumeOptions extends BrokersOption {
@@ -48,7 +48,9 @@ export function registerConsumeCommand(program: Command): Command {
       const rill = createClient(opts, 'rill-cli-consumer');
       try {
         const consumer = await openConsumer(rill, topic, opts);
-        await printMessages(consumer, opts);
+        await printMessages(consumer, opts).catch((err: unknown) => {
+          throw err instanceof CorruptBatchError ? skipAdvice(err, topic, opts) : err;
+        });
       } finally {
         await rill.close();
       }
@@ -111,6 +113,14 @@ async function printMessages(consumer: Consumer, opts: ConsumeOptions): Promise<
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The messages before a corrupt batch are printed; say how to read on past it. */
+function skipAdvice(err: CorruptBatchError, topic: string, opts: ConsumeOptions): RillError {
+  const where = opts.group !== undefined
+    ? `rill groups reset-offsets --group ${opts.group} --topic ${topic}:${err.partition} --to-offset ${err.lastOffset + 1} --execute`
+    : `rill consume ${topic} --partition ${err.partition} --offset ${err.lastOffset + 1}`;
+  return new RillError(err.code, `${err.summary}; skip it with: ${where}`, { topic, partition: err.partition, cause: err });
 }
 
 function textLine(m: ConsumedMessage): string {
