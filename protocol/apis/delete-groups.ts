@@ -6,11 +6,11 @@
  *   response: { results: [{ groupId, errorCode, errorMessage }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, GroupId, NullableString } from './common.js';
+import { ErrorCodeField, GroupId, NullableString, type StaticRequest } from './common.js';
 
 export const DeleteGroupsRequest = Type.Object({ groupIds: Type.Array(GroupId(), { minItems: 1, maxItems: 10000 }) });
 export const DeleteGroupsResponse = Type.Object({
   results: Type.Array(Type.Object({ groupId: Type.String(), errorCode: ErrorCodeField(), errorMessage: NullableString() })),
 });
-export type DeleteGroupsRequest = Static<typeof DeleteGroupsRequest>;
+export type DeleteGroupsRequest = StaticRequest<typeof DeleteGroupsRequest>;
 export type DeleteGroupsResponse = Static<typeof DeleteGroupsResponse>;
