@@ -13,7 +13,7 @@ export const AlterConfigsRequest = Type.Object({
   resources: Type.Array(
     Type.Object({
       resourceType: ResourceType,
-      resourceName: Type.String({ maxLength: 255 }),
+      resourceName: Type.String({ maxLength: 32767 }),
       configs: Type.Array(Type.Object({ name: Type.String({ maxLength: 255 }), value: NullableString() }), { maxItems: 1000 }),
     }),
     { maxItems: 10000 },

@@ -11,7 +11,7 @@ import { Defaulted, ErrorCodeField, Nullable, NullableString, type StaticRequest
 export const ResourceType = Type.Union([Type.Literal('topic'), Type.Literal('broker')]);
 export const DescribeConfigsRequest = Type.Object({
   resources: Type.Array(
-    Type.Object({ resourceType: ResourceType, resourceName: Type.String({ maxLength: 255 }), configNames: Defaulted(Nullable(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 10000 })), null) }),
+    Type.Object({ resourceType: ResourceType, resourceName: Type.String({ maxLength: 32767 }), configNames: Defaulted(Nullable(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 10000 })), null) }),
     { maxItems: 10000 },
   ),
 });

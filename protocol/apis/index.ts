@@ -27,7 +27,7 @@ import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
 import type { StaticRequest } from './common.js';
-import { describeSchemaError, type RequestErrorResponse } from './request-error.js';
+import { describeSchemaError, notAMap, type RequestErrorResponse } from './request-error.js';
 
 function api<K extends number, Req extends TSchema, Res extends TSchema>(key: K, request: Req, response: Res) {
   return { key, minVersion: 0, maxVersion: 0, request, response } as const;
@@ -109,6 +109,8 @@ export function validationError(schema: TSchema, payload: unknown): string | nul
 export function checkRequest(def: ApiDefinition, payload: unknown): RequestErrorResponse | null {
   const c = checkerFor(def.request);
   if (c.Check(payload)) return null;
+  const shape = notAMap(payload);
+  if (shape !== null) return shape;
   const first = c.Errors(payload).First();
   return first === undefined ? { errorCode: 42, errorMessage: 'request: does not match the schema' } : describeSchemaError(first);
 }

@@ -35,6 +35,12 @@ export function isRequestErrorResponse(payload: unknown): payload is RequestErro
   return keys === 2 && Number.isInteger(p.errorCode) && p.errorCode !== 0 && typeof p.errorMessage === 'string';
 }
 
+/** Every request payload is a msgpack map; anything else is answered before the schema runs. */
+export function notAMap(payload: unknown): RequestErrorResponse | null {
+  if (payload !== null && typeof payload === 'object' && Object.getPrototypeOf(payload) === Object.prototype) return null;
+  return { errorCode: ERRORS.INVALID_REQUEST.code, errorMessage: `request: expected a msgpack map, got ${preview(payload)}` };
+}
+
 /** "/topics/0/timeoutMs" → "topics[0].timeoutMs"; the root is "request". */
 export function fieldPath(pointer: string): string {
   if (pointer === '' || pointer === '/') return 'request';
@@ -49,13 +55,14 @@ export function fieldPath(pointer: string): string {
 
 /** The request-error answer for the first thing wrong with a payload. */
 export function describeSchemaError(error: ValueError): RequestErrorResponse {
-  const code = (error.schema as TSchema & ErrorCodeAnnotation).errorCode ?? ERRORS.INVALID_REQUEST.code;
-  const what =
-    error.type === ValueErrorType.ObjectRequiredProperty
-      ? 'required field is missing'
-      : error.type === ValueErrorType.Union
-        ? `expected one of ${describeUnion(error.schema)}, got ${preview(error.value)}`
-        : `${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}, got ${preview(error.value)}`;
+  const missing = error.type === ValueErrorType.ObjectRequiredProperty;
+  // A field's own code is for a bad value; a missing field is a malformed request.
+  const code = (missing ? undefined : (error.schema as TSchema & ErrorCodeAnnotation).errorCode) ?? ERRORS.INVALID_REQUEST.code;
+  const what = missing
+    ? 'required field is missing'
+    : error.type === ValueErrorType.Union
+      ? `expected one of ${describeUnion(error.schema)}, got ${preview(error.value)}`
+      : `${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}, got ${preview(error.value)}`;
   return { errorCode: code, errorMessage: `${fieldPath(error.path)}: ${what}` };
 }
 
