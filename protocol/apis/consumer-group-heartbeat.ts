@@ -1,5 +1,5 @@
 /**
- * ConsumerGroupHeartbeat (key 68), the consumer group protocol of Kafka's KIP-848: the whole
+ * ConsumerGroupHeartbeat (key 68). Kafka's KIP-848 consumer group protocol: the whole
  * membership lifecycle in one API, assignment computed by the coordinator.
  *
  *   request:  { groupId, memberId, memberEpoch, rebalanceTimeoutMs, sessionTimeoutMs,

@@ -1,6 +1,7 @@
 /**
  * DeleteGroups (key 42). Only an empty group (no live members) can be deleted; its committed
- * offsets are removed (tombstones in `__consumer_offsets`).
+ * offsets are removed (tombstones in `__consumer_offsets`). A group with live members is
+ * refused with NON_EMPTY_GROUP (68), one that does not exist with GROUP_ID_NOT_FOUND (69).
  *
  *   request:  { groupIds: [groupId] }
  *   response: { results: [{ groupId, errorCode, errorMessage }] }

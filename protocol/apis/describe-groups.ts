@@ -1,7 +1,7 @@
 /**
  * DescribeGroups (key 15). State, members and, per committed partition, the committed
  * offset, the partition's log end offset and the lag (LEO - committed), computed by the
- * coordinator (on one broker it hosts every partition; see docs/PROTOCOL.md for clusters).
+ * coordinator (on one broker it hosts every partition; see "Groups on a cluster" for clusters).
  *
  *   request:  { groupIds: [groupId] }
  *   response: { groups: [{ groupId, errorCode, errorMessage, state, groupEpoch, assignmentEpoch,

@@ -1,8 +1,9 @@
 /**
  * OffsetCommit (key 8). A group member commits with its memberId and memberEpoch; a commit
  * from a fenced (expelled or stale) member is refused with FENCED_MEMBER_EPOCH /
- * STALE_MEMBER_EPOCH / UNKNOWN_MEMBER_ID. memberId '' with memberEpoch -1 is a "simple"
- * commit, accepted only while the group has no live members (as Kafka).
+ * STALE_MEMBER_EPOCH / UNKNOWN_MEMBER_ID. memberId '' with memberEpoch -1 (the defaults) is a
+ * "simple" commit, accepted only while the group has no live members, else NON_EMPTY_GROUP
+ * (68). Each partition's error carries its reason in `errorMessage`.
  *
  *   request:  { groupId, memberId? = '', memberEpoch? = -1,
  *               topics: [{ name, partitions: [{ partition, committedOffset, committedMetadata? = null }] }] }

@@ -1,14 +1,15 @@
 /**
- * Produce (key 0). `records` is one or more RecordBatch v2 (docs/PROTOCOL.md), byte-identical
+ * Produce (key 0). `records` is one or more RecordBatch v2 (see "Record batches"), byte-identical
  * to what the broker stores; the broker validates each batch and patches its baseOffset and
- * partitionLeaderEpoch (neither is covered by the CRC), nothing else.
+ * partitionLeaderEpoch (the partition's leader epoch, 0 on a single broker; neither field is
+ * covered by the CRC), nothing else.
  *
  *   request:  { acks: 0 | 1 | -1, timeoutMs, topics: [{ name, partitions: [{ partition, records: bin }] }] }
  *   response: { throttleTimeMs, topics: [{ name, partitions: [{ partition, errorCode, errorMessage,
  *               baseOffset, logAppendTimeMs, logStartOffset }] }] }
  *
- * acks 0: the broker sends NO response (as Kafka); the client must not wait for one. Any other
- * acks value is answered INVALID_REQUIRED_ACKS (protocol/apis/request-error.ts).
+ * acks 0: the broker sends NO response (as Kafka); the client must not wait for one. An acks
+ * value other than 0, 1 or -1 is answered INVALID_REQUIRED_ACKS (21) in the request-error shape.
  * acks -1 ('all'): on one broker, acked once flushed per the topic's flush policy.
  */
 import { Type, type Static } from '@sinclair/typebox';
