@@ -147,7 +147,7 @@ describe('64-bit integers are msgpack integers on the wire', () => {
   // int64AsType 'bigint' turns int64/uint64 into BigInt and leaves float64 a number: a
   // timestamp that decodes as a number here was sent as a float.
   const strict = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
-  const decode = (r: RawResponse) => strict.unpack(r.body.subarray(4)) as Record<string, never>;
+  const decode = (r: RawResponse): unknown => strict.unpack(r.body.subarray(4));
 
   it('ListOffsets timestamp and Produce logAppendTimeMs', async () => {
     await createTopic(client, 'append-time', 1, { 'message.timestamp.type': 'LogAppendTime' });
