@@ -88,7 +88,7 @@ const BUILDERS: Builders = {
   AlterGroupOffsets: (req, errorCode, errorMessage) => ({
     errorCode,
     errorMessage,
-    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode })) })),
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage })) })),
   }),
 };
 

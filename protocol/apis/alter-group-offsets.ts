@@ -5,7 +5,7 @@
  * the admin client clamps them into [log start, log end] when it builds the plan.
  *
  *   request:  { groupId, topics: [{ name, partitions: [{ partition, offset, metadata? = null }] }] }
- *   response: { errorCode, errorMessage, topics: [{ name, partitions: [{ partition, errorCode }] }] }
+ *   response: { errorCode, errorMessage, topics: [{ name, partitions: [{ partition, errorCode, errorMessage }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Defaulted, ErrorCodeField, GroupId, Int64, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
@@ -23,7 +23,9 @@ export const AlterGroupOffsetsRequest = Type.Object({
 export const AlterGroupOffsetsResponse = Type.Object({
   errorCode: ErrorCodeField(),
   errorMessage: NullableString(),
-  topics: Type.Array(Type.Object({ name: Type.String(), partitions: Type.Array(Type.Object({ partition: PartitionIndex(), errorCode: ErrorCodeField() })) })),
+  topics: Type.Array(
+    Type.Object({ name: Type.String(), partitions: Type.Array(Type.Object({ partition: PartitionIndex(), errorCode: ErrorCodeField(), errorMessage: NullableString() })) }),
+  ),
 });
 export type AlterGroupOffsetsRequest = StaticRequest<typeof AlterGroupOffsetsRequest>;
 export type AlterGroupOffsetsResponse = Static<typeof AlterGroupOffsetsResponse>;
