@@ -20,7 +20,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'prom-client';
 import { apiByKey, applyRequestDefaults, checkRequest, type ApiDefinition, type ApiName, type DefaultedRequestOf, type RequestErrorResponse } from '../protocol/apis/index.js';
-import { ERRORS } from '../protocol/errors.js';
+import { ERRORS, errorEntry } from '../protocol/errors.js';
 import { decodeRequestPayload, encodeResponseFrame, type RequestHeader } from '../protocol/messages.js';
 import type { BrokerContext, ConnectionInfo, Handler, HandlerTable } from './context.js';
 import { classifyError } from './error-codes.js';
@@ -96,7 +96,7 @@ export class Dispatcher {
 
   private invalidRequest(def: ApiDefinition, header: RequestHeader, conn: ConnectionInfo, payload: unknown, answer: RequestErrorResponse): DispatchResult {
     const { ctx } = this;
-    ctx.metrics.requestErrors.inc({ api: def.name, error: String(answer.errorCode) });
+    ctx.metrics.requestErrors.inc({ api: def.name, error: errorEntry(answer.errorCode).name });
     ctx.logger.warn({ conn: conn.id, clientId: conn.clientId, api: def.name, correlationId: header.correlationId, code: answer.errorCode }, `invalid ${def.name} request: ${answer.errorMessage}`);
     // A fire-and-forget producer reads no answer: closing is the only thing it notices.
     if (def.name === 'Produce' && (payload as { acks?: unknown } | null)?.acks === 0) {
