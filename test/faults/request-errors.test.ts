@@ -5,11 +5,13 @@
  * Kafka lets a client leave out may be left out. Topic names follow one rule, answered
  * INVALID_TOPIC_EXCEPTION per topic.
  */
+import { execFileSync } from 'node:child_process';
 import { Unpackr } from 'msgpackr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { APIS, allApis, isRequestErrorResponse, validateResponse, type ApiName } from '../../protocol/apis/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { BrokerHandle } from '../../broker/index.js';
+import { DEBIAN_PYTHON, requireTool } from '../helpers/outside-tools.js';
 import { RawClient, type RawResponse } from '../helpers/raw-client.js';
 import { Fixture, batch, createTopic, produce } from '../broker/harness.js';
 
@@ -163,5 +165,14 @@ describe('64-bit integers are msgpack integers on the wire', () => {
     // Small values stay small integers; the SDK's decoder reads them all as numbers.
     expect(listed.topics[0]!.partitions[0]!.offset).toBe(0);
     expect((r.payload as { topics: Array<{ partitions: Array<{ timestamp: unknown }> }> }).topics[0]!.partitions[0]!.timestamp).toBe(createTime);
+  });
+
+  it.runIf(requireTool('python3-msgpack-crc32c'))('Python reads the timestamps and offsets as int, not float', async () => {
+    const createTime = 1796104685456;
+    await produce(client, 't', 0, batch([{ value: 'v', timestamp: createTime }]));
+    const r = await client.requestRaw(APIS.ListOffsets.key, 0, { topics: [{ name: 't', partitions: [{ partition: 0, timestamp: 0 }] }] });
+    const script = 'import sys, msgpack\np = msgpack.unpackb(sys.stdin.buffer.read())["topics"][0]["partitions"][0]\nprint(repr(p["timestamp"]), type(p["offset"]).__name__)';
+    const out = execFileSync(DEBIAN_PYTHON, ['-c', script], { input: r.body.subarray(4) }).toString().trim();
+    expect(out).toBe(`${createTime} int`);
   });
 });
