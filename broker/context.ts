@@ -3,13 +3,13 @@
  * request came on (`ConnectionInfo`), and the handler signature itself.
  *
  * A handler is `(ctx, req, conn) => response | Promise<response>`. `req` has already been
- * validated against the API's request schema. A handler answers per-partition problems in the
+ * validated against the API's request schema and its omitted fields defaulted. A handler answers per-partition problems in the
  * response's `errorCode` fields; anything it throws is logged and answered for it
  * (broker/error-responses.ts) with the thrown RillError's code, or UNKNOWN_SERVER_ERROR /
  * KAFKA_STORAGE_ERROR for other errors, on every partition of the request.
  */
 import type { Logger } from 'pino';
-import type { ApiName, RequestOf, ResponseOf } from '../protocol/apis/index.js';
+import type { ApiName, DefaultedRequestOf, ResponseOf } from '../protocol/apis/index.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
 import type { BrokerConfig } from './config.js';
@@ -56,7 +56,7 @@ export interface BrokerContext {
   closing: boolean;
 }
 
-export type Handler<N extends ApiName> = (ctx: BrokerContext, req: RequestOf<N>, conn: ConnectionInfo) => Promise<ResponseOf<N>> | ResponseOf<N>;
+export type Handler<N extends ApiName> = (ctx: BrokerContext, req: DefaultedRequestOf<N>, conn: ConnectionInfo) => Promise<ResponseOf<N>> | ResponseOf<N>;
 
 /** apiKey name → handler; an API without an entry is answered UNSUPPORTED_VERSION. */
 export type HandlerTable = { [N in ApiName]?: Handler<N> };

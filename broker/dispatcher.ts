@@ -4,17 +4,23 @@
  * client sends and nothing a handler throws escapes from here.
  *
  *   unknown apiKey, version out of range, or no handler  → { errorCode: UNSUPPORTED_VERSION, errorMessage }
- *   payload not msgpack / fails the schema               → the API's error response with
- *                                                          INVALID_REQUEST, or close when the
- *                                                          API has no top-level error field
+ *   payload not msgpack / fails the schema               → { errorCode: INVALID_REQUEST (or the
+ *                                                          field's own code), errorMessage naming
+ *                                                          the field }, the same on every API
+ *                                                          (protocol/apis/request-error.ts)
  *   handler throws                                        → error response on every partition
  *   Produce acks 0                                        → no response; close if any partition
- *                                                          failed (as Kafka: the only way to tell)
+ *                                                          failed or the request was unreadable
+ *                                                          (as Kafka: the only way to tell)
+ *
+ * A valid request has its omitted fields filled from the schema's defaults here, the one
+ * place they are applied. The connection itself is closed only by broker/connection.ts, for a
+ * frame it cannot trust (over the size limit, shorter than the header).
  */
 import { performance } from 'node:perf_hooks';
 import type { Histogram } from 'prom-client';
-import { apiByKey, validateRequest, type ApiDefinition, type ApiName, type RequestOf } from '../protocol/apis/index.js';
-import { ERRORS } from '../protocol/errors.js';
+import { apiByKey, applyRequestDefaults, checkRequest, type ApiDefinition, type ApiName, type DefaultedRequestOf, type RequestErrorResponse } from '../protocol/apis/index.js';
+import { ERRORS, errorEntry } from '../protocol/errors.js';
 import type { RequestHeader } from '../protocol/message-header.js';
 import { decodeRequestPayload, encodeResponseFrame } from '../protocol/messages.js';
 import type { BrokerContext, ConnectionInfo, Handler, HandlerTable } from './context.js';
@@ -49,24 +55,26 @@ export class Dispatcher {
     }
 
     let payload: unknown;
-    let invalid: string | null;
+    let invalid: RequestErrorResponse | null;
     try {
       payload = decodeRequestPayload(body);
-      invalid = validateRequest(def, payload);
+      invalid = checkRequest(def, payload);
     } catch (err) {
-      invalid = (err as Error).message;
+      payload = undefined;
+      invalid = { errorCode: ERRORS.INVALID_REQUEST.code, errorMessage: `request: ${(err as Error).message}` };
     }
-    if (invalid !== null) return this.invalidRequest(def, header, conn, invalid);
+    if (invalid !== null) return this.invalidRequest(def, header, conn, payload, invalid);
+    applyRequestDefaults(def, payload);
 
     const started = performance.now();
     let response: unknown;
     try {
-      response = await handler(ctx, payload as RequestOf<ApiName>, conn);
+      response = await handler(ctx, payload as DefaultedRequestOf<ApiName>, conn);
     } catch (err) {
       const e = classifyError(err);
       if (e.level !== null) ctx.logger[e.level]({ err, conn: conn.id, clientId: conn.clientId, api: def.name }, `${def.name} handler failed`);
       else ctx.logger.warn({ conn: conn.id, clientId: conn.clientId, api: def.name, code: e.code }, `${def.name} refused: ${e.message}`);
-      response = errorResponse(def.name, payload as RequestOf<ApiName>, e.code, e.message, this.responseContext());
+      response = errorResponse(def.name, payload as DefaultedRequestOf<ApiName>, e.code, e.message, this.responseContext());
       ctx.metrics.requestErrors.inc({ api: def.name, error: String(e.code) });
     }
     const seconds = (performance.now() - started) / 1000;
@@ -80,20 +88,22 @@ export class Dispatcher {
       ctx.logger.debug({ conn: conn.id, clientId: conn.clientId, api: def.name, correlationId: header.correlationId, ms: seconds * 1000 }, 'request');
     }
 
-    if (def.name === 'Produce' && (payload as RequestOf<'Produce'>).acks === 0) {
+    if (def.name === 'Produce' && (payload as DefaultedRequestOf<'Produce'>).acks === 0) {
       const failed = firstProduceError(response as ProduceLike | null);
       return failed === null ? NONE : { kind: 'close', reason: `acks=0 produce failed (${failed}); closing the connection is the only way to tell the producer` };
     }
     return respond(header.correlationId, response);
   }
 
-  private invalidRequest(def: ApiDefinition, header: RequestHeader, conn: ConnectionInfo, reason: string): DispatchResult {
-    this.ctx.metrics.requestErrors.inc({ api: def.name, error: 'INVALID_REQUEST' });
-    const message = `invalid ${def.name} request: ${reason}`;
-    const response = errorResponse(def.name, null, ERRORS.INVALID_REQUEST.code, message, this.responseContext());
-    if (response === null) return { kind: 'close', reason: `${message} (${def.name} has no top-level error field to report it)` };
-    this.ctx.logger.warn({ conn: conn.id, clientId: conn.clientId, api: def.name, correlationId: header.correlationId }, message);
-    return respond(header.correlationId, response);
+  private invalidRequest(def: ApiDefinition, header: RequestHeader, conn: ConnectionInfo, payload: unknown, answer: RequestErrorResponse): DispatchResult {
+    const { ctx } = this;
+    ctx.metrics.requestErrors.inc({ api: def.name, error: errorEntry(answer.errorCode).name });
+    ctx.logger.warn({ conn: conn.id, clientId: conn.clientId, api: def.name, correlationId: header.correlationId, code: answer.errorCode }, `invalid ${def.name} request: ${answer.errorMessage}`);
+    // A fire-and-forget producer reads no answer: closing is the only thing it notices.
+    if (def.name === 'Produce' && (payload as { acks?: unknown } | null)?.acks === 0) {
+      return { kind: 'close', reason: `acks=0 produce request is invalid (${answer.errorMessage}); closing the connection is the only way to tell the producer` };
+    }
+    return respond(header.correlationId, answer);
   }
 
   private responseContext() {

@@ -1,17 +1,15 @@
 /**
- * A well-formed error response for every API, used when the normal handler cannot answer:
+ * A well-formed error response for every API, used when a handler throws: the request's
+ * topics/partitions/groups/resources are mirrored, each carrying `errorCode` (and
+ * `errorMessage` where the API has one), so the client sees which ones failed.
  *
- * - `req` given (the handler threw): the request's topics/partitions/groups/resources are
- *   mirrored, each carrying `errorCode`, so the client sees which ones failed.
- * - `req` null (the payload was not msgpack or failed schema validation): only APIs with a
- *   top-level error field can say so (ApiVersions, Fetch, InitProducerId, OffsetFetch,
- *   ListGroups, ConsumerGroupHeartbeat, AlterGroupOffsets); for the others this returns null
- *   and the broker closes the connection, since there is nothing valid to answer with.
+ * A request that cannot be read at all (not msgpack, fails its schema) does not come here: it
+ * gets the shared request-error answer (protocol/apis/request-error.ts) from the dispatcher.
  *
  * Every builder's output validates against its API's response schema
  * (test/broker/error-responses.test.ts checks that).
  */
-import { allApis, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
+import { allApis, type ApiName, type DefaultedRequestOf, type ResponseOf } from '../protocol/apis/index.js';
 
 export interface ErrorResponseContext {
   nodeId: number;
@@ -20,80 +18,69 @@ export interface ErrorResponseContext {
   advertisedPort: number;
 }
 
-type Builder<N extends ApiName> = (req: RequestOf<N> | null, errorCode: number, errorMessage: string, ctx: ErrorResponseContext) => ResponseOf<N> | null;
+type Builder<N extends ApiName> = (req: DefaultedRequestOf<N>, errorCode: number, errorMessage: string, ctx: ErrorResponseContext) => ResponseOf<N>;
 type Builders = { [N in ApiName]: Builder<N> };
 
 const apiKeysTable = () => allApis().map((a) => ({ apiKey: a.key, minVersion: a.minVersion, maxVersion: a.maxVersion }));
 
 const BUILDERS: Builders = {
   ApiVersions: (_req, errorCode) => ({ errorCode, apiKeys: apiKeysTable(), throttleTimeMs: 0 }),
-  Metadata: (req, errorCode, _msg, ctx) =>
-    req === null
-      ? null
-      : {
-          brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort }],
-          clusterId: ctx.clusterId,
-          controllerId: ctx.nodeId,
-          topics: (req.topics ?? []).map((name) => ({ errorCode, name, isInternal: false, partitions: [] })),
-        },
-  CreateTopics: (req, errorCode, errorMessage) =>
-    req === null ? null : { topics: req.topics.map((t) => ({ name: t.name, errorCode, errorMessage, numPartitions: -1 })) },
-  DeleteTopics: (req, errorCode, errorMessage) => (req === null ? null : { topics: req.topics.map((name) => ({ name, errorCode, errorMessage })) }),
-  DescribeConfigs: (req, errorCode, errorMessage) =>
-    req === null
-      ? null
-      : { resources: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode, errorMessage, configs: [] })) },
-  AlterConfigs: (req, errorCode, errorMessage) =>
-    req === null ? null : { resources: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode, errorMessage })) },
-  Produce: (req, errorCode, errorMessage) =>
-    req === null
-      ? null
-      : {
-          throttleTimeMs: 0,
-          topics: req.topics.map((t) => ({
-            name: t.name,
-            partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 })),
-          })),
-        },
-  Fetch: (req, errorCode) => ({
+  Metadata: (req, errorCode, _msg, ctx) => ({
+    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort }],
+    clusterId: ctx.clusterId,
+    controllerId: ctx.nodeId,
+    topics: (req.topics ?? []).map((name) => ({ errorCode, name, isInternal: false, partitions: [] })),
+  }),
+  CreateTopics: (req, errorCode, errorMessage) => ({ topics: req.topics.map((t) => ({ name: t.name, errorCode, errorMessage, numPartitions: -1 })) }),
+  DeleteTopics: (req, errorCode, errorMessage) => ({ topics: req.topics.map((name) => ({ name, errorCode, errorMessage })) }),
+  DescribeConfigs: (req, errorCode, errorMessage) => ({
+    resources: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode, errorMessage, configs: [] })),
+  }),
+  AlterConfigs: (req, errorCode, errorMessage) => ({
+    resources: req.resources.map((r) => ({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode, errorMessage })),
+  }),
+  Produce: (req, errorCode, errorMessage) => ({
     throttleTimeMs: 0,
-    errorCode,
-    topics: (req?.topics ?? []).map((t) => ({
+    topics: req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null })),
+      partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 })),
     })),
   }),
-  ListOffsets: (req, errorCode) =>
-    req === null
-      ? null
-      : { topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, timestamp: -1, offset: -1 })) })) },
+  Fetch: (req, errorCode, errorMessage) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    topics: req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null })),
+    })),
+  }),
+  ListOffsets: (req, errorCode, errorMessage) => ({
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage, timestamp: -1, offset: -1 })) })),
+  }),
   InitProducerId: (_req, errorCode) => ({ errorCode, producerId: -1, producerEpoch: -1, throttleTimeMs: 0 }),
-  FindCoordinator: (req, errorCode, errorMessage) =>
-    req === null ? null : { coordinators: req.keys.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage })) },
-  OffsetCommit: (req, errorCode) =>
-    req === null ? null : { topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode })) })) },
+  FindCoordinator: (req, errorCode, errorMessage) => ({ coordinators: req.keys.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage })) }),
+  OffsetCommit: (req, errorCode, errorMessage) => ({
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage })) })),
+  }),
   OffsetFetch: (_req, errorCode) => ({ errorCode, topics: [] }),
   ListGroups: (_req, errorCode) => ({ errorCode, groups: [] }),
-  DescribeGroups: (req, errorCode, errorMessage) =>
-    req === null
-      ? null
-      : {
-          groups: req.groupIds.map((groupId) => ({
-            groupId,
-            errorCode,
-            errorMessage,
-            state: 'dead' as const,
-            groupEpoch: -1,
-            assignmentEpoch: -1,
-            members: [],
-            offsets: [],
-          })),
-        },
-  DeleteGroups: (req, errorCode, errorMessage) => (req === null ? null : { results: req.groupIds.map((groupId) => ({ groupId, errorCode, errorMessage })) }),
+  DescribeGroups: (req, errorCode, errorMessage) => ({
+    groups: req.groupIds.map((groupId) => ({
+      groupId,
+      errorCode,
+      errorMessage,
+      state: 'dead' as const,
+      groupEpoch: -1,
+      assignmentEpoch: -1,
+      members: [],
+      offsets: [],
+    })),
+  }),
+  DeleteGroups: (req, errorCode, errorMessage) => ({ results: req.groupIds.map((groupId) => ({ groupId, errorCode, errorMessage })) }),
   ConsumerGroupHeartbeat: (req, errorCode, errorMessage) => ({
     errorCode,
     errorMessage,
-    memberId: req?.memberId ?? '',
+    memberId: req.memberId,
     memberEpoch: -1,
     heartbeatIntervalMs: 0,
     assignment: null,
@@ -101,15 +88,12 @@ const BUILDERS: Builders = {
   AlterGroupOffsets: (req, errorCode, errorMessage) => ({
     errorCode,
     errorMessage,
-    topics: (req?.topics ?? []).map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode })) })),
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage })) })),
   }),
 };
 
-/**
- * The error response of API `name` for request `req` (null: the payload was unusable), or
- * null when the API has no way to carry the error without a valid request.
- */
-export function errorResponse<N extends ApiName>(name: N, req: RequestOf<N> | null, errorCode: number, errorMessage: string, ctx: ErrorResponseContext): ResponseOf<N> | null {
+/** The error response of API `name` to the valid request `req` whose handler threw. */
+export function errorResponse<N extends ApiName>(name: N, req: DefaultedRequestOf<N>, errorCode: number, errorMessage: string, ctx: ErrorResponseContext): ResponseOf<N> {
   const build = BUILDERS[name] as Builder<N>;
   return build(req, errorCode, errorMessage, ctx);
 }

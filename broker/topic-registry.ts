@@ -14,8 +14,8 @@
  * adopted back as a topic with default configs, with a warning: data is never deleted on a
  * guess.
  *
- * Names follow Kafka's rules ([a-zA-Z0-9._-], 1..249, not '.' or '..', no two topics that
- * differ only by '.' vs '_'); names starting with `__` are reserved for internal topics
+ * Names follow Kafka's rules (protocol/topic-name.ts, plus: no two topics that differ only by
+ * '.' vs '_'); names starting with `__` are reserved for internal topics
  * (`__consumer_offsets`), which only the broker itself creates (`ensureInternalTopic`).
  *
  * Mutations are serialized (one topics.json write at a time); reads are synchronous.
@@ -23,7 +23,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { rillError } from '../protocol/errors.js';
+import { rillError, type RillError } from '../protocol/errors.js';
+import { validateTopicName } from '../protocol/topic-name.js';
 import { writeFileAtomic } from '../storage/checkpoint.js';
 import { logConfigKey, parseLogConfig, type LogConfig } from '../storage/log-config.js';
 import type { LogManager } from '../storage/log-manager.js';
@@ -32,7 +33,6 @@ import type { PartitionLog } from '../storage/partition-log.js';
 export const TOPICS_FILE = 'topics.json';
 const FORMAT_VERSION = 1;
 export const INTERNAL_TOPIC_PREFIX = '__';
-const TOPIC_NAME_RE = /^[a-zA-Z0-9._-]{1,249}$/;
 /** Upper bound on partitions per topic (each one is a directory and open files). */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 
@@ -54,11 +54,15 @@ export function isInternalTopicName(name: string): boolean {
 }
 
 /** Throws INVALID_TOPIC_EXCEPTION when `name` breaks Kafka's naming rules. */
-export function validateTopicName(name: string): void {
-  if (name === '.' || name === '..') throw rillError('INVALID_TOPIC_EXCEPTION', `Topic name '${name}' is not allowed`);
-  if (!TOPIC_NAME_RE.test(name)) {
-    throw rillError('INVALID_TOPIC_EXCEPTION', `Topic name '${name.slice(0, 300)}' is invalid: use 1 to 249 characters of [a-zA-Z0-9._-]`);
-  }
+export function requireValidTopicName(name: string): void {
+  const problem = validateTopicName(name);
+  if (problem !== null) throw rillError('INVALID_TOPIC_EXCEPTION', problem);
+}
+
+/** Why `name` is not a topic here: an illegal name is INVALID_TOPIC_EXCEPTION, else UNKNOWN_TOPIC_OR_PARTITION. */
+export function noSuchTopic(name: string): RillError {
+  const problem = validateTopicName(name);
+  return problem !== null ? rillError('INVALID_TOPIC_EXCEPTION', problem) : rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
 }
 
 type DeleteListener = (topic: TopicInfo, logs: PartitionLog[]) => void;
@@ -156,7 +160,7 @@ export class TopicRegistry {
    * the parsed configs. Throws the RillError to answer with.
    */
   validateNew(name: string, partitions: number, configs: Record<string, string>, opts: { internal?: boolean } = {}): { partitions: number; config: LogConfig } {
-    validateTopicName(name);
+    requireValidTopicName(name);
     if (isInternalTopicName(name) && opts.internal !== true) {
       throw rillError('INVALID_TOPIC_EXCEPTION', `Topic names starting with '${INTERNAL_TOPIC_PREFIX}' are reserved for internal topics`);
     }
@@ -203,8 +207,9 @@ export class TopicRegistry {
     if (info !== undefined) return info;
     const pending = this.busy.get(name);
     if (pending !== undefined) return pending;
+    // An illegal name is INVALID_TOPIC_EXCEPTION whether or not auto-creation is on.
+    requireValidTopicName(name);
     if (!this.autoCreate.enabled || isInternalTopicName(name)) return undefined;
-    validateTopicName(name);
     return this.create(name, this.autoCreate.partitions, {});
   }
 
@@ -219,12 +224,17 @@ export class TopicRegistry {
     }
   }
 
+  /** The error answering a read of `topic`-`partition` that has no log here. */
+  noSuchPartition(topic: string, partition: number): RillError {
+    const info = this.topics.get(topic);
+    if (info === undefined) return noSuchTopic(topic);
+    return rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topic}' has ${info.partitions} partition${info.partitions === 1 ? '' : 's'}; partition ${partition} does not exist`);
+  }
+
   /** Removes a topic and deletes its logs. Internal topics cannot be deleted by clients. */
   delete(name: string): Promise<void> {
     const info = this.topics.get(name);
-    if (info === undefined || this.busy.has(name)) {
-      return Promise.reject(rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`));
-    }
+    if (info === undefined || this.busy.has(name)) return Promise.reject(noSuchTopic(name));
     if (info.internal) return Promise.reject(rillError('INVALID_TOPIC_EXCEPTION', `Internal topic '${name}' cannot be deleted`));
     // Gone from reads at once: new produces and fetches answer UNKNOWN_TOPIC_OR_PARTITION.
     this.topics.delete(name);
@@ -261,7 +271,7 @@ export class TopicRegistry {
    * checks without applying. Reconfigures the topic's partition logs.
    */
   alterConfigs(name: string, changes: ReadonlyArray<{ name: string; value: string | null }>, opts: { validateOnly?: boolean } = {}): Promise<TopicInfo> {
-    if (!this.topics.has(name)) return Promise.reject(rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`));
+    if (!this.topics.has(name)) return Promise.reject(noSuchTopic(name));
     return this.serialize(async () => {
       const latest = this.topics.get(name);
       if (latest === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);

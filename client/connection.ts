@@ -17,7 +17,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { APIS, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
+import { APIS, isRequestErrorResponse, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
 import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
 import { FrameDecoder } from '../protocol/frame.js';
 import { REQUEST_PREFIX_BYTES, RESPONSE_HEADER_BYTES, responseCorrelationId, writeRequestPrefix } from '../protocol/message-header.js';
@@ -126,7 +126,8 @@ export class Connection {
   /**
    * Sends one request and resolves with its validated response payload. Rejects with a
    * RillError: ConnectionError/TimeoutError (retriable) for transport trouble, INVALID_REQUEST
-   * for a malformed response. Per-partition errorCodes are left to the caller, which knows
+   * for a malformed response, and the broker's code and message when it answered with the
+   * request-error shape (protocol/apis/request-error.ts) because it could not read the request. Per-partition errorCodes are left to the caller, which knows
    * which of them it can retry.
    */
   request<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions = {}): Promise<ResponseOf<N>> {
@@ -342,6 +343,12 @@ export class Connection {
       payload = decodeResponsePayload(body);
     } catch (err) {
       entry.reject(err as Error);
+      return;
+    }
+    // The broker could not read the request (a field missing or out of range): the same
+    // two-field answer on every API, never retried (the same request would fail again).
+    if (isRequestErrorResponse(payload)) {
+      entry.reject(errorFromCode(payload.errorCode, `${entry.def.name} refused by ${this.address}: ${payload.errorMessage}`));
       return;
     }
     const invalid = validateResponse(entry.def, payload);

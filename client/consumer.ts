@@ -29,6 +29,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { validateTopicName } from '../protocol/topic-name.js';
 import { partitionKey } from './accumulator.js';
 import { BrokerPool } from './broker-pool.js';
 import type { ClientContext } from './context.js';
@@ -73,7 +74,6 @@ const YIELD_EVERY_MS = 50;
 const YIELD_CHECK_EVERY_MESSAGES = 256;
 /** Kafka's limits on a group id and a topic name. */
 const MAX_GROUP_ID_LENGTH = 255;
-const MAX_TOPIC_NAME_LENGTH = 249;
 
 export interface ProcessedOffset {
   topic: string;
@@ -179,8 +179,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     this.partitionsConsumedConcurrently = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? 1);
     this.groupSettings = config.groupId === undefined ? null : groupSettingsOf(config);
     const deadLetterTopic = config.deadLetterTopic ?? null;
-    if (deadLetterTopic !== null && (typeof deadLetterTopic !== 'string' || deadLetterTopic.length === 0 || deadLetterTopic.length > MAX_TOPIC_NAME_LENGTH)) {
-      throw new RangeError(`deadLetterTopic must be a topic name of 1..${MAX_TOPIC_NAME_LENGTH} characters`);
+    if (deadLetterTopic !== null) {
+      const problem = typeof deadLetterTopic === 'string' ? validateTopicName(deadLetterTopic) : 'not a string';
+      if (problem !== null) throw new RangeError(`deadLetterTopic must be a legal topic name: ${problem}`);
     }
     this.failurePolicy =
       this.groupSettings !== null || deadLetterTopic !== null

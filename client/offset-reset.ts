@@ -13,7 +13,7 @@
  *   group,topic,partition,offset        Kafka's multi-group form: rows of other groups are ignored
  * Blank lines are skipped; a first line naming the columns is accepted as a header.
  */
-import { TOPIC_NAME_PATTERN } from '../protocol/apis/common.js';
+import { isValidTopicName } from '../protocol/topic-name.js';
 import { rillError } from '../protocol/errors.js';
 
 /** One partition's new offset in a saved plan (`--from-file`, `fromPlan`). */
@@ -73,7 +73,6 @@ export interface PartitionOffsetState {
 }
 
 const STRATEGY_KEYS = ['toEarliest', 'toLatest', 'toCurrent', 'toOffset', 'shiftBy', 'toDatetime', 'byDuration', 'fromPlan'] as const;
-const TOPIC_NAME = new RegExp(TOPIC_NAME_PATTERN);
 const MS_PER_SECOND = 1000;
 const MS_PER_MINUTE = 60 * MS_PER_SECOND;
 const MS_PER_HOUR = 60 * MS_PER_MINUTE;
@@ -268,7 +267,7 @@ export function parseIsoDatetime(text: string): number {
 export function parseTopicScope(spec: string): TopicScope {
   const colon = spec.indexOf(':');
   const topic = (colon < 0 ? spec : spec.slice(0, colon)).trim();
-  if (!TOPIC_NAME.test(topic)) throw new RangeError(`invalid topic '${topic}' in '${spec}' (topic names are 1-249 of [a-zA-Z0-9._-])`);
+  if (!isValidTopicName(topic)) throw new RangeError(`invalid topic '${topic}' in '${spec}' (topic names are 1-249 of [a-zA-Z0-9._-])`);
   if (colon < 0) return { topic };
   const list = spec.slice(colon + 1).split(',').map((p) => p.trim());
   const partitions: number[] = [];
@@ -283,7 +282,7 @@ export function parseTopicScope(spec: string): TopicScope {
 export function mergeScopes(scopes: ReadonlyArray<TopicScope>): TopicScope[] {
   const byTopic = new Map<string, Set<number> | 'all'>();
   for (const s of scopes) {
-    if (typeof s?.topic !== 'string' || !TOPIC_NAME.test(s.topic)) throw new RangeError(`invalid topic in scope: ${JSON.stringify(s?.topic)}`);
+    if (typeof s?.topic !== 'string' || !isValidTopicName(s.topic)) throw new RangeError(`invalid topic in scope: ${JSON.stringify(s?.topic)}`);
     const current = byTopic.get(s.topic);
     if (s.partitions === undefined) {
       byTopic.set(s.topic, 'all');
@@ -348,7 +347,7 @@ function integerField(text: string, what: string): number {
 
 function checkPlanRow(row: PlanOffset, where: string): PlanOffset {
   if (row === null || typeof row !== 'object') throw new RangeError(`${where}: a row must be { topic, partition, offset }`);
-  if (typeof row.topic !== 'string' || !TOPIC_NAME.test(row.topic)) throw new RangeError(`${where}: invalid topic '${String(row.topic)}'`);
+  if (typeof row.topic !== 'string' || !isValidTopicName(row.topic)) throw new RangeError(`${where}: invalid topic '${String(row.topic)}'`);
   if (!Number.isInteger(row.partition) || row.partition < 0 || row.partition > 2147483647) throw new RangeError(`${where}: invalid partition ${String(row.partition)}`);
   return { topic: row.topic, partition: row.partition, offset: offsetValue(`${where}: offset`, row.offset) };
 }

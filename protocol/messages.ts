@@ -6,8 +6,14 @@
  *
  * The fixed binary header lets the broker answer with an error even when the payload fails to
  * decode. Payloads are plain msgpack maps (msgpackr with `useRecords: false`, so any msgpack
- * library can read them); 64-bit integers decode as JS numbers. `bin` values decode as Buffer
- * VIEWS into the body: never reuse a body buffer while a decoded payload is alive.
+ * library can read them). `bin` values decode as Buffer VIEWS into the body: never reuse a body
+ * buffer while a decoded payload is alive.
+ *
+ * Integers are always msgpack integers. msgpackr writes a JS number outside the 32-bit range
+ * (a timestamp, a large offset) as float64, which other languages read as a float
+ * (Python: 1796104685456.0); so before packing, `integersAsInt64` swaps such numbers for
+ * BigInts, which msgpackr writes as int64/uint64. Decoding turns int64 back into JS numbers
+ * (`int64AsType: 'number'`; the schemas bound them to 2^53).
  */
 import { Packr } from 'msgpackr';
 import { rillError } from './errors.js';
@@ -26,9 +32,43 @@ export { REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, decodeRequestHeader, respo
 
 const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
 
+const INT32_MIN = -0x80000000;
+const UINT32_MAX = 0xffffffff;
+
+function isWideInteger(n: number): boolean {
+  return (n > UINT32_MAX || n < INT32_MIN) && Number.isInteger(n);
+}
+
+/**
+ * `value` with every integer-valued number outside [-2^31, 2^32) replaced by a BigInt, so msgpackr
+ * writes it as int64/uint64 instead of float64. Copy-on-write: an object or array without such a
+ * number is returned as is (no allocation); `bin` values are never walked.
+ */
+export function integersAsInt64(value: unknown): unknown {
+  if (typeof value === 'number') return isWideInteger(value) ? BigInt(value) : value;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const wire = integersAsInt64(item);
+      if (wire !== item) (copy ??= value.slice())[i] = wire;
+    }
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | null = null;
+  const obj = value as Record<string, unknown>;
+  for (const key in obj) {
+    const item = obj[key];
+    const wire = integersAsInt64(item);
+    if (wire !== item) (copy ??= { ...obj })[key] = wire;
+  }
+  return copy ?? value;
+}
+
 /** Encodes a whole request frame (size prefix included) in one buffer. */
 export function encodeRequestFrame(apiKey: number, apiVersion: number, correlationId: number, payload: unknown): Buffer {
-  const body = packr.pack(payload);
+  const body = pack(payload);
   const out = Buffer.allocUnsafe(REQUEST_PREFIX_BYTES + body.length);
   writeRequestPrefix(out, { apiKey, apiVersion, correlationId }, body.length);
   body.copy(out, REQUEST_PREFIX_BYTES);
@@ -37,7 +77,7 @@ export function encodeRequestFrame(apiKey: number, apiVersion: number, correlati
 
 /** Encodes a whole response frame (size prefix included) in one buffer. */
 export function encodeResponseFrame(correlationId: number, payload: unknown): Buffer {
-  const body = packr.pack(payload);
+  const body = pack(payload);
   const out = Buffer.allocUnsafe(RESPONSE_PREFIX_BYTES + body.length);
   writeResponsePrefix(out, correlationId, body.length);
   body.copy(out, RESPONSE_PREFIX_BYTES);
@@ -68,6 +108,7 @@ export function unpack(bytes: Buffer): unknown {
   }
 }
 
+/** msgpack of `value`, integers as msgpack integers (see the file comment). */
 export function pack(value: unknown): Buffer {
-  return packr.pack(value);
+  return packr.pack(integersAsInt64(value));
 }

@@ -75,7 +75,7 @@ export interface GroupLag {
   lag: number;
 }
 
-type CommitPartitionResult = { partition: number; errorCode: number };
+type CommitPartitionResult = { partition: number; errorCode: number; errorMessage: string | null };
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, ConsumerGroup>();
@@ -365,11 +365,15 @@ export class GroupCoordinator {
     topics.forEach((t, i) => {
       const info = this.opts.topics.get(t.name);
       for (const p of t.partitions) {
-        const result = { partition: p.partition, errorCode: 0 };
+        const result: CommitPartitionResult = { partition: p.partition, errorCode: 0, errorMessage: null };
         results[i]!.partitions.push(result);
-        if (info === undefined || p.partition >= info.partitions) result.errorCode = ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
-        else if (p.metadata !== null && Buffer.byteLength(p.metadata) > OFFSET_METADATA_MAX_BYTES) result.errorCode = ERRORS.INVALID_COMMIT_OFFSET_SIZE.code;
-        else {
+        if (info === undefined || p.partition >= info.partitions) {
+          result.errorCode = ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
+          result.errorMessage = info === undefined ? `Topic '${t.name}' does not exist` : `Topic '${t.name}' has no partition ${p.partition}`;
+        } else if (p.metadata !== null && Buffer.byteLength(p.metadata) > OFFSET_METADATA_MAX_BYTES) {
+          result.errorCode = ERRORS.INVALID_COMMIT_OFFSET_SIZE.code;
+          result.errorMessage = `Offset metadata of ${Buffer.byteLength(p.metadata)} bytes exceeds the maximum of ${OFFSET_METADATA_MAX_BYTES}`;
+        } else {
           writes.push({ topic: t.name, partition: p.partition, value: { offset: p.offset, metadata: p.metadata, commitTimestampMs: nowMs } });
           written.push(result);
         }
@@ -380,7 +384,10 @@ export class GroupCoordinator {
     } catch (err) {
       const code = err instanceof RillError ? err.code : ERRORS.KAFKA_STORAGE_ERROR.code;
       this.opts.logger.error({ err, groupId }, `writing offsets to ${OFFSETS_TOPIC} failed`);
-      for (const r of written) r.errorCode = code;
+      for (const r of written) {
+        r.errorCode = code;
+        r.errorMessage = `Writing the offset to ${OFFSETS_TOPIC} failed: ${(err as Error).message}`;
+      }
     }
     return { topics: results };
   }

@@ -15,6 +15,7 @@ import type { ConfigEntry, DescribeConfigsRequest, DescribeConfigsResponse } fro
 import { DEFAULT_LOG_CONFIG, LOG_CONFIG_KEYS, logConfigToStrings } from '../../storage/log-config.js';
 import { BROKER_CONFIG_KEYS, DEFAULT_BROKER_CONFIG, brokerConfigToStrings, type BrokerConfigKey } from '../config.js';
 import type { BrokerContext, Handler } from '../context.js';
+import { noSuchTopic } from '../topic-registry.js';
 import { classifyError } from '../error-codes.js';
 
 type Resource = DescribeConfigsRequest['resources'][number];
@@ -28,7 +29,7 @@ function wanted(names: string[] | null): (name: string) => boolean {
 function topicConfigs(ctx: BrokerContext, r: Resource): ConfigEntry[] {
   const info = ctx.topics.get(r.resourceName);
   const effective = ctx.topics.effectiveConfig(r.resourceName);
-  if (info === undefined || effective === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${r.resourceName}' does not exist`);
+  if (info === undefined || effective === undefined) throw noSuchTopic(r.resourceName);
   const values = logConfigToStrings(effective);
   const brokerDefaults = logConfigToStrings(ctx.logDefaults);
   const kafkaDefaults = logConfigToStrings(DEFAULT_LOG_CONFIG);

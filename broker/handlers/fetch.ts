@@ -13,9 +13,10 @@
  * partitions or `maxWaitMs` passed. A partition error (unknown partition, offset out of range)
  * answers at once.
  *
- * `records` is an empty `bin` when there is nothing to return, null on a partition error.
+ * `records` is an empty `bin` when there is nothing to return, null on a partition error, whose
+ * reason is in `errorMessage`.
  */
-import { ERRORS, rillError } from '../../protocol/errors.js';
+import { rillError } from '../../protocol/errors.js';
 import type { FetchPartitionResponse, FetchRequest, FetchResponse } from '../../protocol/apis/index.js';
 import { BATCH_HEADER_BYTES, batchSize, readRecordCount } from '../../protocol/record-batch.js';
 import type { PartitionLog } from '../../storage/partition-log.js';
@@ -42,7 +43,8 @@ async function readFetch(ctx: BrokerContext, req: FetchRequest, maxBytes: number
       const log = ctx.topics.partitionLog(t.name, p.partition);
       if (log === undefined) {
         anyError = true;
-        partitions.push({ partition: p.partition, errorCode: ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null });
+        const e = ctx.topics.noSuchPartition(t.name, p.partition);
+        partitions.push({ partition: p.partition, errorCode: e.code, errorMessage: e.message, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null });
         continue;
       }
       logs.push(log);
@@ -61,12 +63,16 @@ async function readFetch(ctx: BrokerContext, req: FetchRequest, maxBytes: number
           throw rillError('OFFSET_OUT_OF_RANGE', `Offset ${p.fetchOffset} is outside [${logStartOffset}, ${highWatermark}] of ${t.name}-${p.partition}`);
         }
         bytes += records.length;
-        partitions.push({ partition: p.partition, errorCode: 0, highWatermark, lastStableOffset: highWatermark, logStartOffset, records });
+        partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, highWatermark, lastStableOffset: highWatermark, logStartOffset, records });
       } catch (err) {
         anyError = true;
         const e = classifyError(err);
         if (e.level !== null) ctx.logger[e.level]({ err, topic: t.name, partition: p.partition }, 'fetch read failed');
-        partitions.push({ partition: p.partition, errorCode: e.code, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, logStartOffset: log.logStartOffset, records: null });
+        partitions.push({
+          partition: p.partition,
+          errorCode: e.code,
+          errorMessage: e.message,
+          highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, logStartOffset: log.logStartOffset, records: null });
       }
     }
     topics.push({ name: t.name, partitions });

@@ -1,36 +1,43 @@
 /**
  * ListOffsets: timestamp -2 → the log start offset, -1 → the high watermark (the end a
- * consumer can read to), otherwise the first offset whose record timestamp is >= it, with that
- * record's timestamp (offset -1, timestamp -1 when every record is older).
+ * consumer can read to), both with timestamp -1; otherwise the first offset whose record
+ * timestamp is >= it, with that record's timestamp (offset -1, timestamp -1 when every record
+ * is older). A partition error carries its reason in `errorMessage`.
  */
-import { ERRORS } from '../../protocol/errors.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsResponse } from '../../protocol/apis/index.js';
 import type { Handler } from '../context.js';
 import { classifyError } from '../error-codes.js';
 
+type PartitionOut = ListOffsetsResponse['topics'][number]['partitions'][number];
+
+function failedPartition(partition: number, errorCode: number, errorMessage: string): PartitionOut {
+  return { partition, errorCode, errorMessage, timestamp: -1, offset: -1 };
+}
+
 export const listOffsetsHandler: Handler<'ListOffsets'> = async (ctx, req) => {
   const topics: ListOffsetsResponse['topics'] = [];
   for (const t of req.topics) {
-    const partitions: ListOffsetsResponse['topics'][number]['partitions'] = [];
+    const partitions: PartitionOut[] = [];
     for (const p of t.partitions) {
       const log = ctx.topics.partitionLog(t.name, p.partition);
       if (log === undefined) {
-        partitions.push({ partition: p.partition, errorCode: ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code, timestamp: -1, offset: -1 });
+        const e = ctx.topics.noSuchPartition(t.name, p.partition);
+        partitions.push(failedPartition(p.partition, e.code, e.message));
         continue;
       }
       try {
         if (p.timestamp === EARLIEST_TIMESTAMP) {
-          partitions.push({ partition: p.partition, errorCode: 0, timestamp: -1, offset: log.logStartOffset });
+          partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, timestamp: -1, offset: log.logStartOffset });
         } else if (p.timestamp === LATEST_TIMESTAMP) {
-          partitions.push({ partition: p.partition, errorCode: 0, timestamp: -1, offset: log.highWatermark });
+          partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, timestamp: -1, offset: log.highWatermark });
         } else {
           const hit = await log.offsetForTimestamp(p.timestamp);
-          partitions.push({ partition: p.partition, errorCode: 0, timestamp: hit?.timestamp ?? -1, offset: hit?.offset ?? -1 });
+          partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, timestamp: hit?.timestamp ?? -1, offset: hit?.offset ?? -1 });
         }
       } catch (err) {
         const e = classifyError(err);
         if (e.level !== null) ctx.logger[e.level]({ err, topic: t.name, partition: p.partition }, 'list offsets failed');
-        partitions.push({ partition: p.partition, errorCode: e.code, timestamp: -1, offset: -1 });
+        partitions.push(failedPartition(p.partition, e.code, e.message));
       }
     }
     topics.push({ name: t.name, partitions });

@@ -2,13 +2,13 @@
  * Metadata: this broker (the only one, so leader, replica and ISR of every partition) and the
  * requested topics (null = all, internal ones included). With `allowAutoTopicCreation` and
  * the broker's `auto.create.topics.enable`, missing topics are created with `num.partitions`
- * before answering, as Kafka does for producers.
+ * before answering, as Kafka does for producers. An illegal name is INVALID_TOPIC_EXCEPTION.
  */
 import { ERRORS } from '../../protocol/errors.js';
 import type { MetadataTopic } from '../../protocol/apis/index.js';
 import type { BrokerContext, Handler } from '../context.js';
 import { classifyError } from '../error-codes.js';
-import { validateTopicName, type TopicInfo } from '../topic-registry.js';
+import { requireValidTopicName, type TopicInfo } from '../topic-registry.js';
 
 function describeTopic(ctx: BrokerContext, info: TopicInfo): MetadataTopic {
   const partitions = [];
@@ -28,7 +28,7 @@ async function lookup(ctx: BrokerContext, name: string, autoCreate: boolean): Pr
   const info = ctx.topics.get(name);
   if (info !== undefined) return describeTopic(ctx, info);
   try {
-    validateTopicName(name);
+    requireValidTopicName(name);
     if (!autoCreate) return failedTopic(name, ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code);
     const created = await ctx.topics.getOrAutoCreate(name);
     return created == null ? failedTopic(name, ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code) : describeTopic(ctx, created);

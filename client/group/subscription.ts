@@ -7,10 +7,10 @@
  * so only the pattern travels: flags cannot, and a RegExp with flags is refused here rather
  * than silently matched differently.
  */
+import { validateTopicName } from '../../protocol/topic-name.js';
 import type { SubscribeOptions, SubscriptionTopics } from '../types.js';
 
 /** Kafka's limit on a topic name. */
-const MAX_TOPIC_NAME_LENGTH = 249;
 
 export interface Subscription {
   /** Sorted, without duplicates; may be empty when a regex is given. */
@@ -36,7 +36,8 @@ export function parseSubscription(input: SubscriptionTopics | SubscribeOptions):
   const patterns: string[] = [];
   for (const t of list) {
     if (typeof t === 'string') {
-      if (t.length === 0 || t.length > MAX_TOPIC_NAME_LENGTH) throw new RangeError(`a topic name must have 1..${MAX_TOPIC_NAME_LENGTH} characters, got '${t}'`);
+      const problem = validateTopicName(t);
+      if (problem !== null) throw new RangeError(`subscribe(): ${problem}`);
       names.add(t);
     } else if (t instanceof RegExp) {
       if (t.flags !== '') {

@@ -1,6 +1,6 @@
 /**
- * ConsumerGroupHeartbeat (key 68), Kafka's KIP-848 protocol: the whole membership lifecycle
- * in one API, assignment computed by the coordinator.
+ * ConsumerGroupHeartbeat (key 68). Kafka's KIP-848 consumer group protocol: the whole
+ * membership lifecycle in one API, assignment computed by the coordinator.
  *
  *   request:  { groupId, memberId, memberEpoch, rebalanceTimeoutMs, sessionTimeoutMs,
  *               subscribedTopicNames | null, subscribedTopicRegex | null,
@@ -10,12 +10,12 @@
  *
  * memberEpoch 0 (with memberId '') joins; -1 leaves (its partitions move at once); any other
  * value is the member's current epoch. Fields that did not change since the last heartbeat
- * may be null. `ownedPartitions` is what the member currently owns (it reports revocations by
+ * may be null or left out (rebalanceTimeoutMs: -1). `ownedPartitions` is what the member currently owns (it reports revocations by
  * omitting partitions). `assignment` is the member's target, present whenever it changed.
  * A partition is handed to its new owner only once its previous owner stopped reporting it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, GroupId, Int32, Nullable, NullableString, TopicPartitions } from './common.js';
+import { Defaulted, ErrorCodeField, GroupId, Int32, Nullable, NullableString, type StaticRequest, TopicName, TopicPartitions } from './common.js';
 
 export const JOIN_GROUP_MEMBER_EPOCH = 0;
 export const LEAVE_GROUP_MEMBER_EPOCH = -1;
@@ -24,11 +24,11 @@ export const ConsumerGroupHeartbeatRequest = Type.Object({
   groupId: GroupId(),
   memberId: Type.String({ maxLength: 255 }),
   memberEpoch: Int32({ minimum: -1 }),
-  rebalanceTimeoutMs: Int32({ minimum: -1 }),
+  rebalanceTimeoutMs: Defaulted(Int32({ minimum: -1 }), -1),
   sessionTimeoutMs: Int32({ minimum: -1 }),
-  subscribedTopicNames: Nullable(Type.Array(Type.String({ maxLength: 249 }), { maxItems: 10000 })),
-  subscribedTopicRegex: NullableString(),
-  ownedPartitions: Nullable(TopicPartitions()),
+  subscribedTopicNames: Defaulted(Nullable(Type.Array(TopicName(), { maxItems: 10000 })), null),
+  subscribedTopicRegex: Defaulted(NullableString(), null),
+  ownedPartitions: Defaulted(Nullable(TopicPartitions()), null),
 });
 export const ConsumerGroupHeartbeatResponse = Type.Object({
   errorCode: ErrorCodeField(),
@@ -38,5 +38,5 @@ export const ConsumerGroupHeartbeatResponse = Type.Object({
   heartbeatIntervalMs: Int32({ minimum: 0 }),
   assignment: Nullable(Type.Object({ topicPartitions: TopicPartitions() })),
 });
-export type ConsumerGroupHeartbeatRequest = Static<typeof ConsumerGroupHeartbeatRequest>;
+export type ConsumerGroupHeartbeatRequest = StaticRequest<typeof ConsumerGroupHeartbeatRequest>;
 export type ConsumerGroupHeartbeatResponse = Static<typeof ConsumerGroupHeartbeatResponse>;

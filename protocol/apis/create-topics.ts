@@ -1,30 +1,33 @@
 /**
  * CreateTopics (key 19).
  *
- *   request:  { topics: [{ name, numPartitions, replicationFactor, configs: { 'retention.ms': '...' } }],
- *               timeoutMs, validateOnly }
+ *   request:  { topics: [{ name, numPartitions? = -1, replicationFactor? = -1,
+ *                          configs? = {} (e.g. { 'retention.ms': '3600000' }) }],
+ *               timeoutMs? = 60000, validateOnly? = false }
  *   response: { topics: [{ name, errorCode, errorMessage, numPartitions }] }
  *
- * numPartitions -1 means the broker's `num.partitions`; replicationFactor -1 the broker default.
+ * numPartitions -1 (or left out) means the broker's `num.partitions`, replicationFactor -1 the
+ * broker's default (1 on a single broker), as Kafka's CreateTopics v4+. The response reports the
+ * partition count the topic got.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, Int32, NullableString, TopicName } from './common.js';
+import { Defaulted, ErrorCodeField, Int32, NullableString, type StaticRequest, TopicName } from './common.js';
 
 export const CreateTopicsRequest = Type.Object({
   topics: Type.Array(
     Type.Object({
       name: TopicName(),
-      numPartitions: Int32({ minimum: -1, maximum: 100000 }),
-      replicationFactor: Int32({ minimum: -1, maximum: 32767 }),
-      configs: Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 4096 })),
+      numPartitions: Defaulted(Int32({ minimum: -1, maximum: 100000 }), -1),
+      replicationFactor: Defaulted(Int32({ minimum: -1, maximum: 32767 }), -1),
+      configs: Defaulted(Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 4096 })), {}),
     }),
     { maxItems: 10000 },
   ),
-  timeoutMs: Int32({ minimum: 0 }),
-  validateOnly: Type.Boolean(),
+  timeoutMs: Defaulted(Int32({ minimum: 0 }), 60000),
+  validateOnly: Defaulted(Type.Boolean(), false),
 });
 export const CreateTopicsResponse = Type.Object({
   topics: Type.Array(Type.Object({ name: Type.String(), errorCode: ErrorCodeField(), errorMessage: NullableString(), numPartitions: Int32() })),
 });
-export type CreateTopicsRequest = Static<typeof CreateTopicsRequest>;
+export type CreateTopicsRequest = StaticRequest<typeof CreateTopicsRequest>;
 export type CreateTopicsResponse = Static<typeof CreateTopicsResponse>;

@@ -1,7 +1,7 @@
 /**
  * DescribeGroups (key 15). State, members and, per committed partition, the committed
  * offset, the partition's log end offset and the lag (LEO - committed), computed by the
- * coordinator (on one broker it hosts every partition; see docs/PROTOCOL.md for clusters).
+ * coordinator (on one broker it hosts every partition; see "Groups on a cluster" for clusters).
  *
  *   request:  { groupIds: [groupId] }
  *   response: { groups: [{ groupId, errorCode, errorMessage, state, groupEpoch, assignmentEpoch,
@@ -10,7 +10,7 @@
  *               offsets: [{ topic, partition, committedOffset, metadata, logEndOffset, lag }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, GroupId, Int32, Int64, NullableString, PartitionIndex, TopicPartitions } from './common.js';
+import { ErrorCodeField, GroupId, Int32, Int64, NullableString, PartitionIndex, type StaticRequest, TopicPartitions } from './common.js';
 import { GroupState } from './list-groups.js';
 
 export const DescribeGroupsRequest = Type.Object({ groupIds: Type.Array(GroupId(), { minItems: 1, maxItems: 10000 }) });
@@ -46,7 +46,7 @@ export const DescribeGroupsResponse = Type.Object({
     }),
   ),
 });
-export type DescribeGroupsRequest = Static<typeof DescribeGroupsRequest>;
+export type DescribeGroupsRequest = StaticRequest<typeof DescribeGroupsRequest>;
 export type DescribeGroupsResponse = Static<typeof DescribeGroupsResponse>;
 export type DescribedMember = Static<typeof DescribedMember>;
 export type DescribedOffset = Static<typeof DescribedOffset>;

@@ -5,11 +5,11 @@
  * it); at least one batch is returned even if larger than `partitionMaxBytes` (KIP-74).
  *
  *   request:  { maxWaitMs, minBytes, maxBytes, topics: [{ name, partitions: [{ partition, fetchOffset, partitionMaxBytes }] }] }
- *   response: { throttleTimeMs, errorCode, topics: [{ name, partitions: [{ partition, errorCode,
+ *   response: { throttleTimeMs, errorCode, topics: [{ name, partitions: [{ partition, errorCode, errorMessage,
  *               highWatermark, lastStableOffset, logStartOffset, records: bin | null }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Bytes, ErrorCodeField, Int32, Int64, Nullable, PartitionIndex, TopicName } from './common.js';
+import { Bytes, ErrorCodeField, Int32, Int64, Nullable, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
 
 export const FetchRequest = Type.Object({
   maxWaitMs: Int32({ minimum: 0 }),
@@ -26,6 +26,7 @@ export const FetchRequest = Type.Object({
 export const FetchPartitionResponse = Type.Object({
   partition: PartitionIndex(),
   errorCode: ErrorCodeField(),
+  errorMessage: NullableString(),
   highWatermark: Int64(),
   lastStableOffset: Int64(),
   logStartOffset: Int64(),
@@ -36,6 +37,6 @@ export const FetchResponse = Type.Object({
   errorCode: ErrorCodeField(),
   topics: Type.Array(Type.Object({ name: Type.String(), partitions: Type.Array(FetchPartitionResponse) })),
 });
-export type FetchRequest = Static<typeof FetchRequest>;
+export type FetchRequest = StaticRequest<typeof FetchRequest>;
 export type FetchResponse = Static<typeof FetchResponse>;
 export type FetchPartitionResponse = Static<typeof FetchPartitionResponse>;

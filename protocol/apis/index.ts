@@ -7,6 +7,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import { AlterConfigsRequest, AlterConfigsResponse } from './alter-configs.js';
 import { AlterGroupOffsetsRequest, AlterGroupOffsetsResponse } from './alter-group-offsets.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from './api-versions.js';
@@ -25,6 +26,8 @@ import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
+import type { StaticRequest } from './common.js';
+import { describeSchemaError, notAMap, type RequestErrorResponse } from './request-error.js';
 
 function api<K extends number, Req extends TSchema, Res extends TSchema>(key: K, request: Req, response: Res) {
   return { key, minVersion: 0, maxVersion: 0, request, response } as const;
@@ -54,6 +57,8 @@ export const APIS = {
 export type ApiName = keyof typeof APIS;
 export type RequestOf<N extends ApiName> = Static<(typeof APIS)[N]['request']>;
 export type ResponseOf<N extends ApiName> = Static<(typeof APIS)[N]['response']>;
+/** A request as a handler sees it: after `applyRequestDefaults`, no field is missing. */
+export type DefaultedRequestOf<N extends ApiName> = StaticRequest<(typeof APIS)[N]['request']>;
 export interface ApiDefinition {
   name: ApiName;
   key: number;
@@ -97,6 +102,40 @@ export function validationError(schema: TSchema, payload: unknown): string | nul
   return first ? `${first.path || '/'}: ${first.message}` : 'payload does not match the schema';
 }
 
+/**
+ * Checks a decoded request payload: null when valid, otherwise the request-error answer
+ * naming the first offending field (./request-error.ts).
+ */
+export function checkRequest(def: ApiDefinition, payload: unknown): RequestErrorResponse | null {
+  const c = checkerFor(def.request);
+  if (c.Check(payload)) return null;
+  const shape = notAMap(payload);
+  if (shape !== null) return shape;
+  const first = c.Errors(payload).First();
+  return first === undefined ? { errorCode: 42, errorMessage: 'request: does not match the schema' } : describeSchemaError(first);
+}
+
+const withDefaults = new Map<TSchema, boolean>();
+function hasDefaults(schema: unknown): boolean {
+  if (schema === null || typeof schema !== 'object') return false;
+  if ('default' in schema) return true;
+  return Object.values(schema).some(hasDefaults);
+}
+
+/**
+ * Fills, in place, every omitted field that has a `default` in the API's request schema: the
+ * one place defaults are applied. Only walks payloads of APIs that declare defaults, so the
+ * hot APIs without any (Produce, Fetch) pay nothing.
+ */
+export function applyRequestDefaults(def: ApiDefinition, payload: unknown): void {
+  let has = withDefaults.get(def.request);
+  if (has === undefined) {
+    has = hasDefaults(def.request);
+    withDefaults.set(def.request, has);
+  }
+  if (has) Value.Default(def.request, payload);
+}
+
 export function validateRequest(def: ApiDefinition, payload: unknown): string | null {
   return validationError(def.request, payload);
 }
@@ -124,3 +163,4 @@ export * from './metadata.js';
 export * from './offset-commit.js';
 export * from './offset-fetch.js';
 export * from './produce.js';
+export * from './request-error.js';

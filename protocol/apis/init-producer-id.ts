@@ -3,17 +3,17 @@
  * then numbers its batches per partition from sequence 0. Passing its current id/epoch bumps
  * the epoch (used after a fatal sequence error) instead of allocating a new id.
  *
- *   request:  { transactionalId: null, transactionTimeoutMs, producerId, producerEpoch }
+ *   request:  { transactionalId? = null, transactionTimeoutMs? = 60000, producerId? = -1, producerEpoch? = -1 }
  *   response: { errorCode, producerId, producerEpoch, throttleTimeMs }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, Int16, Int32, Int64, NullableString } from './common.js';
+import { Defaulted, ErrorCodeField, Int16, Int32, Int64, NullableString, type StaticRequest } from './common.js';
 
 export const InitProducerIdRequest = Type.Object({
-  transactionalId: NullableString(),
-  transactionTimeoutMs: Int32({ minimum: 0 }),
-  producerId: Int64({ minimum: -1 }),
-  producerEpoch: Int16(),
+  transactionalId: Defaulted(NullableString(), null),
+  transactionTimeoutMs: Defaulted(Int32({ minimum: 0 }), 60000),
+  producerId: Defaulted(Int64({ minimum: -1 }), -1),
+  producerEpoch: Defaulted(Int16(), -1),
 });
 export const InitProducerIdResponse = Type.Object({
   errorCode: ErrorCodeField(),
@@ -21,5 +21,5 @@ export const InitProducerIdResponse = Type.Object({
   producerEpoch: Int16(),
   throttleTimeMs: Int32({ minimum: 0 }),
 });
-export type InitProducerIdRequest = Static<typeof InitProducerIdRequest>;
+export type InitProducerIdRequest = StaticRequest<typeof InitProducerIdRequest>;
 export type InitProducerIdResponse = Static<typeof InitProducerIdResponse>;

@@ -1,20 +1,20 @@
 /**
  * ListGroups (key 16).
  *
- *   request:  { statesFilter: [state] | null }
+ *   request:  { statesFilter?: [state] | null (every state, the default) }
  *   response: { errorCode, groups: [{ groupId, groupState }] }
  *
  * States (KIP-848): 'empty' | 'assigning' | 'reconciling' | 'stable' | 'dead'.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, Nullable } from './common.js';
+import { Defaulted, ErrorCodeField, Nullable, type StaticRequest } from './common.js';
 
 export const GroupState = Type.Union([Type.Literal('empty'), Type.Literal('assigning'), Type.Literal('reconciling'), Type.Literal('stable'), Type.Literal('dead')]);
 export type GroupState = Static<typeof GroupState>;
-export const ListGroupsRequest = Type.Object({ statesFilter: Nullable(Type.Array(GroupState)) });
+export const ListGroupsRequest = Type.Object({ statesFilter: Defaulted(Nullable(Type.Array(GroupState, { maxItems: 16 })), null) });
 export const ListGroupsResponse = Type.Object({
   errorCode: ErrorCodeField(),
   groups: Type.Array(Type.Object({ groupId: Type.String(), groupState: GroupState })),
 });
-export type ListGroupsRequest = Static<typeof ListGroupsRequest>;
+export type ListGroupsRequest = StaticRequest<typeof ListGroupsRequest>;
 export type ListGroupsResponse = Static<typeof ListGroupsResponse>;

@@ -1,12 +1,13 @@
 /**
- * ListOffsets (key 2). `timestamp` -2 = earliest (log start offset), -1 = latest (log end
- * offset), otherwise the first offset whose timestamp is >= it (offset -1 when none).
+ * ListOffsets (key 2). `timestamp` -2 = earliest (log start offset), -1 = latest (the high
+ * watermark), otherwise the first offset whose timestamp is >= it (offset -1 when none). For
+ * -1 and -2 the response's `timestamp` is -1; for a time it is the found record's timestamp.
  *
  *   request:  { topics: [{ name, partitions: [{ partition, timestamp }] }] }
- *   response: { topics: [{ name, partitions: [{ partition, errorCode, timestamp, offset }] }] }
+ *   response: { topics: [{ name, partitions: [{ partition, errorCode, errorMessage, timestamp, offset }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, Int64, PartitionIndex, TopicName } from './common.js';
+import { ErrorCodeField, Int64, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
 
 export const EARLIEST_TIMESTAMP = -2;
 export const LATEST_TIMESTAMP = -1;
@@ -21,9 +22,11 @@ export const ListOffsetsResponse = Type.Object({
   topics: Type.Array(
     Type.Object({
       name: Type.String(),
-      partitions: Type.Array(Type.Object({ partition: PartitionIndex(), errorCode: ErrorCodeField(), timestamp: Int64(), offset: Int64() })),
+      partitions: Type.Array(
+        Type.Object({ partition: PartitionIndex(), errorCode: ErrorCodeField(), errorMessage: NullableString(), timestamp: Int64(), offset: Int64() }),
+      ),
     }),
   ),
 });
-export type ListOffsetsRequest = Static<typeof ListOffsetsRequest>;
+export type ListOffsetsRequest = StaticRequest<typeof ListOffsetsRequest>;
 export type ListOffsetsResponse = Static<typeof ListOffsetsResponse>;

@@ -1,17 +1,21 @@
 /**
- * Metadata (key 3). Brokers of the cluster and, per topic, every partition's leader.
+ * Metadata (key 3). Brokers of the cluster and, per topic, every partition's leader. A named
+ * topic that does not exist is created with the broker's `num.partitions` when
+ * `allowAutoTopicCreation` (default true, as Kafka) and the broker's `auto.create.topics.enable`
+ * are both true; otherwise it is answered UNKNOWN_TOPIC_OR_PARTITION. An illegal name is
+ * answered INVALID_TOPIC_EXCEPTION.
  *
- *   request:  { topics: [name] | null (all topics), allowAutoTopicCreation }
+ *   request:  { topics: [name] | null (all topics), allowAutoTopicCreation? = true }
  *   response: { brokers: [{ nodeId, host, port }], clusterId, controllerId,
  *               topics: [{ errorCode, name, isInternal,
  *                          partitions: [{ errorCode, partition, leader, leaderEpoch, replicas, isr }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, Int32, Nullable, PartitionIndex, TopicName } from './common.js';
+import { Defaulted, ErrorCodeField, Int32, Nullable, PartitionIndex, type StaticRequest, TopicName } from './common.js';
 
 export const MetadataRequest = Type.Object({
   topics: Nullable(Type.Array(TopicName(), { maxItems: 100000 })),
-  allowAutoTopicCreation: Type.Boolean(),
+  allowAutoTopicCreation: Defaulted(Type.Boolean(), true),
 });
 export const MetadataBroker = Type.Object({ nodeId: Int32({ minimum: 0 }), host: Type.String(), port: Int32({ minimum: 0, maximum: 65535 }) });
 export const MetadataPartition = Type.Object({
@@ -34,7 +38,7 @@ export const MetadataResponse = Type.Object({
   controllerId: Int32(),
   topics: Type.Array(MetadataTopic),
 });
-export type MetadataRequest = Static<typeof MetadataRequest>;
+export type MetadataRequest = StaticRequest<typeof MetadataRequest>;
 export type MetadataResponse = Static<typeof MetadataResponse>;
 export type MetadataTopic = Static<typeof MetadataTopic>;
 export type MetadataPartition = Static<typeof MetadataPartition>;

@@ -1,15 +1,15 @@
 /**
  * OffsetFetch (key 9). Committed offsets of a group; committedOffset -1 means none.
  *
- *   request:  { groupId, topics: [{ name, partitions: [p] }] | null (every committed partition) }
+ *   request:  { groupId, topics?: [{ name, partitions: [p] }] | null (every committed partition, the default) }
  *   response: { errorCode, topics: [{ name, partitions: [{ partition, committedOffset, metadata, errorCode }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, GroupId, Int64, Nullable, NullableString, PartitionIndex, TopicName } from './common.js';
+import { Defaulted, ErrorCodeField, GroupId, Int64, Nullable, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
 
 export const OffsetFetchRequest = Type.Object({
   groupId: GroupId(),
-  topics: Nullable(Type.Array(Type.Object({ name: TopicName(), partitions: Type.Array(PartitionIndex(), { maxItems: 100000 }) }), { maxItems: 100000 })),
+  topics: Defaulted(Nullable(Type.Array(Type.Object({ name: TopicName(), partitions: Type.Array(PartitionIndex(), { maxItems: 100000 }) }), { maxItems: 100000 })), null),
 });
 export const OffsetFetchResponse = Type.Object({
   errorCode: ErrorCodeField(),
@@ -20,5 +20,5 @@ export const OffsetFetchResponse = Type.Object({
     }),
   ),
 });
-export type OffsetFetchRequest = Static<typeof OffsetFetchRequest>;
+export type OffsetFetchRequest = StaticRequest<typeof OffsetFetchRequest>;
 export type OffsetFetchResponse = Static<typeof OffsetFetchResponse>;

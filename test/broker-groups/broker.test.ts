@@ -319,7 +319,7 @@ describe('consumer groups on a real broker', () => {
 
     await m.leave();
     const altered = await admin.request('AlterGroupOffsets', alter);
-    expect(altered).toEqual({ errorCode: 0, errorMessage: null, topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0 }] }] });
+    expect(altered).toEqual({ errorCode: 0, errorMessage: null, topics: [{ name: 't', partitions: [{ partition: 0, errorCode: 0, errorMessage: null }] }] });
     expect((await admin.request('OffsetFetch', { groupId: 'g', topics: [{ name: 't', partitions: [0] }] })).topics[0]!.partitions[0]!.committedOffset).toBe(3);
     expect((await admin.request('DeleteGroups', { groupIds: ['g'] })).results).toEqual([{ groupId: 'g', errorCode: 0, errorMessage: null }]);
     const gone = (await admin.request('DescribeGroups', { groupIds: ['g'] })).groups[0]!;

@@ -20,8 +20,8 @@ describe('parseSubscription', () => {
   it('refuses what the coordinator could not match as meant', () => {
     expect(() => parseSubscription(/orders/i)).toThrow(/without flags/);
     expect(() => parseSubscription([])).toThrow(/at least one/);
-    expect(() => parseSubscription([''])).toThrow(/1\.\.249/);
-    expect(() => parseSubscription(['x'.repeat(250)])).toThrow(/1\.\.249/);
+    expect(() => parseSubscription([''])).toThrow(/Topic name is empty/);
+    expect(() => parseSubscription(['x'.repeat(250)])).toThrow(/maximum is 249/);
     expect(() => parseSubscription([42 as unknown as string])).toThrow(TypeError);
     expect(() => parseSubscription({ topics: ['t'], fromBeginning: 'yes' as unknown as boolean })).toThrow(TypeError);
   });

@@ -11,6 +11,8 @@ import { decodeResponse, encodeRequestFrame } from '../../protocol/messages.js';
 export interface RawResponse {
   correlationId: number;
   payload: unknown;
+  /** The response body as received (correlation id + msgpack), for tests of the encoding. */
+  body: Buffer;
 }
 
 export class RawClient {
@@ -26,7 +28,7 @@ export class RawClient {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       for (const body of this.decoder.push(chunk)) {
-        const response = decodeResponse(body);
+        const response = { ...decodeResponse(body), body: Buffer.from(body) };
         const w = this.waiting.get(response.correlationId);
         if (w === undefined) {
           this.unsolicited.push(response);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { APIS, allApis, apiByKey, validateRequest } from '../../protocol/apis/index.js';
-import { decodeRequestHeader, decodeRequestPayload, decodeResponse, encodeRequestFrame, encodeResponseFrame } from '../../protocol/messages.js';
+import { APIS, allApis, apiByKey, applyRequestDefaults, validateRequest } from '../../protocol/apis/index.js';
+import { decodeRequestHeader, decodeRequestPayload, decodeResponse, encodeRequestFrame, encodeResponseFrame, integersAsInt64, pack } from '../../protocol/messages.js';
 import { RillError } from '../../protocol/errors.js';
 
 describe('API registry', () => {
@@ -46,5 +46,55 @@ describe('API registry', () => {
     expect(() => decodeRequestHeader(Buffer.alloc(3))).toThrow(RillError);
     const body = Buffer.concat([Buffer.alloc(8), Buffer.from([0x82, 0xa1])]); // a map of 2 cut after one byte of its first key
     expect(() => decodeRequestPayload(body)).toThrow(/not valid msgpack/);
+  });
+});
+
+describe('request defaults', () => {
+  /** Every optional request field carries a default, so handlers never see it missing. */
+  function optionalWithoutDefault(schema: unknown, path: string, out: string[]): void {
+    if (schema === null || typeof schema !== 'object') return;
+    const s = schema as { properties?: Record<string, Record<string, unknown>>; required?: string[]; items?: unknown; anyOf?: unknown[] };
+    for (const [name, prop] of Object.entries(s.properties ?? {})) {
+      if (!(s.required ?? []).includes(name) && !('default' in prop)) out.push(`${path}.${name}`);
+      optionalWithoutDefault(prop, `${path}.${name}`, out);
+    }
+    optionalWithoutDefault(s.items, `${path}[]`, out);
+    for (const o of s.anyOf ?? []) optionalWithoutDefault(o, path, out);
+  }
+
+  it('every optional request field has a default, applied in place by applyRequestDefaults', () => {
+    const missing: string[] = [];
+    for (const def of allApis()) optionalWithoutDefault(def.request, def.name, missing);
+    expect(missing).toEqual([]);
+    const req = { topics: [{ name: 'x' }] };
+    applyRequestDefaults(apiByKey(APIS.CreateTopics.key)!, req);
+    expect(req).toEqual({ topics: [{ name: 'x', numPartitions: -1, replicationFactor: -1, configs: {} }], timeoutMs: 60000, validateOnly: false });
+  });
+});
+
+describe('64-bit integers on the wire', () => {
+  /** The msgpack type byte of `value` in { v: value }: map16 header (3 bytes), fixstr "v" (2), then the value. */
+  const typeByte = (value: unknown) => pack({ v: value })[5];
+
+  it('integers beyond 32 bits are int64 (0xd3), never float64 (0xcb); small ones stay compact', () => {
+    expect(typeByte(1796104685456)).toBe(0xd3);
+    expect(typeByte(-(2 ** 40))).toBe(0xd3);
+    expect(typeByte(Number.MAX_SAFE_INTEGER)).toBe(0xd3);
+    expect(typeByte(2 ** 32 - 1)).toBe(0xce);
+    expect(typeByte(-1)).toBe(0xff);
+    expect(typeByte(1.5)).toBe(0xcb);
+    expect(decodeRequestPayload(encodeRequestFrame(2, 0, 1, { t: 1796104685456 }).subarray(4))).toEqual({ t: 1796104685456 });
+  });
+
+  it('copies only what it changes and never walks bin values', () => {
+    const records = Buffer.alloc(16, 0xab);
+    const untouched = { a: [1, 2, { b: 'x' }], records };
+    expect(integersAsInt64(untouched)).toBe(untouched);
+    const nested = { topics: [{ partitions: [{ offset: 5 }, { timestamp: 2 ** 41 }] }], records };
+    const wire = integersAsInt64(nested) as typeof nested & { topics: Array<{ partitions: Array<Record<string, unknown>> }> };
+    expect(wire.topics[0]!.partitions[1]!.timestamp).toBe(2n ** 41n);
+    expect(wire.topics[0]!.partitions[0]).toBe(nested.topics[0]!.partitions[0]);
+    expect(wire.records).toBe(records);
+    expect(nested.topics[0]!.partitions[1]!.timestamp).toBe(2 ** 41);
   });
 });
