@@ -249,24 +249,48 @@ def check_idempotent_retry(s):
     expect(values == [b"i0", b"i1", b"i2"], f"log holds {values}")
 
 
+def check_log_append_time(s):
+    """A message.timestamp.type=LogAppendTime topic: the broker stamps the batch (attribute bit 3,
+    maxTimestamp = its clock, CRC recomputed) and readers report maxTimestamp for every record."""
+    topic = "py-log-append-time"
+    old = NOW_MS - 3_600_000
+    recs = [{"key": b"a", "value": b"1", "timestamp": old}, {"key": b"b", "value": b"2", "timestamp": old + 5}]
+    with s.connect() as conn:
+        conn.create_topic(topic, 1, configs={"message.timestamp.type": "LogAppendTime"})
+        res = conn.produce(topic, {0: rc.encode_batch(recs)})[0]
+        expect(res["errorCode"] == rc.NONE and res["logAppendTimeMs"] >= NOW_MS, f"produce {res}")
+        s.state["log_append_time_ms"] = res["logAppendTimeMs"]
+        part = conn.fetch(topic, 0, 0)
+    [(header, got)] = rc.decode_batches(part["records"])  # decode_batches checks the recomputed CRC
+    expect(header["attributes"] & rc.ATTR_LOG_APPEND_TIME, f"attributes {header['attributes']}: bit 3 not set")
+    expect(header["maxTimestamp"] == res["logAppendTimeMs"], f"maxTimestamp {header['maxTimestamp']} != {res['logAppendTimeMs']}")
+    expect([r["timestamp"] for r in got] == [res["logAppendTimeMs"]] * 2, f"record timestamps {[r['timestamp'] for r in got]}")
+
+
 def check_int64_are_ints(s):
     """64-bit fields must decode as msgpack integers (Python int), never float64, even at 2^53-1."""
     topic, big_ts = "py-int64", 2**53 - 1
     seen = []
     with s.connect() as conn:
         conn.create_topic(topic, 1)
-        res = conn.produce(topic, {0: rc.encode_batch([{"key": b"k", "value": b"v", "timestamp": big_ts}])})[0]
-        expect(res["errorCode"] == rc.NONE, f"produce {res}")
+        # Offset 0 at a timestamp of today (about 2^40.7 ms, what every real client meets),
+        # offset 1 at the largest timestamp the spec allows.
+        for ts in (NOW_MS, big_ts):
+            res = conn.produce(topic, {0: rc.encode_batch([{"key": b"k", "value": b"v", "timestamp": ts}])})[0]
+            expect(res["errorCode"] == rc.NONE, f"produce {res}")
         seen += [("Produce.baseOffset", res["baseOffset"]), ("Produce.logAppendTimeMs", res["logAppendTimeMs"]),
                  ("Produce.logStartOffset", res["logStartOffset"])]
         part = conn.fetch(topic, 0, 0)
         seen += [("Fetch." + f, part[f]) for f in ("highWatermark", "lastStableOffset", "logStartOffset")]
-        lo = conn.list_offsets(topic, 0, big_ts)
-        expect(lo["errorCode"] == rc.NONE and lo["offset"] == 0, f"ListOffsets at 2^53-1: {lo}")
-        seen += [("ListOffsets.timestamp", lo["timestamp"]), ("ListOffsets.offset", lo["offset"])]
-        expect(lo["timestamp"] == big_ts, f"ListOffsets timestamp {lo['timestamp']!r}, want {big_ts}")
+        for ts, offset, label in ((NOW_MS, 0, "now"), (big_ts, 1, "2^53-1")):
+            lo = conn.list_offsets(topic, 0, ts)
+            expect(lo["errorCode"] == rc.NONE and lo["offset"] == offset and lo["timestamp"] == ts,
+                   f"ListOffsets at {label}: {lo}, want offset {offset} timestamp {ts}")
+            seen += [(f"ListOffsets.timestamp({label})", lo["timestamp"]), ("ListOffsets.offset", lo["offset"])]
         pid = conn.init_producer_id()
         seen.append(("InitProducerId.producerId", pid["producerId"]))
+        if "log_append_time_ms" in s.state:
+            seen.append(("Produce.logAppendTimeMs(LogAppendTime topic)", s.state["log_append_time_ms"]))
         conn.offset_commit("py-int64-group", topic, {0: 2**53 - 2})
         committed = conn.offset_fetch("py-int64-group", topic, [0])[0]["committedOffset"]
         seen.append(("OffsetFetch.committedOffset", committed))
@@ -291,57 +315,101 @@ def expect_request_error(conn, resp, code, field):
     expect(after.get("errorCode") == rc.NONE, f"ApiVersions after the refusal: {after}")
 
 
-def refuse_not_msgpack(s):
-    """0xc1 is the one byte msgpack never uses; every API answers INVALID_REQUEST and keeps the socket."""
+def ask(conn, what, api, payload):
+    """Sends one (possibly malformed) request; a closed connection fails the check naming it."""
+    try:
+        if isinstance(payload, bytes):
+            return conn.send_raw(api, payload)
+        return conn.request(api, payload)
+    except (rc.ProtocolError, OSError) as err:
+        raise CheckFailed(f"{what}: {err}") from None
+
+
+def refused(s, what, api, payload, code, field):
+    """A fresh connection, one malformed request, and the shared error shape in answer."""
     with s.connect() as conn:
-        for api in (rc.API_PRODUCE, rc.API_METADATA, rc.API_CREATE_TOPICS, rc.API_LIST_OFFSETS, rc.API_OFFSET_COMMIT,
-                    rc.API_FETCH, rc.API_OFFSET_FETCH):
-            resp = conn.send_raw(api, b"\xc1")
-            try:
-                expect_request_error(conn, resp, rc.INVALID_REQUEST, "")
-            except CheckFailed as err:
-                raise CheckFailed(f"API {api}: {err}") from None
+        resp = ask(conn, what, api, payload)
+        try:
+            expect_request_error(conn, resp, code, field)
+        except CheckFailed as err:
+            raise CheckFailed(f"{what}: {err}") from None
+
+
+def ensure_topic(s, name, partitions):
+    """Creates a topic the refusal checks share, unless an earlier check already did."""
+    with s.connect() as conn:
+        result = conn.create_topics([{"name": name, "numPartitions": partitions, "replicationFactor": -1, "configs": {}}])
+    code = result["topics"][0]["errorCode"]
+    expect(code in (rc.NONE, 36), f"creating {name}: {result}")  # 36: TOPIC_ALREADY_EXISTS
+    return name
+
+
+def refuse_not_msgpack(s):
+    """0xc1 is the one byte msgpack never uses; every API answers INVALID_REQUEST and keeps the
+    socket. Every API is tried, and all that misbehave are listed."""
+    apis = {"Produce": rc.API_PRODUCE, "Metadata": rc.API_METADATA, "CreateTopics": rc.API_CREATE_TOPICS,
+            "ListOffsets": rc.API_LIST_OFFSETS, "OffsetCommit": rc.API_OFFSET_COMMIT, "Fetch": rc.API_FETCH,
+            "OffsetFetch": rc.API_OFFSET_FETCH, "InitProducerId": rc.API_INIT_PRODUCER_ID}
+    failures = []
+    for name, api in apis.items():
+        try:
+            refused(s, f"{name} with payload c1", api, b"\xc1", rc.INVALID_REQUEST, "")
+        except CheckFailed as err:
+            failures.append(str(err))
+    expect(not failures, "; ".join(failures))
+    return f"{len(apis)} APIs"
+
+
+REFUSALS_TOPIC = "py-refusals"
+
+
+def expect_normal_answer(resp, what, key="topics"):
+    expect(isinstance(resp, dict) and key in resp, f"{what}: answered {resp}, not a normal response")
 
 
 def refuse_metadata_without_auto_create(s):
-    s.needs("keyed_topic")
+    """allowAutoTopicCreation is optional (default true)."""
+    topic = ensure_topic(s, REFUSALS_TOPIC, 1)
+    what = "Metadata without allowAutoTopicCreation"
     with s.connect() as conn:
-        resp = conn.request(rc.API_METADATA, {"topics": [KEYED_TOPIC]})
-    expect(isinstance(resp, dict) and "topics" in resp, f"answer {resp}")
+        resp = ask(conn, what, rc.API_METADATA, {"topics": [topic]})
+    expect_normal_answer(resp, what)
     [t] = resp["topics"]
-    expect(t["errorCode"] == rc.NONE and len(t["partitions"]) == KEYED_PARTITIONS, f"topic {t}")
+    expect(t["errorCode"] == rc.NONE and len(t["partitions"]) == 1, f"{what}: topic {t}")
 
 
 def refuse_create_topics_optional_fields(s):
+    """timeoutMs, validateOnly and configs are optional."""
+    what = "CreateTopics without timeoutMs/validateOnly/configs"
     with s.connect() as conn:
-        resp = conn.request(rc.API_CREATE_TOPICS, {"topics": [{"name": "py-minimal", "numPartitions": 2,
-                                                               "replicationFactor": -1}]})
-        expect(isinstance(resp, dict) and "topics" in resp, f"answer {resp}")
-        expect(resp["topics"][0]["errorCode"] == rc.NONE, f"topic {resp['topics'][0]}")
+        resp = ask(conn, what, rc.API_CREATE_TOPICS,
+                   {"topics": [{"name": "py-minimal", "numPartitions": 2, "replicationFactor": -1}]})
+        expect_normal_answer(resp, what)
+        expect(resp["topics"][0]["errorCode"] == rc.NONE, f"{what}: topic {resp['topics'][0]}")
         expect(conn.partition_count("py-minimal") == 2, "py-minimal does not have 2 partitions")
 
 
 def refuse_create_topics_bad_configs(s):
-    with s.connect() as conn:
-        for name, configs in (("py-cfg-list", [["retention.ms", "1000"]]), ("py-cfg-number", {"retention.ms": 1000})):
-            resp = conn.request(rc.API_CREATE_TOPICS, {"topics": [{"name": name, "numPartitions": 1, "replicationFactor": -1,
-                                                                   "configs": configs}], "timeoutMs": 5000, "validateOnly": False})
-            try:
-                expect_request_error(conn, resp, rc.INVALID_REQUEST, "configs")
-            except CheckFailed as err:
-                raise CheckFailed(f"configs={configs!r}: {err}") from None
+    """configs must be a map of strings to strings."""
+    for name, configs in (("py-cfg-list", [["retention.ms", "1000"]]), ("py-cfg-number", {"retention.ms": 1000})):
+        payload = {"topics": [{"name": name, "numPartitions": 1, "replicationFactor": -1, "configs": configs}],
+                   "timeoutMs": 5000, "validateOnly": False}
+        refused(s, f"CreateTopics with configs={configs!r}", rc.API_CREATE_TOPICS, payload, rc.INVALID_REQUEST, "configs")
+        with s.connect() as conn:
             expect(name not in [t["name"] for t in conn.metadata(None)["topics"]], f"{name} was created anyway")
 
 
 def refuse_offset_commit_without_metadata(s):
-    s.needs("keyed_topic")
+    """committedMetadata is optional."""
+    topic = ensure_topic(s, REFUSALS_TOPIC, 1)
+    what = "OffsetCommit without committedMetadata"
     with s.connect() as conn:
-        resp = conn.request(rc.API_OFFSET_COMMIT, {"groupId": "py-nometa", "memberId": "", "memberEpoch": -1, "topics": [
-            {"name": KEYED_TOPIC, "partitions": [{"partition": 0, "committedOffset": 4}]}]})
-        expect(isinstance(resp, dict) and "topics" in resp, f"answer {resp}")
-        expect(resp["topics"][0]["partitions"][0]["errorCode"] == rc.NONE, f"answer {resp}")
-        got = conn.offset_fetch("py-nometa", KEYED_TOPIC, [0])[0]
-    expect(got["committedOffset"] == 4, f"fetched {got}")
+        resp = ask(conn, what, rc.API_OFFSET_COMMIT, {"groupId": "py-nometa", "memberId": "", "memberEpoch": -1, "topics": [
+            {"name": topic, "partitions": [{"partition": 0, "committedOffset": 4}]}]})
+        expect_normal_answer(resp, what)
+        expect(resp["topics"][0]["partitions"][0]["errorCode"] == rc.NONE, f"{what}: answered {resp}")
+        got = conn.offset_fetch("py-nometa", topic, [0])[0]
+    expect(got["committedOffset"] == 4, f"{what}: fetched {got}")
 
 
 def _produce_payload(topic, records, acks=-1):
@@ -350,53 +418,62 @@ def _produce_payload(topic, records, acks=-1):
 
 
 def refuse_produce_acks_2(s):
-    topic = "py-refusals"
+    """acks 2 is INVALID_REQUIRED_ACKS (21), and nothing is appended."""
+    topic = ensure_topic(s, REFUSALS_TOPIC, 1)
     batch = rc.encode_batch([{"key": b"k", "value": b"v", "timestamp": NOW_MS}])
     with s.connect() as conn:
-        conn.create_topic(topic, 1)
-        resp = conn.request(rc.API_PRODUCE, _produce_payload(topic, batch, acks=2))
-        expect_request_error(conn, resp, rc.INVALID_REQUIRED_ACKS, "acks")
-        expect(conn.list_offsets(topic, 0, -1)["offset"] == 0, "the acks=2 batch was appended")
-    s.state["refusals_topic"] = topic
+        before = conn.list_offsets(topic, 0, -1)["offset"]
+    refused(s, "Produce with acks 2", rc.API_PRODUCE, _produce_payload(topic, batch, acks=2), rc.INVALID_REQUIRED_ACKS, "acks")
+    with s.connect() as conn:
+        expect(conn.list_offsets(topic, 0, -1)["offset"] == before, "the acks=2 batch was appended")
 
 
 def refuse_produce_records_str(s):
-    topic = s.needs("refusals_topic")
-    with s.connect() as conn:
-        resp = conn.request(rc.API_PRODUCE, _produce_payload(topic, "not a bin"))
-        expect_request_error(conn, resp, rc.INVALID_REQUEST, "records")
+    topic = ensure_topic(s, REFUSALS_TOPIC, 1)
+    refused(s, "Produce with records as a msgpack str", rc.API_PRODUCE, _produce_payload(topic, "not a bin"),
+            rc.INVALID_REQUEST, "records")
 
 
 def refuse_list_offsets_bad_timestamps(s):
-    topic = s.needs("refusals_topic")
-    with s.connect() as conn:
-        for ts in (5.5, 2**60):
-            resp = conn.request(rc.API_LIST_OFFSETS, {"topics": [{"name": topic, "partitions": [{"partition": 0, "timestamp": ts}]}]})
-            try:
-                expect_request_error(conn, resp, rc.INVALID_REQUEST, "timestamp")
-            except CheckFailed as err:
-                raise CheckFailed(f"timestamp {ts!r}: {err}") from None
+    """A timestamp must be an integer within +-(2^53-1)."""
+    topic = ensure_topic(s, REFUSALS_TOPIC, 1)
+    failures = []
+    for ts in (5.5, 2**60):
+        payload = {"topics": [{"name": topic, "partitions": [{"partition": 0, "timestamp": ts}]}]}
+        try:
+            refused(s, f"ListOffsets timestamp {ts!r}", rc.API_LIST_OFFSETS, payload, rc.INVALID_REQUEST, "timestamp")
+        except CheckFailed as err:
+            failures.append(str(err))
+    expect(not failures, "; ".join(failures))
 
 
 def refuse_bad_topic_names(s):
-    with s.connect() as conn:
-        for name in ("", "t" * 300):
-            resp = conn.create_topics([{"name": name, "numPartitions": 1, "replicationFactor": -1, "configs": {}}])
-            expect(isinstance(resp, dict) and "topics" in resp, f"name of {len(name)} chars: answer {resp}")
-            [t] = resp["topics"]
-            expect(t["errorCode"] == rc.INVALID_TOPIC_EXCEPTION,
-                   f"name of {len(name)} chars: errorCode {t['errorCode']}, want INVALID_TOPIC_EXCEPTION (17)")
+    """Bad names are a per-topic INVALID_TOPIC_EXCEPTION (17) in CreateTopics' normal response."""
+    failures = []
+    for name in ("", "t" * 300):
+        what = f"CreateTopics name of {len(name)} chars"
+        try:
+            with s.connect() as conn:
+                resp = ask(conn, what, rc.API_CREATE_TOPICS,
+                           {"topics": [{"name": name, "numPartitions": 1, "replicationFactor": -1, "configs": {}}]})
+            expect_normal_answer(resp, what)
+            code = resp["topics"][0]["errorCode"]
+            expect(code == rc.INVALID_TOPIC_EXCEPTION, f"{what}: errorCode {code}, want INVALID_TOPIC_EXCEPTION (17)")
+        except CheckFailed as err:
+            failures.append(str(err))
+    expect(not failures, "; ".join(failures))
 
 
 def refuse_create_topics_default_partitions(s):
     """Without numPartitions the broker's num.partitions applies, as with numPartitions -1."""
+    what = "CreateTopics without numPartitions"
     with s.connect() as conn:
-        resp = conn.request(rc.API_CREATE_TOPICS, {"topics": [{"name": "py-default-parts", "replicationFactor": -1}]})
-        expect(isinstance(resp, dict) and "topics" in resp, f"answer {resp}")
-        expect(resp["topics"][0]["errorCode"] == rc.NONE, f"topic {resp['topics'][0]}")
+        resp = ask(conn, what, rc.API_CREATE_TOPICS, {"topics": [{"name": "py-default-parts", "replicationFactor": -1}]})
+        expect_normal_answer(resp, what)
+        expect(resp["topics"][0]["errorCode"] == rc.NONE, f"{what}: topic {resp['topics'][0]}")
         conn.create_topic("py-minus-one-parts", -1)
         got, want = conn.partition_count("py-default-parts"), conn.partition_count("py-minus-one-parts")
-    expect(got == want, f"{got} partitions without numPartitions, {want} with -1 (num.partitions)")
+    expect(got == want, f"{what}: {got} partitions, but {want} with numPartitions -1 (num.partitions)")
     return f"{got} partitions"
 
 
@@ -443,6 +520,7 @@ CHECKS = [
     ("conformance", "list_offsets", check_list_offsets),
     ("conformance", "offset_commit_fetch", check_offset_commit_fetch),
     ("conformance", "idempotent_retry", check_idempotent_retry),
+    ("conformance", "log_append_time", check_log_append_time),
     ("conformance", "int64_are_ints", check_int64_are_ints),
     ("refusals", "not_msgpack", refuse_not_msgpack),
     ("refusals", "metadata_without_auto_create", refuse_metadata_without_auto_create),
