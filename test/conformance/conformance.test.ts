@@ -1,6 +1,6 @@
 /**
  * Keeps docs/PROTOCOL.md honest (issue 11): a client written in Python from the spec alone
- * (rill_client.py; the scenario is conformance.py) runs against a real broker started here,
+ * (rill_client.py; the scenario is conformance.py, refusals.py and scenario.py) runs against a real broker started here,
  * and every check it reports is asserted on its own, in two groups — what the spec has always
  * promised, and the agreed refusals of malformed requests. Then the rill SDK and the Python
  * client read each other's records: keys, values, headers, timestamps and murmur2 partitions
@@ -21,6 +21,7 @@ const SCENARIO = join(dirname(fileURLToPath(import.meta.url)), 'conformance.py')
 const SCENARIO_TIMEOUT_MS = 90_000;
 const SDK_TOPIC = 'sdk-made';
 const SDK_PARTITIONS = 4;
+const READ_BOUND_MS = 30_000;
 
 /** The checks conformance.py runs, by group; the suite also asserts it reports exactly these. */
 const CONFORMANCE_CHECKS = [
@@ -52,7 +53,8 @@ interface ScenarioReport {
 /** Runs the scenario as a child process (async: the broker shares this event loop). */
 function runScenario(port: number): Promise<ScenarioReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(DEBIAN_PYTHON, [SCENARIO, '127.0.0.1', String(port), '--sdk-topic', SDK_TOPIC], {
+    // -B: no __pycache__ left in the source tree.
+    const child = spawn(DEBIAN_PYTHON, ['-B', SCENARIO, '127.0.0.1', String(port), '--sdk-topic', SDK_TOPIC], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -125,6 +127,8 @@ describe.skipIf(!requireTool('python3-msgpack-crc32c'))('conformance: a Python c
     const consumer = env.client(port).consumer({ maxWaitMs: 100 });
     consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 'earliest' as const })));
     const got: PyRecord[] = [];
+    // Bounds the read: closing ends the loop, and a short read then fails the comparison below.
+    const bound = setTimeout(() => void consumer.close(), READ_BOUND_MS);
     for await (const m of consumer) {
       got.push({
         partition: m.partition,
@@ -137,6 +141,7 @@ describe.skipIf(!requireTool('python3-msgpack-crc32c'))('conformance: a Python c
       });
       if (got.length === records.length) break;
     }
+    clearTimeout(bound);
     await consumer.close();
     const order = (a: PyRecord, b: PyRecord): number => a.partition - b.partition || a.offset - b.offset;
     const sortHeaders = (r: PyRecord): PyRecord => ({ ...r, headers: [...r.headers].sort(([a], [b]) => a.localeCompare(b)) });
