@@ -170,6 +170,27 @@ def check_list_offsets(s):
     return f"{len(cases)} lookups"
 
 
+def check_fetch_limits(s):
+    """KIP-74 and partial batches: a fetch smaller than the first batch still gets that whole
+    batch; one cut inside the second batch gets the first whole and the rest dropped; a fetch
+    from inside a batch gets the whole batch, whose records below fetchOffset are skipped."""
+    topic = s.needs("times_topic")  # batches at offsets 0, 1, 2 and one holding 3-4
+    with s.connect() as conn:
+        tiny = conn.fetch(topic, 0, 0, max_bytes=1)
+        batches = rc.decode_batches(tiny["records"])
+        expect(batches and batches[0][0]["baseOffset"] == 0, f"maxBytes 1: batches {[h for h, _ in batches]}")
+        first_size = rc.LOG_OVERHEAD_BYTES + batches[0][0]["batchLength"]
+        cut = conn.fetch(topic, 0, 0, max_bytes=first_size + 20)
+        expect(len(cut["records"]) <= first_size + 20, f"maxBytes {first_size + 20}: {len(cut['records'])} bytes came back")
+        whole = rc.decode_batches(cut["records"])
+        expect([h["baseOffset"] for h, _ in whole][:1] == [0], f"maxBytes {first_size + 20}: batches {[h for h, _ in whole]}")
+        mid = conn.fetch(topic, 0, 4)
+        [(header, recs)] = rc.decode_batches(mid["records"])
+    expect(header["baseOffset"] == 3 and [r["offset"] for r in recs if r["offset"] >= 4] == [4],
+           f"fetch from offset 4: batch at {header['baseOffset']} with offsets {[r['offset'] for r in recs]}")
+    return f"partial tail of {len(cut['records']) - sum(12 + h['batchLength'] for h, _ in whole)} bytes dropped"
+
+
 def check_offset_commit_fetch(s):
     s.needs("keyed_topic")
     group = "py-group"
@@ -266,6 +287,7 @@ CHECKS = [
     ("conformance", "fetch_decode", check_fetch_decode),
     ("conformance", "gzip_roundtrip", check_gzip_roundtrip),
     ("conformance", "list_offsets", check_list_offsets),
+    ("conformance", "fetch_limits", check_fetch_limits),
     ("conformance", "offset_commit_fetch", check_offset_commit_fetch),
     ("conformance", "idempotent_retry", check_idempotent_retry),
     ("conformance", "log_append_time", check_log_append_time),
