@@ -64,6 +64,9 @@ def check_codec_fixtures(s):
                     base_sequence=header["baseSequence"])
                 expect(again[8:12] == raw[8:12] and again[17:] == raw[17:], f"{name}: re-encoding differs")
             batches += 1
+        # The file's batches back to back, the last cut short: a reader keeps the whole ones.
+        stream = b"".join(bytes.fromhex(e["hex"]) for e in entries)
+        expect(len(rc.decode_batches(stream[:-5])) == len(entries) - 1, f"{name}: partial last batch not dropped")
     return f"{batches} fixture batches"
 
 
@@ -148,6 +151,23 @@ def check_gzip_roundtrip(s):
            f"gzip records came back as {[record_json(r) for r in got]}")
 
 
+def check_produce_acks_0(s):
+    """acks 0 gets no response: the next answer on the socket is the next request's."""
+    topic = "py-acks0"
+    with s.connect() as conn:
+        conn.create_topic(topic, 1)
+        batch = rc.encode_batch([{"key": b"k", "value": b"fire and forget", "timestamp": NOW_MS}])
+        conn.send_no_response(rc.API_PRODUCE, {"acks": 0, "timeoutMs": 5000, "topics": [
+            {"name": topic, "partitions": [{"partition": 0, "records": batch}]}]})
+        after = conn.api_versions()  # send_raw raises if this answer carries another correlationId
+        expect(after["errorCode"] == rc.NONE, f"ApiVersions after acks 0: {after}")
+        # The spec orders responses, not an unanswered produce against later reads: a long poll
+        # (minBytes 1) waits for the append instead of racing it.
+        part = conn.fetch(topic, 0, 0, max_wait_ms=5000)
+        got = [r["value"] for _, recs in rc.decode_batches(part["records"]) for r in recs]
+    expect(got == [b"fire and forget"], f"log holds {got}")
+
+
 def check_list_offsets(s):
     """Batches at T, T+1000, T+2000 and one batch of two records at T+3000, T+4000."""
     topic, t0 = "py-times", NOW_MS - 60_000
@@ -188,7 +208,7 @@ def check_fetch_limits(s):
         [(header, recs)] = rc.decode_batches(mid["records"])
     expect(header["baseOffset"] == 3 and [r["offset"] for r in recs if r["offset"] >= 4] == [4],
            f"fetch from offset 4: batch at {header['baseOffset']} with offsets {[r['offset'] for r in recs]}")
-    return f"partial tail of {len(cut['records']) - sum(12 + h['batchLength'] for h, _ in whole)} bytes dropped"
+    return f"cut fetch: {len(whole)} whole batch(es), {len(cut['records']) - sum(12 + h['batchLength'] for h, _ in whole)} bytes of partial tail"
 
 
 def check_offset_commit_fetch(s):
@@ -286,6 +306,7 @@ CHECKS = [
     ("conformance", "produce_keyed_murmur2", check_produce_keyed),
     ("conformance", "fetch_decode", check_fetch_decode),
     ("conformance", "gzip_roundtrip", check_gzip_roundtrip),
+    ("conformance", "produce_acks_0", check_produce_acks_0),
     ("conformance", "list_offsets", check_list_offsets),
     ("conformance", "fetch_limits", check_fetch_limits),
     ("conformance", "offset_commit_fetch", check_offset_commit_fetch),

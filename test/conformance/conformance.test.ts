@@ -26,7 +26,7 @@ const READ_BOUND_MS = 30_000;
 /** The checks conformance.py runs, by group; the suite also asserts it reports exactly these. */
 const CONFORMANCE_CHECKS = [
   'codec_fixtures', 'api_versions', 'create_topic_metadata', 'produce_keyed_murmur2', 'fetch_decode',
-  'gzip_roundtrip', 'list_offsets', 'fetch_limits', 'offset_commit_fetch', 'idempotent_retry', 'log_append_time', 'int64_are_ints',
+  'gzip_roundtrip', 'produce_acks_0', 'list_offsets', 'fetch_limits', 'offset_commit_fetch', 'idempotent_retry', 'log_append_time', 'int64_are_ints',
   'read_sdk_topic',
 ];
 const REFUSAL_CHECKS = [
