@@ -107,10 +107,12 @@ export function validationError(schema: TSchema, payload: unknown): string | nul
  * naming the first offending field (./request-error.ts).
  */
 export function checkRequest(def: ApiDefinition, payload: unknown): RequestErrorResponse | null {
-  const c = checkerFor(def.request);
-  if (c.Check(payload)) return null;
+  // The map check comes first: a schema whose fields are all optional would accept any object,
+  // including the placeholder msgpackr decodes the reserved byte 0xC1 into.
   const shape = notAMap(payload);
   if (shape !== null) return shape;
+  const c = checkerFor(def.request);
+  if (c.Check(payload)) return null;
   const first = c.Errors(payload).First();
   return first === undefined ? { errorCode: 42, errorMessage: 'request: does not match the schema' } : describeSchemaError(first);
 }

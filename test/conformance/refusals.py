@@ -213,7 +213,7 @@ def refuse_poisoned_batch(s):
         expect(before["errorCode"] == rc.NONE, f"good batch {before}")
         # The poisoned batch beside a good one for another partition in the same request.
         res = conn.produce(topic, {0: poison_record_length(mk(b"poison")), 1: mk(b"beside")})
-        expect(res[0]["errorCode"] == rc.CORRUPT_MESSAGE, f"poisoned batch answered {res[0]}, want CORRUPT_MESSAGE (2)")
+        expect(res[0]["errorCode"] == rc.INVALID_RECORD and res[0].get("errorMessage"), f"poisoned batch answered {res[0]}, want INVALID_RECORD (87) with an errorMessage")
         expect(isinstance(res[0].get("errorMessage"), str) and res[0]["errorMessage"], f"no errorMessage: {res[0]}")
         expect(res[1]["errorCode"] == rc.NONE, f"good batch beside it: {res[1]}")
         after = conn.produce(topic, {0: mk(b"after")})[0]

@@ -36,6 +36,7 @@ API_INIT_PRODUCER_ID = 22
 # Error codes used by this client and its scenario, from "Error codes".
 NONE = 0
 CORRUPT_MESSAGE = 2
+INVALID_RECORD = 87
 INVALID_TOPIC_EXCEPTION = 17
 INVALID_REQUIRED_ACKS = 21
 INVALID_REQUEST = 42
