@@ -1,7 +1,12 @@
 /**
  * InitProducerId (key 22). An idempotent producer asks for a producer id and epoch once; it
- * then numbers its batches per partition from sequence 0. Passing its current id/epoch bumps
- * the epoch (used after a fatal sequence error) instead of allocating a new id.
+ * then numbers its batches per partition from sequence 0. A new producer sends `{}` (or
+ * producerId -1, producerEpoch -1). Passing its current id/epoch bumps the epoch (used after a
+ * fatal sequence error) instead of allocating a new id. `transactionalId` and
+ * `transactionTimeoutMs` are accepted for Kafka's shape but unused: rill has no transactions.
+ *
+ * Sequence numbers: each batch's baseSequence is the previous batch's baseSequence plus its
+ * recordCount, per partition, starting at 0 (wrapping from 2^31-1 to 0, as Kafka).
  *
  *   request:  { transactionalId? = null, transactionTimeoutMs? = 60000, producerId? = -1, producerEpoch? = -1 }
  *   response: { errorCode, producerId, producerEpoch, throttleTimeMs }

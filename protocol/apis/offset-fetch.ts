@@ -1,5 +1,7 @@
 /**
- * OffsetFetch (key 9). Committed offsets of a group; committedOffset -1 means none.
+ * OffsetFetch (key 9). Committed offsets of a group; committedOffset -1 means none. `metadata`
+ * is the string the commit carried as OffsetCommit's `committedMetadata` (the two names are
+ * Kafka's own: OffsetCommitRequest's committedMetadata, OffsetFetchResponse's metadata).
  *
  *   request:  { groupId, topics?: [{ name, partitions: [p] }] | null (every committed partition, the default) }
  *   response: { errorCode, topics: [{ name, partitions: [{ partition, committedOffset, metadata, errorCode }] }] }

@@ -13,6 +13,8 @@
  * acks 0: the broker sends NO response (as Kafka); the client must not wait for one. An acks
  * value other than 0, 1 or -1 is answered INVALID_REQUIRED_ACKS (21) in the request-error shape.
  * acks -1 ('all'): on one broker, acked once flushed per the topic's flush policy.
+ * `logAppendTimeMs` is the broker's append time on a LogAppendTime topic and -1 on a
+ * CreateTime topic (the default).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ERRORS } from '../errors.js';
