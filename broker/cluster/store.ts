@@ -1,0 +1,110 @@
+/**
+ * A thin typed store over one cluster's etcd keys (keys.ts): an etcd3 client with a namespace
+ * at `/rill/<clusterId>/`, reads that validate every value against its schema (schemas.ts)
+ * and return it with the revisions writers compare against, and the raw namespace for the
+ * transactions the session, controller and allocator build themselves.
+ *
+ * Revisions are etcd's int64s; they stay below 2^53 for any real cluster, so they are numbers.
+ */
+import { Etcd3, type IKeyValue, type Namespace } from 'etcd3';
+import { RillError, ERRORS, rillError } from '../../protocol/errors.js';
+import { clusterPrefix, isValidClusterId } from './keys.js';
+import type { RecordType } from './schemas.js';
+
+/** A value read from etcd with the revisions a compare-and-swap names. */
+export interface Versioned<T> {
+  readonly key: string;
+  readonly value: T;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** The lease the key is attached to, '0' for none. */
+  readonly lease: string;
+}
+
+/** A key whose value does not match its schema: someone else wrote it, or a bug did. */
+export class InvalidClusterRecordError extends RillError {
+  readonly key: string;
+  constructor(key: string, what: string, detail: string) {
+    super(ERRORS.UNKNOWN_SERVER_ERROR.code, `etcd key '${key}' does not hold a valid ${what}: ${detail}`);
+    this.name = 'InvalidClusterRecordError';
+    this.key = key;
+  }
+}
+
+export interface ClusterStoreOptions {
+  /** etcd client URLs, e.g. ['http://127.0.0.1:2379']. */
+  endpoints: string[];
+  clusterId: string;
+  /** Deadline of each unary etcd call; streams (watches, keep-alives) have none. */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
+export function decodeRecord<T>(kv: IKeyValue, type: RecordType<T>): Versioned<T> {
+  const key = kv.key.toString();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(kv.value.toString());
+  } catch (err) {
+    throw new InvalidClusterRecordError(key, type.name, `not JSON (${(err as Error).message})`);
+  }
+  if (!type.check.Check(parsed)) {
+    const first = type.check.Errors(parsed).First();
+    throw new InvalidClusterRecordError(key, type.name, first === undefined ? 'schema mismatch' : `${first.path || '/'} ${first.message}`);
+  }
+  return { key, value: parsed as T, createRevision: Number(kv.create_revision), modRevision: Number(kv.mod_revision), lease: kv.lease };
+}
+
+export function encodeRecord(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export class ClusterStore {
+  readonly clusterId: string;
+  /** The root client: leases are granted through it. */
+  readonly client: Etcd3;
+  /** Every key of this cluster, relative to `/rill/<clusterId>/`. */
+  readonly ns: Namespace;
+
+  constructor(options: ClusterStoreOptions) {
+    if (!isValidClusterId(options.clusterId)) {
+      throw rillError('INVALID_CONFIG', `cluster id '${options.clusterId.slice(0, 200)}' is invalid: use 1 to 128 characters of [A-Za-z0-9._-]`);
+    }
+    if (options.endpoints.length === 0) throw rillError('INVALID_CONFIG', 'etcd: at least one endpoint is needed');
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.clusterId = options.clusterId;
+    this.client = new Etcd3({
+      hosts: options.endpoints,
+      dialTimeout: timeoutMs,
+      // A hung etcd must not hang a broker: every unary call gets a deadline.
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+    });
+    this.ns = this.client.namespace(clusterPrefix(options.clusterId));
+  }
+
+  async get<T>(key: string, type: RecordType<T>): Promise<Versioned<T> | null> {
+    const res = await this.ns.get(key).exec();
+    const kv = res.kvs[0];
+    return kv === undefined ? null : decodeRecord(kv, type);
+  }
+
+  /**
+   * Every key under `prefix` at one revision (returned, so a watch can start right after it).
+   * A key whose value is invalid throws: the caller decides whether that is fatal.
+   */
+  async list<T>(prefix: string, type: RecordType<T>): Promise<{ revision: number; records: Array<Versioned<T>> }> {
+    const res = await this.ns.getAll().prefix(prefix).exec();
+    return { revision: Number(res.header.revision), records: res.kvs.map((kv) => decodeRecord(kv, type)) };
+  }
+
+  /** Every raw key of the cluster at one revision (for caches that parse by key kind). */
+  async snapshot(): Promise<{ revision: number; kvs: IKeyValue[] }> {
+    const res = await this.ns.getAll().exec();
+    return { revision: Number(res.header.revision), kvs: res.kvs };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
