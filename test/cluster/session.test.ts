@@ -113,3 +113,37 @@ describe.skipIf(!hasEtcd)('broker session (real etcd)', () => {
     await a.close();
   });
 });
+
+describe.skipIf(!hasEtcd)('broker session when etcd stops answering', () => {
+  let etcd: EtcdProcess;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(async () => {
+    etcd?.child.kill('SIGCONT');
+    await etcd?.stop();
+  });
+
+  it('judges the lease lost on its own once keep-alives go unanswered for the TTL, and registers again when etcd is back', async () => {
+    const store = etcd.store('paused');
+    const a = session(store, 1);
+    const lost: LeaseLost[] = [];
+    a.on('lease-lost', (e) => lost.push(e));
+    const first = await a.start();
+    const registered: Registration[] = [];
+    a.on('registered', (r) => registered.push(r));
+    etcd.child.kill('SIGSTOP');
+    try {
+      await waitFor('the lease-lost event', () => lost[0]);
+      expect(lost[0]!.reason).toMatch(/no keep-alive answered/);
+      expect(a.leaseAlive()).toBe(false);
+      expect(a.brokerEpoch()).toBeNull();
+    } finally {
+      etcd.child.kill('SIGCONT');
+    }
+    const second = await waitFor('re-registration', () => registered[0], 30_000);
+    expect(second.incarnation).not.toBe(first.incarnation);
+    expect(a.leaseAlive()).toBe(true);
+    await a.close();
+  }, 60_000);
+});
