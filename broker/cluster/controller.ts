@@ -13,12 +13,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { Watcher } from 'etcd3';
 import { rillError } from '../../protocol/errors.js';
 import { validateTopicName } from '../topic-registry.js';
 import { BROKERS_PREFIX, PARTITIONS_PREFIX, TOPICS_PREFIX, parseKey } from './keys.js';
 import { Records, type PartitionState, type TopicRecord } from './schemas.js';
-import type { ClusterStore, Versioned } from './store.js';
+import type { ClusterStore, Follow, Versioned } from './store.js';
 import type { ControllerElection } from './election.js';
 import { ControllerWriter, FencedControllerError } from './writer.js';
 import { placeReplicas, type PlacementBroker } from './placement.js';
@@ -71,7 +70,7 @@ const CONFLICT_PAUSE_MS = 200;
 export class Controller extends EventEmitter<ControllerEvents> {
   private readonly options: ClusterControlOptions;
   private writer: ControllerWriter | null = null;
-  private watchers: Watcher[] = [];
+  private watchers: Follow[] = [];
   private rebalanceTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -85,9 +84,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   ) {
     super();
     this.options = { ...DEFAULT_CLUSTER_CONTROL_OPTIONS, ...options };
-    election.on('elected', (epoch) => {
-      this.activate(epoch).catch((err: unknown) => this.emit('background-error', err as Error));
-    });
+    election.on('elected', (epoch) => this.activateOrRetry(epoch));
     election.on('deposed', (epoch) => this.deactivate(epoch));
   }
 
@@ -112,15 +109,25 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.writer;
   }
 
+  /** Activation reads etcd; if that fails while still elected, it is tried again. */
+  private activateOrRetry(epoch: number): void {
+    this.activate(epoch).catch((err: unknown) => {
+      this.emit('background-error', err as Error);
+      if (this.writer?.epoch !== epoch) return;
+      this.writer = null;
+      void this.cancelWatchers();
+      this.retryTimer = setTimeout(() => {
+        if (this.election.controllerEpoch() === epoch) this.activateOrRetry(epoch);
+      }, CONFLICT_PAUSE_MS);
+    });
+  }
+
   private async activate(epoch: number): Promise<void> {
     this.writer = new ControllerWriter(this.store, epoch);
-    const { header } = await this.store.ns.get(BROKERS_PREFIX).exec();
-    const from = String(Number(header.revision) + 1);
     for (const prefix of [BROKERS_PREFIX, TOPICS_PREFIX]) {
-      const w = await this.store.ns.watch().prefix(prefix).startRevision(from).create();
-      w.on('put', () => this.scheduleReconcile());
-      w.on('delete', () => this.scheduleReconcile());
-      this.watchers.push(w);
+      const reconcile = (): void => this.scheduleReconcile();
+      const follow = await this.store.follow({ prefix }, { put: reconcile, delete: reconcile, resync: reconcile, error: (err) => this.emit('background-error', err) });
+      this.watchers.push(follow);
     }
     if (this.writer?.epoch !== epoch) {
       // Deposed while setting up.

@@ -8,9 +8,9 @@
  * Brokers that lose the campaign watch the key and campaign again when it is deleted.
  */
 import { EventEmitter } from 'node:events';
-import type { Watcher } from 'etcd3';
 import { CONTROLLER_KEY } from './keys.js';
-import { encodeRecord, decodeRecord, type ClusterStore } from './store.js';
+import { encodeRecord, decodeRecord, type ClusterStore, type Follow } from './store.js';
+import type { IKeyValue } from 'etcd3';
 import { Records } from './schemas.js';
 import type { BrokerSession, Registration } from './session.js';
 import { SILENT_LOGGER, type ClusterLogger } from './options.js';
@@ -26,7 +26,7 @@ export interface ControllerElectionEvents {
 
 export class ControllerElection extends EventEmitter<ControllerElectionEvents> {
   private epoch: number | null = null;
-  private watcher: Watcher | null = null;
+  private follow: Follow | null = null;
   private campaigning: Promise<void> | null = null;
   private closed = false;
   private readonly onRegistered = (): void => this.campaignSoon();
@@ -48,27 +48,40 @@ export class ControllerElection extends EventEmitter<ControllerElectionEvents> {
   async start(): Promise<void> {
     this.session.on('registered', this.onRegistered);
     this.session.on('lease-lost', this.onLeaseLost);
-    const res = await this.store.ns.get(CONTROLLER_KEY).exec();
-    this.watcher = await this.store.ns.watch().key(CONTROLLER_KEY).startRevision(String(Number(res.header.revision) + 1)).create();
-    this.watcher.on('put', (kv) => {
-      try {
-        const record = decodeRecord(kv, Records.controller);
-        this.emit('controller-changed', record.value.nodeId, record.createRevision);
-      } catch (err) {
-        this.logger.warn({ err }, 'ignoring an invalid controller record');
-      }
-    });
-    this.watcher.on('delete', (kv) => {
-      if (this.epoch !== null && Number(kv.mod_revision) > this.epoch) this.depose();
-      this.emit('controller-changed', null, null);
-      this.campaignSoon();
-    });
-    const kv = res.kvs[0];
-    if (kv !== undefined) {
+    this.follow = await this.store.follow(
+      { key: CONTROLLER_KEY },
+      {
+        put: (kv) => this.announce(kv),
+        delete: (kv) => {
+          if (this.epoch !== null && Number(kv.mod_revision) > this.epoch) this.depose();
+          this.emit('controller-changed', null, null);
+          this.campaignSoon();
+        },
+        resync: () => {
+          this.store.ns
+            .get(CONTROLLER_KEY)
+            .exec()
+            .then((res) => {
+              const kv = res.kvs[0];
+              if (kv !== undefined) this.announce(kv);
+              else if (this.epoch !== null) this.depose();
+              this.campaignSoon();
+            })
+            .catch((err: unknown) => this.logger.warn({ err }, 'reading the controller key failed'));
+        },
+        error: (err) => this.logger.warn({ err }, 'controller watch failed; reopening'),
+      },
+    );
+  }
+
+  private announce(kv: IKeyValue): void {
+    try {
       const record = decodeRecord(kv, Records.controller);
+      if (this.epoch !== null && record.createRevision !== this.epoch) this.depose();
       this.emit('controller-changed', record.value.nodeId, record.createRevision);
+    } catch (err) {
+      this.logger.warn({ err }, 'ignoring an invalid controller record');
     }
-    this.campaignSoon();
   }
 
   /** Gives up the controller role (deleting the key only if it is still ours) and stops campaigning. */
@@ -76,7 +89,7 @@ export class ControllerElection extends EventEmitter<ControllerElectionEvents> {
     this.closed = true;
     this.session.off('registered', this.onRegistered);
     this.session.off('lease-lost', this.onLeaseLost);
-    await this.watcher?.cancel();
+    await this.follow?.cancel();
     await this.campaigning?.catch(() => undefined);
     const epoch = this.epoch;
     if (epoch !== null) {

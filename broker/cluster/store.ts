@@ -6,7 +6,7 @@
  *
  * Revisions are etcd's int64s; they stay below 2^53 for any real cluster, so they are numbers.
  */
-import { Etcd3, type IKeyValue, type Namespace } from 'etcd3';
+import { Etcd3, type IKeyValue, type Namespace, type Watcher } from 'etcd3';
 import { RillError, ERRORS, rillError } from '../../protocol/errors.js';
 import { clusterPrefix, isValidClusterId } from './keys.js';
 import type { RecordType } from './schemas.js';
@@ -104,7 +104,67 @@ export class ClusterStore {
     return { revision: Number(res.header.revision), kvs: res.kvs };
   }
 
+  /**
+   * Watches a key or a prefix for as long as the caller wants, surviving watch failures: the
+   * watch is opened first and `resync` runs after every (re)open, so a caller that re-reads what
+   * it needs in `resync` misses nothing (it may see an event twice; handlers must be idempotent).
+   * A failed watch (etcd gone, revision compacted) is reopened after `retryMs`.
+   */
+  async follow(target: { key: string } | { prefix: string }, handlers: FollowHandlers, retryMs = 500): Promise<Follow> {
+    let watcher: Watcher | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    let cancelled = false;
+    const open = async (): Promise<void> => {
+      const builder = 'key' in target ? this.ns.watch().key(target.key) : this.ns.watch().prefix(target.prefix);
+      const w = await builder.create();
+      if (cancelled) {
+        await w.cancel();
+        return;
+      }
+      watcher = w;
+      w.on('put', (kv) => handlers.put?.(kv));
+      w.on('delete', (kv) => handlers.delete?.(kv));
+      w.on('error', (err) => {
+        handlers.error?.(err);
+        if (watcher === w) reopenSoon();
+      });
+      handlers.resync();
+    };
+    const reopenSoon = (): void => {
+      watcher = null;
+      if (cancelled) return;
+      timer = setTimeout(() => {
+        open().catch((err: unknown) => {
+          handlers.error?.(err as Error);
+          reopenSoon();
+        });
+      }, retryMs);
+    };
+    await open();
+    return {
+      async cancel() {
+        cancelled = true;
+        if (timer !== null) clearTimeout(timer);
+        const w = watcher;
+        watcher = null;
+        await w?.cancel().catch(() => undefined);
+      },
+    };
+  }
+
   close(): void {
     this.client.close();
   }
+}
+
+export interface FollowHandlers {
+  put?(kv: IKeyValue): void;
+  delete?(kv: IKeyValue): void;
+  /** After every (re)open of the watch: re-read whatever the caller keeps. */
+  resync(): void;
+  error?(err: Error): void;
+}
+
+export interface Follow {
+  cancel(): Promise<void>;
 }

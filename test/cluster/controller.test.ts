@@ -63,7 +63,8 @@ describe.skipIf(!hasEtcd)('controller (real etcd)', () => {
     await expect(stale.createTopic('x', { topicId: 'id', configs: {}, replicas: [[1]] }, [{ leader: 1, leaderEpoch: 0, isr: [1], partitionEpoch: 0 }])).rejects.toBeInstanceOf(FencedControllerError);
     await expect(stale.swapPartition('x', 0, 0, { leader: 1, leaderEpoch: 0, isr: [1], partitionEpoch: 0 })).rejects.toBeInstanceOf(FencedControllerError);
     expect(await first.store.get(topicKey('x'), Records.topic)).toBeNull();
-    // The new controller writes.
+    // The new controller writes (once the old one has registered again as a plain broker).
+    await waitFor('the deposed broker registered again', () => (first.session.leaseAlive() ? true : undefined));
     await second.controller.createTopic({ name: 'x', numPartitions: 1, replicationFactor: 2 });
     expect(await partitionState(second.store, 'x', 0)).toMatchObject({ leaderEpoch: 0, partitionEpoch: 0 });
   });
