@@ -52,7 +52,8 @@ describe.skipIf(!hasEtcd)('controller (real etcd)', () => {
     const oldEpoch = first.controller.activeEpoch()!;
     expect([...byId.values()].filter((n) => n.controller.activeEpoch() !== null)).toHaveLength(1);
     const deposed = new Promise((resolve) => first.election.once('deposed', resolve));
-    await first.store.client.leaseClient.leaseRevoke({ ID: first.session.registration()!.leaseId });
+    const oldLease = first.session.registration()!.leaseId;
+    await first.store.client.leaseClient.leaseRevoke({ ID: oldLease });
     await deposed;
     const second = await activeController(byId, first.nodeId);
     expect(second.controller.activeEpoch()!).toBeGreaterThan(oldEpoch);
@@ -64,7 +65,7 @@ describe.skipIf(!hasEtcd)('controller (real etcd)', () => {
     await expect(stale.swapPartition('x', 0, 0, { leader: 1, leaderEpoch: 0, isr: [1], partitionEpoch: 0 })).rejects.toBeInstanceOf(FencedControllerError);
     expect(await first.store.get(topicKey('x'), Records.topic)).toBeNull();
     // The new controller writes (once the old one has registered again as a plain broker).
-    await waitFor('the deposed broker registered again', () => (first.session.leaseAlive() ? true : undefined));
+    await waitFor('the deposed broker registered again', () => (first.session.leaseAlive() && first.session.registration()!.leaseId !== oldLease ? true : undefined));
     await second.controller.createTopic({ name: 'x', numPartitions: 1, replicationFactor: 2 });
     expect(await partitionState(second.store, 'x', 0)).toMatchObject({ leaderEpoch: 0, partitionEpoch: 0 });
   });
