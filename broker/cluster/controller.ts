@@ -200,6 +200,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.store.list(TOPICS_PREFIX, Records.topic),
       this.store.list(PARTITIONS_PREFIX, Records.partition),
     ]);
+    // A key someone else broke is skipped, with a line, rather than stopping the controller.
+    for (const err of [...brokers.invalid, ...topics.invalid, ...partitions.invalid]) this.logger.warn({ key: err.key, err: err.message }, 'ignoring an invalid cluster record');
     const live = new Map<number, number>();
     const placement: PlacementBroker[] = [];
     for (const b of brokers.records) {

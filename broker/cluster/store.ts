@@ -91,11 +91,21 @@ export class ClusterStore {
 
   /**
    * Every key under `prefix` at one revision (returned, so a watch can start right after it).
-   * A key whose value is invalid throws: the caller decides whether that is fatal.
+   * Keys whose value fails validation are returned apart, in `invalid`, for the caller to report.
    */
-  async list<T>(prefix: string, type: RecordType<T>): Promise<{ revision: number; records: Array<Versioned<T>> }> {
+  async list<T>(prefix: string, type: RecordType<T>): Promise<{ revision: number; records: Array<Versioned<T>>; invalid: InvalidClusterRecordError[] }> {
     const res = await this.ns.getAll().prefix(prefix).exec();
-    return { revision: Number(res.header.revision), records: res.kvs.map((kv) => decodeRecord(kv, type)) };
+    const records: Array<Versioned<T>> = [];
+    const invalid: InvalidClusterRecordError[] = [];
+    for (const kv of res.kvs) {
+      try {
+        records.push(decodeRecord(kv, type));
+      } catch (err) {
+        if (!(err instanceof InvalidClusterRecordError)) throw err;
+        invalid.push(err);
+      }
+    }
+    return { revision: Number(res.header.revision), records, invalid };
   }
 
   /** Every raw key of the cluster at one revision (for caches that parse by key kind). */

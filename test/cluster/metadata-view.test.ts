@@ -85,4 +85,19 @@ describe.skipIf(!hasEtcd)('broker-side metadata view (real etcd)', () => {
     expect(one.view.canAcknowledge('solo', 0, 0)).toBe(false);
     expect(one.view.canAcknowledge('solo', 0, 1)).toBe(true);
   });
+
+  it('reports and skips a key whose value fails its schema; the controller keeps working', async () => {
+    const one = await startNode(etcd, 'view-junk', 1);
+    nodes.push(one);
+    const invalid: Error[] = [];
+    one.view.on('invalid-record', (e) => invalid.push(e));
+    await one.store.ns.put('topics/junk').value('{"topicId": 5}');
+    await one.store.ns.put('partitions/junk/0').value('not json');
+    await waitFor('two invalid-record events', () => (invalid.length === 2 ? true : undefined));
+    expect(invalid.map((e) => e.message).join('\n')).toMatch(/topics\/junk[\s\S]*partitions\/junk\/0/);
+    expect(one.view.cache.topics.has('junk')).toBe(false);
+    await waitFor('controller', () => (one.controller.activeEpoch() !== null ? true : undefined));
+    await one.controller.createTopic({ name: 'fine', numPartitions: 1, replicationFactor: 1 });
+    await waitFor('fine/0 in the cache', () => one.view.cache.partitionState('fine', 0));
+  });
 });
