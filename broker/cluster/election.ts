@@ -53,7 +53,11 @@ export class ControllerElection extends EventEmitter<ControllerElectionEvents> {
       {
         put: (kv) => this.announce(kv),
         delete: (kv) => {
-          if (this.epoch !== null && Number(kv.mod_revision) > this.epoch) this.depose();
+          if (this.epoch !== null && Number(kv.mod_revision) > this.epoch) {
+            this.depose();
+            // Our key lives under our lease: its deletion usually means the lease is gone too.
+            void this.session.verifyLease();
+          }
           this.emit('controller-changed', null, null);
           this.campaignSoon();
         },

@@ -71,6 +71,40 @@ export interface BrokerSessionOptions {
 const MAX_PENDING_KEEPALIVES = 64;
 const POLL_PREVIOUS_MS = 200;
 
+/**
+ * The earliest instant etcd may expire one lease, tracked from the lease's own events. Listeners
+ * are attached before the grant, so no keep-alive is missed and answers pair with the sends in
+ * order (the keep-alive stream answers in order).
+ */
+class LeaseClock {
+  /** performance.now() until which etcd cannot have expired the lease. */
+  validUntil = 0;
+  private readonly sentAt: number[] = [];
+  onRenew: () => void = () => undefined;
+
+  constructor(lease: Lease, ttlSeconds: number) {
+    const grantSentAt = performance.now();
+    void lease.grant().then(
+      () => {
+        this.validUntil = Math.max(this.validUntil, grantSentAt + ttlSeconds * 1000);
+      },
+      () => undefined,
+    );
+    lease.on('keepaliveFired', () => {
+      if (this.sentAt.length < MAX_PENDING_KEEPALIVES) this.sentAt.push(performance.now());
+    });
+    lease.on('keepaliveEstablished', () => {
+      this.sentAt.length = 0; // a new stream: answers to the old one will not come
+    });
+    lease.on('keepaliveSucceeded', (res) => {
+      const sentAt = this.sentAt.shift();
+      if (sentAt === undefined) return;
+      this.validUntil = Math.max(this.validUntil, sentAt + Number(res.TTL) * 1000);
+      this.onRenew();
+    });
+  }
+}
+
 export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
   readonly nodeId: number;
   private readonly store: ClusterStore;
@@ -81,9 +115,7 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
   private readonly logger: ClusterLogger;
   private lease: Lease | null = null;
   private current: Registration | null = null;
-  /** performance.now() until which etcd cannot have expired the lease. */
-  private validUntil = 0;
-  private readonly keepAliveSentAt: number[] = [];
+  private clock: LeaseClock | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private reregisterTimer: NodeJS.Timeout | null = null;
   /** Lease ids this process held and lost: their leftover key may be taken over, not waited for. */
@@ -130,7 +162,15 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
   }
 
   leaseAlive(): boolean {
-    return this.current !== null && performance.now() < this.validUntil;
+    return this.current !== null && this.clock !== null && performance.now() < this.clock.validUntil;
+  }
+
+  /**
+   * Asks etcd about the lease now instead of at the next keep-alive (a lost lease is then
+   * reported at once). Used when something hints at a loss, e.g. our controller key vanished.
+   */
+  async verifyLease(): Promise<void> {
+    await this.lease?.keepaliveOnce().catch(() => undefined);
   }
 
   /** Revokes the lease (the registration disappears at once) and stops re-registering. */
@@ -149,8 +189,8 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     for (;;) {
       if (this.closed) throw rillError('UNKNOWN_SERVER_ERROR', 'broker session closed');
       const lease = this.store.client.lease(this.ttlSeconds);
-      lease.on('lost', () => undefined); // handled below once granted; a failed grant rejects grant()
-      const grantSentAt = performance.now();
+      lease.on('lost', () => undefined); // handled in adopt() once granted; a failed grant rejects grant()
+      const clock = new LeaseClock(lease, this.ttlSeconds);
       let leaseId: string;
       try {
         leaseId = await lease.grant();
@@ -171,7 +211,7 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
         });
       if (res.succeeded) {
         const registration: Registration = { nodeId: this.nodeId, incarnation, brokerEpoch: Number(res.header.revision), leaseId };
-        this.adopt(lease, registration, grantSentAt);
+        this.adopt(lease, registration, clock);
         return registration;
       }
       await lease.revoke().catch(() => undefined);
@@ -187,24 +227,14 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     }
   }
 
-  private adopt(lease: Lease, registration: Registration, grantSentAt: number): void {
+  private adopt(lease: Lease, registration: Registration, clock: LeaseClock): void {
     this.lease = lease;
     this.current = registration;
+    this.clock = clock;
     this.formerLeaseIds.add(registration.leaseId);
-    this.validUntil = grantSentAt + this.ttlSeconds * 1000;
-    this.keepAliveSentAt.length = 0;
-    lease.on('keepaliveFired', () => {
-      if (this.keepAliveSentAt.length < MAX_PENDING_KEEPALIVES) this.keepAliveSentAt.push(performance.now());
-    });
-    lease.on('keepaliveEstablished', () => {
-      this.keepAliveSentAt.length = 0; // a new stream: answers to the old one will not come
-    });
-    lease.on('keepaliveSucceeded', (res) => {
-      const sentAt = this.keepAliveSentAt.shift();
-      if (sentAt === undefined || this.lease !== lease) return;
-      this.validUntil = Math.max(this.validUntil, sentAt + Number(res.TTL) * 1000);
-      this.armExpiryTimer();
-    });
+    clock.onRenew = () => {
+      if (this.lease === lease) this.armExpiryTimer();
+    };
     lease.on('lost', (err) => this.lose(lease, `etcd reports the lease lost: ${err.message}`));
     this.armExpiryTimer();
     this.logger.info({ nodeId: this.nodeId, incarnation: registration.incarnation, brokerEpoch: registration.brokerEpoch }, 'registered in the cluster');
@@ -215,7 +245,7 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     this.clearExpiryTimer();
     const lease = this.lease;
     if (lease === null) return;
-    const delayMs = Math.max(0, this.validUntil - performance.now()) + 1;
+    const delayMs = Math.max(0, (this.clock?.validUntil ?? 0) - performance.now()) + 1;
     this.expiryTimer = setTimeout(() => {
       if (!this.leaseAlive()) this.lose(lease, 'no keep-alive answered within the session timeout');
       else this.armExpiryTimer();
@@ -233,7 +263,7 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     const registration = this.current;
     this.lease = null;
     this.current = null;
-    this.validUntil = 0;
+    this.clock = null;
     this.clearExpiryTimer();
     // The key may outlive our view of the lease (etcd counts from when it got the keep-alive):
     // revoking ends it at once, so the controller moves leadership now rather than later.
