@@ -61,6 +61,8 @@ interface ClusterRead {
   brokers: PlacementBroker[];
   topics: Map<string, Versioned<TopicRecord>>;
   partitions: Map<string, Versioned<PartitionState>>;
+  /** Partition keys present but unreadable: left alone (rewriting them would guess at the ISR). */
+  unreadable: Set<string>;
 }
 
 /** Passes run back to back after lost swaps before the controller pauses. */
@@ -220,7 +222,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const parsed = parseKey(p.key);
       if (parsed?.kind === 'partition') partitionMap.set(`${parsed.topic}/${parsed.partition}`, p);
     }
-    return { live, brokers: placement, topics: topicMap, partitions: partitionMap };
+    const unreadable = new Set<string>();
+    for (const err of partitions.invalid) {
+      const parsed = parseKey(err.key);
+      if (parsed?.kind === 'partition') unreadable.add(`${parsed.topic}/${parsed.partition}`);
+    }
+    return { live, brokers: placement, topics: topicMap, partitions: partitionMap, unreadable };
   }
 
   private uncleanFor(topic: TopicRecord): boolean {
@@ -237,6 +244,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       for (let p = 0; p < record.value.replicas.length; p++) {
         const replicas = record.value.replicas[p]!;
         const current = view.partitions.get(`${topic}/${p}`);
+        if (view.unreadable.has(`${topic}/${p}`)) continue;
         let next: PartitionState | null;
         let expected: number;
         if (current === undefined) {

@@ -7,6 +7,8 @@
  * registration (`stateRevision > brokerEpoch`): a broker that lost its lease and registered
  * again must not go on leading on the strength of an old record (Kafka's broker-epoch check);
  * the controller re-elects such partitions, bumping the epoch, even when the same broker wins.
+ * (The rule holds only if leaders write their own ISR changes solely while
+ * `ClusterMetadataView.canAcknowledge` is true: a stale leader's write would look fresh.)
  *
  * Offline election (leader dead, bounced, or none): the first replica, in assignment order,
  * that is live and in the ISR. With none, unclean election (when enabled) takes the first live

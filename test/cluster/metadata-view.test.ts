@@ -99,5 +99,12 @@ describe.skipIf(!hasEtcd)('broker-side metadata view (real etcd)', () => {
     await waitFor('controller', () => (one.controller.activeEpoch() !== null ? true : undefined));
     await one.controller.createTopic({ name: 'fine', numPartitions: 1, replicationFactor: 1 });
     await waitFor('fine/0 in the cache', () => one.view.cache.partitionState('fine', 0));
+    // A valid topic whose partition key is broken: the controller leaves the key alone and settles.
+    await one.store.ns.put('partitions/fine/0').value('{"leader": "x"}');
+    const reconciled = new Promise((resolve) => one.controller.once('reconciled', resolve));
+    await one.controller.createTopic({ name: 'fine2', numPartitions: 1, replicationFactor: 1 });
+    expect(await reconciled).toMatchObject({ conflicts: 0 });
+    await one.controller.settled();
+    expect((await one.store.ns.get('partitions/fine/0').string())).toBe('{"leader": "x"}');
   });
 });
