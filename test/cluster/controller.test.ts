@@ -167,6 +167,16 @@ describe.skipIf(!hasEtcd)('controller (real etcd)', () => {
     expect((await partitionState(c.store, 'p', 0))?.leader).toBe(1);
   });
 
+  it('with auto.leader.rebalance.enable, moves leadership back on its own every check interval', async () => {
+    const { byId } = await startCluster([1, 2], { autoLeaderRebalanceEnable: true, leaderImbalanceCheckIntervalMs: 200 });
+    const c = await activeController(byId);
+    await c.controller.createTopic({ name: 'auto', numPartitions: 1, replicationFactor: 2, replicaAssignment: [[1, 2]] });
+    const kv = (await c.store.get(partitionKey('auto', 0), Records.partition))!;
+    await new ControllerWriter(c.store, c.controller.activeEpoch()!).swapPartition('auto', 0, kv.modRevision, { leader: 2, leaderEpoch: 1, isr: [2, 1], partitionEpoch: 1 });
+    await waitFor('1 leads auto/0 again', async () => ((await partitionState(c.store, 'auto', 0))?.leader === 1 ? true : undefined));
+    expect(await partitionState(c.store, 'auto', 0)).toEqual({ leader: 1, leaderEpoch: 2, isr: [2, 1], partitionEpoch: 2 });
+  });
+
   it('re-elects the partitions of a leader that lost its lease and registered again', async () => {
     const { byId } = await startCluster([1, 2]);
     const c = await activeController(byId);
