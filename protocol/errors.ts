@@ -39,6 +39,7 @@ export const ERRORS = {
   INVALID_PARTITIONS: { code: 37, retriable: false, message: 'Number of partitions is below 1.' },
   INVALID_REPLICATION_FACTOR: { code: 38, retriable: false, message: 'Replication factor is below 1 or larger than the number of available brokers.' },
   INVALID_CONFIG: { code: 40, retriable: false, message: 'Configuration is invalid.' },
+  NOT_CONTROLLER: { code: 41, retriable: true, message: 'This is not the correct controller for this cluster.' },
   INVALID_REQUEST: { code: 42, retriable: false, message: 'This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker.' },
   POLICY_VIOLATION: { code: 44, retriable: false, message: 'Request parameters do not satisfy the configured policy.' },
   OUT_OF_ORDER_SEQUENCE_NUMBER: { code: 45, retriable: false, message: 'The broker received an out of order sequence number.' },
@@ -53,6 +54,7 @@ export const ERRORS = {
   INVALID_RECORD: { code: 87, retriable: false, message: 'This record has failed the validation on broker and hence will be rejected.' },
   THROTTLING_QUOTA_EXCEEDED: { code: 89, retriable: true, message: 'The throttling quota has been exceeded.' },
   FENCED_MEMBER_EPOCH: { code: 110, retriable: false, message: 'The member epoch is fenced by the group coordinator. The member must abandon all its partitions and rejoin.' },
+  DUPLICATE_BROKER_REGISTRATION: { code: 101, retriable: false, message: 'This broker id is already registered by another live broker.' },
   UNSUPPORTED_ASSIGNOR: { code: 112, retriable: false, message: 'The assignor or its version range is not supported by the consumer group.' },
   STALE_MEMBER_EPOCH: { code: 113, retriable: false, message: 'The member epoch is stale. The member must retry after receiving its updated member epoch via the ConsumerGroupHeartbeat API.' },
   // rill's own codes, from 1000 up (as rill's own API keys are), for conditions Kafka has no code for.

@@ -1,0 +1,113 @@
+/**
+ * The controller's partition state rules as pure functions (Kafka's PartitionStateMachine and
+ * its leader election strategies): given a partition's state, its replicas and the live brokers,
+ * what its next state must be. The controller writes whatever these return, by compare-and-swap.
+ *
+ * A leader is valid only while it is live AND the state was written after its current
+ * registration (`stateRevision > brokerEpoch`): a broker that lost its lease and registered
+ * again must not go on leading on the strength of an old record (Kafka's broker-epoch check);
+ * the controller re-elects such partitions, bumping the epoch, even when the same broker wins.
+ * (The rule holds only if leaders write their own ISR changes solely while
+ * `ClusterMetadataView.canAcknowledge` is true: a stale leader's write would look fresh.)
+ *
+ * Offline election (leader dead, bounced, or none): the first replica, in assignment order,
+ * that is live and in the ISR. With none, unclean election (when enabled) takes the first live
+ * replica and makes it the whole ISR; otherwise the leader becomes NO_LEADER and the ISR is kept
+ * as it was, naming the replicas that hold every acknowledged record, so that the first of
+ * them to come back is elected.
+ */
+import { NO_LEADER, type PartitionState } from './schemas.js';
+
+/** Live brokers: node id → broker epoch (create revision of its registration). */
+export type LiveBrokers = ReadonlyMap<number, number>;
+
+export interface CurrentPartition {
+  readonly state: PartitionState;
+  /** Mod revision of the partition key. */
+  readonly modRevision: number;
+  readonly replicas: readonly number[];
+}
+
+export function isValidLeader(p: CurrentPartition, live: LiveBrokers): boolean {
+  const epoch = p.state.leader === NO_LEADER ? undefined : live.get(p.state.leader);
+  return epoch !== undefined && p.modRevision > epoch;
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function changed(state: PartitionState, leader: number, isr: number[], newLeaderEpoch: boolean): PartitionState {
+  return {
+    leader,
+    leaderEpoch: newLeaderEpoch ? state.leaderEpoch + 1 : state.leaderEpoch,
+    isr,
+    partitionEpoch: state.partitionEpoch + 1,
+  };
+}
+
+/** The state a new partition starts in: the preferred replica leads, every replica is in the ISR. */
+export function initialPartitionState(replicas: readonly number[]): PartitionState {
+  return { leader: replicas[0]!, leaderEpoch: 0, isr: [...replicas], partitionEpoch: 0 };
+}
+
+/**
+ * The state the partition must move to given who is live, or null when it is fine as it is.
+ * Dead followers leave the ISR (partitionEpoch bump only); a leader change bumps both epochs.
+ */
+export function reconcilePartition(p: CurrentPartition, live: LiveBrokers, uncleanElection: boolean): PartitionState | null {
+  const { state, replicas } = p;
+  if (isValidLeader(p, live)) {
+    const isr = state.isr.filter((id) => live.has(id));
+    return sameMembers(isr, state.isr) ? null : changed(state, state.leader, isr, false);
+  }
+  // A leader that is live but bounced (registered again since this state) is passed over when
+  // another in-sync replica can lead, and then leaves the ISR as any failed replica does.
+  const bounced = state.leader !== NO_LEADER && live.has(state.leader) ? state.leader : NO_LEADER;
+  const liveIsr = replicas.filter((id) => state.isr.includes(id) && live.has(id));
+  const others = liveIsr.filter((id) => id !== bounced);
+  const leader = others[0] ?? (liveIsr.includes(bounced) ? bounced : undefined);
+  if (leader !== undefined) {
+    const isr = state.isr.filter((id) => live.has(id) && (id !== bounced || id === leader));
+    return changed(state, leader, isr, true);
+  }
+  if (uncleanElection) {
+    const first = replicas.find((id) => live.has(id));
+    if (first !== undefined) return changed(state, first, [first], true);
+  }
+  return state.leader === NO_LEADER ? null : changed(state, NO_LEADER, [...state.isr], true);
+}
+
+export type PreferredElection =
+  | { outcome: 'elected'; state: PartitionState }
+  | { outcome: 'not-needed' }
+  /** The preferred replica is down or not in the ISR. */
+  | { outcome: 'not-available' };
+
+/** Kafka's preferred replica election: move leadership back to replicas[0] when it can lead. */
+export function electPreferred(p: CurrentPartition, live: LiveBrokers): PreferredElection {
+  const preferred = p.replicas[0]!;
+  if (p.state.leader === preferred && isValidLeader(p, live)) return { outcome: 'not-needed' };
+  if (!live.has(preferred) || !p.state.isr.includes(preferred)) return { outcome: 'not-available' };
+  const isr = p.state.isr.filter((id) => live.has(id));
+  return { outcome: 'elected', state: changed(p.state, preferred, isr, true) };
+}
+
+/**
+ * Kafka's auto leader rebalance trigger: for each broker, the share of the partitions it
+ * prefers to lead that someone else leads; brokers above `percentage` get theirs back.
+ */
+export function brokersOverImbalance(partitions: readonly CurrentPartition[], percentage: number): Set<number> {
+  const preferredCount = new Map<number, number>();
+  const notLeading = new Map<number, number>();
+  for (const p of partitions) {
+    const preferred = p.replicas[0]!;
+    preferredCount.set(preferred, (preferredCount.get(preferred) ?? 0) + 1);
+    if (p.state.leader !== preferred) notLeading.set(preferred, (notLeading.get(preferred) ?? 0) + 1);
+  }
+  const out = new Set<number>();
+  for (const [id, total] of preferredCount) {
+    if (((notLeading.get(id) ?? 0) * 100) / total > percentage) out.add(id);
+  }
+  return out;
+}
