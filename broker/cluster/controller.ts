@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { rillError } from '../../protocol/errors.js';
-import { validateTopicName } from '../topic-registry.js';
+import { requireValidTopicName } from '../topic-registry.js';
 import { BROKERS_PREFIX, PARTITIONS_PREFIX, TOPICS_PREFIX, parseKey } from './keys.js';
 import { Records, type PartitionState, type TopicRecord } from './schemas.js';
 import type { ClusterStore, Follow, Versioned } from './store.js';
@@ -269,7 +269,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   async createTopic(request: CreateTopicRequest): Promise<{ topicId: string; replicas: number[][] }> {
     const writer = this.requireWriter();
-    validateTopicName(request.name);
+    requireValidTopicName(request.name);
     const { live, brokers } = await this.read();
     const replicas = request.replicaAssignment ?? placeReplicas(brokers, { numPartitions: request.numPartitions, replicationFactor: request.replicationFactor });
     for (const r of replicas) {
