@@ -63,6 +63,9 @@ export function registerBenchCommand(program: Command): void {
         let last: string | null = null;
         let phaseStartMs = Date.now();
         const progress = new Progress((ms) => `bench: ${phase}, ${formatElapsed(Date.now() - phaseStartMs)} (total ${formatElapsed(ms)})${last !== null ? `; ${last}` : ''}`).start();
+        // Ctrl-C ends the process from bench/processes.ts's handler: leave no half-drawn line.
+        const erase = (): void => progress.stop();
+        process.once('exit', erase);
         try {
           await run(args, (next, lastResult) => {
             phase = next;
@@ -71,6 +74,7 @@ export function registerBenchCommand(program: Command): void {
             progress.redraw();
           });
         } finally {
+          process.off('exit', erase);
           progress.stop();
         }
       }),

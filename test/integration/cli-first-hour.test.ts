@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Admin } from '../../client/admin.js';
 import { CLI, ROOT, collect, isOneLineError, rill, spawnNode, type CliResult } from './cli-run.js';
-import { TestEnv } from './harness.js';
+import { TestEnv, waitFor } from './harness.js';
 
 const MESSAGES = 20_000;
 
@@ -92,6 +92,35 @@ describe('rill CLI: the first hour', () => {
     const { received, result } = await consumeIntoClosingReader(['consume', 'orders', '--from-beginning', '--format', 'json', ...brokers], 3);
     expect(received.map((l) => (JSON.parse(l) as { value: string }).value)).toEqual(['order-0', 'order-1', 'order-2']);
     expect(result).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('ends `consume --group` on Ctrl-C: exit 0, the group left at once', async () => {
+    const child = spawnNode(CLI, ['consume', 'orders', '--group', 'ctrl-c', '--from-beginning', ...brokers]);
+    let printed = '';
+    child.stdout.on('data', (d: Buffer) => (printed += d.toString()));
+    const done = collect(child, 'rill consume --group ctrl-c');
+    await waitFor(() => printed.includes('\n'), 20_000, 'a first message');
+    child.kill('SIGINT');
+    expect(await done).toMatchObject({ code: 0, stderr: '' });
+    const reset = await rill(['groups', 'reset-offsets', '--group', 'ctrl-c', '--topic', 'orders', '--to-earliest', '--execute', ...brokers]);
+    expect(reset, reset.stderr).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('ends `produce` on Ctrl-C: what was read is sent and summed up, exit 0', async () => {
+    await admin.createTopics({ topics: [{ topic: 'typed', numPartitions: 1 }] });
+    const child = spawnNode(CLI, ['produce', 'typed', ...brokers]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // stdin stays open, as at a terminal: only Ctrl-C ends the input.
+    child.stdin.write('one\ntwo\nthree\n');
+    await waitFor(async () => (await admin.describeTopics({ topics: ['typed'] }))[0]!.partitions[0]!.logEndOffset === 3, 20_000, 'three messages');
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toContain("produced 3 message(s) to 'typed'");
   });
 
   it('says a consumed topic does not exist, with --group as without', async () => {
