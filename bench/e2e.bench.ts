@@ -49,7 +49,7 @@ export type { E2eOptions, E2eResults };
  * Starts the broker, producer and consumer processes, runs the phases, and stops everything
  * (also when a phase fails or the broker dies).
  */
-export async function runE2e(options: E2eOptions): Promise<E2eResults> {
+export async function runE2e(options: E2eOptions, onPhase?: PhaseContext['onPhase']): Promise<E2eResults> {
   const started = Date.now();
   const here = dirname(fileURLToPath(import.meta.url));
   const brokerMain = join(here, '..', 'broker', 'main.js');
@@ -97,7 +97,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResults> {
       await admin.close();
     }
 
-    const ctx: PhaseContext = { options, producer, consumer, brokerCpu, cpuSnapshot, brokerMetricsPort: broker.metricsPort };
+    const ctx: PhaseContext = { options, producer, consumer, brokerCpu, cpuSnapshot, brokerMetricsPort: broker.metricsPort, onPhase };
     // A broker that dies mid-run fails the run at once instead of after a phase's time limit.
     let brokerExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | null = null;
     const brokerDied = new Promise<never>((_, reject) => {
@@ -146,9 +146,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResults> {
   }
 }
 
-export default async function run(argv: string[]): Promise<void> {
+export default async function run(argv: string[], onPhase?: PhaseContext['onPhase']): Promise<void> {
   const options = parseE2eOptions(argv);
-  const results = await runE2e(options);
+  const results = await runE2e(options, onPhase);
   console.log(formatReport(results));
   if (options.jsonFile !== null) await writeFile(options.jsonFile, JSON.stringify(results, null, 2) + '\n');
 }

@@ -1,7 +1,8 @@
 /**
- * What every `rill` command shares: the `--brokers` option, building a client, turning an
- * error into ONE line on stderr with a non-zero exit, option parsers, and output helpers that
- * respect stdout backpressure (a consumer piped into `head` must not buffer without bound).
+ * What every `rill` command shares: the global `--brokers` option, building a client, turning
+ * an error into ONE line on stderr with a non-zero exit, option parsers, and output helpers
+ * that respect stdout backpressure (a consumer piped into `head` must not buffer without bound)
+ * and treat a closed stdout (EPIPE: the reader went away) as a normal end, not a crash.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import pino from 'pino';
@@ -11,12 +12,26 @@ import { RillError } from '../protocol/errors.js';
 export const DEFAULT_BROKERS = '127.0.0.1:9292';
 
 export interface BrokersOption {
+  /** Filled in by action() from --brokers, $RILL_BROKERS or the default. */
   brokers: string;
 }
 
-/** Adds `--brokers host:port,...` (default $RILL_BROKERS or 127.0.0.1:9292). */
-export function withBrokers(cmd: Command): Command {
-  return cmd.option('--brokers <host:port,...>', 'bootstrap brokers, comma-separated (env RILL_BROKERS)', process.env.RILL_BROKERS ?? DEFAULT_BROKERS);
+/**
+ * `--brokers host:port,...` belongs to the program, so it is accepted before the subcommand
+ * (`rill --brokers X topics list`) and, as commander does for program options, after it;
+ * every subcommand's help lists it under "Global Options".
+ */
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .option('--brokers <host:port,...>', `bootstrap brokers, comma-separated (default: $RILL_BROKERS or ${DEFAULT_BROKERS})`)
+    .configureHelp({ showGlobalOptions: true });
+}
+
+function brokersOf(cmd: Command): string {
+  const given = (cmd.optsWithGlobals() as { brokers?: string }).brokers;
+  if (given !== undefined) return given;
+  const env = process.env.RILL_BROKERS;
+  return env !== undefined && env.trim().length > 0 ? env : DEFAULT_BROKERS;
 }
 
 export function brokerList(spec: string): string[] {
@@ -52,16 +67,56 @@ export function errorLine(err: unknown): string {
 }
 
 /**
- * Wraps a command action: on failure prints one line and exits 1; on success exits with
- * process.exitCode (0) once stdout is flushed, so no stray timer or socket keeps the CLI alive.
+ * Raised by the output helpers once stdout is closed (EPIPE: `rill consume ... | head -3`).
+ * A command that meets it stops as if its work were done: action() exits 0 and prints nothing.
+ */
+export class StdoutClosedError extends Error {
+  constructor() {
+    super('stdout was closed');
+    this.name = 'StdoutClosedError';
+  }
+}
+
+let stdoutClosed = false;
+
+function isClosedPipe(err: NodeJS.ErrnoException): boolean {
+  return err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || err.code === 'ERR_STREAM_WRITE_AFTER_END';
+}
+
+/**
+ * Without a listener, an EPIPE on stdout is an uncaught 'error' event: a stack trace and exit 1.
+ * With it, the failed write's callback reports it (writeOut, writeOutConfirmed) and the command
+ * ends cleanly. Any other stdout failure (disk full on a redirect) is one error line and exit 1.
+ */
+export function guardStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (isClosedPipe(err)) {
+      stdoutClosed = true;
+      return;
+    }
+    process.stderr.write(`error: cannot write to stdout: ${err.code ?? err.message}\n`);
+    process.exit(1);
+  });
+}
+
+/**
+ * Wraps a command action: fills in `opts.brokers`; on failure prints one line and exits 1; on
+ * success (or a closed stdout) exits with process.exitCode (0) once stdout is flushed, so no
+ * stray timer or socket keeps the CLI alive.
  */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    // commander calls an action with (...arguments, options, command).
+    const cmd = args[args.length - 1] as Command;
+    const opts = args[args.length - 2] as Partial<BrokersOption>;
     try {
+      opts.brokers = brokersOf(cmd);
       await fn(...args);
     } catch (err) {
-      process.stderr.write(errorLine(err) + '\n');
-      process.exitCode = 1;
+      if (!(err instanceof StdoutClosedError)) {
+        process.stderr.write(errorLine(err) + '\n');
+        process.exitCode = 1;
+      }
     }
     await flushStdout();
     process.exit(process.exitCode ?? 0);
@@ -70,15 +125,46 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
 
 export function flushStdout(): Promise<void> {
   return new Promise((resolve) => {
-    if (process.stdout.writableLength === 0) resolve();
+    if (stdoutClosed || process.stdout.destroyed || process.stdout.writableLength === 0) resolve();
     else process.stdout.write('', () => resolve());
   });
 }
 
-/** Writes to stdout, waiting for 'drain' when the pipe is full. */
+/** Writes to stdout, waiting for 'drain' when the pipe is full; rejects once stdout is closed. */
 export function writeOut(text: string): Promise<void> | undefined {
+  if (stdoutClosed || process.stdout.destroyed) return Promise.reject(new StdoutClosedError());
   if (process.stdout.write(text)) return undefined;
-  return new Promise((resolve) => process.stdout.once('drain', resolve));
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      process.stdout.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      process.stdout.off('drain', onDrain);
+      reject(new StdoutClosedError());
+    };
+    process.stdout.once('drain', onDrain);
+    process.stdout.once('close', onClose);
+  });
+}
+
+/**
+ * Writes to stdout and resolves once the write has succeeded, rejecting with StdoutClosedError
+ * if it failed because the reader went away: what a consumer may count as printed (and commit).
+ * Stdout writes to pipes, files and terminals are synchronous on Linux and macOS, so the wait
+ * is one tick, and the next write starts only after this one is out (backpressure included).
+ */
+export function writeOutConfirmed(text: string): Promise<void> {
+  if (stdoutClosed || process.stdout.destroyed) return Promise.reject(new StdoutClosedError());
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => {
+      if (err === null || err === undefined) resolve();
+      else if (isClosedPipe(err)) {
+        stdoutClosed = true;
+        reject(new StdoutClosedError());
+      } else reject(err);
+    });
+  });
 }
 
 export function intOption(name: string, min = 0): (value: string) => number {

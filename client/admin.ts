@@ -147,7 +147,11 @@ export class Admin {
     await this.controller(opts.signal);
   }
 
-  /** Creates topics; rejects naming every topic that failed (e.g. TOPIC_ALREADY_EXISTS). */
+  /**
+   * Creates topics; rejects naming every topic that failed (e.g. TOPIC_ALREADY_EXISTS). A topic
+   * without numPartitions / replicationFactor gets the broker's defaults (num.partitions,
+   * default.replication.factor): -1 on the wire, as Kafka's CreateTopics v4+.
+   */
   async createTopics(opts: CreateTopicsOptions & AdminCallOptions): Promise<void> {
     const topics = opts.topics.map((t) => ({
       name: t.topic,

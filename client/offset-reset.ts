@@ -187,7 +187,7 @@ export function buildResetPlan(strategy: ResolvedStrategy, partitions: ReadonlyA
   if (unshiftable.length > 0) {
     throw rillError(
       'INVALID_REQUEST',
-      `cannot shift ${unshiftable.join(', ')}: the group has no committed offset there (reset them with toEarliest, toLatest or toOffset first)`,
+      `cannot shift ${unshiftable.join(', ')}: the group has no committed offset there (reset them to the earliest, the latest or an explicit offset first)`,
     );
   }
   return plan.sort(comparePartitions);

@@ -104,15 +104,37 @@ function perMillion(cpu: number | null, messages: number): number | null {
  */
 export async function runPhases(ctx: PhaseContext): Promise<PhaseResults> {
   const o = ctx.options;
+  const phase = ctx.onPhase ?? ((): void => undefined);
+  const rate = (r: { msgsPerSec: number }): string => `${Math.round(r.msgsPerSec).toLocaleString('en-US')} msg/s`;
+  let last: string | null = null;
   const latency: LatencyResult[] = [];
   if (o.phases.includes('latency')) {
-    for (let i = 0; i < o.latencyLingerMs.length; i++) latency.push(await latencyPhase(ctx, o.latencyLingerMs[i]!, WARMUP_RUN + 1 + i));
+    for (let i = 0; i < o.latencyLingerMs.length; i++) {
+      const lingerMs = o.latencyLingerMs[i]!;
+      phase(`latency (lingerMs ${lingerMs}, ${o.ratePerSec.toLocaleString('en-US')} msg/s for ${o.durationS} s)`, last);
+      const r = await latencyPhase(ctx, lingerMs, WARMUP_RUN + 1 + i);
+      latency.push(r);
+      last = `latency lingerMs ${lingerMs}: p99 ${r.latencyMs.p99.toFixed(2)} ms`;
+    }
   }
-  if (o.warmupMessages > 0 && o.phases.includes('produce')) await warmUpThroughput(ctx);
-  const produce = o.phases.includes('produce') ? await producePhase(ctx) : null;
+  if (o.warmupMessages > 0 && o.phases.includes('produce')) {
+    phase(`warm-up (${o.warmupMessages.toLocaleString('en-US')} messages)`, last);
+    await warmUpThroughput(ctx);
+  }
+  let produce: ThroughputResult | null = null;
+  if (o.phases.includes('produce')) {
+    phase(`produce (${o.messages.toLocaleString('en-US')} messages)`, last);
+    produce = await producePhase(ctx);
+    last = `produce: ${rate(produce)}`;
+  }
   const consume: ThroughputResult[] = [];
   if (produce !== null && o.phases.includes('consume')) {
-    for (const mode of o.consumeModes) consume.push(await consumePhase(ctx, mode, produce.messages));
+    for (const mode of o.consumeModes) {
+      phase(`consume (${mode === 'batch' ? 'eachBatch' : 'eachMessage'}, ${produce.messages.toLocaleString('en-US')} messages)`, last);
+      const r = await consumePhase(ctx, mode, produce.messages);
+      consume.push(r);
+      last = `${r.phase}: ${rate(r)}`;
+    }
   }
   return { produce, consume, latency };
 }
@@ -124,6 +146,8 @@ export interface PhaseContext {
   brokerCpu: () => number | null;
   cpuSnapshot: () => CpuSnapshot | null;
   brokerMetricsPort: number | null;
+  /** Told when a phase starts, with the previous phase's headline figure: `rill bench`'s progress line. */
+  onPhase?: (phase: string, lastResult: string | null) => void;
 }
 
 export interface CpuSnapshot {

@@ -11,11 +11,19 @@
  * The read loop is `run({ eachMessage })`: a message counts as processed once it is printed, so
  * a group commits exactly what was printed, also the last message before --max-messages stops
  * it (a `for await` loop that breaks leaves the message in hand unprocessed: the next run
- * would print it again).
+ * would print it again). A closed stdout (`| head -3`) is a normal end: the handler whose write
+ * failed stops the consumer and throws, so that message stays unprocessed, run() ends, and
+ * closing the client commits what was printed and leaves the group; the exit code is 0. (A
+ * closed pipe shows only on a write: an idle consumer notices it with the next message.)
+ *
+ * The topic must exist (as without --group): a group subscribed to a missing topic would wait
+ * silently for it forever. Consumers never create topics; `rill topics create` does.
  */
 import { Option, type Command } from 'commander';
-import { CorruptBatchError, RillError, type ConsumedMessage, type Consumer, type OffsetSpec, type Rill } from '../../client/index.js';
-import { action, createClient, intOption, withBrokers, writeOut, type BrokersOption } from '../common.js';
+import { CorruptBatchError, RillError, type Consumer, type OffsetSpec, type Rill } from '../../client/index.js';
+import { rillError } from '../../protocol/errors.js';
+import { action, createClient, intOption, writeOutConfirmed, type BrokersOption } from '../common.js';
+import { BYTES_FORMATS, messageLine, type BytesFormat } from '../format.js';
 
 export interface ConsumeOptions extends BrokersOption {
   group?: string;
@@ -24,24 +32,27 @@ export interface ConsumeOptions extends BrokersOption {
   offset?: number;
   maxMessages?: number;
   format: 'text' | 'json';
+  keyFormat: BytesFormat;
+  valueFormat: BytesFormat;
   timeoutMs?: number;
 }
 
 export function registerConsumeCommand(program: Command): Command {
-  const cmd = withBrokers(
-    program
-      .command('consume <topic>')
-      .description('print messages of a topic, one per line')
-      .addOption(new Option('--group <group>', 'join this consumer group: read its share of the partitions from its committed offsets, commit what was printed'))
-      .addOption(new Option('--partition <p>', 'read only this partition (default: all)').argParser(intOption('--partition')).conflicts('group'))
-      .addOption(
-        new Option('--from-beginning', 'start at the earliest retained offset (default: only new messages; with --group: where the group has no committed offset)').conflicts('offset'),
-      )
-      .addOption(new Option('--offset <n>', 'start at this offset (needs --partition)').argParser(intOption('--offset')).conflicts('group'))
-      .option('--max-messages <n>', 'exit after printing n messages', intOption('--max-messages', 1))
-      .addOption(new Option('--format <format>', 'text: the value; json: {topic,partition,offset,key,value,headers,timestamp}').choices(['text', 'json']).default('text'))
-      .option('--timeout-ms <ms>', 'exit after this long without a message', intOption('--timeout-ms', 1)),
-  );
+  const cmd = program
+    .command('consume <topic>')
+    .description('print messages of a topic, one per line')
+    .addOption(new Option('--group <group>', 'join this consumer group: read its share of the partitions from its committed offsets, commit what was printed'))
+    .addOption(new Option('--partition <p>', 'read only this partition (default: all)').argParser(intOption('--partition')).conflicts('group'))
+    .addOption(
+      new Option('--from-beginning', 'start at the earliest retained offset (default: only new messages; with --group: where the group has no committed offset)').conflicts('offset'),
+    )
+    .addOption(new Option('--offset <n>', 'start at this offset (needs --partition)').argParser(intOption('--offset')).conflicts('group'))
+    .option('--max-messages <n>', 'exit after printing n messages', intOption('--max-messages', 1))
+    .addOption(new Option('--format <format>', 'text: the value; json: {topic,partition,offset,key,value,headers,timestamp}').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--key-format <format>', 'how keys are printed (json): text (UTF-8), or base64 / hex for binary keys').choices(BYTES_FORMATS).default('text'))
+    .addOption(new Option('--value-format <format>', 'how values and header values are printed: text (UTF-8), or base64 / hex for binary values').choices(BYTES_FORMATS).default('text'))
+    .option('--timeout-ms <ms>', 'exit after this long without a message', intOption('--timeout-ms', 1))
+    .addHelpText('after', '\nA closed stdout (e.g. `| head -3`) ends the command normally: with --group, what was printed is committed and the member leaves the group.');
   cmd.action(
     action(async (topic: string, opts: ConsumeOptions) => {
       if (opts.offset !== undefined && opts.partition === undefined) throw new Error('--offset needs --partition');
@@ -65,6 +76,15 @@ export function registerConsumeCommand(program: Command): Command {
  * --partition P) at the requested start.
  */
 async function openConsumer(rill: Rill, topic: string, opts: ConsumeOptions): Promise<Consumer> {
+  const admin = rill.admin();
+  let partitions: number[];
+  try {
+    // Throws UNKNOWN_TOPIC_OR_PARTITION "topic 'x' does not exist", with or without --group.
+    const [description] = await admin.describeTopics({ topics: [topic] });
+    partitions = description!.partitions.map((p) => p.partition);
+  } finally {
+    await admin.close();
+  }
   if (opts.group !== undefined) {
     const consumer = rill.consumer({ groupId: opts.group, fromBeginning: opts.fromBeginning === true, maxWaitMs: 500 });
     await consumer.subscribe({ topics: [topic] });
@@ -72,12 +92,8 @@ async function openConsumer(rill: Rill, topic: string, opts: ConsumeOptions): Pr
   }
   const consumer = rill.consumer({ maxWaitMs: 500 });
   const start: OffsetSpec = opts.offset !== undefined ? opts.offset : opts.fromBeginning === true ? 'earliest' : 'latest';
-  const admin = rill.admin();
-  const [description] = await admin.describeTopics({ topics: [topic] });
-  await admin.close();
-  const partitions = description!.partitions.map((p) => p.partition);
   if (opts.partition !== undefined && !partitions.includes(opts.partition)) {
-    throw new Error(`topic '${topic}' has ${partitions.length} partition(s); partition ${opts.partition} does not exist`);
+    throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${partitions.length} partition(s); partition ${opts.partition} does not exist`, { topic, partition: opts.partition });
   }
   const chosen = opts.partition !== undefined ? [opts.partition] : partitions;
   consumer.assign(chosen.map((partition) => ({ topic, partition, offset: start })));
@@ -100,8 +116,14 @@ async function printMessages(consumer: Consumer, opts: ConsumeOptions): Promise<
   try {
     await consumer.run({
       eachMessage: async ({ message: m }) => {
-        const wait = writeOut(opts.format === 'json' ? jsonLine(m) : textLine(m));
-        if (wait !== undefined) await wait;
+        try {
+          await writeOutConfirmed(messageLine(m, opts));
+        } catch (err) {
+          // The reader has gone (StdoutClosedError): this message was not printed. Stopping
+          // first makes the consumer give it up unprocessed instead of retrying the handler.
+          void consumer.stop();
+          throw err;
+        }
         printed++;
         // Not awaited: stop() waits for this handler. run() delivers nothing after it.
         if (opts.maxMessages !== undefined && printed >= opts.maxMessages) void consumer.stop();
@@ -123,22 +145,3 @@ function skipAdvice(err: CorruptBatchError, topic: string, opts: ConsumeOptions)
   return new RillError(err.code, `${err.summary}; skip it with: ${where}`, { topic, partition: err.partition, cause: err });
 }
 
-function textLine(m: ConsumedMessage): string {
-  return (m.value === null ? 'null' : m.value.toString('utf8')) + '\n';
-}
-
-function jsonLine(m: ConsumedMessage): string {
-  const headers: Record<string, string | null> = {};
-  for (const [k, v] of Object.entries(m.headers)) headers[k] = v === null ? null : v.toString('utf8');
-  return (
-    JSON.stringify({
-      topic: m.topic,
-      partition: m.partition,
-      offset: m.offset,
-      key: m.key === null ? null : m.key.toString('utf8'),
-      value: m.value === null ? null : m.value.toString('utf8'),
-      headers,
-      timestamp: m.timestamp,
-    }) + '\n'
-  );
-}

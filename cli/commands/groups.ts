@@ -16,7 +16,8 @@ import {
   type ResetStrategy,
   type TopicScope,
 } from '../../client/offset-reset.js';
-import { action, createClient, table, withBrokers, writeOut, type BrokersOption } from '../common.js';
+import { rillError } from '../../protocol/errors.js';
+import { action, createClient, table, writeOut, type BrokersOption } from '../common.js';
 
 const STATES: readonly GroupState[] = ['empty', 'assigning', 'reconciling', 'stable'];
 
@@ -47,29 +48,28 @@ export function registerGroupsCommands(program: Command): void {
   // subcommands inherit this setting when they are created below).
   const groups = program.command('groups').description('list, describe, delete consumer groups and reset their offsets').showHelpAfterError(false);
 
-  withBrokers(
-    groups
-      .command('list')
-      .description('list consumer groups, one per line')
-      .option('--state [states...]', `show each group's state; with states (${STATES.join(', ')}), only groups in them`),
-  ).action(
-    action(async (opts: ListOptions) => {
-      const states = Array.isArray(opts.state) ? parseStates(opts.state) : undefined;
-      const rill = createClient(opts, 'rill-cli-groups');
-      try {
-        const list = await rill.admin().listGroups(states !== undefined ? { states } : {});
-        if (opts.state === undefined) {
-          if (list.length > 0) await writeOut(list.map((g) => g.groupId).join('\n') + '\n');
-        } else {
-          await writeOut(table(['GROUP', 'STATE'], list.map((g) => [g.groupId, g.state])));
+  groups
+    .command('list')
+    .description('list consumer groups, one per line')
+    .option('--state [states...]', `show each group's state; with states (${STATES.join(', ')}), only groups in them`)
+    .action(
+      action(async (opts: ListOptions) => {
+        const states = Array.isArray(opts.state) ? parseStates(opts.state) : undefined;
+        const rill = createClient(opts, 'rill-cli-groups');
+        try {
+          const list = await rill.admin().listGroups(states !== undefined ? { states } : {});
+          if (opts.state === undefined) {
+            if (list.length > 0) await writeOut(list.map((g) => g.groupId).join('\n') + '\n');
+          } else {
+            await writeOut(table(['GROUP', 'STATE'], list.map((g) => [g.groupId, g.state])));
+          }
+        } finally {
+          await rill.close();
         }
-      } finally {
-        await rill.close();
-      }
-    }),
-  );
+      }),
+    );
 
-  withBrokers(groups.command('describe <group>').description('show members, committed offsets, log end offsets and lag per partition')).action(
+  groups.command('describe <group>').description('show members, committed offsets, log end offsets and lag per partition').action(
     action(async (groupId: string, opts: BrokersOption) => {
       const rill = createClient(opts, 'rill-cli-groups');
       try {
@@ -80,7 +80,7 @@ export function registerGroupsCommands(program: Command): void {
     }),
   );
 
-  withBrokers(groups.command('delete <group>').description('delete a group and its committed offsets (only a group without live members)')).action(
+  groups.command('delete <group>').description('delete a group and its committed offsets (only a group without live members)').action(
     action(async (groupId: string, opts: BrokersOption) => {
       const rill = createClient(opts, 'rill-cli-groups');
       try {
@@ -92,27 +92,26 @@ export function registerGroupsCommands(program: Command): void {
     }),
   );
 
-  withBrokers(
-    groups
-      .command('reset-offsets')
-      .description('plan (default) or --execute a reset of a group\'s committed offsets, e.g. to replay history')
-      .requiredOption('--group <group>', 'the consumer group')
-      .option('--topic <topic[:p,p...]>', 'a topic to reset, all its partitions or the listed ones (repeatable)', collectScope, [])
-      .option('--all-topics', 'every partition the group has committed offsets for')
-      .option('--to-earliest', 'to the log start offset')
-      .option('--to-latest', 'to the log end offset')
-      .option('--to-current', 'to the committed offset (the log end where none): a no-op plan to --export')
-      .option('--to-offset <n>', 'to offset n (clamped into each partition\'s log)', offsetArg('--to-offset'))
-      .option('--shift-by <n>', 'move the committed offset by n (negative: back)', shiftArg)
-      .option('--to-datetime <iso>', 'to the first offset at or after this time, e.g. 2026-01-15T12:00:00.000 (UTC unless a zone is given)', datetimeArg)
-      .option('--by-duration <duration>', 'to the first offset at or after now minus this ISO-8601 duration, e.g. PT1H, P1DT12H', durationArg)
-      .option('--from-file <plan.csv>', 'to the offsets of a CSV plan (topic,partition,offset; what --export prints)')
-      .option('--dry-run', 'print the plan without changing anything (the default)')
-      .option('--execute', 'apply the plan (refused while the group has live members)')
-      .option('--export', 'print the plan as CSV topic,partition,offset instead of a table')
-      .addHelpText(
-        'after',
-        `
+  groups
+    .command('reset-offsets')
+    .description('plan (default) or --execute a reset of a group\'s committed offsets, e.g. to replay history')
+    .requiredOption('--group <group>', 'the consumer group')
+    .option('--topic <topic[:p,p...]>', 'a topic to reset, all its partitions or the listed ones (repeatable)', collectScope, [])
+    .option('--all-topics', 'every partition the group has committed offsets for')
+    .option('--to-earliest', 'to the log start offset')
+    .option('--to-latest', 'to the log end offset')
+    .option('--to-current', 'to the committed offset (the log end where none): a no-op plan to --export')
+    .option('--to-offset <n>', 'to offset n (clamped into each partition\'s log)', offsetArg('--to-offset'))
+    .option('--shift-by <n>', 'move the committed offset by n (negative: back)', shiftArg)
+    .option('--to-datetime <iso>', 'to the first offset at or after this time, e.g. 2026-01-15T12:00:00.000 (UTC unless a zone is given)', datetimeArg)
+    .option('--by-duration <duration>', 'to the first offset at or after now minus this ISO-8601 duration, e.g. PT1H, P1DT12H', durationArg)
+    .option('--from-file <plan.csv>', 'to the offsets of a CSV plan (topic,partition,offset; what --export prints)')
+    .option('--dry-run', 'print the plan without changing anything (the default)')
+    .option('--execute', 'apply the plan (refused while the group has live members)')
+    .option('--export', 'print the plan as CSV topic,partition,offset instead of a table')
+    .addHelpText(
+      'after',
+      `
 Exactly one scope (--topic ... or --all-topics; optional with --from-file, where it filters the
 file) and one strategy. Every target is clamped into [log start, log end].
 Examples:
@@ -120,26 +119,31 @@ Examples:
   rill groups reset-offsets --group billing --topic orders:0,1 --shift-by -100
   rill groups reset-offsets --group billing --all-topics --by-duration PT1H --export > plan.csv
   rill groups reset-offsets --group billing --from-file plan.csv --execute`,
-      ),
-  ).action(
-    action(async (opts: ResetOptions) => {
-      const { strategy, dryRun } = await resetRequest(opts);
-      const rill = createClient(opts, 'rill-cli-groups');
-      try {
-        const result = await rill.admin().resetOffsets({
-          groupId: opts.group,
-          ...(opts.allTopics === true ? { allTopics: true } : {}),
-          ...(opts.topic.length > 0 ? { topics: opts.topic } : {}),
-          strategy,
-          execute: !dryRun,
-        });
-        await writeOut(opts.export === true ? formatResetPlanCsv(result.plan) : planTable(result));
-        if (dryRun) process.stderr.write(dryRunNote(opts.group, result));
-      } finally {
-        await rill.close();
-      }
-    }),
-  );
+    )
+    .action(
+      action(async (opts: ResetOptions) => {
+        const { strategy, dryRun } = await resetRequest(opts);
+        const rill = createClient(opts, 'rill-cli-groups');
+        try {
+          const result = await rill.admin().resetOffsets({
+            groupId: opts.group,
+            ...(opts.allTopics === true ? { allTopics: true } : {}),
+            ...(opts.topic.length > 0 ? { topics: opts.topic } : {}),
+            strategy,
+            execute: !dryRun,
+          });
+          // An empty plan for --all-topics is a group with nothing committed (or no such group):
+          // say so instead of printing an empty table and succeeding.
+          if (opts.allTopics === true && result.plan.length === 0) {
+            throw rillError('GROUP_ID_NOT_FOUND', `group '${opts.group}' has no committed offsets (in topics that still exist); nothing to reset`);
+          }
+          await writeOut(opts.export === true ? formatResetPlanCsv(result.plan) : planTable(result));
+          if (dryRun) process.stderr.write(dryRunNote(opts.group, result));
+        } finally {
+          await rill.close();
+        }
+      }),
+    );
 }
 
 /**

@@ -3,10 +3,11 @@
  * Admin. Output is plain text for people; errors are one line on stderr.
  */
 import type { Command } from 'commander';
-import { action, createClient, intOption, keyValues, table, withBrokers, writeOut, type BrokersOption } from '../common.js';
+import { action, createClient, intOption, keyValues, table, writeOut, type BrokersOption } from '../common.js';
 
 interface CreateOptions extends BrokersOption {
-  partitions: number;
+  /** Omitted: the broker's num.partitions (CreateTopics numPartitions -1, as kafka-topics.sh). */
+  partitions?: number;
   replicationFactor?: number;
   config?: string[];
 }
@@ -19,27 +20,29 @@ interface AlterOptions extends BrokersOption {
 export function registerTopicsCommands(program: Command): void {
   const topics = program.command('topics').description('create, list, describe, alter and delete topics');
 
-  withBrokers(
-    topics
-      .command('create <name>')
-      .description('create a topic')
-      .requiredOption('--partitions <n>', 'number of partitions', intOption('--partitions', 1))
-      .option('--replication-factor <n>', 'replicas per partition (default: the broker\'s)', intOption('--replication-factor', 1))
-      .option('--config <key=value...>', 'topic configs, e.g. --config retention.ms=86400000 cleanup.policy=compact'),
-  ).action(
-    action(async (name: string, opts: CreateOptions) => {
-      const configs = keyValues(opts.config);
-      const rill = createClient(opts, 'rill-cli-topics');
-      try {
-        await rill.admin().createTopics({ topics: [{ topic: name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }] });
-        await writeOut(`created topic '${name}' with ${opts.partitions} partition(s)\n`);
-      } finally {
-        await rill.close();
-      }
-    }),
-  );
+  topics
+    .command('create <name>')
+    .description('create a topic')
+    .option('--partitions <n>', 'number of partitions (default: the broker\'s num.partitions)', intOption('--partitions', 1))
+    .option('--replication-factor <n>', 'replicas per partition (default: the broker\'s)', intOption('--replication-factor', 1))
+    .option('--config <key=value...>', 'topic configs, e.g. --config retention.ms=86400000 cleanup.policy=compact')
+    .action(
+      action(async (name: string, opts: CreateOptions) => {
+        const configs = keyValues(opts.config);
+        const rill = createClient(opts, 'rill-cli-topics');
+        try {
+          const admin = rill.admin();
+          await admin.createTopics({ topics: [{ topic: name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }] });
+          // With the broker's default, say what it chose.
+          const partitions = opts.partitions ?? (await admin.describeTopics({ topics: [name] }))[0]!.partitions.length;
+          await writeOut(`created topic '${name}' with ${partitions} partition(s)\n`);
+        } finally {
+          await rill.close();
+        }
+      }),
+    );
 
-  withBrokers(topics.command('list').description('list topic names, one per line')).action(
+  topics.command('list').description('list topic names, one per line').action(
     action(async (opts: BrokersOption) => {
       const rill = createClient(opts, 'rill-cli-topics');
       try {
@@ -51,7 +54,7 @@ export function registerTopicsCommands(program: Command): void {
     }),
   );
 
-  withBrokers(topics.command('describe <name>').description('show partitions (leader, log start and end offsets) and non-default configs')).action(
+  topics.command('describe <name>').description('show partitions (leader, log start and end offsets) and non-default configs').action(
     action(async (name: string, opts: BrokersOption) => {
       const rill = createClient(opts, 'rill-cli-topics');
       try {
@@ -72,7 +75,7 @@ export function registerTopicsCommands(program: Command): void {
     }),
   );
 
-  withBrokers(topics.command('delete <name>').description('delete a topic and all its data')).action(
+  topics.command('delete <name>').description('delete a topic and all its data').action(
     action(async (name: string, opts: BrokersOption) => {
       const rill = createClient(opts, 'rill-cli-topics');
       try {
@@ -84,25 +87,24 @@ export function registerTopicsCommands(program: Command): void {
     }),
   );
 
-  withBrokers(
-    topics
-      .command('alter <name>')
-      .description('set or revert topic configs (other configs are untouched)')
-      .option('--config <key=value...>', 'configs to set, e.g. --config retention.ms=3600000')
-      .option('--delete-config <key...>', 'configs to revert to their defaults'),
-  ).action(
-    action(async (name: string, opts: AlterOptions) => {
-      const configs: Record<string, string | null> = keyValues(opts.config);
-      for (const key of opts.deleteConfig ?? []) configs[key] = null;
-      if (Object.keys(configs).length === 0) throw new Error('nothing to alter: give --config key=value and/or --delete-config key');
-      const rill = createClient(opts, 'rill-cli-topics');
-      try {
-        await rill.admin().alterConfigs({ topic: name, configs });
-        const summary = Object.entries(configs).map(([k, v]) => (v === null ? `${k} (default)` : `${k}=${v}`));
-        await writeOut(`altered topic '${name}': ${summary.join(', ')}\n`);
-      } finally {
-        await rill.close();
-      }
-    }),
-  );
+  topics
+    .command('alter <name>')
+    .description('set or revert topic configs (other configs are untouched)')
+    .option('--config <key=value...>', 'configs to set, e.g. --config retention.ms=3600000')
+    .option('--delete-config <key...>', 'configs to revert to their defaults')
+    .action(
+      action(async (name: string, opts: AlterOptions) => {
+        const configs: Record<string, string | null> = keyValues(opts.config);
+        for (const key of opts.deleteConfig ?? []) configs[key] = null;
+        if (Object.keys(configs).length === 0) throw new Error('nothing to alter: give --config key=value and/or --delete-config key');
+        const rill = createClient(opts, 'rill-cli-topics');
+        try {
+          await rill.admin().alterConfigs({ topic: name, configs });
+          const summary = Object.entries(configs).map(([k, v]) => (v === null ? `${k} (default)` : `${k}=${v}`));
+          await writeOut(`altered topic '${name}': ${summary.join(', ')}\n`);
+        } finally {
+          await rill.close();
+        }
+      }),
+    );
 }

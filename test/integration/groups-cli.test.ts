@@ -4,44 +4,20 @@
  * raw heartbeat loop (test/broker-groups/wire.ts); `rill consume --group` is the SDK's group
  * consumer.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Admin } from '../../client/admin.js';
 import { connectClient, OwnershipLedger, WireMember } from '../broker-groups/wire.js';
 import type { RawClient } from '../helpers/raw-client.js';
+import { rill as run, type CliResult as Result } from './cli-run.js';
 import { TestEnv, waitFor } from './harness.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(root, 'dist', 'cli', 'main.js');
 const TOPIC = 'events';
 const PER_PARTITION = 10;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function rill(args: string[], timeoutMs = 20_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, RILL_BROKERS: '', RILL_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`rill ${args.join(' ')} did not exit within ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return run(args, undefined, timeoutMs);
 }
 
 /** The table's rows as arrays of cells (header first); checks the columns are aligned. */
