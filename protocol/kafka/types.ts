@@ -101,6 +101,11 @@ export class KafkaReader {
   uvarint(): number {
     const buf = this.buf;
     let pos = this.pos;
+    // Compact lengths, counts and tags are nearly always one byte.
+    if (pos < this.end && buf[pos]! < 0x80) {
+      this.pos = pos + 1;
+      return buf[pos]!;
+    }
     let value = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       if (pos >= this.end) throw malformed(`unsigned varint at offset ${this.pos} runs past the end`);
