@@ -5,8 +5,9 @@
  * measure the header/field work around it. `npm run bench -- kafka-codec [--time=ms]`.
  */
 import { Bench } from 'tinybench';
-import { KafkaApiKey } from '../protocol/kafka/apis.js';
+import { FETCH, KafkaApiKey, PRODUCE } from '../protocol/kafka/apis.js';
 import { decodeRequest, encodeRequest, encodeResponse } from '../protocol/kafka/frames.js';
+import type { KafkaRequestBody, KafkaRequestInput, KafkaResponseInput } from '../protocol/kafka/schema.js';
 import { encodeBatch, type RecordInput } from '../protocol/record-batch.js';
 
 /** Records are added until their estimated size reaches this, so the batch comes out near 16 KiB. */
@@ -24,19 +25,20 @@ export default async function run(argv: string[]): Promise<void> {
   }
   const batch = encodeBatch(records);
 
-  const produceBody = (name: string) => ({
+  const produceBody = (name: string): KafkaRequestInput<typeof PRODUCE> => ({
     transactionalId: null, acks: -1, timeoutMs: 30000,
     topicData: [{ name, partitionData: [{ index: 0, records: batch }] }],
   });
   const produceV9 = Buffer.concat(encodeRequest(KafkaApiKey.Produce, 9, 1, 'bench-client', produceBody('orders'))).subarray(4);
   const produceV7 = Buffer.concat(encodeRequest(KafkaApiKey.Produce, 7, 1, 'bench-client', produceBody('orders'))).subarray(4);
 
-  const partition = (index: number) => ({
+  type FetchPartition = NonNullable<NonNullable<KafkaResponseInput<typeof FETCH>['responses']>[number]['partitions']>[number];
+  const partition = (index: number): FetchPartition => ({
     partitionIndex: index, errorCode: 0, highWatermark: 1_000_000 + index, lastStableOffset: 1_000_000 + index,
     logStartOffset: 0, abortedTransactions: null, preferredReadReplica: -1, records: batch,
   });
-  const fetchOne = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: 'orders', partitions: [partition(0)] }] };
-  const fetchHundred = {
+  const fetchOne: KafkaResponseInput<typeof FETCH> = { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: 'orders', partitions: [partition(0)] }] };
+  const fetchHundred: KafkaResponseInput<typeof FETCH> = {
     throttleTimeMs: 0, errorCode: 0, sessionId: 0,
     responses: Array.from({ length: 10 }, (_, t) => ({ topic: `topic-${t}`, partitions: Array.from({ length: 10 }, (_, p) => partition(p)) })),
   };
@@ -44,10 +46,10 @@ export default async function run(argv: string[]): Promise<void> {
   let sink = 0;
   const bench = new Bench({ time: timeMs, warmupTime: 300, throws: true });
   bench.add('decode Produce v9 request (1 x 16 KiB batch)', () => {
-    sink += (decodeRequest(produceV9).body.topicData as unknown[]).length;
+    sink += (decodeRequest(produceV9).body as KafkaRequestBody<typeof PRODUCE>).topicData[0]!.partitionData[0]!.records!.length;
   });
   bench.add('decode Produce v7 request (1 x 16 KiB batch)', () => {
-    sink += (decodeRequest(produceV7).body.topicData as unknown[]).length;
+    sink += (decodeRequest(produceV7).body as KafkaRequestBody<typeof PRODUCE>).topicData[0]!.partitionData[0]!.records!.length;
   });
   bench.add('encode Fetch v12 response (1 x 16 KiB batch)', () => {
     sink += encodeResponse(KafkaApiKey.Fetch, 12, 1, fetchOne).length;

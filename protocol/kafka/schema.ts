@@ -64,3 +64,52 @@ export function inVersions(range: string | undefined, version: number): boolean 
   if (dash < 0) return version === Number(range);
   return version >= Number(range.slice(0, dash)) && version <= Number(range.slice(dash + 1));
 }
+
+// ---------------------------------------------------------------- types derived from declarations
+
+/** The value each primitive type decodes to. */
+interface PrimitiveValue {
+  bool: boolean;
+  int8: number;
+  int16: number;
+  uint16: number;
+  int32: number;
+  uint32: number;
+  int64: number;
+  float64: number;
+  string: string;
+  bytes: Buffer;
+  records: Buffer;
+  uuid: string;
+}
+
+/** What writing accepts: the same, except that records may be several Buffers sent back to back. */
+interface PrimitiveInput extends Omit<PrimitiveValue, 'records'> {
+  records: Buffer | readonly Buffer[];
+}
+
+type NullIfNullable<F> = F extends { readonly nullableVersions: string } ? null : never;
+
+type FieldValue<F, P> =
+  | (F extends { readonly type: '[]struct'; readonly fields: infer S extends readonly FieldDecl[] } ? Array<StructOf<S, P>>
+    : F extends { readonly type: 'struct'; readonly fields: infer S extends readonly FieldDecl[] } ? StructOf<S, P>
+    : F extends { readonly type: `[]${infer T extends PrimitiveType}` } ? Array<P[T & keyof P]>
+    : F extends { readonly type: infer T extends PrimitiveType } ? P[T & keyof P]
+    : never)
+  | NullIfNullable<F>;
+
+type StructOf<S extends readonly FieldDecl[], P> = P extends PrimitiveValue
+  ? { [F in S[number] as F['name']]: FieldValue<F, P> }
+  : { [F in S[number] as F['name']]?: FieldValue<F, P> };
+
+/**
+ * The decoded shape of a declared message, derived from its declaration (declared `as const`):
+ * every field of every served version is present, since reading fills absent ones with defaults.
+ * `KafkaRequestBody<typeof PRODUCE>` is what `decodeRequest(...).body` holds for Produce.
+ */
+export type KafkaRequestBody<A extends ApiDecl> = StructOf<A['request'], PrimitiveValue>;
+export type KafkaResponseBody<A extends ApiDecl> = StructOf<A['response'], PrimitiveValue>;
+
+/** What encoding accepts: every field optional (a missing one is written as its default). */
+export type KafkaRequestInput<A extends ApiDecl> = StructOf<A['request'], PrimitiveInput>;
+export type KafkaResponseInput<A extends ApiDecl> = StructOf<A['response'], PrimitiveInput>;

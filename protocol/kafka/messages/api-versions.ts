@@ -30,7 +30,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const API_VERSIONS: ApiDecl = {
+export const API_VERSIONS = {
   key: 18,
   name: 'ApiVersions',
   minVersion: 0,
@@ -61,4 +61,4 @@ export const API_VERSIONS: ApiDecl = {
     ] },
     { name: 'zkMigrationReady', type: 'bool', versions: '3+', taggedVersions: '3+', tag: 3, default: false },
   ],
-};
+} as const satisfies ApiDecl;

@@ -24,7 +24,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const CREATE_PARTITIONS: ApiDecl = {
+export const CREATE_PARTITIONS = {
   key: 37,
   name: 'CreatePartitions',
   minVersion: 0,
@@ -49,4 +49,4 @@ export const CREATE_PARTITIONS: ApiDecl = {
       { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+', default: null },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -41,7 +41,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const CREATE_TOPICS: ApiDecl = {
+export const CREATE_TOPICS = {
   key: 19,
   name: 'CreateTopics',
   minVersion: 0,
@@ -83,4 +83,4 @@ export const CREATE_TOPICS: ApiDecl = {
       ] },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -15,7 +15,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const DELETE_GROUPS: ApiDecl = {
+export const DELETE_GROUPS = {
   key: 42,
   name: 'DeleteGroups',
   minVersion: 0,
@@ -31,4 +31,4 @@ export const DELETE_GROUPS: ApiDecl = {
       { name: 'errorCode', type: 'int16', versions: '0+' },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

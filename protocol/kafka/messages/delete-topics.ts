@@ -22,7 +22,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const DELETE_TOPICS: ApiDecl = {
+export const DELETE_TOPICS = {
   key: 20,
   name: 'DeleteTopics',
   minVersion: 0,
@@ -45,4 +45,4 @@ export const DELETE_TOPICS: ApiDecl = {
       { name: 'errorMessage', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -38,7 +38,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const DESCRIBE_CONFIGS: ApiDecl = {
+export const DESCRIBE_CONFIGS = {
   key: 32,
   name: 'DescribeConfigs',
   minVersion: 0,
@@ -77,4 +77,4 @@ export const DESCRIBE_CONFIGS: ApiDecl = {
       ] },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -28,7 +28,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const DESCRIBE_GROUPS: ApiDecl = {
+export const DESCRIBE_GROUPS = {
   key: 15,
   name: 'DescribeGroups',
   minVersion: 0,
@@ -57,4 +57,4 @@ export const DESCRIBE_GROUPS: ApiDecl = {
       { name: 'authorizedOperations', type: 'int32', versions: '3+', default: -2147483648 },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

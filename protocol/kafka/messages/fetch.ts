@@ -64,7 +64,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const FETCH: ApiDecl = {
+export const FETCH = {
   key: 1,
   name: 'Fetch',
   minVersion: 4,
@@ -129,4 +129,4 @@ export const FETCH: ApiDecl = {
       ] },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -26,7 +26,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const FIND_COORDINATOR: ApiDecl = {
+export const FIND_COORDINATOR = {
   key: 10,
   name: 'FindCoordinator',
   minVersion: 0,
@@ -53,4 +53,4 @@ export const FIND_COORDINATOR: ApiDecl = {
       { name: 'errorMessage', type: 'string', versions: '4+', nullableVersions: '4+' },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

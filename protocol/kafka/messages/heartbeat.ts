@@ -15,7 +15,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const HEARTBEAT: ApiDecl = {
+export const HEARTBEAT = {
   key: 12,
   name: 'Heartbeat',
   minVersion: 0,
@@ -31,4 +31,4 @@ export const HEARTBEAT: ApiDecl = {
     { name: 'throttleTimeMs', type: 'int32', versions: '1+' },
     { name: 'errorCode', type: 'int16', versions: '0+' },
   ],
-};
+} as const satisfies ApiDecl;

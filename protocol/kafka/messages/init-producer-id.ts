@@ -17,7 +17,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const INIT_PRODUCER_ID: ApiDecl = {
+export const INIT_PRODUCER_ID = {
   key: 22,
   name: 'InitProducerId',
   minVersion: 0,
@@ -35,4 +35,4 @@ export const INIT_PRODUCER_ID: ApiDecl = {
     { name: 'producerId', type: 'int64', versions: '0+', default: -1 },
     { name: 'producerEpoch', type: 'int16', versions: '0+' },
   ],
-};
+} as const satisfies ApiDecl;

@@ -31,7 +31,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const JOIN_GROUP: ApiDecl = {
+export const JOIN_GROUP = {
   key: 11,
   name: 'JoinGroup',
   minVersion: 0,
@@ -63,4 +63,4 @@ export const JOIN_GROUP: ApiDecl = {
       { name: 'metadata', type: 'bytes', versions: '0+' },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -22,7 +22,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const LEAVE_GROUP: ApiDecl = {
+export const LEAVE_GROUP = {
   key: 13,
   name: 'LeaveGroup',
   minVersion: 0,
@@ -45,4 +45,4 @@ export const LEAVE_GROUP: ApiDecl = {
       { name: 'errorCode', type: 'int16', versions: '3+' },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -17,7 +17,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const LIST_GROUPS: ApiDecl = {
+export const LIST_GROUPS = {
   key: 16,
   name: 'ListGroups',
   minVersion: 0,
@@ -35,4 +35,4 @@ export const LIST_GROUPS: ApiDecl = {
       { name: 'groupState', type: 'string', versions: '4+' },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

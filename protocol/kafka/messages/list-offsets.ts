@@ -32,7 +32,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const LIST_OFFSETS: ApiDecl = {
+export const LIST_OFFSETS = {
   key: 2,
   name: 'ListOffsets',
   minVersion: 0,
@@ -65,4 +65,4 @@ export const LIST_OFFSETS: ApiDecl = {
       ] },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -40,7 +40,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const METADATA: ApiDecl = {
+export const METADATA = {
   key: 3,
   name: 'Metadata',
   minVersion: 0,
@@ -81,4 +81,4 @@ export const METADATA: ApiDecl = {
     ] },
     { name: 'clusterAuthorizedOperations', type: 'int32', versions: '8-10', default: -2147483648 },
   ],
-};
+} as const satisfies ApiDecl;

@@ -32,7 +32,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const OFFSET_COMMIT: ApiDecl = {
+export const OFFSET_COMMIT = {
   key: 8,
   name: 'OffsetCommit',
   minVersion: 0,
@@ -65,4 +65,4 @@ export const OFFSET_COMMIT: ApiDecl = {
       ] },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

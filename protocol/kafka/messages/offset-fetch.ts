@@ -48,7 +48,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const OFFSET_FETCH: ApiDecl = {
+export const OFFSET_FETCH = {
   key: 9,
   name: 'OffsetFetch',
   minVersion: 0,
@@ -97,4 +97,4 @@ export const OFFSET_FETCH: ApiDecl = {
       { name: 'errorCode', type: 'int16', versions: '8+', default: 0 },
     ] },
   ],
-};
+} as const satisfies ApiDecl;

@@ -35,7 +35,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const PRODUCE: ApiDecl = {
+export const PRODUCE = {
   key: 0,
   name: 'Produce',
   minVersion: 3,
@@ -71,4 +71,4 @@ export const PRODUCE: ApiDecl = {
     ] },
     { name: 'throttleTimeMs', type: 'int32', versions: '1+', default: 0 },
   ],
-};
+} as const satisfies ApiDecl;

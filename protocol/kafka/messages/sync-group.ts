@@ -24,7 +24,7 @@
  */
 import type { ApiDecl } from '../schema.js';
 
-export const SYNC_GROUP: ApiDecl = {
+export const SYNC_GROUP = {
   key: 14,
   name: 'SyncGroup',
   minVersion: 0,
@@ -49,4 +49,4 @@ export const SYNC_GROUP: ApiDecl = {
     { name: 'protocolName', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
     { name: 'assignment', type: 'bytes', versions: '0+' },
   ],
-};
+} as const satisfies ApiDecl;
