@@ -68,6 +68,7 @@ function skipTaggedFields(r: KafkaReader): void {
 /**
  * Decodes a request frame body. Throws RillError UNSUPPORTED_VERSION when (apiKey, apiVersion)
  * is not served (see `unsupportedVersionResponse`), INVALID_REQUEST when the bytes are malformed.
+ * Bytes after the body are ignored, as Apache Kafka's parser ignores them.
  */
 export function decodeRequest(frameBody: Buffer): KafkaRequest {
   const header = decodeRequestHeader(frameBody);
