@@ -175,24 +175,25 @@ function readField(f: FieldPlan, r: KafkaReader): unknown {
   switch (f.kind) {
     case ARRAY: {
       const n = r.arrayCount(f.compact, f.itemBytesMin);
-      if (n < 0) return nullOrFail(f);
+      if (n < 0) return nullOrFail(f, f.nullable);
       const items: unknown[] = [];
       if (f.item === STRUCT) {
         const sub = f.struct!;
         for (let i = 0; i < n; i++) items.push(readMessage(sub, r));
       } else {
-        for (let i = 0; i < n; i++) items.push(readItem(f, f.item, r));
+        // Items of a primitive array are never null, whatever the array's own nullability.
+        for (let i = 0; i < n; i++) items.push(readItem(f, f.item, r, false));
       }
       return items;
     }
     case STRUCT:
       return readMessage(f.struct!, r);
     default:
-      return readItem(f, f.kind, r);
+      return readItem(f, f.kind, r, f.nullable);
   }
 }
 
-function readItem(f: FieldPlan, kind: number, r: KafkaReader): unknown {
+function readItem(f: FieldPlan, kind: number, r: KafkaReader, nullable: boolean): unknown {
   switch (kind) {
     case BOOL: return r.bool();
     case INT8: return r.int8();
@@ -205,17 +206,17 @@ function readItem(f: FieldPlan, kind: number, r: KafkaReader): unknown {
     case UUID: return r.uuid();
     case STRING: {
       const s = r.string(f.compact);
-      return s === null ? nullOrFail(f) : s;
+      return s === null ? nullOrFail(f, nullable) : s;
     }
     default: {
       const b = r.bytes(f.compact);
-      return b === null ? nullOrFail(f) : b;
+      return b === null ? nullOrFail(f, nullable) : b;
     }
   }
 }
 
-function nullOrFail(f: FieldPlan): null {
-  if (!f.nullable) throw malformed(`field ${f.name} is null but not nullable in this version`);
+function nullOrFail(f: FieldPlan, nullable: boolean): null {
+  if (!nullable) throw malformed(`field ${f.name} is null but not nullable in this version`);
   return null;
 }
 

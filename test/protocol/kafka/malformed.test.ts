@@ -51,6 +51,9 @@ describe('malformed Kafka requests', () => {
   it('null where the version does not allow it', () => {
     invalid(hex('0003 0000 00000007 ffff ffffffff')); // Metadata v0 topics cannot be null
     invalid(hex('0003 0001 00000007 ffff 00000001 ffff')); // topic name cannot be null
+    // DescribeConfigs v0: configurationKeys may be null, its items may not.
+    expect(decodeRequest(hex('0020 0000 00000001 ffff 00000001 02 0001 74 ffffffff')).body.resources).toEqual([{ resourceType: 2, resourceName: 't', configurationKeys: null }]);
+    invalid(hex('0020 0000 00000001 ffff 00000001 02 0001 74 00000001 ffff'));
   });
 
   it('lengths past the end', () => {
