@@ -915,7 +915,19 @@ export class PartitionLog {
    * A read racing the truncation of its segment may fail with KAFKA_STORAGE_ERROR; nothing
    * serves consumers from a follower.
    */
-  async truncateTo(offset: number): Promise<number> {
+  truncateTo(offset: number): Promise<number> {
+    return this.truncate(offset, false);
+  }
+
+  /**
+   * Empties the log and restarts it at `offset`, which may be past the log end (Kafka's
+   * truncateFullyAndStartAt: a follower fell below its leader's log start). Returns `offset`.
+   */
+  truncateFullyAndStartAt(offset: number): Promise<number> {
+    return this.truncate(offset, true);
+  }
+
+  private async truncate(offset: number, fully: boolean): Promise<number> {
     if (!Number.isSafeInteger(offset) || offset < 0) throw rillError('OFFSET_OUT_OF_RANGE', `Cannot truncate ${this.topic}-${this.partition} to ${offset}`);
     return this.runMaintenance(async () => {
       for (let round = 0; this.writerLoop !== null; round++) {
@@ -925,9 +937,9 @@ export class PartitionLog {
       if (this.failure !== null) throw this.storageError(this.failure);
       if (this.syncLoop !== null) await this.syncLoop;
       await Promise.all(this.backgroundFlushes);
-      if (offset >= this.endOffset) return this.endOffset;
+      if (offset >= this.endOffset && !fully) return this.endOffset;
       try {
-        await this.truncateSegments(offset);
+        await this.truncateSegments(offset, fully);
       } catch (err) {
         this.fail(err as Error);
         throw this.storageError(err as Error);
@@ -937,12 +949,12 @@ export class PartitionLog {
     });
   }
 
-  private async truncateSegments(offset: number): Promise<void> {
+  private async truncateSegments(offset: number, fully: boolean): Promise<void> {
     this.epochCache.truncateFromEnd(offset);
     await this.epochCache.persist();
     const all = this.segments.toArray();
     // Segments whose base is at/after the cut go whole; the one before keeps its head.
-    const emptiesLog = offset < this.startOffset;
+    const emptiesLog = fully || offset < this.startOffset;
     let keep = emptiesLog ? -1 : this.segments.floorIndex(offset);
     if (keep >= 0 && all[keep]!.baseOffset === offset) keep--;
     const removed = this.segments.removeFrom(keep + 1);
