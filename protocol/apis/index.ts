@@ -129,7 +129,7 @@ function hasDefaults(schema: unknown): boolean {
 /**
  * Fills, in place, every omitted field that has a `default` in the API's request schema: the
  * one place defaults are applied. Only walks payloads of APIs that declare defaults, so the
- * hot APIs without any (Produce, Fetch) pay nothing.
+ * hottest API, Produce, which has none, pays nothing (Fetch walks its small request for replicaId).
  */
 export function applyRequestDefaults(def: ApiDefinition, payload: unknown): void {
   let has = withDefaults.get(def.request);
