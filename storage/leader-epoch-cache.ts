@@ -14,13 +14,13 @@
  * Each line is at most 10 + 1 + 16 digits (epoch <= 2^31 - 1, offset <= 2^53 - 1), and the
  * cache holds one line per leadership that appended, so the file stays a few KiB. It is written
  * whole with temp + fsync + rename + fsync dir (writeFileAtomic): a crash leaves the old or the
- * new file. A file that does not parse is treated as absent (the log's recovery scan then
- * rebuilds what lies past the recovery point; an under-reporting cache can only make a follower
- * truncate more, never keep a divergent tail).
+ * new file. The log's own batches are the truth: every open replays each batch header's
+ * partitionLeaderEpoch into the cache (the scan reads every header anyway), so a lost, stale
+ * or corrupt file (treated as absent, with a warning) is rebuilt, and the file adds only epochs
+ * whose batches compaction has since removed.
  *
- * In-memory changes are synchronous; `persist()` writes the file when something changed.
- * PartitionLog persists it before it advances its recovery point, so every batch below the
- * recovery point has its epoch in the file and every batch above it is rescanned on recovery.
+ * In-memory changes are synchronous; `persist()` writes the file when something changed (in the
+ * background on a new epoch, and on every flush before the recovery point advances).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

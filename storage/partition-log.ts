@@ -981,8 +981,9 @@ export class PartitionLog {
       this.onLogStartOffsetChange?.(this);
     }
     this.highWatermarkOffset = this.highWatermarkManaged ? Math.max(this.startOffset, Math.min(this.highWatermarkOffset, end)) : end;
-    this.durableOffset = Math.min(this.durableOffset, end);
-    this.recoveryPointOffset = Math.min(this.recoveryPointOffset, end);
+    // An emptied log restarted at `offset` (maybe past the old end) has nothing unsynced.
+    this.durableOffset = emptiesLog ? end : Math.min(this.durableOffset, end);
+    this.recoveryPointOffset = emptiesLog ? end : Math.min(this.recoveryPointOffset, end);
     await replayProducers(this.segments.toArray(), this.producers);
   }
 

@@ -1,16 +1,19 @@
 /**
  * Cutting the tail of a partition log (a follower removing the batches its leader does not
- * have, KIP-101/279). PartitionLog.truncateTo orders the steps for crash safety:
+ * have, KIP-101/279). PartitionLog.truncateTo orders the steps:
  *
- *   1. the leader-epoch checkpoint is cut first (an under-reporting cache can only make the
- *      next OffsetsForLeaderEpoch truncate more, never keep a divergent tail);
+ *   1. the leader-epoch cache drops the epochs starting at or past the cut, and its checkpoint
+ *      is rewritten;
  *   2. segments wholly past the cut are renamed `.deleted` (a crash finishes the delete on open);
  *   3. the segment holding the cut is ftruncated + fdatasynced at a batch boundary and its
  *      indexes are rebuilt from its batch headers;
  *   4. producer state is replayed from the remaining batch headers.
  *
- * A crash between steps leaves a log whose tail the next truncation (or recovery's scan) cuts
- * again: every step is idempotent.
+ * Crash safety: when truncateTo returns, the cut is on disk (renames fsynced with the directory,
+ * the cut segment fdatasynced). A crash between the steps leaves a prefix of the old log plus
+ * part of its tail; opening the log rebuilds the epoch cache from the batches themselves, so the
+ * leftover tail still carries its old epochs, and the follower's next OffsetsForLeaderEpoch
+ * finds and cuts it again. Every step is idempotent.
  */
 import { fsyncDir } from './checkpoint.js';
 import type { ProducerStateManager } from './producer-state.js';

@@ -89,6 +89,18 @@ describe('PartitionLog as a follower', () => {
     expect((await readAll(again)).map((r) => r.value)).toEqual(Array.from({ length: 14 }, (_, i) => `v${i}`));
   });
 
+  it('a truncation is on disk when truncateTo returns: a crash right after it (no flush, no clean shutdown) reopens to the cut log', async () => {
+    const log = await open({ segmentBytes: 400 });
+    for (let off = 0; off < 30; off += 3) await log.appendAsFollower(leaderBatch(off, 3, off < 15 ? 1 : 2));
+    await log.flush();
+    await log.truncateTo(15);
+    await log.close({ flush: false });
+    const again = await open({ segmentBytes: 400, recoveryPoint: 0 });
+    expect(again.logEndOffset).toBe(15);
+    expect(again.epochEntries).toEqual([{ epoch: 1, startOffset: 0 }]);
+    expect((await readAll(again)).map((r) => r.offset)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+  });
+
   it('truncateTo below the first segment\'s base offset and below the log start empties the log and restarts it there', async () => {
     const log = await open({ segmentBytes: 400 });
     for (let off = 0; off < 30; off += 3) await log.appendAsFollower(leaderBatch(off, 3, 2));
@@ -99,6 +111,11 @@ describe('PartitionLog as a follower', () => {
     expect(log.epochEntries).toEqual([]);
     await log.appendAsFollower(leaderBatch(6, 1, 3));
     expect((await readAll(log)).map((r) => r.offset)).toEqual([6]);
+    // A follower below its leader's log start restarts there, past its own log end.
+    expect(await log.truncateFullyAndStartAt(40)).toBe(40);
+    expect([log.logStartOffset, log.logEndOffset, log.segmentBaseOffsets]).toEqual([40, 40, [40]]);
+    await log.appendAsFollower(leaderBatch(40, 2, 5));
+    expect((await readAll(log)).map((r) => r.offset)).toEqual([40, 41]);
   });
 
   it('a managed high watermark never moves back, bounds consumer reads, and the replica read goes to the log end', async () => {
