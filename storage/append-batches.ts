@@ -1,7 +1,8 @@
 /**
- * Structure checks of the batches handed to PartitionLog.append / appendAsFollower: one pass
- * over the buffer that reads each batch's header fields the append path needs, or throws a
- * typed error naming the first bad batch. Nothing in the buffer changes here.
+ * The checks of an append before anything changes: the structure of the batches handed to
+ * PartitionLog.append / appendAsFollower (one pass reading the header fields the append path
+ * needs, or a typed error naming the first bad batch), and the idempotent-producer verdicts
+ * of a leader's append. Nothing in the buffer or the producer state changes here.
  */
 import { rillError } from '../protocol/errors.js';
 import {
@@ -13,8 +14,10 @@ import {
   readLastOffsetDelta,
   readMagic,
   readMaxTimestamp,
+  readProducerState,
   readRecordCount,
 } from '../protocol/record-batch.js';
+import type { ProducerAppendTxn, ProducerBatchMetadata, ProducerStateManager } from './producer-state.js';
 
 export interface AppendBatch {
   /** Position in the appended buffer. */
@@ -56,4 +59,36 @@ export function parseAppendBatches(records: Buffer, maxBatchBytes: number, topic
     pos += sizeBytes;
   }
   return batches;
+}
+
+/**
+ * Judges every idempotent batch of a leader's append whose first offset will be `firstOffset`:
+ * null when there is none, the duplicate (first one found, as Kafka does) or a transaction to
+ * record the accepted ones in. Throws on a bad sequence. Nothing changes until the caller
+ * commits the transaction.
+ */
+export function judgeProducerBatches(
+  producers: ProducerStateManager,
+  records: Buffer,
+  batches: readonly AppendBatch[],
+  firstOffset: number,
+  nowMs: number,
+): ProducerAppendTxn | { duplicate: ProducerBatchMetadata } | null {
+  let txn: ProducerAppendTxn | null = null;
+  let offset = firstOffset;
+  for (const b of batches) {
+    const { producerId, producerEpoch, baseSequence } = readProducerState(records, b.pos);
+    const lastOffsetDelta = b.lastOffsetDelta;
+    if (producerId >= 0) {
+      txn ??= producers.begin();
+      const info = { producerId, producerEpoch, baseSequence, lastOffsetDelta };
+      const verdict = txn.check(info);
+      if (verdict.kind === 'duplicate') return { duplicate: verdict.batch };
+      // Recorded in the transaction only: later batches of the same call see it, the
+      // manager sees it on commit (once every batch passed).
+      txn.record(info, offset, b.maxTimestamp, nowMs);
+    }
+    offset += lastOffsetDelta + 1;
+  }
+  return txn;
 }

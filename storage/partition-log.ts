@@ -42,7 +42,7 @@ import {
   readRecordCount,
   setLogAppendTime,
 } from '../protocol/record-batch.js';
-import { parseAppendBatches, type AppendBatch } from './append-batches.js';
+import { judgeProducerBatches, parseAppendBatches, type AppendBatch } from './append-batches.js';
 import { fsyncDir } from './checkpoint.js';
 import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
 import { validateLogConfig, type LogConfig } from './log-config.js';
@@ -416,7 +416,7 @@ export class PartitionLog {
     try {
       batches = parseAppendBatches(records, this.config.maxMessageBytes, this.topic, this.partition);
       if (logAppendTime) for (const b of batches) b.maxTimestamp = nowMs;
-      const judged = this.judgeProducers(records, batches, nowMs);
+      const judged = judgeProducerBatches(this.producers, records, batches, this.nextOffsetToAssign, nowMs);
       if (judged !== null && 'duplicate' in judged) return this.answerDuplicate(judged.duplicate);
       txn = judged;
     } catch (err) {
@@ -507,30 +507,6 @@ export class PartitionLog {
       // produce request's partitions) goes out in the first writev.
       if (this.writerLoop === null) this.writerLoop = Promise.resolve().then(() => this.drainAppendQueueSingleWriter());
     });
-  }
-
-  /**
-   * Judges every idempotent batch; null when there is none, the duplicate (first one found,
-   * as Kafka does) or a transaction to record the accepted ones in. Throws on a bad sequence.
-   */
-  private judgeProducers(records: Buffer, batches: AppendBatch[], nowMs: number): ProducerAppendTxn | { duplicate: ProducerBatchMetadata } | null {
-    let txn: ProducerAppendTxn | null = null;
-    let offset = this.nextOffsetToAssign;
-    for (const b of batches) {
-      const { producerId, producerEpoch, baseSequence } = readProducerState(records, b.pos);
-      const lastOffsetDelta = b.lastOffsetDelta;
-      if (producerId >= 0) {
-        txn ??= this.producers.begin();
-        const info = { producerId, producerEpoch, baseSequence, lastOffsetDelta };
-        const verdict = txn.check(info);
-        if (verdict.kind === 'duplicate') return { duplicate: verdict.batch };
-        // Recorded in the transaction only: later batches of the same call see it, the
-        // manager sees it on commit (once every batch passed).
-        txn.record(info, offset, b.maxTimestamp, nowMs);
-      }
-      offset += lastOffsetDelta + 1;
-    }
-    return txn;
   }
 
   private answerDuplicate(meta: ProducerBatchMetadata): Promise<AppendResult> {
