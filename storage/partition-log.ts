@@ -6,7 +6,8 @@
  * happens synchronously between awaits. Appends are validated and given offsets synchronously
  * in `append()` (so producer-sequence checks and offsets follow call order) and queued; one
  * writer loop (`drainAppendQueueSingleWriter`) takes everything queued and writes it with one
- * writev per segment touched, then acknowledges. While a write or an fdatasync is in flight new
+ * writev per segment touched, then acknowledges (log-writer.ts holds that pipeline and the
+ * state it shares with this file). While a write or an fdatasync is in flight new
  * appends pile up and go out together: that is both the write coalescing and the group commit.
  *
  * Offsets:
@@ -25,13 +26,13 @@
  * segment in the background. A failed write or fdatasync puts the log in a failed state: every
  * pending and later append rejects with KAFKA_STORAGE_ERROR until the log is reopened.
  *
- * Replication (see leader-epoch-cache.ts and follower-log.ts): every appended batch's
+ * Replication (see leader-epoch-cache.ts and truncation.ts): every appended batch's
  * partitionLeaderEpoch feeds the leader-epoch cache; a follower appends its leader's batches
  * with `appendAsFollower` (offsets and epochs kept) and cuts a divergent tail with `truncateTo`.
  */
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
-import { RillError, rillError } from '../protocol/errors.js';
+import { rillError } from '../protocol/errors.js';
 import {
   INT32_MAX,
   patchBaseOffset,
@@ -44,9 +45,9 @@ import {
 } from '../protocol/record-batch.js';
 import { judgeProducerBatches, parseAppendBatches, type AppendBatch } from './append-batches.js';
 import { fsyncDir } from './checkpoint.js';
-import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
+import type { EpochEndOffset, EpochEntry } from './leader-epoch-cache.js';
 import { validateLogConfig, type LogConfig } from './log-config.js';
-import { MAX_RELATIVE_OFFSET } from './offset-index.js';
+import { LogWriter, type AppendResult } from './log-writer.js';
 import {
   ProducerStateManager,
   lastSequenceOfEntry,
@@ -56,19 +57,10 @@ import {
 import { cleanLeftoverFiles, loadPartitionSegments } from './recovery.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment } from './segment.js';
-import { SegmentList } from './segment-list.js';
 import { SegmentReader, findTimestampInSegment } from './segment-reader.js';
 import { cutSegmentAt, deleteRemovedSegments, replayProducers } from './truncation.js';
 
-export interface AppendResult {
-  baseOffset: number;
-  lastOffset: number;
-  /** The broker time stamped on the batches, -1 unless message.timestamp.type=LogAppendTime. */
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  /** An idempotent retry: the offsets are the original ones and nothing was written. */
-  duplicate: boolean;
-}
+export type { AppendResult, PartitionLogStats } from './log-writer.js';
 
 export interface ReadResult {
   /** Whole batches (possibly none), from one positioned read; may start before fromOffset. */
@@ -86,22 +78,6 @@ export interface ReadOptions {
    * 'logEnd' (a follower's replica fetch). The same on a single broker, where HW == LEO.
    */
   isolation?: 'highWatermark' | 'logEnd';
-}
-
-export interface PartitionLogStats {
-  /** append() calls accepted (duplicates included). */
-  appends: number;
-  duplicates: number;
-  /** writev calls on .log files. */
-  writes: number;
-  bytesAppended: number;
-  /** fdatasync calls on .log files. */
-  fsyncs: number;
-  /** Full flushes (log + indexes), the ones that advance the recovery point. */
-  flushes: number;
-  rolls: number;
-  reads: number;
-  segmentsDeleted: number;
 }
 
 export interface ProducerStateView {
@@ -140,74 +116,19 @@ export interface AppendOptions {
   stampLeaderEpoch?: boolean;
 }
 
-interface PendingAppend {
-  buf: Buffer;
-  batches: AppendBatch[];
-  messages: number;
-  result: AppendResult;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
-}
-
-interface AckWaiter {
-  /** Resolve once this offset (exclusive) is written, or durable when `durable`. */
-  throughOffset: number;
-  durable: boolean;
-  result: AppendResult;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
-}
-
 const silentLogger = pino({ level: 'silent' });
 
-export class PartitionLog {
-  readonly topic: string;
-  readonly partition: number;
-  readonly dir: string;
-  config: LogConfig;
-  /** Called after every successful write (the broker wakes parked fetches). */
-  onAppend: ((log: PartitionLog) => void) | null = null;
+export class PartitionLog extends LogWriter {
   /** Called when the log start offset moves (LogManager checkpoints it). */
   onLogStartOffsetChange: ((log: PartitionLog) => void) | null = null;
-  readonly stats: PartitionLogStats = {
-    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, segmentsDeleted: 0,
-  };
   readonly producers = new ProducerStateManager();
-  /** epoch → start offset of this partition (leader-epoch-checkpoint). */
-  readonly epochCache: LeaderEpochCache;
 
-  private readonly logger: Logger;
-  private readonly segments = new SegmentList();
-  private startOffset = 0;
-  private endOffset = 0;
-  private highWatermarkOffset = 0;
-  private nextOffsetToAssign = 0;
-  private durableOffset = 0;
-  private recoveryPointOffset = 0;
-  private lastFlushMs = Date.now();
-  private unflushedMessages = 0;
-  private appendQueue: PendingAppend[] = [];
-  private writingGroup: PendingAppend[] = [];
-  private writerLoop: Promise<void> | null = null;
-  private ackWaiters: AckWaiter[] = [];
-  private readonly dirtySegments = new Set<Segment>();
-  private syncLoop: Promise<void> | null = null;
-  private readonly backgroundFlushes = new Set<Promise<void>>();
-  private syncRequested = false;
-  private failure: Error | null = null;
-  private closed = false;
   private maintenance: Promise<unknown> = Promise.resolve();
   private readonly reader = new SegmentReader();
   private currentLeaderEpoch = 0;
-  private highWatermarkManaged = false;
 
   private constructor(opts: PartitionLogOpenOptions, logger: Logger) {
-    this.topic = opts.topic;
-    this.partition = opts.partition;
-    this.dir = opts.dir;
-    this.config = validateLogConfig({ ...opts.config });
-    this.logger = logger;
-    this.epochCache = new LeaderEpochCache(opts.dir);
+    super(opts.topic, opts.partition, opts.dir, opts.config, logger);
     this.setLeaderEpoch(opts.leaderEpoch ?? 0);
   }
 
@@ -485,274 +406,6 @@ export class PartitionLog {
     this.epochCache.persist().catch((err: unknown) => {
       this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'leader-epoch-checkpoint write failed; retried on the next flush');
     });
-  }
-
-  private enqueue(records: Buffer, batches: AppendBatch[], messages: number, logAppendTimeMs: number): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.appendQueue.push({
-        buf: records,
-        batches,
-        messages,
-        result: {
-          baseOffset: batches[0]!.baseOffset,
-          lastOffset: batches[batches.length - 1]!.lastOffset,
-          logAppendTimeMs,
-          logStartOffset: this.startOffset,
-          duplicate: false,
-        },
-        resolve,
-        reject,
-      });
-      // Started from a microtask, so every append made in this tick (a Promise.all burst, a
-      // produce request's partitions) goes out in the first writev.
-      if (this.writerLoop === null) this.writerLoop = Promise.resolve().then(() => this.drainAppendQueueSingleWriter());
-    });
-  }
-
-  private answerDuplicate(meta: ProducerBatchMetadata): Promise<AppendResult> {
-    this.stats.appends++;
-    this.stats.duplicates++;
-    const durable = this.config.flushMessages === 1;
-    const result: AppendResult = {
-      baseOffset: meta.baseOffset,
-      lastOffset: meta.lastOffset,
-      logAppendTimeMs: this.config.messageTimestampType === 'LogAppendTime' ? meta.timestampMs : -1,
-      logStartOffset: this.startOffset,
-      duplicate: true,
-    };
-    const reached = durable ? this.durableOffset : this.endOffset;
-    if (meta.lastOffset < reached) return Promise.resolve(result);
-    // The original is still queued or being flushed: answer when it is done.
-    return new Promise((resolve, reject) => {
-      this.ackWaiters.push({ throughOffset: meta.lastOffset + 1, durable, result, resolve, reject });
-    });
-  }
-
-  /** The writer loop: takes everything queued, writes it, acknowledges, repeats. */
-  private async drainAppendQueueSingleWriter(): Promise<void> {
-    try {
-      while (this.appendQueue.length > 0 && this.failure === null) {
-        this.writingGroup = this.appendQueue;
-        this.appendQueue = [];
-        await this.writeGroupSingleWriter(this.writingGroup);
-        this.writingGroup = [];
-      }
-    } catch (err) {
-      this.fail(err as Error);
-    } finally {
-      this.writingGroup = [];
-      this.writerLoop = null;
-    }
-  }
-
-  private async writeGroupSingleWriter(group: PendingAppend[]): Promise<void> {
-    const cfg = this.config;
-    const nowMs = Date.now();
-    let seg = this.segments.last()!;
-    let chunks: Buffer[] = [];
-    let chunkBytes = 0;
-    let pendingBatches: AppendBatch[] = [];
-
-    const writeOut = async (): Promise<void> => {
-      if (chunkBytes === 0) return;
-      await seg.writeSingleWriter(chunks, chunkBytes);
-      this.stats.writes++;
-      this.dirtySegments.add(seg);
-      let position = seg.sizeBytes;
-      for (const b of pendingBatches) {
-        seg.observeBatchSingleWriter(
-          { position, sizeBytes: b.sizeBytes, baseOffset: b.baseOffset, lastOffset: b.lastOffset, maxTimestamp: b.maxTimestamp },
-          cfg.indexIntervalBytes,
-          nowMs,
-        );
-        position += b.sizeBytes;
-      }
-      seg.commitWriteSingleWriter(chunkBytes);
-      this.stats.bytesAppended += chunkBytes;
-      this.endOffset = pendingBatches[pendingBatches.length - 1]!.lastOffset + 1;
-      if (!this.highWatermarkManaged) this.highWatermarkOffset = this.endOffset;
-      chunks = [];
-      chunkBytes = 0;
-      pendingBatches = [];
-    };
-
-    for (const p of group) {
-      let runStart = -1;
-      let runEnd = -1;
-      for (const b of p.batches) {
-        const size = seg.sizeBytes + chunkBytes;
-        const rollBase = seg.rollBaseMs >= 0 ? seg.rollBaseMs : size > 0 ? nowMs : -1;
-        const mustRoll = size > 0 && (
-          size + b.sizeBytes > cfg.segmentBytes
-          || size + b.sizeBytes > 0xffffffff
-          || b.lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET
-          || (rollBase >= 0 && nowMs - rollBase > cfg.segmentMs)
-        );
-        if (mustRoll) {
-          if (runStart >= 0) chunks.push(p.buf.subarray(runStart, runEnd));
-          runStart = -1;
-          await writeOut();
-          seg = await this.rollSingleWriter(b.baseOffset);
-        }
-        if (runStart < 0) runStart = b.pos;
-        runEnd = b.pos + b.sizeBytes;
-        chunkBytes += b.sizeBytes;
-        pendingBatches.push(b);
-      }
-      if (runStart >= 0) chunks.push(runStart === 0 && runEnd === p.buf.length ? p.buf : p.buf.subarray(runStart, runEnd));
-    }
-    await writeOut();
-
-    let messages = 0;
-    for (const p of group) messages += p.messages;
-    this.unflushedMessages += messages;
-    const needsSync = this.unflushedMessages >= cfg.flushMessages;
-    for (const p of group) {
-      if (needsSync) {
-        this.ackWaiters.push({ throughOffset: p.result.lastOffset + 1, durable: true, result: p.result, resolve: p.resolve, reject: p.reject });
-      } else {
-        p.result.logStartOffset = this.startOffset;
-        p.resolve(p.result);
-      }
-    }
-    if (needsSync) {
-      this.unflushedMessages = 0;
-      this.requestSync();
-    }
-    this.settleAckWaiters();
-    if (this.onAppend !== null) this.onAppend(this);
-  }
-
-  /** Closes the active segment for appends and starts a new one at `baseOffset`. */
-  private async rollSingleWriter(baseOffset: number): Promise<Segment> {
-    const old = this.segments.last()!;
-    old.onBecomeInactive();
-    await old.persistIndexes(false);
-    const seg = await Segment.create(this.dir, baseOffset);
-    await fsyncDir(this.dir);
-    this.segments.append(seg);
-    this.stats.rolls++;
-    this.logger.debug({ topic: this.topic, partition: this.partition, segment: baseOffset }, 'rolled a new log segment');
-    // Flush the old segment (data + indexes) in the background: advances the recovery point.
-    const flushing = this.flush().catch((err: unknown) => this.fail(err as Error));
-    this.backgroundFlushes.add(flushing);
-    void flushing.finally(() => this.backgroundFlushes.delete(flushing));
-    return seg;
-  }
-
-  /** Group commit: one fdatasync round covers every write finished before it started. */
-  private requestSync(): void {
-    if (this.syncLoop !== null) {
-      this.syncRequested = true;
-      return;
-    }
-    this.syncLoop = this.runSyncLoop();
-  }
-
-  private async runSyncLoop(): Promise<void> {
-    try {
-      do {
-        this.syncRequested = false;
-        const target = this.endOffset;
-        await this.syncDirtySegments();
-        if (target > this.durableOffset) this.durableOffset = target;
-        this.lastFlushMs = Date.now();
-        this.settleAckWaiters();
-      } while (this.syncRequested && this.failure === null);
-    } catch (err) {
-      this.fail(err as Error);
-    } finally {
-      this.syncLoop = null;
-    }
-  }
-
-  /**
-   * fdatasyncs every segment written since its last fdatasync. A segment whose fdatasync is
-   * already in flight (started by the group commit or a flush) is waited for, not skipped.
-   */
-  private async syncDirtySegments(): Promise<void> {
-    const segs = [...this.dirtySegments];
-    const synced = await Promise.all(segs.map((s) => s.datasync()));
-    for (const did of synced) if (did) this.stats.fsyncs++;
-    const active = this.segments.last();
-    for (const s of segs) if (s !== active && !s.dirty) this.dirtySegments.delete(s);
-  }
-
-  private settleAckWaiters(): void {
-    const waiters = this.ackWaiters;
-    let i = 0;
-    while (i < waiters.length) {
-      const w = waiters[i]!;
-      const reached = w.durable ? this.durableOffset : this.endOffset;
-      if (w.throughOffset > reached) break;
-      w.result.logStartOffset = this.startOffset;
-      w.resolve(w.result);
-      i++;
-    }
-    if (i > 0) this.ackWaiters = waiters.slice(i);
-  }
-
-  private storageError(cause: Error): RillError {
-    return rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log failed (${cause.message}) and refuses appends until reopened`, {
-      topic: this.topic,
-      partition: this.partition,
-      cause,
-    });
-  }
-
-  /** Puts the log in the failed state and rejects everything waiting. */
-  private fail(err: Error): void {
-    if (this.failure === null) {
-      this.failure = err;
-      this.logger.error({ topic: this.topic, partition: this.partition, err }, 'log write failed; the partition refuses appends until reopened');
-    }
-    const e = this.storageError(this.failure);
-    const pending = [...this.writingGroup, ...this.appendQueue];
-    this.writingGroup = [];
-    this.appendQueue = [];
-    for (const p of pending) p.reject(e);
-    const waiters = this.ackWaiters;
-    this.ackWaiters = [];
-    for (const w of waiters) w.reject(e);
-  }
-
-  // ----------------------------------------------------------------------------------- flush
-
-  /**
-   * Full flush: fdatasync every segment written since the last one and write + fdatasync
-   * pending index entries; advances the durable offset and the recovery point.
-   */
-  async flush(): Promise<void> {
-    if (this.failure !== null) throw this.storageError(this.failure);
-    const target = this.endOffset;
-    const all = this.segments.toArray();
-    let from = this.segments.floorIndex(this.recoveryPointOffset);
-    if (from < 0) from = 0;
-    try {
-      await this.syncDirtySegments();
-      await this.epochCache.persist();
-      for (let i = from; i < all.length; i++) {
-        const s = all[i]!;
-        if (!s.isDeleted) await s.persistIndexes(true);
-      }
-    } catch (err) {
-      this.fail(err as Error);
-      throw this.storageError(err as Error);
-    }
-    if (target > this.durableOffset) this.durableOffset = target;
-    if (target > this.recoveryPointOffset) this.recoveryPointOffset = target;
-    this.lastFlushMs = Date.now();
-    this.stats.flushes++;
-    this.settleAckWaiters();
-  }
-
-  /** flush.ms: flushes when unflushed data is older than config.flushMs. */
-  async flushIfDue(nowMs: number): Promise<boolean> {
-    if (this.failure !== null || this.closed) return false;
-    if (this.durableOffset >= this.endOffset) return false;
-    if (nowMs - this.lastFlushMs < this.config.flushMs) return false;
-    await this.flush();
-    return true;
   }
 
   // ------------------------------------------------------------------------------------ read
