@@ -57,6 +57,12 @@ export interface LogManagerOptions {
   flushCheckIntervalMs?: number;
   /** How often the recovery-point and log-start checkpoints are written (log.flush.offset.checkpoint.interval.ms). Default 60000. */
   checkpointIntervalMs?: number;
+  /**
+   * How often the checkpoints are written while some partition's high watermark is managed by
+   * replication (replica.high.watermark.checkpoint.interval.ms). Default 5000; a single broker
+   * writes nothing on this schedule.
+   */
+  highWatermarkCheckpointIntervalMs?: number;
   /** Idempotent producers silent for this long are forgotten at each retention run. Default 1 day. */
   producerIdExpirationMs?: number;
 }
@@ -179,6 +185,11 @@ export class LogManager {
     every('compaction', opts.cleanerIntervalMs ?? 15_000, () => this.runCompaction());
     every('flush', opts.flushCheckIntervalMs ?? 1_000, () => this.flushDue());
     every('checkpoint', opts.checkpointIntervalMs ?? 60_000, () => this.writeCheckpoints());
+    every('high-watermark-checkpoint', opts.highWatermarkCheckpointIntervalMs ?? 5_000, async () => {
+      for (const log of this.logs.values()) {
+        if (log.isHighWatermarkManaged) return this.writeCheckpoints();
+      }
+    });
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {

@@ -180,4 +180,21 @@ describe('LogManager replication-offset-checkpoint', () => {
     expect(again.get('t', 1)!.highWatermark).toBe(3);
     await again.close();
   });
+
+  it('is rewritten on its own schedule while a high watermark is managed', async () => {
+    const mgr = await LogManager.open({ dataDir: dir, defaultConfig: config(), highWatermarkCheckpointIntervalMs: 10 });
+    const a = await mgr.create('t', 0, config());
+    await a.append(batchOf(5, 'a'));
+    a.manageHighWatermark(1);
+    a.updateHighWatermark(4);
+    const path = `${dir}/${HIGH_WATERMARK_CHECKPOINT_FILE}`;
+    const deadline = Date.now() + 10_000;
+    let text = '';
+    while (!text.includes('t 0 4') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      text = await readFile(path, 'utf8').catch(() => '');
+    }
+    expect(text).toBe('0\n1\nt 0 4\n');
+    await mgr.close();
+  });
 });
