@@ -168,7 +168,7 @@ export class ReplicaFetcher extends EventEmitter<ReplicaFetcherEvents> {
           continue;
         }
         const conn = await this.connection();
-        if (conn === null) continue;
+        if (conn === null || !this.running) continue;
         await this.truncatePending(conn);
         const fetched = await this.fetchOnce(conn);
         if (!fetched) await this.sleep(this.nextRetryDelayMs());
@@ -179,6 +179,9 @@ export class ReplicaFetcher extends EventEmitter<ReplicaFetcherEvents> {
         await this.sleep(this.backoffMs());
       }
     }
+    // A connect that finished after close() began is closed here.
+    this.conn?.close();
+    this.conn = null;
   }
 
   /** The open connection, or a new one; null after a failed attempt (already backed off). */
