@@ -57,6 +57,9 @@ const BUILDERS: Builders = {
   ListOffsets: (req, errorCode, errorMessage) => ({
     topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage, timestamp: -1, offset: -1 })) })),
   }),
+  OffsetsForLeaderEpoch: (req, errorCode, errorMessage) => ({
+    topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode, errorMessage, leaderEpoch: -1, endOffset: -1 })) })),
+  }),
   InitProducerId: (_req, errorCode) => ({ errorCode, producerId: -1, producerEpoch: -1, throttleTimeMs: 0 }),
   FindCoordinator: (req, errorCode, errorMessage) => ({ coordinators: req.keys.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage })) }),
   OffsetCommit: (req, errorCode, errorMessage) => ({

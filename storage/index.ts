@@ -31,6 +31,7 @@ export { segmentsToDelete, byStartOffset, bySize, byTime, type RetentionDecision
 export { fsyncDir, writeFileAtomic, readOffsetCheckpoint, writeOffsetCheckpoint } from './checkpoint.js';
 export {
   CLEAN_SHUTDOWN_FILE,
+  HIGH_WATERMARK_CHECKPOINT_FILE,
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
   parsePartitionDirName,
@@ -40,3 +41,13 @@ export {
 export { OffsetIndex, OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 export { TimeIndex, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
 export { ProducerStateManager, PRODUCER_BATCH_CACHE_SIZE, incrementSequence } from './producer-state.js';
+export {
+  LeaderEpochCache,
+  LEADER_EPOCH_CHECKPOINT_FILE,
+  UNDEFINED_EPOCH,
+  UNDEFINED_EPOCH_OFFSET,
+  formatLeaderEpochCheckpoint,
+  parseLeaderEpochCheckpoint,
+  type EpochEndOffset,
+  type EpochEntry,
+} from './leader-epoch-cache.js';

@@ -27,6 +27,12 @@ export const TEMP_SUFFIX = '.tmp';
 export const CLEAN_SHUTDOWN_FILE = '.rill-clean-shutdown';
 export const RECOVERY_POINT_CHECKPOINT_FILE = 'recovery-point-offset-checkpoint';
 export const LOG_START_OFFSET_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+/**
+ * Kafka's replication-offset-checkpoint: the high watermark of every partition whose high
+ * watermark replication manages (one file per data dir, the offset-checkpoint format). A
+ * partition absent from it is a single broker's: its high watermark follows its log end.
+ */
+export const HIGH_WATERMARK_CHECKPOINT_FILE = 'replication-offset-checkpoint';
 
 /** Width of a segment file's base-offset name (Long.MAX_VALUE has 19 digits; Kafka uses 20). */
 export const OFFSET_NAME_DIGITS = 20;

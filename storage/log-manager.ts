@@ -32,6 +32,7 @@ import { DEFAULT_LOG_CONFIG, isCompacted, validateLogConfig, type LogConfig } fr
 import {
   CLEAN_SHUTDOWN_FILE,
   DELETED_SUFFIX,
+  HIGH_WATERMARK_CHECKPOINT_FILE,
   LOG_START_OFFSET_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
   isStorableTopicName,
@@ -56,6 +57,12 @@ export interface LogManagerOptions {
   flushCheckIntervalMs?: number;
   /** How often the recovery-point and log-start checkpoints are written (log.flush.offset.checkpoint.interval.ms). Default 60000. */
   checkpointIntervalMs?: number;
+  /**
+   * How often the checkpoints are written while some partition's high watermark is managed by
+   * replication (replica.high.watermark.checkpoint.interval.ms). Default 5000; a single broker
+   * writes nothing on this schedule.
+   */
+  highWatermarkCheckpointIntervalMs?: number;
   /** Idempotent producers silent for this long are forgotten at each retention run. Default 1 day. */
   producerIdExpirationMs?: number;
 }
@@ -77,6 +84,7 @@ export class LogManager {
   private checkpointScheduled = false;
   private readonly running = new Map<string, Promise<void>>();
   private closed = false;
+  private wroteHighWatermarks = false;
 
   private constructor(opts: LogManagerOptions, hadCleanShutdown: boolean) {
     this.dataDir = opts.dataDir;
@@ -101,6 +109,8 @@ export class LogManager {
     const logger = mgr.logger;
     const recoveryPoints = await mgr.readCheckpoint(RECOVERY_POINT_CHECKPOINT_FILE);
     const logStarts = await mgr.readCheckpoint(LOG_START_OFFSET_CHECKPOINT_FILE);
+    const highWatermarks = await mgr.readCheckpoint(HIGH_WATERMARK_CHECKPOINT_FILE);
+    mgr.wroteHighWatermarks = highWatermarks.size > 0;
     const entries = await readdir(dataDir, { withFileTypes: true });
     // A brand-new data dir has no marker either; only warn when there are logs to recover.
     const hasLogs = entries.some((e) => e.isDirectory() && parsePartitionDirName(e.name) !== undefined);
@@ -127,6 +137,7 @@ export class LogManager {
           logger,
           recoveryPoint: clean ? null : recoveryPoints.get(key) ?? 0,
           ...(logStarts.has(key) ? { logStartOffset: logStarts.get(key)! } : {}),
+          ...(highWatermarks.has(key) ? { highWatermark: highWatermarks.get(key)! } : {}),
         });
       } catch (err) {
         // A data dir whose logs cannot all be opened is not served at all: close what opened.
@@ -174,6 +185,11 @@ export class LogManager {
     every('compaction', opts.cleanerIntervalMs ?? 15_000, () => this.runCompaction());
     every('flush', opts.flushCheckIntervalMs ?? 1_000, () => this.flushDue());
     every('checkpoint', opts.checkpointIntervalMs ?? 60_000, () => this.writeCheckpoints());
+    every('high-watermark-checkpoint', opts.highWatermarkCheckpointIntervalMs ?? 5_000, async () => {
+      for (const log of this.logs.values()) {
+        if (log.isHighWatermarkManaged) return this.writeCheckpoints();
+      }
+    });
   }
 
   get(topic: string, partition: number): PartitionLog | undefined {
@@ -286,21 +302,33 @@ export class LogManager {
     }
   }
 
-  /** Writes both checkpoint files from the logs' current recovery points and start offsets. */
+  /**
+   * Writes the checkpoint files from the logs' current recovery points, start offsets and
+   * (for logs whose high watermark replication manages) high watermarks.
+   */
   writeCheckpoints(): Promise<void> {
-    const run = this.checkpointChain.then(async () => {
-      const recovery = new Map<TopicPartitionKey, number>();
-      const starts = new Map<TopicPartitionKey, number>();
-      for (const log of this.logs.values()) {
-        const key = tpKey(log.topic, log.partition);
-        recovery.set(key, log.recoveryPoint);
-        starts.set(key, log.logStartOffset);
-      }
-      await writeOffsetCheckpoint(join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), recovery);
-      await writeOffsetCheckpoint(join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), starts);
-    });
+    const run = this.checkpointChain.then(() => this.writeCheckpointFiles());
     this.checkpointChain = run.catch(() => undefined);
     return run;
+  }
+
+  private async writeCheckpointFiles(): Promise<void> {
+    const recovery = new Map<TopicPartitionKey, number>();
+    const starts = new Map<TopicPartitionKey, number>();
+    const highWatermarks = new Map<TopicPartitionKey, number>();
+    for (const log of this.logs.values()) {
+      const key = tpKey(log.topic, log.partition);
+      recovery.set(key, log.recoveryPoint);
+      starts.set(key, log.logStartOffset);
+      if (log.isHighWatermarkManaged) highWatermarks.set(key, log.highWatermark);
+    }
+    await writeOffsetCheckpoint(join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), recovery);
+    await writeOffsetCheckpoint(join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), starts);
+    // Only once replication manages a high watermark: a single broker's data dir stays as it was.
+    if (highWatermarks.size > 0 || this.wroteHighWatermarks) {
+      await writeOffsetCheckpoint(join(this.dataDir, HIGH_WATERMARK_CHECKPOINT_FILE), highWatermarks);
+      this.wroteHighWatermarks = true;
+    }
   }
 
   private scheduleCheckpoint(): void {
@@ -333,15 +361,7 @@ export class LogManager {
       }
     }
     await this.checkpointChain;
-    const recovery = new Map<TopicPartitionKey, number>();
-    const starts = new Map<TopicPartitionKey, number>();
-    for (const log of this.logs.values()) {
-      const key = tpKey(log.topic, log.partition);
-      recovery.set(key, log.recoveryPoint);
-      starts.set(key, log.logStartOffset);
-    }
-    await writeOffsetCheckpoint(join(this.dataDir, RECOVERY_POINT_CHECKPOINT_FILE), recovery);
-    await writeOffsetCheckpoint(join(this.dataDir, LOG_START_OFFSET_CHECKPOINT_FILE), starts);
+    await this.writeCheckpointFiles();
     if (allClean) await writeFileAtomic(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
     this.logger.info({ dataDir: this.dataDir, partitions: this.logs.size, clean: allClean }, 'logs closed');
   }

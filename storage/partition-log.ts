@@ -6,13 +6,15 @@
  * happens synchronously between awaits. Appends are validated and given offsets synchronously
  * in `append()` (so producer-sequence checks and offsets follow call order) and queued; one
  * writer loop (`drainAppendQueueSingleWriter`) takes everything queued and writes it with one
- * writev per segment touched, then acknowledges. While a write or an fdatasync is in flight new
+ * writev per segment touched, then acknowledges (log-writer.ts holds that pipeline and the
+ * state it shares with this file). While a write or an fdatasync is in flight new
  * appends pile up and go out together: that is both the write coalescing and the group commit.
  *
  * Offsets:
  *   logStartOffset   first readable offset (advanced by retention / deleteRecordsBefore)
  *   logEndOffset     offset after the last batch written to the file (readers see up to here)
- *   highWatermark    = logEndOffset on one broker; a separate field for replication
+ *   highWatermark    what consumers may read: = logEndOffset on one broker; with a managed high
+ *                    watermark (replication) it moves only by `updateHighWatermark`, forward
  *   durableEndOffset offsets below are fdatasynced
  *   recoveryPoint    offsets below are fdatasynced and so are their index files: recovery after
  *                    a crash starts from the segment holding it
@@ -23,32 +25,29 @@
  * flush.ms is applied by LogManager's timer via `flushIfDue`. A segment roll flushes the old
  * segment in the background. A failed write or fdatasync puts the log in a failed state: every
  * pending and later append rejects with KAFKA_STORAGE_ERROR until the log is reopened.
+ *
+ * Replication (see leader-epoch-cache.ts and truncation.ts): every appended batch's
+ * partitionLeaderEpoch feeds the leader-epoch cache; a follower appends its leader's batches
+ * with `appendAsFollower` (offsets and epochs kept) and cuts a divergent tail with `truncateTo`.
  */
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
-import { RillError, rillError } from '../protocol/errors.js';
+import { rillError } from '../protocol/errors.js';
 import {
-  BATCH_HEADER_BYTES,
   INT32_MAX,
-  LOG_OVERHEAD,
-  MAGIC,
-  MIN_BATCH_LENGTH,
-  batchSize,
-  decodeBatch,
   patchBaseOffset,
   patchPartitionLeaderEpoch,
-  readBatchLength,
-  readLastOffset,
-  readLastOffsetDelta,
-  readMagic,
-  readMaxTimestamp,
+  readBaseOffset,
+  readPartitionLeaderEpoch,
   readProducerState,
   readRecordCount,
   setLogAppendTime,
 } from '../protocol/record-batch.js';
+import { judgeProducerBatches, parseAppendBatches, type AppendBatch } from './append-batches.js';
 import { fsyncDir } from './checkpoint.js';
+import type { EpochEndOffset, EpochEntry } from './leader-epoch-cache.js';
 import { validateLogConfig, type LogConfig } from './log-config.js';
-import { MAX_RELATIVE_OFFSET } from './offset-index.js';
+import { LogWriter, type AppendResult } from './log-writer.js';
 import {
   ProducerStateManager,
   lastSequenceOfEntry,
@@ -58,17 +57,10 @@ import {
 import { cleanLeftoverFiles, loadPartitionSegments } from './recovery.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment } from './segment.js';
-import { SegmentList } from './segment-list.js';
+import { SegmentReader, findTimestampInSegment } from './segment-reader.js';
+import { cutSegmentAt, deleteRemovedSegments, replayProducers } from './truncation.js';
 
-export interface AppendResult {
-  baseOffset: number;
-  lastOffset: number;
-  /** The broker time stamped on the batches, -1 unless message.timestamp.type=LogAppendTime. */
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  /** An idempotent retry: the offsets are the original ones and nothing was written. */
-  duplicate: boolean;
-}
+export type { AppendResult, PartitionLogStats } from './log-writer.js';
 
 export interface ReadResult {
   /** Whole batches (possibly none), from one positioned read; may start before fromOffset. */
@@ -81,22 +73,11 @@ export interface ReadResult {
 export interface ReadOptions {
   /** Return the first batch even when it is larger than maxBytes (Kafka KIP-74). Default true. */
   minOneBatch?: boolean;
-}
-
-export interface PartitionLogStats {
-  /** append() calls accepted (duplicates included). */
-  appends: number;
-  duplicates: number;
-  /** writev calls on .log files. */
-  writes: number;
-  bytesAppended: number;
-  /** fdatasync calls on .log files. */
-  fsyncs: number;
-  /** Full flushes (log + indexes), the ones that advance the recovery point. */
-  flushes: number;
-  rolls: number;
-  reads: number;
-  segmentsDeleted: number;
+  /**
+   * How far the read may go (Kafka's FetchIsolation): 'highWatermark' (default, consumers) or
+   * 'logEnd' (a follower's replica fetch). The same on a single broker, where HW == LEO.
+   */
+  isolation?: 'highWatermark' | 'logEnd';
 }
 
 export interface ProducerStateView {
@@ -117,6 +98,12 @@ export interface PartitionLogOpenOptions {
   logStartOffset?: number;
   /** The partition's current leader epoch, stamped into appended batches; default 0. */
   leaderEpoch?: number;
+  /**
+   * Absent (a single broker): the high watermark follows the log end. A number (a replica in a
+   * cluster, from the replication-offset-checkpoint): the high watermark starts at
+   * min(it, logEndOffset) and moves only by `updateHighWatermark`.
+   */
+  highWatermark?: number;
 }
 
 /** How `PartitionLog.append` treats the batches it is given. */
@@ -129,91 +116,19 @@ export interface AppendOptions {
   stampLeaderEpoch?: boolean;
 }
 
-interface AppendBatch {
-  /** Position in the appended buffer. */
-  pos: number;
-  sizeBytes: number;
-  lastOffsetDelta: number;
-  /** Assigned by append() once every batch passed its checks. */
-  baseOffset: number;
-  lastOffset: number;
-  maxTimestamp: number;
-}
-
-interface PendingAppend {
-  buf: Buffer;
-  batches: AppendBatch[];
-  messages: number;
-  result: AppendResult;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
-}
-
-interface AckWaiter {
-  /** Resolve once this offset (exclusive) is written, or durable when `durable`. */
-  throughOffset: number;
-  durable: boolean;
-  result: AppendResult;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
-}
-
-interface ReadPosition {
-  segment: Segment;
-  offset: number;
-  position: number;
-}
-
-/** How many "next offset → position" pairs reads remember (one per sequential reader). */
-const READ_POSITION_CACHE_SIZE = 8;
-
 const silentLogger = pino({ level: 'silent' });
 
-export class PartitionLog {
-  readonly topic: string;
-  readonly partition: number;
-  readonly dir: string;
-  config: LogConfig;
-  /** Called after every successful write (the broker wakes parked fetches). */
-  onAppend: ((log: PartitionLog) => void) | null = null;
+export class PartitionLog extends LogWriter {
   /** Called when the log start offset moves (LogManager checkpoints it). */
   onLogStartOffsetChange: ((log: PartitionLog) => void) | null = null;
-  readonly stats: PartitionLogStats = {
-    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, segmentsDeleted: 0,
-  };
   readonly producers = new ProducerStateManager();
 
-  private readonly logger: Logger;
-  private readonly segments = new SegmentList();
-  private startOffset = 0;
-  private endOffset = 0;
-  private highWatermarkOffset = 0;
-  private nextOffsetToAssign = 0;
-  private durableOffset = 0;
-  private recoveryPointOffset = 0;
-  private lastFlushMs = Date.now();
-  private unflushedMessages = 0;
-  private appendQueue: PendingAppend[] = [];
-  private writingGroup: PendingAppend[] = [];
-  private writerLoop: Promise<void> | null = null;
-  private ackWaiters: AckWaiter[] = [];
-  private readonly dirtySegments = new Set<Segment>();
-  private syncLoop: Promise<void> | null = null;
-  private readonly backgroundFlushes = new Set<Promise<void>>();
-  private syncRequested = false;
-  private failure: Error | null = null;
-  private closed = false;
   private maintenance: Promise<unknown> = Promise.resolve();
-  private readPositions: ReadPosition[] = [];
-  private readPositionNext = 0;
+  private readonly reader = new SegmentReader();
   private currentLeaderEpoch = 0;
 
   private constructor(opts: PartitionLogOpenOptions, logger: Logger) {
-    this.topic = opts.topic;
-    this.partition = opts.partition;
-    this.dir = opts.dir;
-    this.config = validateLogConfig({ ...opts.config });
-    this.logger = logger;
+    super(opts.topic, opts.partition, opts.dir, opts.config, logger);
     this.setLeaderEpoch(opts.leaderEpoch ?? 0);
   }
 
@@ -226,6 +141,8 @@ export class PartitionLog {
     const log = new PartitionLog(opts, logger);
     await mkdir(opts.dir, { recursive: true });
     await cleanLeftoverFiles(opts.dir, opts.topic, opts.partition, logger);
+    const epochProblem = await log.epochCache.load();
+    if (epochProblem !== null) logger.warn({ topic: opts.topic, partition: opts.partition, reason: epochProblem }, 'ignored an unreadable leader-epoch-checkpoint; rebuilding it from the log');
     const { segments, truncated } = await loadPartitionSegments({
       topic: opts.topic,
       partition: opts.partition,
@@ -234,6 +151,9 @@ export class PartitionLog {
       recoveryPoint: opts.recoveryPoint,
       indexIntervalBytes: log.config.indexIntervalBytes,
       producerState: log.producers,
+      // The log is the truth: every batch's epoch is replayed; the checkpoint only adds epochs
+      // whose batches were since compacted away.
+      onBatch: (b) => log.epochCache.assign(b.partitionLeaderEpoch, b.baseOffset),
     });
     if (segments.length === 0) {
       const base = opts.logStartOffset ?? 0;
@@ -247,9 +167,16 @@ export class PartitionLog {
     const last = log.segments.last()!;
     log.endOffset = last.nextOffset;
     log.highWatermarkOffset = log.endOffset;
+    if (opts.highWatermark !== undefined) {
+      log.highWatermarkManaged = true;
+      log.highWatermarkOffset = Math.max(0, Math.min(opts.highWatermark, log.endOffset));
+    }
     log.nextOffsetToAssign = log.endOffset;
     const first = log.segments.first()!;
     log.startOffset = Math.min(Math.max(opts.logStartOffset ?? 0, first.baseOffset), log.endOffset);
+    log.highWatermarkOffset = Math.max(log.highWatermarkOffset, log.startOffset);
+    log.epochCache.truncateFromEnd(log.endOffset);
+    log.epochCache.truncateFromStart(log.startOffset);
     if (opts.recoveryPoint === null) {
       log.durableOffset = log.endOffset;
       log.recoveryPointOffset = log.endOffset;
@@ -291,8 +218,56 @@ export class PartitionLog {
     return this.endOffset;
   }
 
+  /** What consumers may read (exclusive); == logEndOffset unless the high watermark is managed. */
   get highWatermark(): number {
     return this.highWatermarkOffset;
+  }
+
+  /** Whether replication moves the high watermark (else it follows the log end). */
+  get isHighWatermarkManaged(): boolean {
+    return this.highWatermarkManaged;
+  }
+
+  /**
+   * Hands the high watermark to replication (`initial`, clamped to [logStart, logEnd]) or, with
+   * null, back to the log end (a single broker, or a partition no longer replicated).
+   */
+  manageHighWatermark(initial: number | null): void {
+    if (initial === null) {
+      this.highWatermarkManaged = false;
+      this.highWatermarkOffset = this.endOffset;
+      return;
+    }
+    this.highWatermarkManaged = true;
+    this.highWatermarkOffset = Math.max(this.startOffset, Math.min(initial, this.endOffset));
+  }
+
+  /**
+   * Moves a managed high watermark forward to `offset` (clamped to the log end); never back.
+   * Returns whether it moved (the caller completes parked acks=all produces then).
+   */
+  updateHighWatermark(offset: number): boolean {
+    if (!this.highWatermarkManaged) throw new Error(`${this.topic}-${this.partition}: the high watermark follows the log end here`);
+    const next = Math.min(offset, this.endOffset);
+    if (next <= this.highWatermarkOffset) return false;
+    this.highWatermarkOffset = next;
+    if (this.onAppend !== null) this.onAppend(this);
+    return true;
+  }
+
+  /** The epoch → start offset entries of the leader-epoch cache, oldest first. */
+  get epochEntries(): readonly EpochEntry[] {
+    return this.epochCache.all;
+  }
+
+  /** The newest epoch that wrote to this log, -1 when none did. */
+  get latestEpoch(): number {
+    return this.epochCache.latestEpoch;
+  }
+
+  /** OffsetsForLeaderEpoch: where `epoch` ended in this log (KIP-101/279). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochCache.endOffsetFor(epoch, this.endOffset);
   }
 
   /** Offsets below this are fdatasynced. */
@@ -360,9 +335,9 @@ export class PartitionLog {
     const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
     const leaderEpoch = opts.stampLeaderEpoch === false ? -1 : this.currentLeaderEpoch;
     try {
-      batches = this.parseBatches(records);
+      batches = parseAppendBatches(records, this.config.maxMessageBytes, this.topic, this.partition);
       if (logAppendTime) for (const b of batches) b.maxTimestamp = nowMs;
-      const judged = this.judgeProducers(records, batches, nowMs);
+      const judged = judgeProducerBatches(this.producers, records, batches, this.nextOffsetToAssign, nowMs);
       if (judged !== null && 'duplicate' in judged) return this.answerDuplicate(judged.duplicate);
       txn = judged;
     } catch (err) {
@@ -383,323 +358,54 @@ export class PartitionLog {
     }
     txn?.commit();
     this.nextOffsetToAssign = offset;
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.appendQueue.push({
-        buf: records,
-        batches,
-        messages,
-        result: {
-          baseOffset: batches[0]!.baseOffset,
-          lastOffset: batches[batches.length - 1]!.lastOffset,
-          logAppendTimeMs: logAppendTime ? nowMs : -1,
-          logStartOffset: this.startOffset,
-          duplicate: false,
-        },
-        resolve,
-        reject,
-      });
-      // Started from a microtask, so every append made in this tick (a Promise.all burst, a
-      // produce request's partitions) goes out in the first writev.
-      if (this.writerLoop === null) this.writerLoop = Promise.resolve().then(() => this.drainAppendQueueSingleWriter());
-    });
-  }
-
-  /** Structure checks of every batch in `records`; nothing is changed yet. */
-  private parseBatches(records: Buffer): AppendBatch[] {
-    const batches: AppendBatch[] = [];
-    const maxBytes = this.config.maxMessageBytes;
-    let pos = 0;
-    if (records.length === 0) throw rillError('CORRUPT_MESSAGE', 'No record batch to append');
-    while (pos < records.length) {
-      const left = records.length - pos;
-      if (left < BATCH_HEADER_BYTES) throw rillError('CORRUPT_MESSAGE', `Truncated record batch: ${left} bytes at position ${pos}`);
-      const magic = readMagic(records, pos);
-      if (magic !== MAGIC) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has magic ${magic}, expected ${MAGIC}`);
-      const batchLength = readBatchLength(records, pos);
-      if (batchLength < MIN_BATCH_LENGTH) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has batchLength ${batchLength}`);
-      const sizeBytes = LOG_OVERHEAD + batchLength;
-      if (sizeBytes > left) throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${sizeBytes} bytes, ${left} present`);
-      if (sizeBytes > maxBytes) {
-        throw rillError('MESSAGE_TOO_LARGE', `Record batch of ${sizeBytes} bytes exceeds max.message.bytes ${maxBytes}`, { topic: this.topic, partition: this.partition });
-      }
-      const lastOffsetDelta = readLastOffsetDelta(records, pos);
-      const recordCount = readRecordCount(records, pos);
-      if (lastOffsetDelta < 0 || recordCount < 0 || lastOffsetDelta < recordCount - 1) {
-        throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has lastOffsetDelta ${lastOffsetDelta} and recordCount ${recordCount}`);
-      }
-      batches.push({ pos, sizeBytes, lastOffsetDelta, baseOffset: -1, lastOffset: -1, maxTimestamp: readMaxTimestamp(records, pos) });
-      pos += sizeBytes;
-    }
-    return batches;
+    if (leaderEpoch >= 0) this.assignEpoch(leaderEpoch, batches[0]!.baseOffset);
+    else for (const b of batches) this.assignEpoch(readPartitionLeaderEpoch(records, b.pos), b.baseOffset);
+    return this.enqueue(records, batches, messages, logAppendTime ? nowMs : -1);
   }
 
   /**
-   * Judges every idempotent batch; null when there is none, the duplicate (first one found,
-   * as Kafka does) or a transaction to record the accepted ones in. Throws on a bad sequence.
+   * A follower's append: the leader's batches exactly as fetched (CRC-checked by the caller),
+   * with the leader's offsets and epochs. The first batch must start at or after the log end
+   * (after, only across a gap the leader's compaction left) and offsets must increase; producer
+   * state is replayed without sequence checks, as recovery does (the leader judged them).
    */
-  private judgeProducers(records: Buffer, batches: AppendBatch[], nowMs: number): ProducerAppendTxn | { duplicate: ProducerBatchMetadata } | null {
-    let txn: ProducerAppendTxn | null = null;
-    let offset = this.nextOffsetToAssign;
-    for (const b of batches) {
-      const { producerId, producerEpoch, baseSequence } = readProducerState(records, b.pos);
-      const lastOffsetDelta = b.lastOffsetDelta;
-      if (producerId >= 0) {
-        txn ??= this.producers.begin();
-        const info = { producerId, producerEpoch, baseSequence, lastOffsetDelta };
-        const verdict = txn.check(info);
-        if (verdict.kind === 'duplicate') return { duplicate: verdict.batch };
-        // Recorded in the transaction only: later batches of the same call see it, the
-        // manager sees it on commit (once every batch passed).
-        txn.record(info, offset, b.maxTimestamp, nowMs);
-      }
-      offset += lastOffsetDelta + 1;
-    }
-    return txn;
-  }
-
-  private answerDuplicate(meta: ProducerBatchMetadata): Promise<AppendResult> {
-    this.stats.appends++;
-    this.stats.duplicates++;
-    const durable = this.config.flushMessages === 1;
-    const result: AppendResult = {
-      baseOffset: meta.baseOffset,
-      lastOffset: meta.lastOffset,
-      logAppendTimeMs: this.config.messageTimestampType === 'LogAppendTime' ? meta.timestampMs : -1,
-      logStartOffset: this.startOffset,
-      duplicate: true,
-    };
-    const reached = durable ? this.durableOffset : this.endOffset;
-    if (meta.lastOffset < reached) return Promise.resolve(result);
-    // The original is still queued or being flushed: answer when it is done.
-    return new Promise((resolve, reject) => {
-      this.ackWaiters.push({ throughOffset: meta.lastOffset + 1, durable, result, resolve, reject });
-    });
-  }
-
-  /** The writer loop: takes everything queued, writes it, acknowledges, repeats. */
-  private async drainAppendQueueSingleWriter(): Promise<void> {
+  appendAsFollower(records: Buffer): Promise<AppendResult> {
+    if (this.failure !== null) return Promise.reject(this.storageError(this.failure));
+    if (this.closed) return Promise.reject(rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log is closed`, { topic: this.topic, partition: this.partition }));
+    let batches: AppendBatch[];
     try {
-      while (this.appendQueue.length > 0 && this.failure === null) {
-        this.writingGroup = this.appendQueue;
-        this.appendQueue = [];
-        await this.writeGroupSingleWriter(this.writingGroup);
-        this.writingGroup = [];
-      }
-    } catch (err) {
-      this.fail(err as Error);
-    } finally {
-      this.writingGroup = [];
-      this.writerLoop = null;
-    }
-  }
-
-  private async writeGroupSingleWriter(group: PendingAppend[]): Promise<void> {
-    const cfg = this.config;
-    const nowMs = Date.now();
-    let seg = this.segments.last()!;
-    let chunks: Buffer[] = [];
-    let chunkBytes = 0;
-    let pendingBatches: AppendBatch[] = [];
-
-    const writeOut = async (): Promise<void> => {
-      if (chunkBytes === 0) return;
-      await seg.writeSingleWriter(chunks, chunkBytes);
-      this.stats.writes++;
-      this.dirtySegments.add(seg);
-      let position = seg.sizeBytes;
-      for (const b of pendingBatches) {
-        seg.observeBatchSingleWriter(
-          { position, sizeBytes: b.sizeBytes, baseOffset: b.baseOffset, lastOffset: b.lastOffset, maxTimestamp: b.maxTimestamp },
-          cfg.indexIntervalBytes,
-          nowMs,
-        );
-        position += b.sizeBytes;
-      }
-      seg.commitWriteSingleWriter(chunkBytes);
-      this.stats.bytesAppended += chunkBytes;
-      this.endOffset = pendingBatches[pendingBatches.length - 1]!.lastOffset + 1;
-      this.highWatermarkOffset = this.endOffset;
-      chunks = [];
-      chunkBytes = 0;
-      pendingBatches = [];
-    };
-
-    for (const p of group) {
-      let runStart = -1;
-      let runEnd = -1;
-      for (const b of p.batches) {
-        const size = seg.sizeBytes + chunkBytes;
-        const rollBase = seg.rollBaseMs >= 0 ? seg.rollBaseMs : size > 0 ? nowMs : -1;
-        const mustRoll = size > 0 && (
-          size + b.sizeBytes > cfg.segmentBytes
-          || size + b.sizeBytes > 0xffffffff
-          || b.lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET
-          || (rollBase >= 0 && nowMs - rollBase > cfg.segmentMs)
-        );
-        if (mustRoll) {
-          if (runStart >= 0) chunks.push(p.buf.subarray(runStart, runEnd));
-          runStart = -1;
-          await writeOut();
-          seg = await this.rollSingleWriter(b.baseOffset);
+      batches = parseAppendBatches(records, Number.POSITIVE_INFINITY, this.topic, this.partition);
+      let expected = this.nextOffsetToAssign;
+      for (const b of batches) {
+        b.baseOffset = readBaseOffset(records, b.pos);
+        b.lastOffset = b.baseOffset + b.lastOffsetDelta;
+        if (b.baseOffset < expected) {
+          throw rillError('CORRUPT_MESSAGE', `${this.topic}-${this.partition}: replicated batch at offset ${b.baseOffset} overlaps the log, which ends at ${expected}`, { topic: this.topic, partition: this.partition });
         }
-        if (runStart < 0) runStart = b.pos;
-        runEnd = b.pos + b.sizeBytes;
-        chunkBytes += b.sizeBytes;
-        pendingBatches.push(b);
+        expected = b.lastOffset + 1;
       }
-      if (runStart >= 0) chunks.push(runStart === 0 && runEnd === p.buf.length ? p.buf : p.buf.subarray(runStart, runEnd));
+    } catch (err) {
+      return Promise.reject(err);
     }
-    await writeOut();
-
+    this.stats.appends++;
     let messages = 0;
-    for (const p of group) messages += p.messages;
-    this.unflushedMessages += messages;
-    const needsSync = this.unflushedMessages >= cfg.flushMessages;
-    for (const p of group) {
-      if (needsSync) {
-        this.ackWaiters.push({ throughOffset: p.result.lastOffset + 1, durable: true, result: p.result, resolve: p.resolve, reject: p.reject });
-      } else {
-        p.result.logStartOffset = this.startOffset;
-        p.resolve(p.result);
-      }
+    for (const b of batches) {
+      this.producers.replayBatch({ ...readProducerState(records, b.pos), lastOffsetDelta: b.lastOffsetDelta }, b.baseOffset, b.maxTimestamp);
+      this.assignEpoch(readPartitionLeaderEpoch(records, b.pos), b.baseOffset);
+      messages += readRecordCount(records, b.pos);
     }
-    if (needsSync) {
-      this.unflushedMessages = 0;
-      this.requestSync();
-    }
-    this.settleAckWaiters();
-    if (this.onAppend !== null) this.onAppend(this);
+    this.nextOffsetToAssign = batches[batches.length - 1]!.lastOffset + 1;
+    return this.enqueue(records, batches, messages, -1);
   }
 
-  /** Closes the active segment for appends and starts a new one at `baseOffset`. */
-  private async rollSingleWriter(baseOffset: number): Promise<Segment> {
-    const old = this.segments.last()!;
-    old.onBecomeInactive();
-    await old.persistIndexes(false);
-    const seg = await Segment.create(this.dir, baseOffset);
-    await fsyncDir(this.dir);
-    this.segments.append(seg);
-    this.stats.rolls++;
-    this.logger.debug({ topic: this.topic, partition: this.partition, segment: baseOffset }, 'rolled a new log segment');
-    // Flush the old segment (data + indexes) in the background: advances the recovery point.
-    const flushing = this.flush().catch((err: unknown) => this.fail(err as Error));
-    this.backgroundFlushes.add(flushing);
-    void flushing.finally(() => this.backgroundFlushes.delete(flushing));
-    return seg;
-  }
-
-  /** Group commit: one fdatasync round covers every write finished before it started. */
-  private requestSync(): void {
-    if (this.syncLoop !== null) {
-      this.syncRequested = true;
-      return;
-    }
-    this.syncLoop = this.runSyncLoop();
-  }
-
-  private async runSyncLoop(): Promise<void> {
-    try {
-      do {
-        this.syncRequested = false;
-        const target = this.endOffset;
-        await this.syncDirtySegments();
-        if (target > this.durableOffset) this.durableOffset = target;
-        this.lastFlushMs = Date.now();
-        this.settleAckWaiters();
-      } while (this.syncRequested && this.failure === null);
-    } catch (err) {
-      this.fail(err as Error);
-    } finally {
-      this.syncLoop = null;
-    }
-  }
-
-  /**
-   * fdatasyncs every segment written since its last fdatasync. A segment whose fdatasync is
-   * already in flight (started by the group commit or a flush) is waited for, not skipped.
-   */
-  private async syncDirtySegments(): Promise<void> {
-    const segs = [...this.dirtySegments];
-    const synced = await Promise.all(segs.map((s) => s.datasync()));
-    for (const did of synced) if (did) this.stats.fsyncs++;
-    const active = this.segments.last();
-    for (const s of segs) if (s !== active && !s.dirty) this.dirtySegments.delete(s);
-  }
-
-  private settleAckWaiters(): void {
-    const waiters = this.ackWaiters;
-    let i = 0;
-    while (i < waiters.length) {
-      const w = waiters[i]!;
-      const reached = w.durable ? this.durableOffset : this.endOffset;
-      if (w.throughOffset > reached) break;
-      w.result.logStartOffset = this.startOffset;
-      w.resolve(w.result);
-      i++;
-    }
-    if (i > 0) this.ackWaiters = waiters.slice(i);
-  }
-
-  private storageError(cause: Error): RillError {
-    return rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log failed (${cause.message}) and refuses appends until reopened`, {
-      topic: this.topic,
-      partition: this.partition,
-      cause,
+  /** Records an epoch's first batch in the cache; a new epoch is checkpointed in the background. */
+  private assignEpoch(epoch: number, baseOffset: number): void {
+    if (!this.epochCache.assign(epoch, baseOffset)) return;
+    // flush() persists it too before the recovery point moves past the batch: a failure here
+    // only delays the file (logged), it loses nothing.
+    this.epochCache.persist().catch((err: unknown) => {
+      this.logger.warn({ topic: this.topic, partition: this.partition, err }, 'leader-epoch-checkpoint write failed; retried on the next flush');
     });
-  }
-
-  /** Puts the log in the failed state and rejects everything waiting. */
-  private fail(err: Error): void {
-    if (this.failure === null) {
-      this.failure = err;
-      this.logger.error({ topic: this.topic, partition: this.partition, err }, 'log write failed; the partition refuses appends until reopened');
-    }
-    const e = this.storageError(this.failure);
-    const pending = [...this.writingGroup, ...this.appendQueue];
-    this.writingGroup = [];
-    this.appendQueue = [];
-    for (const p of pending) p.reject(e);
-    const waiters = this.ackWaiters;
-    this.ackWaiters = [];
-    for (const w of waiters) w.reject(e);
-  }
-
-  // ----------------------------------------------------------------------------------- flush
-
-  /**
-   * Full flush: fdatasync every segment written since the last one and write + fdatasync
-   * pending index entries; advances the durable offset and the recovery point.
-   */
-  async flush(): Promise<void> {
-    if (this.failure !== null) throw this.storageError(this.failure);
-    const target = this.endOffset;
-    const all = this.segments.toArray();
-    let from = this.segments.floorIndex(this.recoveryPointOffset);
-    if (from < 0) from = 0;
-    try {
-      await this.syncDirtySegments();
-      for (let i = from; i < all.length; i++) {
-        const s = all[i]!;
-        if (!s.isDeleted) await s.persistIndexes(true);
-      }
-    } catch (err) {
-      this.fail(err as Error);
-      throw this.storageError(err as Error);
-    }
-    if (target > this.durableOffset) this.durableOffset = target;
-    if (target > this.recoveryPointOffset) this.recoveryPointOffset = target;
-    this.lastFlushMs = Date.now();
-    this.stats.flushes++;
-    this.settleAckWaiters();
-  }
-
-  /** flush.ms: flushes when unflushed data is older than config.flushMs. */
-  async flushIfDue(nowMs: number): Promise<boolean> {
-    if (this.failure !== null || this.closed) return false;
-    if (this.durableOffset >= this.endOffset) return false;
-    if (nowMs - this.lastFlushMs < this.config.flushMs) return false;
-    await this.flush();
-    return true;
   }
 
   // ------------------------------------------------------------------------------------ read
@@ -713,7 +419,7 @@ export class PartitionLog {
     if (!Number.isSafeInteger(fromOffset)) throw rillError('OFFSET_OUT_OF_RANGE', `Offset ${fromOffset} is not an integer`);
     const minOneBatch = opts.minOneBatch ?? true;
     this.stats.reads++;
-    const end = this.highWatermarkOffset;
+    const end = opts.isolation === 'logEnd' ? this.endOffset : this.highWatermarkOffset;
     if (fromOffset === end) return this.readResult(Buffer.alloc(0));
     if (fromOffset < this.startOffset || fromOffset > end) {
       throw rillError('OFFSET_OUT_OF_RANGE', `Offset ${fromOffset} is outside [${this.startOffset}, ${end}] of ${this.topic}-${this.partition}`, {
@@ -729,7 +435,7 @@ export class PartitionLog {
       seg.retain();
       let records: Buffer | null;
       try {
-        records = await this.readFromSegment(seg, fromOffset, maxBytes, minOneBatch);
+        records = await this.reader.readFromSegment(seg, fromOffset, maxBytes, minOneBatch, end);
       } finally {
         seg.release();
       }
@@ -742,76 +448,6 @@ export class PartitionLog {
 
   private readResult(records: Buffer): ReadResult {
     return { records, logStartOffset: this.startOffset, logEndOffset: this.endOffset, highWatermark: this.highWatermarkOffset };
-  }
-
-  /** Null when the segment holds nothing at or after fromOffset; an empty buffer when maxBytes is too small. */
-  private async readFromSegment(seg: Segment, fromOffset: number, maxBytes: number, minOneBatch: boolean): Promise<Buffer | null> {
-    const endBytes = seg.sizeBytes;
-    const cached = this.cachedReadPosition(seg, fromOffset);
-    let position: number;
-    let buf: Buffer;
-    if (cached >= 0 && cached < endBytes) {
-      // A sequential reader: the batch at `cached` is the one to return; read straight away.
-      position = cached;
-      buf = await seg.readAt(position, Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), endBytes - position));
-      const firstSize = batchSize(buf, 0);
-      if (firstSize > buf.length) {
-        if (!minOneBatch) return Buffer.alloc(0);
-        if (position + firstSize > endBytes) throw rillError('KAFKA_STORAGE_ERROR', `${seg.logPath}: batch at ${position} runs past the segment end`);
-        buf = await seg.readAt(position, firstSize);
-      } else if (firstSize > maxBytes && !minOneBatch) {
-        return Buffer.alloc(0);
-      }
-    } else {
-      if (cached >= endBytes) return null;
-      const found = await seg.locateBatch(fromOffset, endBytes);
-      if (found === null) return null;
-      position = found.position;
-      let length = Math.min(Math.max(maxBytes, 0), endBytes - position);
-      if (length < found.sizeBytes) {
-        if (!minOneBatch) return Buffer.alloc(0);
-        length = found.sizeBytes;
-      }
-      buf = await seg.readAt(position, length);
-    }
-    // Keep whole batches only.
-    let pos = 0;
-    let nextOffset = fromOffset;
-    while (buf.length - pos >= BATCH_HEADER_BYTES) {
-      const size = batchSize(buf, pos);
-      if (size < BATCH_HEADER_BYTES || pos + size > buf.length) break;
-      nextOffset = readLastOffset(buf, pos) + 1;
-      pos += size;
-    }
-    if (pos === 0) throw rillError('KAFKA_STORAGE_ERROR', `${seg.logPath}: the batch at ${position} does not read back whole`);
-    this.rememberReadPosition(seg, nextOffset, position + pos);
-    return pos === buf.length ? buf : buf.subarray(0, pos);
-  }
-
-  private cachedReadPosition(seg: Segment, offset: number): number {
-    for (const p of this.readPositions) if (p.segment === seg && p.offset === offset) return p.position;
-    return -1;
-  }
-
-  private rememberReadPosition(segment: Segment, offset: number, position: number): void {
-    for (const p of this.readPositions) {
-      if (p.segment === segment && p.position === position) {
-        p.offset = offset;
-        return;
-      }
-    }
-    const entry = { segment, offset, position };
-    if (this.readPositions.length < READ_POSITION_CACHE_SIZE) {
-      this.readPositions.push(entry);
-    } else {
-      this.readPositions[this.readPositionNext] = entry;
-      this.readPositionNext = (this.readPositionNext + 1) % READ_POSITION_CACHE_SIZE;
-    }
-  }
-
-  private forgetReadPositions(segments: readonly Segment[]): void {
-    this.readPositions = this.readPositions.filter((p) => !segments.includes(p.segment));
-    this.readPositionNext = 0;
   }
 
   /**
@@ -827,34 +463,11 @@ export class PartitionLog {
       if (seg.nextOffset <= this.startOffset) continue;
       seg.retain();
       try {
-        const hit = await this.findTimestampInSegment(seg, timestampMs);
+        const hit = await findTimestampInSegment(seg, timestampMs, this.startOffset);
         if (hit !== null) return hit;
       } finally {
         seg.release();
       }
-    }
-    return null;
-  }
-
-  private async findTimestampInSegment(seg: Segment, timestampMs: number): Promise<{ offset: number; timestamp: number } | null> {
-    const endBytes = seg.sizeBytes;
-    const startFrom = Math.max(seg.timeIndex.lookupBefore(timestampMs), this.startOffset);
-    let position = seg.offsetIndex.lookup(startFrom).position;
-    const minOffset = this.startOffset;
-    while (position + BATCH_HEADER_BYTES <= endBytes) {
-      const header = await seg.readAt(position, BATCH_HEADER_BYTES);
-      if (header.length < BATCH_HEADER_BYTES) return null;
-      const size = batchSize(header, 0);
-      const lastOffset = readLastOffset(header, 0);
-      const maxTimestamp = readMaxTimestamp(header, 0);
-      if (size < BATCH_HEADER_BYTES || position + size > endBytes) return null;
-      if (lastOffset >= minOffset && maxTimestamp >= timestampMs) {
-        const batch = decodeBatch(await seg.readAt(position, size));
-        for (const r of batch.records) {
-          if (r.offset >= minOffset && r.timestamp >= timestampMs) return { offset: r.offset, timestamp: r.timestamp };
-        }
-      }
-      position += size;
     }
     return null;
   }
@@ -895,6 +508,7 @@ export class PartitionLog {
       }
       if (offset <= this.startOffset) return this.startOffset;
       this.startOffset = offset;
+      this.epochCache.truncateFromStart(offset);
       this.onLogStartOffsetChange?.(this);
       const decision = segmentsToDelete(this.segments.toArray(), { ...this.config, retentionMs: -1, retentionBytes: -1 }, Date.now(), offset);
       if (decision.count > 0) await this.deleteOldestSegments(decision.count, decision.reason);
@@ -907,15 +521,99 @@ export class PartitionLog {
     const newStart = this.segments.first()!.baseOffset;
     if (newStart > this.startOffset) {
       this.startOffset = newStart;
+      this.epochCache.truncateFromStart(newStart);
       this.onLogStartOffsetChange?.(this);
     }
-    this.forgetReadPositions(removed);
+    if (this.highWatermarkOffset < this.startOffset) this.highWatermarkOffset = this.startOffset;
+    this.reader.forget(removed);
     for (const s of removed) this.dirtySegments.delete(s);
     for (const s of removed) {
       this.logger.info({ topic: this.topic, partition: this.partition, segment: s.baseOffset, sizeBytes: s.sizeBytes, reason }, 'deleting log segment');
       await s.markDeleted();
       this.stats.segmentsDeleted++;
     }
+  }
+
+  /**
+   * A follower's truncation (KIP-101/279): removes every batch at or after `offset` (a batch
+   * holding `offset` goes whole) from the segments, indexes, producer state and epoch cache;
+   * the high watermark, durable offset and recovery point come down with the log end. An offset
+   * below the log start empties the log and restarts it at `offset`. Waits for queued appends
+   * (at most a few writer rounds: the caller, a replica fetcher, stops appending first) and runs
+   * as maintenance, so it never overlaps retention or compaction. Returns the new log end.
+   * A read racing the truncation of its segment may fail with KAFKA_STORAGE_ERROR; nothing
+   * serves consumers from a follower.
+   */
+  truncateTo(offset: number): Promise<number> {
+    return this.truncate(offset, false);
+  }
+
+  /**
+   * Empties the log and restarts it at `offset`, which may be past the log end (Kafka's
+   * truncateFullyAndStartAt: a follower fell below its leader's log start). Returns `offset`.
+   */
+  truncateFullyAndStartAt(offset: number): Promise<number> {
+    return this.truncate(offset, true);
+  }
+
+  private async truncate(offset: number, fully: boolean): Promise<number> {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw rillError('OFFSET_OUT_OF_RANGE', `Cannot truncate ${this.topic}-${this.partition} to ${offset}`);
+    return this.runMaintenance(async () => {
+      for (let round = 0; this.writerLoop !== null; round++) {
+        if (round >= 8) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: appends kept coming during a truncation`);
+        await this.writerLoop;
+      }
+      if (this.failure !== null) throw this.storageError(this.failure);
+      if (this.syncLoop !== null) await this.syncLoop;
+      await Promise.all(this.backgroundFlushes);
+      if (offset >= this.endOffset && !fully) return this.endOffset;
+      try {
+        await this.truncateSegments(offset, fully);
+      } catch (err) {
+        this.fail(err as Error);
+        throw this.storageError(err as Error);
+      }
+      this.logger.info({ topic: this.topic, partition: this.partition, logEndOffset: this.endOffset }, 'truncated the log tail');
+      return this.endOffset;
+    });
+  }
+
+  private async truncateSegments(offset: number, fully: boolean): Promise<void> {
+    this.epochCache.truncateFromEnd(offset);
+    await this.epochCache.persist();
+    const all = this.segments.toArray();
+    // Segments whose base is at/after the cut go whole; the one before keeps its head.
+    const emptiesLog = fully || offset < this.startOffset;
+    let keep = emptiesLog ? -1 : this.segments.floorIndex(offset);
+    if (keep >= 0 && all[keep]!.baseOffset === offset) keep--;
+    const removed = this.segments.removeFrom(keep + 1);
+    this.reader.forget(removed);
+    for (const s of removed) this.dirtySegments.delete(s);
+    await deleteRemovedSegments(this.dir, removed);
+    let end: number;
+    if (this.segments.size === 0) {
+      const fresh = await Segment.create(this.dir, offset);
+      await fsyncDir(this.dir);
+      this.segments.append(fresh);
+      end = offset;
+    } else {
+      const last = this.segments.last()!;
+      this.reader.forget([last]);
+      end = await cutSegmentAt(last, offset, this.config.indexIntervalBytes);
+    }
+    this.endOffset = end;
+    this.nextOffsetToAssign = end;
+    this.unflushedMessages = 0;
+    if (emptiesLog) {
+      this.startOffset = offset;
+      this.epochCache.truncateFromStart(this.startOffset);
+      this.onLogStartOffsetChange?.(this);
+    }
+    this.highWatermarkOffset = this.highWatermarkManaged ? Math.max(this.startOffset, Math.min(this.highWatermarkOffset, end)) : end;
+    // An emptied log restarted at `offset` (maybe past the old end) has nothing unsynced.
+    this.durableOffset = emptiesLog ? end : Math.min(this.durableOffset, end);
+    this.recoveryPointOffset = emptiesLog ? end : Math.min(this.recoveryPointOffset, end);
+    await replayProducers(this.segments.toArray(), this.producers);
   }
 
   /** Forgets idempotent producers silent for longer than expirationMs. */
@@ -938,7 +636,7 @@ export class PartitionLog {
    */
   async replaceSegments(old: Segment[], replacement: Segment): Promise<void> {
     this.segments.replace(old, replacement);
-    this.forgetReadPositions(old);
+    this.reader.forget(old);
     for (const s of old) {
       this.dirtySegments.delete(s);
       await s.markDeleted();

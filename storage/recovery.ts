@@ -61,6 +61,7 @@ export interface ScannedBatch extends BatchInfo {
   producerEpoch: number;
   baseSequence: number;
   lastOffsetDelta: number;
+  partitionLeaderEpoch: number;
 }
 
 export type ScanMode = 'headers' | 'verify';
@@ -130,6 +131,7 @@ export async function scanSegment(seg: Segment, mode: ScanMode, minBaseOffset: n
       producerEpoch: header.producerEpoch,
       baseSequence: header.baseSequence,
       lastOffsetDelta: header.lastOffsetDelta,
+      partitionLeaderEpoch: header.partitionLeaderEpoch,
     });
     expectedMin = lastOffset + 1;
     lastSize = size;
@@ -201,6 +203,8 @@ export interface LoadPartitionOptions {
   recoveryPoint: number | null;
   indexIntervalBytes: number;
   producerState: ProducerStateManager;
+  /** Called for every batch kept, in log order (the leader-epoch cache is rebuilt from it). */
+  onBatch?: (b: ScannedBatch) => void;
 }
 
 export interface LoadPartitionResult {
@@ -332,6 +336,7 @@ async function loadWith(opts: LoadPartitionOptions, bases: number[], verifyFrom:
       const isLast = i === bases.length - 1;
       const replay = (b: ScannedBatch): void => {
         opts.producerState.replayBatch(b, b.baseOffset, b.maxTimestamp);
+        opts.onBatch?.(b);
       };
 
       if (i >= verifyFrom) {

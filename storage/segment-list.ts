@@ -75,6 +75,12 @@ export class SegmentList {
     return this.segments.splice(0, n);
   }
 
+  /** Removes the segments from index `from` to the end (a follower's truncation) and returns them. */
+  removeFrom(from: number): Segment[] {
+    assert(from >= 0 && from <= this.segments.length, `cannot remove from ${from} of ${this.segments.length} segments`);
+    return this.segments.splice(from);
+  }
+
   /**
    * Replaces the consecutive segments `old` (in order, currently in the list) by `replacement`,
    * which takes the first one's base offset (compaction).

@@ -337,7 +337,21 @@ export class Segment {
     this.logPath = logTo;
   }
 
-  /** Cuts the .log to `sizeBytes` and fsyncs it (recovery only). */
+  /**
+   * Forgets what the batches told the in-memory state (next offset, largest timestamp, index
+   * entries) so a scan can observe them again: after `truncateTo` on a live segment.
+   */
+  resetForRescanSingleWriter(): void {
+    this.nextOffset = this.baseOffset;
+    this.maxTimestampSoFar = -1;
+    this.offsetOfMaxTimestampSoFar = this.baseOffset;
+    this.rollBaseMs = -1;
+    this.bytesSinceLastIndexEntry = 0;
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+  }
+
+  /** Cuts the .log to `sizeBytes` and fsyncs it (recovery, and a follower's truncation). */
   async truncateTo(sizeBytes: number): Promise<void> {
     await this.fh.truncate(sizeBytes);
     await this.fh.datasync();

@@ -17,6 +17,7 @@ import { fetchHandler } from './fetch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { metadataHandler } from './metadata.js';
+import { offsetsForLeaderEpochHandler } from './offsets-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
 
 /** The broker's own APIs (everything but the group APIs and ApiVersions, which is derived). */
@@ -30,6 +31,7 @@ export const coreHandlers: HandlerTable = {
   DescribeConfigs: describeConfigsHandler,
   AlterConfigs: alterConfigsHandler,
   InitProducerId: initProducerIdHandler,
+  OffsetsForLeaderEpoch: offsetsForLeaderEpochHandler,
 };
 
 /** Core handlers + `extra` (the group handlers) + ApiVersions listing exactly that set. */

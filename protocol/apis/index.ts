@@ -25,6 +25,7 @@ import { ListOffsetsRequest, ListOffsetsResponse } from './list-offsets.js';
 import { MetadataRequest, MetadataResponse } from './metadata.js';
 import { OffsetCommitRequest, OffsetCommitResponse } from './offset-commit.js';
 import { OffsetFetchRequest, OffsetFetchResponse } from './offset-fetch.js';
+import { OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse } from './offsets-for-leader-epoch.js';
 import { ProduceRequest, ProduceResponse } from './produce.js';
 import type { StaticRequest } from './common.js';
 import { describeSchemaError, notAMap, type RequestErrorResponse } from './request-error.js';
@@ -47,6 +48,7 @@ export const APIS = {
   CreateTopics: api(19, CreateTopicsRequest, CreateTopicsResponse),
   DeleteTopics: api(20, DeleteTopicsRequest, DeleteTopicsResponse),
   InitProducerId: api(22, InitProducerIdRequest, InitProducerIdResponse),
+  OffsetsForLeaderEpoch: api(23, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse),
   DescribeConfigs: api(32, DescribeConfigsRequest, DescribeConfigsResponse),
   AlterConfigs: api(33, AlterConfigsRequest, AlterConfigsResponse),
   DeleteGroups: api(42, DeleteGroupsRequest, DeleteGroupsResponse),
@@ -127,7 +129,7 @@ function hasDefaults(schema: unknown): boolean {
 /**
  * Fills, in place, every omitted field that has a `default` in the API's request schema: the
  * one place defaults are applied. Only walks payloads of APIs that declare defaults, so the
- * hot APIs without any (Produce, Fetch) pay nothing.
+ * hottest API, Produce, which has none, pays nothing (Fetch walks its small request for replicaId).
  */
 export function applyRequestDefaults(def: ApiDefinition, payload: unknown): void {
   let has = withDefaults.get(def.request);
@@ -164,5 +166,6 @@ export * from './list-offsets.js';
 export * from './metadata.js';
 export * from './offset-commit.js';
 export * from './offset-fetch.js';
+export * from './offsets-for-leader-epoch.js';
 export * from './produce.js';
 export * from './request-error.js';

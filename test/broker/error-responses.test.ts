@@ -10,6 +10,7 @@ const SAMPLES: Record<ApiName, unknown> = {
   Produce: { acks: -1, timeoutMs: 1000, topics: [{ name: 't', partitions: [{ partition: 0, records: Buffer.alloc(1) }] }] },
   Fetch: { maxWaitMs: 0, minBytes: 0, maxBytes: 1, topics: [{ name: 't', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 }] }] },
   ListOffsets: { topics: [{ name: 't', partitions: [{ partition: 0, timestamp: -1 }] }] },
+  OffsetsForLeaderEpoch: { replicaId: -1, topics: [{ name: 't', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] },
   Metadata: { topics: ['t'], allowAutoTopicCreation: false },
   OffsetCommit: { groupId: 'g', memberId: '', memberEpoch: -1, topics: [{ name: 't', partitions: [{ partition: 0, committedOffset: 1, committedMetadata: null }] }] },
   OffsetFetch: { groupId: 'g', topics: null },
