@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BATCH_OVERHEAD_BYTES, RecordAccumulator, estimateRecordBytes, type PendingRecord } from '../../client/accumulator.js';
-import { RillError } from '../../protocol/errors.js';
-import { TestEnv } from '../integration/harness.js';
+import { BATCH_OVERHEAD_BYTES, RecordAccumulator, estimateRecordBytes, type PendingRecord } from '../../../client/producer/accumulator.js';
+import { RillError } from '../../../protocol/errors.js';
+import { TestEnv } from '../../integration/harness.js';
 
 function record(valueBytes: number): PendingRecord {
   return { key: null, value: Buffer.alloc(valueBytes, 1), headers: [], timestamp: 1_700_000_000_000 };

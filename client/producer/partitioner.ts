@@ -6,7 +6,7 @@
  *   until that partition's batch is closed (sent), then a different partition is picked at
  *   random. Batches fill up instead of spreading one record per partition per linger.
  */
-import { partitionForKey } from '../protocol/murmur2.js';
+import { partitionForKey } from '../../protocol/murmur2.js';
 
 export class DefaultPartitioner {
   /** topic -> the partition null-key records currently stick to. */
