@@ -178,8 +178,9 @@ export class Connection {
   }
 
   private async requestSlowly<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions): Promise<ResponseOf<N>> {
-    if (this.slotWaiters.length >= this.maxQueuedRequests) {
-      throw new RequestQueueFullError(`${api} request to ${this.address} refused: ${this.slotWaiters.length} requests already wait to be sent (maxQueuedRequests)`, this.slotWaiters.length);
+    // Callers between request() and their write (connecting or waiting for a slot) are the queue.
+    if (this.slowCallers >= this.maxQueuedRequests) {
+      throw new RequestQueueFullError(`${api} request to ${this.address} refused: ${this.slowCallers} requests already wait to be sent (maxQueuedRequests)`, this.slowCallers);
     }
     this.slowCallers++;
     let counted = true;
