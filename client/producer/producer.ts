@@ -28,10 +28,18 @@ import { Sender } from './sender.js';
 
 export { normalizeAcks } from './records.js';
 
-/** Where one send()'s messages went: batch and index in it, per message. */
+/**
+ * Where one send()'s messages went. Usually all into one batch, at consecutive indexes: then
+ * only `first`/`firstIndex` are kept; the per-message arrays are made when a second batch appears.
+ */
 interface Appended {
-  batches: ProducerBatch[];
-  indexes: number[];
+  first: ProducerBatch | null;
+  firstIndex: number;
+  /** Per message, once the messages span more than one batch; else null. */
+  batches: ProducerBatch[] | null;
+  indexes: number[] | null;
+  /** messages.length */
+  size: number;
   /** Messages appended so far. */
   count: number;
   /** The send was aborted: stop appending. */
@@ -151,7 +159,7 @@ export class Producer {
       return Promise.reject(err);
     }
     const messages = record.messages;
-    const state: Appended = { batches: new Array(messages.length), indexes: new Array(messages.length), count: 0, aborted: false };
+    const state: Appended = { first: null, firstIndex: 0, batches: null, indexes: null, size: messages.length, count: 0, aborted: false };
     const prior = this.appendTail;
     // Fast path: nobody queued ahead, producer id and topic metadata at hand: append now.
     const cached = prior === null && (this.idempotence === null || this.idempotence.hasProducerId) ? this.metadata.cached(topic) : undefined;
@@ -217,9 +225,9 @@ export class Producer {
   private dropUnsent(state: Appended): void {
     const ranges = new Map<ProducerBatch, { from: number; to: number }>();
     for (let i = 0; i < state.count; i++) {
-      const b = state.batches[i]!;
+      const b = state.batches === null ? state.first! : state.batches[i]!;
       if (b.encoded !== null || b.settled) continue;
-      const index = state.indexes[i]!;
+      const index = state.indexes === null ? state.firstIndex + i : state.indexes[i]!;
       const r = ranges.get(b);
       // A send's records in one batch are contiguous (appends never interleave).
       if (r === undefined) ranges.set(b, { from: index, to: index + 1 });
@@ -264,21 +272,28 @@ export class Producer {
     // A new batch: numbered once per batch, not per record (these lookups were ~40% of the
     // producer's per-message CPU when done per record).
     if (index === 0) this.sender.onNewBatch(batch);
-    state.batches[i] = batch;
-    state.indexes[i] = index;
+    if (state.first === null) {
+      state.first = batch;
+      state.firstIndex = index;
+    } else if (state.batches === null && batch !== state.first) {
+      // A second batch: from here on, keep where every message went.
+      state.batches = new Array<ProducerBatch>(state.size).fill(state.first, 0, i);
+      state.indexes = new Array<number>(state.size);
+      for (let k = 0; k < i; k++) state.indexes[k] = state.firstIndex + k;
+    }
+    if (state.batches !== null) {
+      state.batches[i] = batch;
+      state.indexes![i] = index;
+    }
     state.count = i + 1;
     if (full) this.sender.wake();
   }
 
   /** One promise per distinct batch, then the per-message offsets. */
   private awaitAcks(topic: string, a: Appended): Promise<RecordMetadata[]> {
-    const { batches, indexes } = a;
-    const only = batches[0]!;
-    let oneBatch = true;
-    for (let i = 1; i < batches.length && oneBatch; i++) oneBatch = batches[i] === only;
-    // Every message went into one batch (the common case of small sends): wait on it alone.
-    if (oneBatch) return only.done.then(() => offsetsOf(topic, batches, indexes));
-    return this.awaitBatches(topic, batches, indexes);
+    // Every message went into one batch (the common case): wait on it alone.
+    if (a.batches === null) return a.first!.done.then(() => consecutiveOffsets(topic, a.first!, a.firstIndex, a.size));
+    return this.awaitBatches(topic, a.batches, a.indexes!);
   }
 
   private async awaitBatches(topic: string, batches: ProducerBatch[], indexes: number[]): Promise<RecordMetadata[]> {
@@ -296,8 +311,13 @@ export class Producer {
     return offsetsOf(topic, batches, indexes);
   }
 
-  /** Sends everything buffered now and resolves when all of it (and all in flight) is settled. */
+  /**
+   * Sends everything buffered now and resolves when all of it (and all in flight) is settled,
+   * including the messages of send() calls made before flush() that were still waiting for
+   * metadata or buffer memory (as Java's flush() covers every send() before it).
+   */
   async flush(): Promise<void> {
+    if (this.appendTail !== null) await this.appendTail;
     this.accumulator.beginFlush();
     try {
       this.sender.wake();
@@ -343,6 +363,14 @@ export class Producer {
     }
     return partition;
   }
+}
+
+/** `count` messages at consecutive indexes of one acked batch. */
+function consecutiveOffsets(topic: string, batch: ProducerBatch, firstIndex: number, count: number): RecordMetadata[] {
+  const out = new Array<RecordMetadata>(count);
+  const partition = batch.partition;
+  for (let i = 0; i < count; i++) out[i] = { topic, partition, offset: batch.offsetOf(firstIndex + i) };
+  return out;
 }
 
 /** One `{ topic, partition, offset }` per message, once its batch is acked (acks 0: offset -1). */
