@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { encodeFetchResponseChunks } from '../../protocol/apis/fetch-codec.js';
 import { encodeProduceRequestChunks } from '../../protocol/apis/produce-codec.js';
 import { MsgpackChunkWriter } from '../../protocol/msgpack-chunks.js';
-import { pack, unpack } from '../../protocol/messages.js';
+import { decodeResponse, encodeResponseFrame, encodeResponseFrameChunks, pack, unpack } from '../../protocol/messages.js';
 
 function join(chunks: Buffer[]): Buffer {
   return Buffer.concat(chunks);
@@ -81,5 +82,34 @@ describe('encodeProduceRequestChunks', () => {
       '82' + 'a46e616d65' + 'a174' + 'aa706172746974696f6e73' + '91' +
       '82' + 'a9706172746974696f6e' + '02' + 'a77265636f726473' + 'c402' + 'aabb';
     expect(hex).toBe(expected);
+  });
+});
+
+describe('encodeFetchResponseChunks', () => {
+  it('decodes to the same Fetch response as the generic path: null records and messages, int64 offsets, batches uncopied', () => {
+    const batch = Buffer.alloc(5000, 4);
+    const response = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partition: 0, errorCode: 0, errorMessage: null, highWatermark: 1_796_104_685_456, lastStableOffset: 1_796_104_685_456, logStartOffset: 0, records: batch },
+            { partition: 1, errorCode: 0, errorMessage: null, highWatermark: 0, lastStableOffset: 0, logStartOffset: 0, records: Buffer.alloc(0) },
+            { partition: 2, errorCode: 1, errorMessage: 'Offset 9 is outside [0, 3]', highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null },
+          ],
+        },
+      ],
+    };
+    const payload = encodeFetchResponseChunks(response);
+    expect(payload.chunks).toContain(batch);
+    const frame = encodeResponseFrameChunks(77, payload);
+    const whole = Buffer.concat(frame);
+    expect(whole.readUInt32BE(0)).toBe(whole.length - 4);
+    const decoded = decodeResponse(whole.subarray(4));
+    const generic = decodeResponse(encodeResponseFrame(77, response).subarray(4));
+    expect(decoded.correlationId).toBe(77);
+    expect(decoded.payload).toEqual(generic.payload);
   });
 });
