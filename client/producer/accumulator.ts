@@ -117,6 +117,11 @@ export class ProducerBatch {
     return freed;
   }
 
+  /** True once an aborted send dropped records from this batch (offsets are then remapped). */
+  get droppedRecords(): boolean {
+    return this.droppedCount > 0;
+  }
+
   /** The records to encode (dropped ones left out). */
   liveRecords(): PendingRecord[] {
     if (this.droppedCount === 0) return this.records;

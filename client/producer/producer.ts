@@ -369,6 +369,12 @@ export class Producer {
 function consecutiveOffsets(topic: string, batch: ProducerBatch, firstIndex: number, count: number): RecordMetadata[] {
   const out = new Array<RecordMetadata>(count);
   const partition = batch.partition;
+  if (batch.baseOffset >= 0 && !batch.droppedRecords) {
+    // The common case, without a call per record: offsets follow each other.
+    const first = batch.baseOffset + firstIndex;
+    for (let i = 0; i < count; i++) out[i] = { topic, partition, offset: first + i };
+    return out;
+  }
   for (let i = 0; i < count; i++) out[i] = { topic, partition, offset: batch.offsetOf(firstIndex + i) };
   return out;
 }
