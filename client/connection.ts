@@ -31,6 +31,7 @@ import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
 import { decodeResponsePayload, pack } from '../protocol/messages.js';
 import { RequestQueueFullError, abortError } from './errors.js';
 import { NO_METRICS, type ClientMetrics } from './metrics.js';
+import { RequestSlots } from './request-slots.js';
 import { backoffMs, sleep } from './retry.js';
 import type { RetryOptions } from './types.js';
 
@@ -98,9 +99,7 @@ export class Connection {
   private connecting: Promise<void> | null = null;
   private nextCorrelationId = 1;
   private readonly pending = new Map<number, PendingRequest>();
-  /** Slots taken: requests written and awaiting a response (or a write, for acks=0). */
-  private inFlight = 0;
-  private readonly slotWaiters: Array<{ grant: () => void; fail: (err: Error) => void }> = [];
+  private readonly slots: RequestSlots;
   /** Requests holding a slot whose frame waits for the socket to drain, oldest first. */
   private readonly writeQueue: PendingRequest[] = [];
   /** The socket's buffer is full (write() said so): write nothing more until 'drain'. */
@@ -122,6 +121,7 @@ export class Connection {
     this.log = opts.logger.child({ broker: this.address });
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
     this.maxQueuedRequests = opts.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
+    this.slots = new RequestSlots(opts.maxInFlightRequests);
     this.metrics = opts.metrics ?? NO_METRICS;
   }
 
@@ -145,7 +145,7 @@ export class Connection {
 
   /** Requests currently awaiting a response on this connection. */
   get inFlightRequests(): number {
-    return this.inFlight;
+    return this.slots.inUse;
   }
 
   /** Opens the socket and completes the ApiVersions handshake (no-op when already ready). */
@@ -169,9 +169,7 @@ export class Connection {
    * which of them it can retry.
    */
   request<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions = {}): Promise<ResponseOf<N>> {
-    if (this.state === 'ready' && this.slowCallers === 0 && this.inFlight < this.opts.maxInFlightRequests) {
-      if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
-      this.inFlight++;
+    if (this.state === 'ready' && this.slowCallers === 0 && !opts.signal?.aborted && this.slots.tryTake()) {
       return this.write(api, payload, opts) as Promise<ResponseOf<N>>;
     }
     return this.requestSlowly(api, payload, opts);
@@ -190,11 +188,11 @@ export class Connection {
     try {
       if (opts.signal?.aborted) throw abortError(opts.signal);
       await this.connect(opts.signal);
-      await this.acquireSlot(api, opts.signal, deadline - Date.now());
+      await this.slots.take(`${api} request to ${this.address}`, opts.signal, deadline - Date.now());
       this.slowCallers--;
       counted = false;
       if (this.state !== 'ready') {
-        this.releaseSlot();
+        this.slots.release();
         throw new ConnectionError(`connection to ${this.address} was lost before the request was sent`);
       }
       return (await this.write(api, payload, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) })) as ResponseOf<N>;
@@ -277,7 +275,7 @@ export class Connection {
   }
 
   private async handshake(): Promise<void> {
-    this.inFlight++;
+    this.slots.force();
     const response = (await this.write(
       'ApiVersions',
       { clientId: this.opts.clientId, clientSoftwareName: 'rill-js', clientSoftwareVersion: '0.1.0' },
@@ -302,7 +300,7 @@ export class Connection {
     const def = DEFS.get(api)!;
     const socket = this.socket;
     if (socket === null || socket.destroyed) {
-      this.releaseSlot();
+      this.slots.release();
       return Promise.reject(new ConnectionError(`not connected to ${this.address}`));
     }
     const correlationId = this.nextCorrelationId;
@@ -311,7 +309,7 @@ export class Connection {
     try {
       frame = this.encodeFrame(def, correlationId, payload);
     } catch (err) {
-      this.releaseSlot();
+      this.slots.release();
       return Promise.reject(err);
     }
     const expectResponse = opts.expectResponse !== false;
@@ -320,7 +318,7 @@ export class Connection {
       const timer = setTimeout(() => {
         if (this.pending.delete(correlationId)) {
           const queued = this.unqueue(entry);
-          this.releaseSlot();
+          this.slots.release();
           entry.signal?.removeEventListener('abort', entry.onAbort!);
           reject(
             new TimeoutError(
@@ -338,7 +336,7 @@ export class Connection {
           if (this.pending.delete(correlationId)) {
             clearTimeout(timer);
             this.unqueue(entry);
-            this.releaseSlot();
+            this.slots.release();
             reject(abortError(signal));
           }
         };
@@ -381,7 +379,7 @@ export class Connection {
         if (!this.pending.delete(correlationId)) return;
         clearTimeout(entry.timer);
         if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
-        this.releaseSlot();
+        this.slots.release();
         if (err) entry.reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
         else entry.resolve(undefined);
       });
@@ -439,7 +437,7 @@ export class Connection {
     this.pending.delete(correlationId);
     clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
-    this.releaseSlot();
+    this.slots.release();
     if (entry.writtenAt > 0) this.metrics.requestLatency(entry.def.name, (performance.now() - entry.writtenAt) / 1000);
     let payload: unknown;
     try {
@@ -483,56 +481,12 @@ export class Connection {
       clearTimeout(e.timer);
       e.frame = null;
       if (e.onAbort !== undefined) e.signal!.removeEventListener('abort', e.onAbort);
-      this.releaseSlot();
+      this.slots.release();
       e.reject(err);
     }
-    if (this.state === 'closed') {
-      const waiters = this.slotWaiters.splice(0);
-      for (const w of waiters) w.fail(err);
-    }
+    if (this.state === 'closed') this.slots.failWaiters(err);
   }
 
-  private acquireSlot(api: ApiName, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> | void {
-    if (this.inFlight < this.opts.maxInFlightRequests && this.slotWaiters.length === 0) {
-      this.inFlight++;
-      return;
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        grant: () => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        fail: (err: Error) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      const giveUp = (err: Error): void => {
-        const i = this.slotWaiters.indexOf(waiter);
-        if (i >= 0) this.slotWaiters.splice(i, 1);
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        reject(err);
-      };
-      const onAbort = (): void => giveUp(abortError(signal!));
-      const timer = setTimeout(
-        () => giveUp(new TimeoutError(`${api} request to ${this.address} timed out after waiting ${timeoutMs} ms for one of ${this.opts.maxInFlightRequests} in-flight slots`)),
-        Math.max(1, timeoutMs),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.slotWaiters.push(waiter);
-    });
-  }
-
-  /** Frees a slot, handing it straight to the oldest waiter so nobody can overtake it. */
-  private releaseSlot(): void {
-    const next = this.slotWaiters.shift();
-    if (next !== undefined) next.grant();
-    else this.inFlight--;
-  }
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
