@@ -200,6 +200,10 @@ export class RecordAccumulator {
   private lastTopic = '';
   private lastPartition = -1;
   private usedBytes = 0;
+  /** The index of the record the last append() added, in the batch it returned. */
+  lastIndex = -1;
+  /** Whether the last append() left a batch ready to send. */
+  lastReady = false;
   private readonly waiters: MemoryWaiter[] = [];
   /** > 0 while flush()/close() want every batch sent now. */
   private flushes = 0;
@@ -288,9 +292,11 @@ export class RecordAccumulator {
   /**
    * Appends a record (its memory already reserved) to the partition's open batch, opening a
    * new one when there is none, the open one is full, or it has a different acks mode.
-   * Returns the batch and the record's index in it.
+   * Returns the batch; the record's index in it is `lastIndex`, and `lastReady` says whether
+   * that batch is ready to go (full, or with a younger batch queued behind it) — fields rather
+   * than a result object, which would be one more allocation per record.
    */
-  append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): { batch: ProducerBatch; index: number; full: boolean } {
+  append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): ProducerBatch {
     // Consecutive records usually go to the same partition: skip building the key string and
     // the map lookup while the previous queue is still the live one.
     let queue: ProducerBatch[] | undefined;
@@ -319,7 +325,9 @@ export class RecordAccumulator {
     batch.sizeBytes += recordBytes;
     const full = batch.sizeBytes >= this.batchBytes;
     if (full) this.close(batch);
-    return { batch, index: batch.records.length - 1, full: full || queue.length > 1 };
+    this.lastIndex = batch.records.length - 1;
+    this.lastReady = full || queue.length > 1;
+    return batch;
   }
 
   /** Whether the head batch of a queue should be sent now. */

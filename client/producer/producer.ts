@@ -268,7 +268,9 @@ export class Producer {
   }
 
   private appendOne(topic: string, partition: number, pending: PendingRecord, bytes: number, acks: AckMode, now: number, i: number, state: Appended): void {
-    const { batch, index, full } = this.accumulator.append(topic, partition, pending, bytes, acks, now);
+    const accumulator = this.accumulator;
+    const batch = accumulator.append(topic, partition, pending, bytes, acks, now);
+    const index = accumulator.lastIndex;
     // A new batch: numbered once per batch, not per record (these lookups were ~40% of the
     // producer's per-message CPU when done per record).
     if (index === 0) this.sender.onNewBatch(batch);
@@ -286,7 +288,7 @@ export class Producer {
       state.indexes![i] = index;
     }
     state.count = i + 1;
-    if (full) this.sender.wake();
+    if (accumulator.lastReady) this.sender.wake();
   }
 
   /** One promise per distinct batch, then the per-message offsets. */

@@ -15,7 +15,7 @@ describe('RecordAccumulator', () => {
     const perBatch = Math.floor((1000 - BATCH_OVERHEAD_BYTES) / size);
     const seen = new Set<unknown>();
     for (let i = 0; i < perBatch * 3; i++) {
-      const { batch } = acc.append('t', 0, r, size, -1, 0);
+      const batch = acc.append('t', 0, r, size, -1, 0);
       seen.add(batch);
       expect(batch.sizeBytes).toBeLessThanOrEqual(1000);
     }
@@ -24,15 +24,15 @@ describe('RecordAccumulator', () => {
     expect(queue.map((b) => b.records.length)).toEqual([perBatch, perBatch, perBatch]);
     // A record bigger than batchBytes still gets a batch (of its own).
     const big = record(5000);
-    const { batch } = acc.append('t', 0, big, estimateRecordBytes(big), -1, 0);
+    const batch = acc.append('t', 0, big, estimateRecordBytes(big), -1, 0);
     expect(batch.records).toEqual([big]);
     expect(queue.length).toBe(4);
   });
 
   it('starts a new batch when acks differ', () => {
     const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 5, bufferMemoryBytes: 100_000 });
-    const a = acc.append('t', 0, record(10), 50, -1, 0).batch;
-    const b = acc.append('t', 0, record(10), 50, 1, 0).batch;
+    const a = acc.append('t', 0, record(10), 50, -1, 0);
+    const b = acc.append('t', 0, record(10), 50, 1, 0);
     expect(a).not.toBe(b);
     expect(a.closed).toBe(true);
   });

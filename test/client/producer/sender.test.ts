@@ -46,8 +46,8 @@ describe('Sender', () => {
       const r = record(value);
       const bytes = estimateRecordBytes(r);
       expect(acc.reserve(bytes)).toBeUndefined();
-      const { batch, index } = acc.append(topic, partition, r, bytes, 1, Date.now());
-      if (index === 0) sender.onNewBatch(batch);
+      const batch = acc.append(topic, partition, r, bytes, 1, Date.now());
+      if (acc.lastIndex === 0) sender.onNewBatch(batch);
       return batch;
     };
     return { acc, sender, pool, append };
