@@ -13,6 +13,6 @@ export interface ClientContext {
   requestTimeoutMs: number;
   retry: RetryOptions;
   logger: Logger;
-  /** NO_METRICS unless the application passed a registry. */
-  metrics: ClientMetrics;
+  /** The client metrics (client/metrics.ts); absent means NO_METRICS. */
+  metrics?: ClientMetrics;
 }

@@ -18,6 +18,7 @@ import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
 import { abortError } from '../errors.js';
 import { Metadata } from '../metadata.js';
+import { NO_METRICS } from '../metrics.js';
 import { retryOptions, withRetry } from '../retry.js';
 import type { CompressionType, Message, Partitioner, ProducerConfig, ProducerRecord, RecordMetadata, RetryOptions, SendOptions } from '../types.js';
 import { RecordAccumulator, estimateRecordBytes, type AckMode, type PendingRecord, type ProducerBatch } from './accumulator.js';
@@ -83,13 +84,14 @@ export class Producer {
       throw new RangeError(`an idempotent producer allows at most ${MAX_IDEMPOTENT_IN_FLIGHT} in-flight requests per partition, got ${maxInFlightPerPartition}`);
     }
     this.customPartitioner = config.partitioner;
+    const metrics = ctx.metrics ?? NO_METRICS;
     this.pool = new BrokerPool(ctx.brokers, {
       clientId: ctx.clientId,
       connectionTimeoutMs: ctx.connectionTimeoutMs,
       requestTimeoutMs: ctx.requestTimeoutMs,
       retry: this.retry,
       logger: this.log,
-      metrics: ctx.metrics,
+      metrics,
     });
     this.metadata = new Metadata(this.pool, { logger: this.log, retry: this.retry, allowAutoTopicCreation: config.allowAutoTopicCreation ?? true });
     this.idempotence = idempotent ? new Idempotence(this.pool, this.retry, this.log) : null;
@@ -113,7 +115,7 @@ export class Producer {
       compression,
       maxInFlightPerPartition,
       requestTimeoutMs: ctx.requestTimeoutMs,
-      metrics: ctx.metrics,
+      metrics,
       logger: this.log,
     });
   }
