@@ -74,6 +74,14 @@ export class MsgpackChunkWriter {
     return this;
   }
 
+  /** Bytes already msgpack-encoded (a key from `encodedString`), copied into the scratch. */
+  raw(encoded: Buffer): this {
+    this.ensure(encoded.length);
+    encoded.copy(this.buf, this.pos);
+    this.pos += encoded.length;
+    return this;
+  }
+
   /** An integer (a safe integer: offsets and timestamps up to 2^53 are exact). */
   int(n: number): this {
     if (!Number.isSafeInteger(n)) throw new RangeError(`msgpack integer expected, got ${n}`);
@@ -171,4 +179,11 @@ export class MsgpackChunkWriter {
     this.start = 0;
     this.pos = 0;
   }
+}
+
+/** A string's msgpack encoding, computed once: envelope keys are written with `raw`. */
+export function encodedString(s: string): Buffer {
+  const w = new MsgpackChunkWriter(Buffer.byteLength(s, 'utf8') + 5);
+  w.str(s);
+  return Buffer.concat(w.finish().chunks);
 }

@@ -5,15 +5,25 @@
  * itself. It decodes to exactly what msgpack of the same object decodes to, so the broker reads
  * it with the generic path; only the client's write avoids copying every batch.
  */
-import { MsgpackChunkWriter } from '../msgpack-chunks.js';
+import { MsgpackChunkWriter, encodedString } from '../msgpack-chunks.js';
 import type { ProduceRequest } from './produce.js';
+
+const K = {
+  acks: encodedString('acks'),
+  timeoutMs: encodedString('timeoutMs'),
+  topics: encodedString('topics'),
+  name: encodedString('name'),
+  partitions: encodedString('partitions'),
+  partition: encodedString('partition'),
+  records: encodedString('records'),
+};
 
 export function encodeProduceRequestChunks(request: ProduceRequest): { chunks: Buffer[]; totalBytes: number } {
   const w = new MsgpackChunkWriter();
-  w.mapHeader(3).str('acks').int(request.acks).str('timeoutMs').int(request.timeoutMs).str('topics').arrayHeader(request.topics.length);
+  w.mapHeader(3).raw(K.acks).int(request.acks).raw(K.timeoutMs).int(request.timeoutMs).raw(K.topics).arrayHeader(request.topics.length);
   for (const t of request.topics) {
-    w.mapHeader(2).str('name').str(t.name).str('partitions').arrayHeader(t.partitions.length);
-    for (const p of t.partitions) w.mapHeader(2).str('partition').int(p.partition).str('records').bin(p.records);
+    w.mapHeader(2).raw(K.name).str(t.name).raw(K.partitions).arrayHeader(t.partitions.length);
+    for (const p of t.partitions) w.mapHeader(2).raw(K.partition).int(p.partition).raw(K.records).bin(p.records);
   }
   return w.finish();
 }
