@@ -2,10 +2,14 @@
  * The cost of writing 64-bit integers as msgpack integers: encoding a Produce response and a
  * Fetch response (the per-request frames of the hot path) with `pack` (which swaps integers
  * beyond 32 bits for BigInts first, protocol/messages.ts) against plain msgpackr, which would
- * write them as float64. `npm run bench -- messages`.
+ * write them as float64. Also the chunk-list encoders (protocol/apis/fetch-codec.ts,
+ * produce-codec.ts), which write the envelope and hand the record batches over uncopied,
+ * against `pack` of the same payload. `npm run bench -- messages`.
  */
 import { Packr } from 'msgpackr';
 import { Bench } from 'tinybench';
+import { encodeFetchResponseChunks } from '../protocol/apis/fetch-codec.js';
+import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
 import { pack } from '../protocol/messages.js';
 
 const PARTITIONS = 32;
@@ -35,6 +39,11 @@ export default async function run(argv: string[]): Promise<void> {
       },
     ],
   };
+  const produceRequest = {
+    acks: 1 as const,
+    timeoutMs: 30_000,
+    topics: [{ name: 'orders', partitions: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, records })) }],
+  };
   const plain = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
 
   let sink = 0;
@@ -50,6 +59,15 @@ export default async function run(argv: string[]): Promise<void> {
   });
   bench.add(`Fetch response, ${PARTITIONS} x ${RECORDS_BYTES / 1024} KiB: msgpackr (float64)`, () => {
     sink ^= plain.pack(fetchResponse).length;
+  });
+  bench.add(`Fetch response, ${PARTITIONS} x ${RECORDS_BYTES / 1024} KiB: chunk list (batches uncopied)`, () => {
+    sink ^= encodeFetchResponseChunks(fetchResponse).totalBytes;
+  });
+  bench.add(`Produce request, ${PARTITIONS} x ${RECORDS_BYTES / 1024} KiB: pack`, () => {
+    sink ^= pack(produceRequest).length;
+  });
+  bench.add(`Produce request, ${PARTITIONS} x ${RECORDS_BYTES / 1024} KiB: chunk list (batches uncopied)`, () => {
+    sink ^= encodeProduceRequestChunks(produceRequest).totalBytes;
   });
   await bench.run();
 

@@ -258,7 +258,13 @@ export class Connection implements ConnectionInfo {
           this.socket.cork();
           corked = true;
         }
-        this.socket.write(result.frame);
+        const frame = result.frame;
+        if (Array.isArray(frame)) {
+          // A chunk list (a Fetch response): written inside the cork, sent as one writev.
+          for (let i = 0; i < frame.length; i++) this.socket.write(frame[i]!);
+        } else {
+          this.socket.write(frame);
+        }
       }
     }
     if (corked) this.socket.uncork();

@@ -22,13 +22,16 @@ import type { Histogram } from 'prom-client';
 import { apiByKey, applyRequestDefaults, checkRequest, type ApiDefinition, type ApiName, type DefaultedRequestOf, type RequestErrorResponse } from '../protocol/apis/index.js';
 import { ERRORS, errorEntry } from '../protocol/errors.js';
 import type { RequestHeader } from '../protocol/message-header.js';
-import { decodeRequestPayload, encodeResponseFrame } from '../protocol/messages.js';
+import { decodeRequestPayload, encodeResponseFrame, encodeResponseFrameChunks } from '../protocol/messages.js';
+import { encodeFetchResponseChunks } from '../protocol/apis/fetch-codec.js';
+import type { FetchResponse } from '../protocol/apis/fetch.js';
 import type { BrokerContext, ConnectionInfo, Handler, HandlerTable } from './context.js';
 import { classifyError } from './error-codes.js';
 import { errorResponse } from './error-responses.js';
 
 export type DispatchResult =
-  | { kind: 'response'; frame: Buffer }
+  /** One buffer, or a chunk list (a Fetch response: envelope and record batches, uncopied). */
+  | { kind: 'response'; frame: Buffer | Buffer[] }
   | { kind: 'none' }
   | { kind: 'close'; reason: string };
 
@@ -68,9 +71,12 @@ export class Dispatcher {
 
     const started = performance.now();
     let response: unknown;
+    // A Fetch handler's answer goes out as chunks; an error answer has another shape.
+    let chunkedFetch = def.name === 'Fetch';
     try {
       response = await handler(ctx, payload as DefaultedRequestOf<ApiName>, conn);
     } catch (err) {
+      chunkedFetch = false;
       const e = classifyError(err);
       if (e.level !== null) ctx.logger[e.level]({ err, conn: conn.id, clientId: conn.clientId, api: def.name }, `${def.name} handler failed`);
       else ctx.logger.warn({ conn: conn.id, clientId: conn.clientId, api: def.name, code: e.code }, `${def.name} refused: ${e.message}`);
@@ -92,6 +98,7 @@ export class Dispatcher {
       const failed = firstProduceError(response as ProduceLike | null);
       return failed === null ? NONE : { kind: 'close', reason: `acks=0 produce failed (${failed}); closing the connection is the only way to tell the producer` };
     }
+    if (chunkedFetch) return { kind: 'response', frame: encodeResponseFrameChunks(header.correlationId, encodeFetchResponseChunks(response as FetchResponse)) };
     return respond(header.correlationId, response);
   }
 

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { MetadataBroker } from '../protocol/apis/index.js';
 import { ConnectionError, rillError } from '../protocol/errors.js';
 import { Connection, DEFAULT_MAX_IN_FLIGHT_REQUESTS, DEFAULT_MAX_RESPONSE_FRAME_BYTES } from './connection.js';
+import type { ClientMetrics } from './metrics.js';
 import type { RetryOptions } from './types.js';
 
 export interface BrokerPoolOptions {
@@ -17,6 +18,8 @@ export interface BrokerPoolOptions {
   logger: Logger;
   maxInFlightRequests?: number;
   maxFrameBytes?: number;
+  /** Request latency per API (default: none). */
+  metrics?: ClientMetrics;
 }
 
 export interface BrokerAddress {
@@ -131,6 +134,7 @@ export class BrokerPool {
         maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_RESPONSE_FRAME_BYTES,
         reconnectBackoff: this.opts.retry,
         logger: this.opts.logger,
+        ...(this.opts.metrics !== undefined ? { metrics: this.opts.metrics } : {}),
       });
       this.connections.set(key, conn);
     }

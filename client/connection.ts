@@ -11,6 +11,12 @@
  *   request that timed out or was aborted is dropped by correlation id.
  * - acks=0 produce requests (`expectResponse: false`) resolve once written: the broker sends
  *   nothing back, as Kafka.
+ * - Socket backpressure: once `write()` has filled the socket's buffer (writableNeedDrain),
+ *   later requests wait, FIFO, for 'drain' instead of piling up in memory; a request that waits
+ *   longer than its timeout fails with a TimeoutError, and at most `maxQueuedRequests` callers
+ *   may wait (for a slot or for the drain) before request() fails with RequestQueueFullError.
+ * - Produce requests go out as a chunk list (protocol/apis/produce-codec.ts): the envelope
+ *   encoded once, each record batch written as it is (cork + writes = one writev), no copy.
  * - When the socket drops, every waiting request fails with a (retriable) ConnectionError; the
  *   next request reconnects. Consecutive failed connects are spaced by exponential backoff with
  *   jitter, so a dead broker is not hammered.
@@ -21,8 +27,11 @@ import { APIS, isRequestErrorResponse, validateResponse, type ApiDefinition, typ
 import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
 import { FrameDecoder } from '../protocol/frame.js';
 import { REQUEST_PREFIX_BYTES, RESPONSE_HEADER_BYTES, responseCorrelationId, writeRequestPrefix } from '../protocol/message-header.js';
+import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
 import { decodeResponsePayload, pack } from '../protocol/messages.js';
-import { abortError } from './errors.js';
+import { RequestQueueFullError, abortError } from './errors.js';
+import { NO_METRICS, type ClientMetrics } from './metrics.js';
+import { RequestSlots } from './request-slots.js';
 import { backoffMs, sleep } from './retry.js';
 import type { RetryOptions } from './types.js';
 
@@ -39,6 +48,10 @@ export interface ConnectionOptions {
   /** Backoff between consecutive failed connection attempts. */
   reconnectBackoff: RetryOptions;
   logger: Logger;
+  /** Callers that may wait for a slot or for the socket to drain at once (default 1024). */
+  maxQueuedRequests?: number;
+  /** Request latency per API goes here (default: none). */
+  metrics?: ClientMetrics;
 }
 
 export interface RequestOptions {
@@ -56,12 +69,20 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** The frame's chunks while it waits for the socket to drain; null once written. */
+  frame: Buffer[] | null;
+  /** acks=0 produce: settled when written, no response. */
+  expectResponse: boolean;
+  /** performance.now() when written (0 without metrics). */
+  writtenAt: number;
+  correlationId: number;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'closed';
 
 export const DEFAULT_MAX_IN_FLIGHT_REQUESTS = 256;
 export const DEFAULT_MAX_RESPONSE_FRAME_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_REQUESTS = 1024;
 
 const DEFS = new Map<ApiName, ApiDefinition>();
 for (const [name, def] of Object.entries(APIS)) DEFS.set(name as ApiName, { name: name as ApiName, ...def });
@@ -78,9 +99,13 @@ export class Connection {
   private connecting: Promise<void> | null = null;
   private nextCorrelationId = 1;
   private readonly pending = new Map<number, PendingRequest>();
-  /** Slots taken: requests written and awaiting a response (or a write, for acks=0). */
-  private inFlight = 0;
-  private readonly slotWaiters: Array<{ grant: () => void; fail: (err: Error) => void }> = [];
+  private readonly slots: RequestSlots;
+  /** Requests holding a slot whose frame waits for the socket to drain, oldest first. */
+  private readonly writeQueue: PendingRequest[] = [];
+  /** The socket's buffer is full (write() said so): write nothing more until 'drain'. */
+  private writeBlocked = false;
+  private readonly maxQueuedRequests: number;
+  private readonly metrics: ClientMetrics;
   /** Callers between request() and their write: a fast-path caller must not overtake them. */
   private slowCallers = 0;
   private consecutiveFailures = 0;
@@ -95,6 +120,19 @@ export class Connection {
     this.address = `${opts.host}:${opts.port}`;
     this.log = opts.logger.child({ broker: this.address });
     this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    this.maxQueuedRequests = opts.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
+    this.slots = new RequestSlots(opts.maxInFlightRequests);
+    this.metrics = opts.metrics ?? NO_METRICS;
+  }
+
+  /** Bytes written to the socket and not yet handed to the kernel (bounded by the backpressure). */
+  get bufferedWriteBytes(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  /** Requests waiting for the socket to drain. */
+  get waitingForDrain(): number {
+    return this.writeQueue.length;
   }
 
   get isReady(): boolean {
@@ -107,7 +145,7 @@ export class Connection {
 
   /** Requests currently awaiting a response on this connection. */
   get inFlightRequests(): number {
-    return this.inFlight;
+    return this.slots.inUse;
   }
 
   /** Opens the socket and completes the ApiVersions handshake (no-op when already ready). */
@@ -131,28 +169,33 @@ export class Connection {
    * which of them it can retry.
    */
   request<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions = {}): Promise<ResponseOf<N>> {
-    if (this.state === 'ready' && this.slowCallers === 0 && this.inFlight < this.opts.maxInFlightRequests) {
-      if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
-      this.inFlight++;
+    if (this.state === 'ready' && this.slowCallers === 0 && !opts.signal?.aborted && this.slots.tryTake()) {
       return this.write(api, payload, opts) as Promise<ResponseOf<N>>;
     }
     return this.requestSlowly(api, payload, opts);
   }
 
   private async requestSlowly<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions): Promise<ResponseOf<N>> {
+    // Callers between request() and their write (connecting or waiting for a slot) are the queue.
+    if (this.slowCallers >= this.maxQueuedRequests) {
+      throw new RequestQueueFullError(`${api} request to ${this.address} refused: ${this.slowCallers} requests already wait to be sent (maxQueuedRequests)`, this.slowCallers);
+    }
     this.slowCallers++;
     let counted = true;
+    // One budget for the whole request: waiting for a slot counts against its timeout too.
+    const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     try {
       if (opts.signal?.aborted) throw abortError(opts.signal);
       await this.connect(opts.signal);
-      await this.acquireSlot(opts.signal);
+      await this.slots.take(`${api} request to ${this.address}`, opts.signal, deadline - Date.now());
       this.slowCallers--;
       counted = false;
       if (this.state !== 'ready') {
-        this.releaseSlot();
+        this.slots.release();
         throw new ConnectionError(`connection to ${this.address} was lost before the request was sent`);
       }
-      return (await this.write(api, payload, opts)) as ResponseOf<N>;
+      return (await this.write(api, payload, { ...opts, timeoutMs: Math.max(1, deadline - Date.now()) })) as ResponseOf<N>;
     } finally {
       if (counted) this.slowCallers--;
     }
@@ -206,6 +249,7 @@ export class Connection {
       const socket = net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
       this.socket = socket;
+      this.writeBlocked = false;
       this.decoder = new FrameDecoder(this.opts.maxFrameBytes);
       const timer = setTimeout(() => {
         socket.destroy(new ConnectionError(`connecting to ${this.address} timed out after ${this.opts.connectionTimeoutMs} ms`));
@@ -231,7 +275,7 @@ export class Connection {
   }
 
   private async handshake(): Promise<void> {
-    this.inFlight++;
+    this.slots.force();
     const response = (await this.write(
       'ApiVersions',
       { clientId: this.opts.clientId, clientSoftwareName: 'rill-js', clientSoftwareVersion: '0.1.0' },
@@ -248,66 +292,122 @@ export class Connection {
     return theirs === undefined ? def.maxVersion : Math.min(theirs, def.maxVersion);
   }
 
-  /** Writes one request; the caller holds a slot, which this releases when the request ends. */
+  /**
+   * Writes one request (or queues it, FIFO, while the socket waits for 'drain'); the caller
+   * holds a slot, which this releases when the request ends.
+   */
   private write(api: ApiName, payload: unknown, opts: RequestOptions): Promise<unknown> {
     const def = DEFS.get(api)!;
     const socket = this.socket;
     if (socket === null || socket.destroyed) {
-      this.releaseSlot();
+      this.slots.release();
       return Promise.reject(new ConnectionError(`not connected to ${this.address}`));
     }
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = this.nextCorrelationId >= 0x7fffffff ? 1 : this.nextCorrelationId + 1;
-    let body: Buffer;
+    let frame: Buffer[];
     try {
-      body = pack(payload);
+      frame = this.encodeFrame(def, correlationId, payload);
     } catch (err) {
-      this.releaseSlot();
+      this.slots.release();
       return Promise.reject(err);
     }
-    const prefix = Buffer.allocUnsafe(REQUEST_PREFIX_BYTES);
-    writeRequestPrefix(prefix, { apiKey: def.key, apiVersion: this.versionFor(def), correlationId }, body.length);
-
-    if (opts.expectResponse === false) {
-      return new Promise((resolve, reject) => {
-        socket.cork();
-        socket.write(prefix);
-        socket.write(body, (err) => {
-          this.releaseSlot();
-          if (err) reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
-          else resolve(undefined);
-        });
-        socket.uncork();
-      });
-    }
-
+    const expectResponse = opts.expectResponse !== false;
     return new Promise((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
       const timer = setTimeout(() => {
         if (this.pending.delete(correlationId)) {
-          this.releaseSlot();
+          const queued = this.unqueue(entry);
+          this.slots.release();
           entry.signal?.removeEventListener('abort', entry.onAbort!);
-          reject(new TimeoutError(`${api} request to ${this.address} timed out after ${timeoutMs} ms`));
+          reject(
+            new TimeoutError(
+              queued
+                ? `${api} request to ${this.address} timed out after ${timeoutMs} ms waiting for the socket to drain (the broker is not reading)`
+                : `${api} request to ${this.address} timed out after ${timeoutMs} ms`,
+            ),
+          );
         }
       }, timeoutMs);
-      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined };
+      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined, frame, expectResponse, writtenAt: 0, correlationId };
       if (opts.signal !== undefined) {
         const signal = opts.signal;
         entry.onAbort = () => {
           if (this.pending.delete(correlationId)) {
             clearTimeout(timer);
-            this.releaseSlot();
+            this.unqueue(entry);
+            this.slots.release();
             reject(abortError(signal));
           }
         };
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.pending.set(correlationId, entry);
-      socket.cork();
-      socket.write(prefix);
-      socket.write(body);
-      socket.uncork();
+      if (this.writeBlocked || this.writeQueue.length > 0) this.writeQueue.push(entry);
+      else this.writeEntry(socket, correlationId, entry);
     });
+  }
+
+  /** The frame's chunks: size + header, then the payload (Produce: envelope + batches, uncopied). */
+  private encodeFrame(def: ApiDefinition, correlationId: number, payload: unknown): Buffer[] {
+    const prefix = Buffer.allocUnsafe(REQUEST_PREFIX_BYTES);
+    const header = { apiKey: def.key, apiVersion: this.versionFor(def), correlationId };
+    if (def.name === 'Produce') {
+      const { chunks, totalBytes } = encodeProduceRequestChunks(payload as RequestOf<'Produce'>);
+      writeRequestPrefix(prefix, header, totalBytes);
+      chunks.unshift(prefix);
+      return chunks;
+    }
+    const body = pack(payload);
+    writeRequestPrefix(prefix, header, body.length);
+    return [prefix, body];
+  }
+
+  /** Hands a frame to the socket (one corked batch: a single writev) and notes backpressure. */
+  private writeEntry(socket: net.Socket, correlationId: number, entry: PendingRequest): void {
+    const frame = entry.frame!;
+    entry.frame = null;
+    if (this.metrics.enabled) entry.writtenAt = performance.now();
+    socket.cork();
+    const last = frame.length - 1;
+    for (let i = 0; i < last; i++) socket.write(frame[i]!);
+    if (entry.expectResponse) {
+      socket.write(frame[last]!);
+    } else {
+      // acks=0: nothing comes back; the request ends once written.
+      socket.write(frame[last]!, (err) => {
+        if (!this.pending.delete(correlationId)) return;
+        clearTimeout(entry.timer);
+        if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+        this.slots.release();
+        if (err) entry.reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
+        else entry.resolve(undefined);
+      });
+    }
+    socket.uncork();
+    if (socket.writableNeedDrain && !this.writeBlocked) {
+      this.writeBlocked = true;
+      socket.once('drain', () => this.onDrain(socket));
+    }
+  }
+
+  /** The socket took its buffer: write queued frames, in order, until it is full again. */
+  private onDrain(socket: net.Socket): void {
+    if (socket !== this.socket) return;
+    this.writeBlocked = false;
+    while (this.writeQueue.length > 0 && !this.writeBlocked) {
+      const entry = this.writeQueue.shift()!;
+      this.writeEntry(socket, entry.correlationId, entry);
+    }
+  }
+
+  /** Takes a request out of the drain queue; true if it was there. */
+  private unqueue(entry: PendingRequest): boolean {
+    if (entry.frame === null) return false;
+    entry.frame = null;
+    const i = this.writeQueue.indexOf(entry);
+    if (i >= 0) this.writeQueue.splice(i, 1);
+    return true;
   }
 
   private onData(socket: net.Socket, chunk: Buffer): void {
@@ -337,7 +437,8 @@ export class Connection {
     this.pending.delete(correlationId);
     clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
-    this.releaseSlot();
+    this.slots.release();
+    if (entry.writtenAt > 0) this.metrics.requestLatency(entry.def.name, (performance.now() - entry.writtenAt) / 1000);
     let payload: unknown;
     try {
       payload = decodeResponsePayload(body);
@@ -374,50 +475,18 @@ export class Connection {
   private failAll(err: ConnectionError): void {
     const entries = [...this.pending.values()];
     this.pending.clear();
+    this.writeQueue.length = 0;
+    this.writeBlocked = false;
     for (const e of entries) {
       clearTimeout(e.timer);
+      e.frame = null;
       if (e.onAbort !== undefined) e.signal!.removeEventListener('abort', e.onAbort);
-      this.releaseSlot();
+      this.slots.release();
       e.reject(err);
     }
-    if (this.state === 'closed') {
-      const waiters = this.slotWaiters.splice(0);
-      for (const w of waiters) w.fail(err);
-    }
+    if (this.state === 'closed') this.slots.failWaiters(err);
   }
 
-  private acquireSlot(signal: AbortSignal | undefined): Promise<void> | void {
-    if (this.inFlight < this.opts.maxInFlightRequests && this.slotWaiters.length === 0) {
-      this.inFlight++;
-      return;
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        grant: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        fail: (err: Error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      };
-      const onAbort = (): void => {
-        const i = this.slotWaiters.indexOf(waiter);
-        if (i >= 0) this.slotWaiters.splice(i, 1);
-        reject(abortError(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.slotWaiters.push(waiter);
-    });
-  }
-
-  /** Frees a slot, handing it straight to the oldest waiter so nobody can overtake it. */
-  private releaseSlot(): void {
-    const next = this.slotWaiters.shift();
-    if (next !== undefined) next.grant();
-    else this.inFlight--;
-  }
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -3,6 +3,7 @@
  * client-wide settings. Each component builds its own BrokerPool and Metadata from it.
  */
 import type { Logger } from 'pino';
+import type { ClientMetrics } from './metrics.js';
 import type { RetryOptions } from './types.js';
 
 export interface ClientContext {
@@ -12,4 +13,6 @@ export interface ClientContext {
   requestTimeoutMs: number;
   retry: RetryOptions;
   logger: Logger;
+  /** The client metrics (client/metrics.ts); absent means NO_METRICS. */
+  metrics?: ClientMetrics;
 }

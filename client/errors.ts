@@ -3,7 +3,7 @@
  * becomes a `RillError` (from protocol/errors.ts) carrying the code, `retriable` and which
  * topics/partitions failed — all of them, not only the first.
  */
-import { ErrorCode, RillError, errorEntry, errorFromCode, rillError } from '../protocol/errors.js';
+import { ErrorCode, RillError, TimeoutError, errorEntry, errorFromCode, rillError } from '../protocol/errors.js';
 
 export {
   ConnectionError,
@@ -140,4 +140,29 @@ export class CorruptBatchError extends RillError {
 
 function corruptBatchSummary(topic: string, partition: number, baseOffset: number, lastOffset: number, reason: string): string {
   return `topic ${topic} partition ${partition}: record batch at offsets ${baseOffset}..${lastOffset} is corrupt: ${reason}`;
+}
+
+/**
+ * The producer's buffer (`bufferMemoryBytes`) stayed full for `maxBlockMs`: send() gave up
+ * waiting for room (Java's BufferExhaustedException, a TimeoutException). Nothing of that
+ * send() that was not yet in a batch is sent.
+ */
+export class BufferExhaustedError extends TimeoutError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BufferExhaustedError';
+  }
+}
+
+/**
+ * A connection's queue of requests waiting to be written (for a free in-flight slot or for
+ * the socket to drain) is full: the broker or the network is not keeping up. Retriable.
+ */
+export class RequestQueueFullError extends TimeoutError {
+  readonly queuedRequests: number;
+  constructor(message: string, queuedRequests: number) {
+    super(message);
+    this.name = 'RequestQueueFullError';
+    this.queuedRequests = queuedRequests;
+  }
 }

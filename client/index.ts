@@ -2,7 +2,8 @@
  * rill's client SDK (`import { Rill } from 'rill'`). See docs/CLIENT.md.
  */
 export { Rill } from './rill.js';
-export { Producer } from './producer.js';
+export { Producer } from './producer/producer.js';
+export { NO_METRICS, type ClientMetrics, type MetricsConfig } from './metrics.js';
 export { Consumer, type AssignOptions, type ProcessedOffset } from './consumer.js';
 export { ConsumerHandlerError, DLQ_HEADERS, DLQ_ERROR_MAX_CHARS } from './group/retry-dlq.js';
 export type { CommittedOffset } from './group/offset-committer.js';
@@ -12,8 +13,10 @@ export {
   ConnectionError,
   CorruptBatchError,
   ERRORS,
+  BufferExhaustedError,
   ErrorCode,
   FrameTooLargeError,
+  RequestQueueFullError,
   RillError,
   TimeoutError,
   errorFromCode,

@@ -9,7 +9,8 @@ import { Admin } from './admin.js';
 import { parseBrokerAddress } from './broker-pool.js';
 import type { ClientContext } from './context.js';
 import { Consumer } from './consumer.js';
-import { Producer } from './producer.js';
+import { clientMetrics } from './metrics.js';
+import { Producer } from './producer/producer.js';
 import { retryOptions } from './retry.js';
 import type { ConsumerConfig, ProducerConfig, RetryOptions, RillConfig } from './types.js';
 
@@ -29,13 +30,15 @@ export class Rill {
     if (!Array.isArray(config.brokers) || config.brokers.length === 0) throw new RangeError('brokers must list at least one host:port');
     for (const b of config.brokers) parseBrokerAddress(b);
     const logger: Logger = config.logger ?? pino({ name: 'rill-client', level: 'warn' }, pino.destination(2));
+    const clientId = config.clientId ?? 'rill-client';
     this.ctx = {
       brokers: [...config.brokers],
-      clientId: config.clientId ?? 'rill-client',
+      clientId,
       connectionTimeoutMs: positive('connectionTimeoutMs', config.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS),
       requestTimeoutMs: positive('requestTimeoutMs', config.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
       retry: retryOptions(config.retry),
       logger,
+      metrics: clientMetrics(config.metrics, clientId),
     };
   }
 

@@ -3,6 +3,7 @@
  * `batchBytes`); offsets and timestamps are JS numbers (safe integers, see docs/PROTOCOL.md).
  */
 import type { Logger } from 'pino';
+import type { MetricsConfig } from './metrics.js';
 
 export interface RetryOptions {
   /** Attempts after the first one; 0 disables retrying. */
@@ -22,6 +23,8 @@ export interface RillConfig {
   /** Retry policy for retriable errors (and for reconnect backoff). */
   retry?: Partial<RetryOptions>;
   logger?: Logger;
+  /** Expose client metrics in this prom-client registry (client/metrics.ts). Default: none, at no cost. */
+  metrics?: MetricsConfig;
 }
 
 /** `-1` and `'all'` are the same thing: acked once the broker has the batch per its flush policy. */
@@ -47,6 +50,16 @@ export interface ProducerRecord {
   acks?: Acks;
 }
 
+/** Options of one `send()`. */
+export interface SendOptions {
+  /**
+   * Aborting rejects this send() with the signal's reason (an AbortError by default). It only
+   * stops the waiting: records already in a batch that was sent are not un-sent (they may still
+   * be written); records still in a batch not yet sent, or not yet appended, are dropped.
+   */
+  signal?: AbortSignal;
+}
+
 export interface RecordMetadata {
   topic: string;
   partition: number;
@@ -69,6 +82,8 @@ export interface ProducerConfig {
   batchBytes?: number;
   /** Total bytes of records buffered or in flight; send() waits while it is full. Default 32 MiB. */
   bufferMemoryBytes?: number;
+  /** Longest send() waits for room in bufferMemoryBytes before failing with BufferExhaustedError. Default 60,000. */
+  maxBlockMs?: number;
   acks?: Acks;
   /** Default true (when acks is all): retries can neither duplicate nor reorder. */
   idempotent?: boolean;

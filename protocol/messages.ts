@@ -84,6 +84,19 @@ export function encodeResponseFrame(correlationId: number, payload: unknown): Bu
   return out;
 }
 
+/**
+ * A response frame as chunks: size prefix + header, then a payload already encoded as chunks
+ * (apis/fetch-codec.ts), whose bytes are not copied.
+ */
+export function encodeResponseFrameChunks(correlationId: number, payload: { chunks: Buffer[]; totalBytes: number }): Buffer[] {
+  const prefix = Buffer.allocUnsafe(RESPONSE_PREFIX_BYTES);
+  writeResponsePrefix(prefix, correlationId, payload.totalBytes);
+  const out = new Array<Buffer>(payload.chunks.length + 1);
+  out[0] = prefix;
+  for (let i = 0; i < payload.chunks.length; i++) out[i + 1] = payload.chunks[i]!;
+  return out;
+}
+
 /** Decodes a request's msgpack payload; throws INVALID_REQUEST when it is not msgpack. */
 export function decodeRequestPayload(body: Buffer): unknown {
   return unpack(body.subarray(REQUEST_HEADER_BYTES));

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BATCH_OVERHEAD_BYTES, RecordAccumulator, estimateRecordBytes, type PendingRecord } from '../../client/accumulator.js';
-import { RillError } from '../../protocol/errors.js';
-import { TestEnv } from '../integration/harness.js';
+import { BATCH_OVERHEAD_BYTES, RecordAccumulator, estimateRecordBytes, type PendingRecord } from '../../../client/producer/accumulator.js';
+import { BufferExhaustedError } from '../../../client/errors.js';
+import { RillError } from '../../../protocol/errors.js';
+import { TestEnv } from '../../integration/harness.js';
 
 function record(valueBytes: number): PendingRecord {
   return { key: null, value: Buffer.alloc(valueBytes, 1), headers: [], timestamp: 1_700_000_000_000 };
@@ -15,7 +16,7 @@ describe('RecordAccumulator', () => {
     const perBatch = Math.floor((1000 - BATCH_OVERHEAD_BYTES) / size);
     const seen = new Set<unknown>();
     for (let i = 0; i < perBatch * 3; i++) {
-      const { batch } = acc.append('t', 0, r, size, -1, 0);
+      const batch = acc.append('t', 0, r, size, -1, 0);
       seen.add(batch);
       expect(batch.sizeBytes).toBeLessThanOrEqual(1000);
     }
@@ -24,15 +25,15 @@ describe('RecordAccumulator', () => {
     expect(queue.map((b) => b.records.length)).toEqual([perBatch, perBatch, perBatch]);
     // A record bigger than batchBytes still gets a batch (of its own).
     const big = record(5000);
-    const { batch } = acc.append('t', 0, big, estimateRecordBytes(big), -1, 0);
+    const batch = acc.append('t', 0, big, estimateRecordBytes(big), -1, 0);
     expect(batch.records).toEqual([big]);
     expect(queue.length).toBe(4);
   });
 
   it('starts a new batch when acks differ', () => {
     const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 5, bufferMemoryBytes: 100_000 });
-    const a = acc.append('t', 0, record(10), 50, -1, 0).batch;
-    const b = acc.append('t', 0, record(10), 50, 1, 0).batch;
+    const a = acc.append('t', 0, record(10), 50, -1, 0);
+    const b = acc.append('t', 0, record(10), 50, 1, 0);
     expect(a).not.toBe(b);
     expect(a.closed).toBe(true);
   });
@@ -123,5 +124,42 @@ describe('producer buffer memory against a real broker', () => {
     expect(internals.accumulator.bufferedBytes).toBe(0);
     const offsets = await rill.admin().fetchTopicOffsets('mem');
     expect(offsets.reduce((n, p) => n + p.high, 0)).toBe(401);
+  });
+});
+
+describe('RecordAccumulator: maxBlockMs and dropped records', () => {
+  it('fails a memory wait after maxBlockMs with BufferExhaustedError, and on abort; later waiters move up', async () => {
+    const acc = new RecordAccumulator({ batchBytes: 100, lingerMs: 0, bufferMemoryBytes: 300, maxBlockMs: 30 });
+    expect(acc.reserve(250)).toBeUndefined();
+    const timedOut = acc.reserve(100)!;
+    await expect(timedOut).rejects.toBeInstanceOf(BufferExhaustedError);
+    expect(acc.waitingForMemory).toBe(0);
+    const controller = new AbortController();
+    const patientAcc = new RecordAccumulator({ batchBytes: 100, lingerMs: 0, bufferMemoryBytes: 300, maxBlockMs: 60_000 });
+    expect(patientAcc.reserve(250)).toBeUndefined();
+    const aborted = patientAcc.reserve(200, controller.signal)!;
+    const small = patientAcc.reserve(40)!;
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+    // The small one was queued behind the aborted one; with it gone, it fits and is granted.
+    await small;
+    expect(patientAcc.bufferedBytes).toBe(290);
+  });
+
+  it('drops records of a batch not yet drained, frees their bytes, and maps offsets past the hole', () => {
+    const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 0, bufferMemoryBytes: 100_000 });
+    const records = [0, 1, 2, 3, 4].map((i) => record(10 + i));
+    let batch = acc.append('t', 0, records[0]!, estimateRecordBytes(records[0]!), -1, 0);
+    for (let i = 1; i < 5; i++) batch = acc.append('t', 0, records[i]!, estimateRecordBytes(records[i]!), -1, 0);
+    const before = batch.sizeBytes;
+    const freed = batch.drop(1, 3);
+    expect(freed).toBe(estimateRecordBytes(records[1]!) + estimateRecordBytes(records[2]!));
+    expect(batch.sizeBytes).toBe(before - freed);
+    expect(batch.recordCount).toBe(3);
+    expect(batch.liveRecords()).toEqual([records[0], records[3], records[4]]);
+    batch.setEncoded(Buffer.alloc(1), 3);
+    expect(() => batch.drop(0, 1)).toThrow();
+    batch.complete(100);
+    expect([0, 3, 4].map((i) => batch.offsetOf(i))).toEqual([100, 101, 102]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DefaultPartitioner } from '../../client/partitioner.js';
-import { TestEnv } from '../integration/harness.js';
+import { DefaultPartitioner } from '../../../client/producer/partitioner.js';
+import { TestEnv } from '../../integration/harness.js';
 
 /** Deterministic "random" numbers for the sticky choice. */
 function sequence(values: number[]): () => number {

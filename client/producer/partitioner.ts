@@ -6,12 +6,15 @@
  *   until that partition's batch is closed (sent), then a different partition is picked at
  *   random. Batches fill up instead of spreading one record per partition per linger.
  */
-import { partitionForKey } from '../protocol/murmur2.js';
+import { partitionForKey } from '../../protocol/murmur2.js';
 
 export class DefaultPartitioner {
   /** topic -> the partition null-key records currently stick to. */
   private readonly sticky = new Map<string, number>();
   private readonly random: () => number;
+  /** The last topic asked about and its sticky partition: skips the Map lookup per record. */
+  private lastTopic: string | null = null;
+  private lastPartition = -1;
 
   constructor(random: () => number = Math.random) {
     this.random = random;
@@ -19,11 +22,15 @@ export class DefaultPartitioner {
 
   partition(topic: string, key: Buffer | null, partitionCount: number): number {
     if (key !== null) return partitionForKey(key, partitionCount);
-    const p = this.sticky.get(topic);
-    if (p !== undefined && p < partitionCount) return p;
-    const chosen = Math.floor(this.random() * partitionCount);
-    this.sticky.set(topic, chosen);
-    return chosen;
+    if (topic === this.lastTopic && this.lastPartition < partitionCount) return this.lastPartition;
+    let p = this.sticky.get(topic);
+    if (p === undefined || p >= partitionCount) {
+      p = Math.floor(this.random() * partitionCount);
+      this.sticky.set(topic, p);
+    }
+    this.lastTopic = topic;
+    this.lastPartition = p;
+    return p;
   }
 
   /**
@@ -37,5 +44,6 @@ export class DefaultPartitioner {
     let next = Math.floor(this.random() * (partitionCount - 1));
     if (next >= partition) next++;
     this.sticky.set(topic, next);
+    if (this.lastTopic === topic) this.lastPartition = next;
   }
 }
