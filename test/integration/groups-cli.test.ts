@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin/admin.js';
 import { connectClient, OwnershipLedger, WireMember } from '../broker-groups/wire.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { TestEnv, waitFor } from './harness.js';

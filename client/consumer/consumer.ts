@@ -29,18 +29,19 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { validateTopicName } from '../protocol/topic-name.js';
-import { partitionKey } from './accumulator.js';
-import { BrokerPool } from './broker-pool.js';
-import type { ClientContext } from './context.js';
+import { validateTopicName } from '../../protocol/topic-name.js';
+import { partitionKey } from '../accumulator.js';
+import { BrokerPool } from '../broker-pool.js';
+import type { ClientContext } from '../context.js';
 import { Fetcher, type MessageChunk, type PartitionState } from './fetcher.js';
 import { GroupSession, type GroupSettings } from './group/group-session.js';
 import type { CommittedOffset } from './group/offset-committer.js';
 import { ConsumerHandlerError, HandlerFailurePolicy, type AttemptControl, type HandlerOutcome } from './group/retry-dlq.js';
 import { parseSubscription } from './group/subscription.js';
-import { Metadata } from './metadata.js';
-import { Producer } from './producer.js';
-import { retryOptions } from './retry.js';
+import { Metadata } from '../metadata.js';
+import { Producer } from '../producer.js';
+import { retryOptions } from '../retry.js';
+import type { AssignOptions, ProcessedOffset } from './types.js';
 import type {
   Batch,
   ConsumedMessage,
@@ -58,7 +59,7 @@ import type {
   TopicPartitionCommit,
   TopicPartitionOffset,
   TopicPartitions,
-} from './types.js';
+} from '../types.js';
 
 const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
@@ -74,21 +75,6 @@ const YIELD_EVERY_MS = 50;
 const YIELD_CHECK_EVERY_MESSAGES = 256;
 /** Kafka's limits on a group id and a topic name. */
 const MAX_GROUP_ID_LENGTH = 255;
-
-export interface ProcessedOffset {
-  topic: string;
-  partition: number;
-  /** The offset after the last processed message: the next one to read. */
-  offset: number;
-}
-
-export interface AssignOptions {
-  /**
-   * Numeric offsets are strict: OFFSET_OUT_OF_RANGE raises instead of resetting per
-   * autoOffsetReset. assign() passes true; a group passing committed offsets passes false.
-   */
-  strictOffsets?: boolean;
-}
 
 type Mode = 'idle' | 'iterator' | 'run';
 

@@ -23,11 +23,11 @@
  *   OFFSET_OUT_OF_RANGE resets per `autoOffsetReset`, except for an explicit numeric offset
  *   from assign()/seek() (strict), which surfaces the error instead.
  */
-import { WakeTimer } from './wake-timer.js';
+import { WakeTimer } from '../wake-timer.js';
 import type { Logger } from 'pino';
-import type { FetchResponse, ListOffsetsResponse } from '../protocol/apis/index.js';
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../protocol/apis/index.js';
-import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../protocol/errors.js';
+import type { FetchResponse, ListOffsetsResponse } from '../../protocol/apis/index.js';
+import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/index.js';
+import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
 import {
   BATCH_LENGTH_POS,
   CONTROL_MASK,
@@ -37,14 +37,14 @@ import {
   readBatchHeader,
   type DecodedBatch,
   type RecordHeader,
-} from '../protocol/record-batch.js';
-import { describeBatchCorruption } from '../protocol/record-validation.js';
-import { partitionKey } from './accumulator.js';
-import type { BrokerPool } from './broker-pool.js';
-import { CorruptBatchError, codeNeedsMetadataRefresh } from './errors.js';
-import type { Metadata } from './metadata.js';
-import { backoffMs } from './retry.js';
-import type { AutoOffsetReset, ConsumedMessage, OffsetSpec, RetryOptions } from './types.js';
+} from '../../protocol/record-batch.js';
+import { describeBatchCorruption } from '../../protocol/record-validation.js';
+import { partitionKey } from '../accumulator.js';
+import type { BrokerPool } from '../broker-pool.js';
+import { CorruptBatchError, codeNeedsMetadataRefresh } from '../errors.js';
+import type { Metadata } from '../metadata.js';
+import { backoffMs } from '../retry.js';
+import type { AutoOffsetReset, ConsumedMessage, OffsetSpec, RetryOptions } from '../types.js';
 
 /** Bytes counted per record on top of key and value, for buffer accounting. */
 const RECORD_ACCOUNTING_OVERHEAD_BYTES = 64;

@@ -15,10 +15,10 @@
  *   what it processed meanwhile is not its to commit any more).
  */
 import type { Logger } from 'pino';
-import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
-import { partitionKey } from '../accumulator.js';
-import { sleep, backoffMs } from '../retry.js';
-import type { RetryOptions, TopicPartition, TopicPartitionCommit } from '../types.js';
+import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../../../protocol/errors.js';
+import { partitionKey } from '../../accumulator.js';
+import { sleep, backoffMs } from '../../retry.js';
+import type { RetryOptions, TopicPartition, TopicPartitionCommit } from '../../types.js';
 import { CoordinatorChannel } from './coordinator-channel.js';
 
 /** STALE_MEMBER_EPOCH means "wait for the heartbeat"; more than a few in a row means trouble. */

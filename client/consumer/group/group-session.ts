@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { partitionKey } from '../accumulator.js';
-import { BrokerPool } from '../broker-pool.js';
-import type { ClientContext } from '../context.js';
-import type { ProcessedOffset } from '../consumer.js';
-import type { CommitEvent, GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionCommit } from '../types.js';
+import { partitionKey } from '../../accumulator.js';
+import { BrokerPool } from '../../broker-pool.js';
+import type { ClientContext } from '../../context.js';
+import type { ProcessedOffset } from '../types.js';
+import type { CommitEvent, GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionCommit } from '../../types.js';
 import { CoordinatorChannel } from './coordinator-channel.js';
 import { Membership, type MembershipConsumer } from './membership.js';
 import { OffsetCommitter, type CommittedOffset } from './offset-committer.js';
