@@ -33,7 +33,9 @@ import { validateTopicName } from '../../protocol/topic-name.js';
 import { partitionKey } from '../accumulator.js';
 import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
-import { Fetcher, type MessageChunk, type PartitionState } from './fetcher.js';
+import { Fetcher } from './fetcher.js';
+import { LongPollConnections } from './long-poll-connections.js';
+import type { MessageChunk, PartitionState } from './partition-state.js';
 import { GroupSession, type GroupSettings } from './group/group-session.js';
 import type { CommittedOffset } from './group/offset-committer.js';
 import { ConsumerHandlerError, HandlerFailurePolicy, type AttemptControl, type HandlerOutcome } from './group/retry-dlq.js';
@@ -89,6 +91,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private readonly pool: BrokerPool;
   private readonly metadata: Metadata;
   private readonly fetcher: Fetcher;
+  private readonly longPolls: LongPollConnections;
   /** Partitions with chunks (or an error) to deliver, in turn order. */
   private ring: PartitionState[] = [];
   /** The chunk being delivered message by message. */
@@ -145,8 +148,16 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     if (autoOffsetReset !== 'earliest' && autoOffsetReset !== 'latest' && autoOffsetReset !== 'none') {
       throw new RangeError(`autoOffsetReset must be 'earliest', 'latest' or 'none', got '${String(autoOffsetReset)}'`);
     }
+    this.longPolls = new LongPollConnections(this.pool, {
+      clientId: ctx.clientId,
+      connectionTimeoutMs: ctx.connectionTimeoutMs,
+      requestTimeoutMs: ctx.requestTimeoutMs,
+      retry,
+      logger: this.log,
+    });
     this.fetcher = new Fetcher({
       pool: this.pool,
+      longPolls: this.longPolls,
       metadata: this.metadata,
       logger: this.log,
       retry,
@@ -514,7 +525,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
         }
       }
       this.fetcher.stop();
-      await this.pool.close();
+      await Promise.all([this.pool.close(), this.longPolls.close()]);
       this.closed = true;
     })();
     return this.closing;
