@@ -33,24 +33,16 @@ import { validateTopicName } from '../../protocol/topic-name.js';
 import { partitionKey } from '../accumulator.js';
 import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
-import { Fetcher } from './fetcher.js';
-import { LongPollConnections } from './long-poll-connections.js';
-import type { MessageChunk, PartitionState } from './partition-state.js';
-import { GroupSession, type GroupSettings } from './group/group-session.js';
-import type { CommittedOffset } from './group/offset-committer.js';
-import { ConsumerHandlerError, HandlerFailurePolicy, type AttemptControl, type HandlerOutcome } from './group/retry-dlq.js';
-import { parseSubscription } from './group/subscription.js';
 import { Metadata } from '../metadata.js';
 import { Producer } from '../producer.js';
 import { retryOptions } from '../retry.js';
-import type { AssignOptions, ProcessedOffset } from './types.js';
 import type {
-  Batch,
+  CloseOptions,
+  CommitOptions,
   ConsumedMessage,
   ConsumerConfig,
   ConsumerEventMap,
-  EachBatchPayload,
-  EachMessagePayload,
+  IterateOptions,
   OffsetSpec,
   PartitionLag,
   RetryOptions,
@@ -62,28 +54,23 @@ import type {
   TopicPartitionOffset,
   TopicPartitions,
 } from '../types.js';
+import { DEFAULT_LAG_INTERVAL_MS, groupSettingsOf, nonNegative, positive, validatePartition } from './config.js';
+import { Fetcher } from './fetcher.js';
+import { GroupSession, type GroupSettings } from './group/group-session.js';
+import type { CommittedOffset } from './group/offset-committer.js';
+import { HandlerFailurePolicy } from './group/retry-dlq.js';
+import { parseSubscription } from './group/subscription.js';
+import { LongPollConnections } from './long-poll-connections.js';
+import { MessageIterator } from './message-iterator.js';
+import type { PartitionState } from './partition-state.js';
+import { ReadyRing } from './ready-ring.js';
+import { RunDelivery, type RunHost } from './run-delivery.js';
+import type { AssignOptions, ProcessedOffset } from './types.js';
 
-const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
-const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
-const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
-const DEFAULT_LAG_INTERVAL_MS = 5_000;
-/**
- * run() gives the event loop a turn after this long of continuous delivery: short enough that
- * heartbeats (seconds apart) and auto-commits are never starved, long enough not to cost
- * throughput (10 ms cost ~30% of consume throughput in bench/e2e; 50 ms ~1%).
- */
-const YIELD_EVERY_MS = 50;
-/** ...checking the clock once per this many messages. */
-const YIELD_CHECK_EVERY_MESSAGES = 256;
-/** Kafka's limits on a group id and a topic name. */
-const MAX_GROUP_ID_LENGTH = 255;
+/** close() waits this long by default for the handler in progress before it goes on without it. */
+const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 type Mode = 'idle' | 'iterator' | 'run';
-
-/** One run(): the first failure ends every worker. */
-interface RunLoop {
-  failure: Error | null;
-}
 
 export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIterable<ConsumedMessage> {
   private readonly ctx: ClientContext;
@@ -92,18 +79,10 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private readonly metadata: Metadata;
   private readonly fetcher: Fetcher;
   private readonly longPolls: LongPollConnections;
-  /** Partitions with chunks (or an error) to deliver, in turn order. */
-  private ring: PartitionState[] = [];
-  /** The chunk being delivered message by message. */
-  private current: { st: PartitionState; chunk: MessageChunk } | null = null;
-  /** Set by pull(): where the message it returned came from. */
-  private pulledState: PartitionState | null = null;
-  private pulledEpoch = 0;
-  /** The message the iterator handed out last, processed once next() is called again. */
-  private yieldedState: PartitionState | null = null;
-  private yieldedEpoch = 0;
-  private yieldedOffset = 0;
-  private dataWaiters: Array<() => void> = [];
+  private readonly ring: ReadyRing;
+  private readonly delivery: RunDelivery;
+  /** The for-await loop in progress, if any. */
+  private iterator: MessageIterator | null = null;
   private mode: Mode = 'idle';
   private stopping = false;
   private closing: Promise<void> | null = null;
@@ -111,13 +90,10 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private loopDone: Promise<void> = Promise.resolve();
   private resolveLoopDone: () => void = () => undefined;
   private readonly closeHooks: Array<() => Promise<void>> = [];
-  /** Partitions a run() worker is delivering right now, with the chunk in hand. */
-  private readonly inHand = new Map<PartitionState, MessageChunk>();
-  /** Handler retries waiting out a backoff, cut short by revoke/pause/seek/stop/close. */
-  private readonly retryAborts = new Map<PartitionState, AbortController>();
   private readonly partitionsConsumedConcurrently: number;
   /** Retry / dead-letter / pause for failing handlers; null: plain rejection (assign mode). */
   private readonly failurePolicy: HandlerFailurePolicy | null;
+  private readonly closeTimeoutMs: number;
   private deadLetterProducer: Producer | null = null;
   private readonly groupSettings: GroupSettings | null;
   private readonly retry: RetryOptions;
@@ -169,10 +145,11 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       maxPrefetchBytes: positive('maxPrefetchBytes', config.maxPrefetchBytes ?? 32 * 1024 * 1024),
       autoOffsetReset,
       onReady: (st) => {
-        this.enqueue(st);
-        this.wake();
+        this.ring.enqueue(st);
+        this.ring.wake();
       },
     });
+    this.ring = new ReadyRing(this.fetcher);
     this.partitionsConsumedConcurrently = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? 1);
     this.groupSettings = config.groupId === undefined ? null : groupSettingsOf(config);
     const deadLetterTopic = config.deadLetterTopic ?? null;
@@ -184,6 +161,21 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       this.groupSettings !== null || deadLetterTopic !== null
         ? new HandlerFailurePolicy({ retry, deadLetterTopic, producer: () => this.dlqProducer(), logger: this.log })
         : null;
+    const host: RunHost = {
+      fetcher: this.fetcher,
+      log: this.log,
+      failurePolicy: this.failurePolicy,
+      stopping: () => this.stopping || this.closing !== null,
+      fatalError: () => this.fatalError,
+      seekTo: (st, offset) => this.seekState(st, offset),
+      emitError: (err) => {
+        if (this.listenerCount('error') === 0) return false;
+        this.safeEmit('error', err);
+        return true;
+      },
+    };
+    this.delivery = new RunDelivery(host, this.ring);
+    this.closeTimeoutMs = Math.max(DEFAULT_CLOSE_TIMEOUT_MS, ctx.requestTimeoutMs);
     const lagIntervalMs = nonNegative('lagIntervalMs', config.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS);
     this.lagTimer = lagIntervalMs === 0 ? null : setInterval(() => this.emitLag(), lagIntervalMs).unref();
   }
@@ -222,14 +214,19 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   }
 
   /**
-   * Commits offsets to the group: without arguments the processed offset of every owned
+   * Commits offsets to the group: without offsets the processed offset of every owned
    * partition (the offset after its last processed message) that moved since its last commit;
    * or exactly the given `{ topic, partition, offset }` (offset = the next message to read).
-   * Resolves with what was committed.
+   * Takes the offsets (as KafkaJS's commitOffsets) or `{ offsets?, signal? }`; `signal` ends
+   * the wait with its reason (an OffsetCommit already sent may still land). Resolves with what
+   * was committed.
    */
-  async commit(offsets?: TopicPartitionCommit[]): Promise<CommittedOffset[]> {
+  async commit(offsetsOrOptions?: TopicPartitionCommit[] | CommitOptions): Promise<CommittedOffset[]> {
     this.checkOpen();
     if (this.group === null) throw new Error('commit() needs a group: rill.consumer({ groupId }) and subscribe()');
+    const opts: CommitOptions = Array.isArray(offsetsOrOptions) ? { offsets: offsetsOrOptions } : (offsetsOrOptions ?? {});
+    if (typeof opts !== 'object') throw new TypeError('commit() takes an array of { topic, partition, offset } or { offsets?, signal? }');
+    const offsets = opts.offsets;
     if (offsets !== undefined) {
       if (!Array.isArray(offsets)) throw new TypeError('commit() takes an array of { topic, partition, offset }');
       for (const o of offsets) {
@@ -237,7 +234,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
         if (!Number.isSafeInteger(o.offset) || o.offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${o.offset}`);
       }
     }
-    return this.group.commit(offsets);
+    return this.group.commit(offsets, opts.signal);
   }
 
   /** The group membership as of the latest heartbeat, or null without a group. */
@@ -276,7 +273,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
         fatal: (err) => {
           this.fatalError = err;
           this.backgroundError(err);
-          this.wake();
+          this.ring.wake();
         },
       },
       this.log,
@@ -336,7 +333,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       if (st === undefined) this.fetcher.add(tp.topic, tp.partition, tp.offset, typeof tp.offset === 'number');
       else this.seekState(st, tp.offset);
     }
-    this.wake();
+    this.ring.wake();
   }
 
   /** The assigned partitions. */
@@ -355,7 +352,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       if (this.fetcher.partitions.has(partitionKey(tp.topic, tp.partition))) continue;
       this.fetcher.add(tp.topic, tp.partition, tp.offset, opts.strictOffsets === true && typeof tp.offset === 'number');
     }
-    this.wake();
+    this.ring.wake();
   }
 
   /**
@@ -371,7 +368,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       const st = this.fetcher.partitions.get(partitionKey(tp.topic, tp.partition));
       if (st !== undefined && !st.revoking) {
         st.revoking = true;
-        this.abortRetry(st);
+        this.delivery.abortRetry(st);
         states.push(st);
       }
     }
@@ -404,7 +401,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   pause(list: TopicPartitions[]): void {
     for (const st of this.matching(list)) {
       st.paused = true;
-      this.abortRetry(st);
+      this.delivery.abortRetry(st);
     }
   }
 
@@ -412,10 +409,10 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     for (const st of this.matching(list)) {
       if (!st.paused) continue;
       st.paused = false;
-      if (st.chunks.length > 0 || st.error !== null) this.enqueue(st);
+      if (st.chunks.length > 0 || st.error !== null) this.ring.enqueue(st);
     }
     this.fetcher.kick();
-    this.wake();
+    this.ring.wake();
   }
 
   paused(): TopicPartition[] {
@@ -434,57 +431,53 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
    */
   position(topic: string, partition: number): number | null {
     const st = this.stateOf(topic, partition);
-    const cur = this.current;
-    if (cur !== null && cur.st === st && cur.chunk.epoch === st.epoch && cur.chunk.next < cur.chunk.messages.length) {
-      return cur.chunk.messages[cur.chunk.next]!.offset;
-    }
-    const held = this.inHand.get(st);
-    if (held !== undefined && held.epoch === st.epoch && held.next < held.messages.length) return held.messages[held.next]!.offset;
-    const head = st.chunks[0];
-    if (head !== undefined) return head.messages[head.next]!.offset;
+    const next = this.ring.nextOffsetOf(st);
+    if (next !== undefined) return next;
     return st.pendingStart !== null ? null : st.fetchOffset;
   }
 
   // ---- consumption ------------------------------------------------------------------------
 
   /** `for await (const message of consumer)`: ends when the consumer is stopped or closed. */
-  [Symbol.asyncIterator](): AsyncIterator<ConsumedMessage> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<ConsumedMessage> {
+    return this.iterate();
+  }
+
+  /**
+   * `for await (const message of consumer.iterate({ signal }))`: as iterating the consumer
+   * itself, and the loop also ends (done, no error) when `signal` aborts. See
+   * message-iterator.ts for when a message counts as processed.
+   */
+  iterate(opts: IterateOptions = {}): AsyncIterableIterator<ConsumedMessage> {
     this.startLoop('iterator');
-    return {
-      next: () => this.iteratorNext(),
-      return: async () => {
-        // break, return and a throw in the loop body all land here and cannot be told apart:
-        // the message in hand is not counted as processed (at least once).
-        this.releaseYielded(false);
-        this.endLoop();
-        return { done: true, value: undefined };
+    const iterator = new MessageIterator(
+      {
+        ring: this.ring,
+        stopping: () => this.stopping || this.closing !== null || this.mode !== 'iterator',
+        fatalError: () => this.fatalError,
+        ended: () => this.endLoop(),
       },
-    };
+      opts.signal,
+    );
+    this.iterator = iterator;
+    return iterator;
   }
 
   /**
    * Delivers messages to `eachMessage` (one at a time per partition) or `eachBatch` (a
-   * partition's chunk at a time) until stop() or close(), handling up to
-   * `partitionsConsumedConcurrently` partitions at once. When a handler throws: see the class
-   * comment (plain: run() rejects and the partition is rewound; with a group or a
-   * deadLetterTopic: retry, dead-letter or pause).
+   * partition's chunk at a time) until stop(), close() or `signal` aborts (then run()
+   * resolves, after the handler in progress), handling up to `partitionsConsumedConcurrently`
+   * partitions at once. When a handler throws: see run-delivery.ts (plain: run() rejects and
+   * the partition is rewound; with a group or a deadLetterTopic: retry, dead-letter or pause).
    */
   async run(config: RunConfig): Promise<void> {
     const { eachMessage, eachBatch } = config;
     if (eachMessage === undefined && eachBatch === undefined) throw new TypeError('run() needs eachMessage or eachBatch');
     const workers = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? this.partitionsConsumedConcurrently);
     this.startLoop('run');
-    // A chunk the iterator was in the middle of goes back to its partition.
-    const cur = this.current;
-    this.current = null;
-    if (cur !== null) {
-      this.fetcher.putBack(cur.st, cur.chunk);
-      if (cur.st.chunks.length > 0) this.enqueue(cur.st);
-    }
-    const loop: RunLoop = { failure: null };
+    this.ring.returnCurrent();
     try {
-      await Promise.all(Array.from({ length: workers }, () => this.runWorker(config, loop)));
-      if (loop.failure !== null) throw loop.failure;
+      await this.delivery.run(config, workers, config.signal);
     } finally {
       this.endLoop();
     }
@@ -493,29 +486,24 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   /** Ends run() / the for-await loop (after the message in hand); the assignment and buffers stay. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.abortAllRetries();
-    this.wake();
-    if (this.mode === 'iterator') {
-      this.releaseYielded(false);
-      this.endLoop();
-    }
+    this.endConsumption();
     await this.loopDone;
   }
 
   /**
-   * Stops consumption (waiting for the handler in progress), leaves the group (after a final
-   * commit when autoCommit), closes the dead-letter producer and the connections.
+   * Stops consumption, leaves the group (after a final commit when autoCommit), closes the
+   * dead-letter producer and the connections. It waits for the handler in progress at most
+   * `timeoutMs` (default max(30 s, requestTimeoutMs)) or until `signal` aborts, then goes on
+   * without it: what that handler had not finished is not committed (delivered again later).
    */
-  close(): Promise<void> {
+  close(opts: CloseOptions = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs === undefined ? this.closeTimeoutMs : nonNegative('timeoutMs', opts.timeoutMs);
     this.closing ??= (async () => {
       this.stopping = true;
-      this.abortAllRetries();
-      this.wake();
-      if (this.mode === 'iterator') {
-        this.releaseYielded(false);
-        this.endLoop();
+      this.endConsumption();
+      if (!(await settlesWithin(this.loopDone, timeoutMs, opts.signal))) {
+        this.log.warn({ timeoutMs }, 'close(): the handler in progress did not return in time; closing without it');
       }
-      await this.loopDone;
       if (this.lagTimer !== null) clearInterval(this.lagTimer);
       for (const hook of this.closeHooks) {
         try {
@@ -531,382 +519,14 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     return this.closing;
   }
 
+  /** stop()/close(): handler retries cut short, waiting workers woken, the for-await loop ended. */
+  private endConsumption(): void {
+    this.delivery.abortAllRetries();
+    this.ring.wake();
+    this.iterator?.end();
+  }
+
   // ---- internals --------------------------------------------------------------------------
-
-  private async iteratorNext(): Promise<IteratorResult<ConsumedMessage>> {
-    this.releaseYielded(true);
-    for (;;) {
-      if (this.stopping || this.closing !== null || this.mode !== 'iterator') {
-        this.endLoop();
-        return { done: true, value: undefined };
-      }
-      let m: ConsumedMessage | null;
-      try {
-        if (this.fatalError !== null) throw this.fatalError;
-        m = this.pull();
-      } catch (err) {
-        this.endLoop();
-        throw err;
-      }
-      if (m !== null) {
-        const st = this.pulledState!;
-        st.processing++;
-        this.yieldedState = st;
-        this.yieldedEpoch = this.pulledEpoch;
-        this.yieldedOffset = m.offset;
-        return { done: false, value: m };
-      }
-      await this.waitForData();
-    }
-  }
-
-  /** Ends the processing of the message the iterator handed out last. */
-  private releaseYielded(processed: boolean): void {
-    const st = this.yieldedState;
-    if (st === null) return;
-    this.yieldedState = null;
-    this.finish(st, this.yieldedEpoch, processed ? this.yieldedOffset + 1 : -1);
-  }
-
-  private lastYieldMs = Date.now();
-
-  /** Yields to the event loop (setImmediate) when delivery has run for YIELD_EVERY_MS without one. */
-  private async yieldIfBusy(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastYieldMs < YIELD_EVERY_MS) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.lastYieldMs = Date.now();
-  }
-
-  /** One of run()'s workers: takes a ready partition nobody else is handling and delivers its chunk. */
-  private async runWorker(config: RunConfig, loop: RunLoop): Promise<void> {
-    while (!this.stopping && this.closing === null && loop.failure === null) {
-      await this.yieldIfBusy();
-      if (this.stopping || this.closing !== null || loop.failure !== null) break;
-      if (this.fatalError !== null) {
-        loop.failure ??= this.fatalError;
-        break;
-      }
-      let taken: { st: PartitionState; chunk: MessageChunk } | null;
-      try {
-        taken = this.takeChunkForWorker();
-      } catch (err) {
-        loop.failure ??= err as Error;
-        break;
-      }
-      if (taken === null) {
-        await this.waitForData();
-        continue;
-      }
-      const { st, chunk } = taken;
-      this.inHand.set(st, chunk);
-      try {
-        if (config.eachBatch !== undefined) await this.deliverBatch(st, chunk, config.eachBatch);
-        else await this.deliverChunk(st, chunk, config.eachMessage!, loop);
-      } catch (err) {
-        loop.failure ??= err as Error;
-      } finally {
-        this.inHand.delete(st);
-        if (st.chunks.length > 0 || (st.error !== null && !st.errorReported)) {
-          this.enqueue(st);
-          // Another worker may be idle while this partition has more to deliver.
-          this.wake();
-        }
-      }
-    }
-    // Other workers may be waiting for data: let them see the loop is over.
-    this.wake();
-  }
-
-  /** The next chunk of the first ready partition that no worker is handling (round robin). */
-  private takeChunkForWorker(): { st: PartitionState; chunk: MessageChunk } | null {
-    for (let i = 0; i < this.ring.length; i++) {
-      const st = this.ring[i]!;
-      if (this.inHand.has(st)) continue;
-      this.ring.splice(i, 1);
-      i--;
-      st.inRing = false;
-      if (st.removed || st.paused || st.revoking) continue;
-      const chunk = this.fetcher.takeChunk(st);
-      if (chunk === undefined) {
-        if (st.error !== null && !st.errorReported) {
-          st.errorReported = true;
-          throw st.error;
-        }
-        continue;
-      }
-      if (chunk.epoch !== st.epoch) {
-        if (st.chunks.length > 0) this.enqueue(st);
-        continue;
-      }
-      return { st, chunk };
-    }
-    return null;
-  }
-
-  /** Delivers a chunk's messages one by one; stops early (putting the rest back) when the partition or the run changes. */
-  private async deliverChunk(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
-    const epoch = chunk.epoch;
-    let sinceCheck = 0;
-    while (chunk.next < chunk.messages.length) {
-      // Handlers that resolve at once keep us in microtasks: give timers (heartbeats, linger,
-      // auto-commit) and I/O a turn every YIELD_EVERY_MS of continuous delivery.
-      if (++sinceCheck >= YIELD_CHECK_EVERY_MESSAGES) {
-        sinceCheck = 0;
-        await this.yieldIfBusy();
-      }
-      if (st.removed || st.epoch !== epoch) return;
-      if (st.paused || st.revoking || this.stopping || this.closing !== null || loop.failure !== null || this.fatalError !== null) {
-        this.fetcher.putBack(st, chunk);
-        return;
-      }
-      const m = chunk.messages[chunk.next++]!;
-      if (!(await this.deliverMessage(st, epoch, m, eachMessage))) return;
-    }
-  }
-
-  /** Handles one message; false when the partition must not go on (failed, rewound or paused). */
-  private async deliverMessage(st: PartitionState, epoch: number, m: ConsumedMessage, eachMessage: NonNullable<RunConfig['eachMessage']>): Promise<boolean> {
-    st.processing++;
-    const payload: EachMessagePayload = { topic: m.topic, partition: m.partition, message: m };
-    const policy = this.failurePolicy;
-    if (policy === null) {
-      try {
-        await eachMessage(payload);
-      } catch (err) {
-        this.finish(st, epoch, -1);
-        this.rewind(st, epoch, m.offset);
-        throw err;
-      }
-      this.finish(st, epoch, m.offset + 1);
-      return true;
-    }
-    const outcome = await this.attempt(st, epoch, policy, () => eachMessage(payload));
-    if (outcome.kind === 'processed') {
-      this.finish(st, epoch, m.offset + 1);
-      return true;
-    }
-    if (outcome.kind === 'abandoned') {
-      this.finish(st, epoch, -1);
-      this.rewind(st, epoch, m.offset);
-      return false;
-    }
-    let cause = outcome.error;
-    if (policy.deadLetterTopic !== null) {
-      try {
-        await policy.deadLetter(m, outcome.error, outcome.attempts);
-        this.finish(st, epoch, m.offset + 1);
-        return true;
-      } catch (err) {
-        cause = new Error(`producing it to dead-letter topic '${policy.deadLetterTopic}' failed (${(err as Error).message}) after the handler failed: ${describe(outcome.error)}`, { cause: err });
-      }
-    }
-    this.finish(st, epoch, -1);
-    this.pauseAt(st, epoch, m.offset);
-    this.surface(new ConsumerHandlerError('eachMessage', m.topic, m.partition, m.offset, outcome.attempts, cause));
-    return false;
-  }
-
-  private async deliverBatch(st: PartitionState, chunk: MessageChunk, eachBatch: NonNullable<RunConfig['eachBatch']>): Promise<void> {
-    const epoch = chunk.epoch;
-    if (st.removed || st.epoch !== epoch) return;
-    if (st.paused || st.revoking) {
-      this.fetcher.putBack(st, chunk);
-      return;
-    }
-    const all = chunk.next === 0 ? chunk.messages : chunk.messages.slice(chunk.next);
-    chunk.next = chunk.messages.length;
-    st.processing++;
-    let resolvedNext = -1;
-    let resolvedThisAttempt = false;
-    const callOnce = async (): Promise<void> => {
-      // A retry starts at the first message the failed attempt did not resolve.
-      const from = resolvedNext < 0 ? 0 : all.findIndex((m) => m.offset >= resolvedNext);
-      if (from < 0) return;
-      const messages = from === 0 ? all : all.slice(from);
-      resolvedThisAttempt = false;
-      const batch: Batch = {
-        topic: st.topic,
-        partition: st.partition,
-        highWatermark: chunk.highWatermark,
-        messages,
-        firstOffset: () => messages[0]?.offset ?? null,
-        lastOffset: () => messages[messages.length - 1]?.offset ?? null,
-      };
-      const payload: EachBatchPayload = {
-        batch,
-        resolveOffset: (offset: number) => {
-          resolvedNext = offset + 1;
-          resolvedThisAttempt = true;
-          if (epoch === st.epoch && !st.removed) st.processedOffset = offset + 1;
-        },
-        isRunning: () => !this.stopping && this.closing === null,
-        isStale: () => epoch !== st.epoch || st.removed || st.revoking || st.paused,
-      };
-      await eachBatch(payload);
-    };
-    const firstUnresolved = (): number => (resolvedNext >= 0 ? resolvedNext : all[0]!.offset);
-    // An app that resolved offsets itself said how far it got; otherwise the whole batch is done.
-    const doneUpTo = (): number => (resolvedThisAttempt ? resolvedNext : all[all.length - 1]!.offset + 1);
-    const policy = this.failurePolicy;
-    if (policy === null) {
-      try {
-        await callOnce();
-      } catch (err) {
-        this.finish(st, epoch, -1);
-        this.rewind(st, epoch, firstUnresolved());
-        throw err;
-      }
-      this.finish(st, epoch, doneUpTo());
-      return;
-    }
-    const outcome = await this.attempt(st, epoch, policy, callOnce);
-    if (outcome.kind === 'processed') {
-      this.finish(st, epoch, doneUpTo());
-      return;
-    }
-    this.finish(st, epoch, -1);
-    if (outcome.kind === 'abandoned') {
-      this.rewind(st, epoch, firstUnresolved());
-      return;
-    }
-    // A batch handler does not say which message failed, so there is nothing to dead-letter.
-    this.pauseAt(st, epoch, firstUnresolved());
-    this.surface(new ConsumerHandlerError('eachBatch', st.topic, st.partition, firstUnresolved(), outcome.attempts, outcome.error));
-  }
-
-  /** Runs a handler under the failure policy, with a backoff that revoke/pause/seek/stop/close cut short. */
-  private async attempt(st: PartitionState, epoch: number, policy: HandlerFailurePolicy, call: () => Promise<void>): Promise<HandlerOutcome> {
-    // The AbortController only matters once a handler failed and a backoff starts: create it
-    // then, not per message (one per message cost ~14% of group-mode eachMessage time).
-    let abort: AbortController | null = null;
-    const retryAborts = this.retryAborts;
-    const ctrl: AttemptControl = {
-      isStale: () => st.removed || st.revoking || st.paused || st.epoch !== epoch || this.stopping || this.closing !== null,
-      get signal(): AbortSignal {
-        if (abort === null) {
-          abort = new AbortController();
-          retryAborts.set(st, abort);
-        }
-        return abort.signal;
-      },
-    };
-    try {
-      return await policy.run(call, ctrl);
-    } finally {
-      if (abort !== null && retryAborts.get(st) === abort) retryAborts.delete(st);
-    }
-  }
-
-  private abortRetry(st: PartitionState): void {
-    this.retryAborts.get(st)?.abort(new Error('partition revoked, paused or moved'));
-  }
-
-  private abortAllRetries(): void {
-    for (const a of this.retryAborts.values()) a.abort(new Error('consumer stopping'));
-  }
-
-  /** After a handler failed for good: the partition waits at the failed message until resume(). */
-  private pauseAt(st: PartitionState, epoch: number, offset: number): void {
-    if (st.removed || st.revoking || st.epoch !== epoch) return;
-    st.paused = true;
-    this.seekState(st, offset);
-  }
-
-  /**
-   * A handler failure the app must hear about: the 'error' event when someone listens (run()
-   * goes on with the other partitions), otherwise run() rejects with it.
-   */
-  private surface(err: ConsumerHandlerError): void {
-    this.log.warn({ topic: err.topic, partition: err.partition, offset: err.offset, attempts: err.attempts, err: err.message }, 'handler failed; partition paused');
-    if (this.listenerCount('error') === 0) throw err;
-    this.safeEmit('error', err);
-  }
-
-  /** After a handler failed: deliver from `offset` again next time (unless the app moved the partition itself). */
-  private rewind(st: PartitionState, epoch: number, offset: number): void {
-    if (st.removed || st.revoking || st.epoch !== epoch) return;
-    this.seekState(st, offset);
-  }
-
-  /** One message of processing finished; `nextOffset` < 0 means it failed (position unchanged). */
-  private finish(st: PartitionState, epoch: number, nextOffset: number): void {
-    st.processing--;
-    if (nextOffset >= 0 && epoch === st.epoch && !st.removed && nextOffset > st.processedOffset) st.processedOffset = nextOffset;
-    if (st.processing === 0 && st.idleWaiters.length > 0) {
-      const waiters = st.idleWaiters;
-      st.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  /** The next message to deliver, or null when nothing is buffered. Throws a partition's error. */
-  private pull(): ConsumedMessage | null {
-    for (;;) {
-      const cur = this.current;
-      if (cur !== null) {
-        const { st, chunk } = cur;
-        if (st.removed || chunk.epoch !== st.epoch) {
-          this.current = null;
-          continue;
-        }
-        if (st.paused || st.revoking) {
-          this.fetcher.putBack(st, chunk);
-          this.current = null;
-          continue;
-        }
-        if (chunk.next < chunk.messages.length) {
-          const m = chunk.messages[chunk.next++]!;
-          if (chunk.next === chunk.messages.length) this.current = null;
-          this.pulledState = st;
-          this.pulledEpoch = chunk.epoch;
-          return m;
-        }
-        this.current = null;
-      }
-      const next = this.nextChunk();
-      if (next === null) return null;
-      this.current = next;
-    }
-  }
-
-  /** The next partition's next chunk, round robin. Throws a partition error once, after its buffered data. */
-  private nextChunk(): { st: PartitionState; chunk: MessageChunk } | null {
-    while (this.ring.length > 0) {
-      const st = this.ring.shift()!;
-      st.inRing = false;
-      if (st.removed || st.paused || st.revoking) continue;
-      const chunk = this.fetcher.takeChunk(st);
-      if (chunk === undefined) {
-        if (st.error !== null && !st.errorReported) {
-          st.errorReported = true;
-          throw st.error;
-        }
-        continue;
-      }
-      if (st.chunks.length > 0 || (st.error !== null && !st.errorReported)) this.enqueue(st);
-      if (chunk.epoch !== st.epoch) continue;
-      return { st, chunk };
-    }
-    return null;
-  }
-
-  private enqueue(st: PartitionState): void {
-    if (st.inRing || st.removed) return;
-    st.inRing = true;
-    this.ring.push(st);
-  }
-
-  private waitForData(): Promise<void> {
-    return new Promise((resolve) => this.dataWaiters.push(resolve));
-  }
-
-  private wake(): void {
-    if (this.dataWaiters.length === 0) return;
-    const waiters = this.dataWaiters;
-    this.dataWaiters = [];
-    for (const w of waiters) w();
-  }
 
   private startLoop(mode: Mode): void {
     if (this.closing !== null || this.closed) throw new Error('the consumer is closed');
@@ -921,19 +541,20 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private endLoop(): void {
     if (this.mode === 'idle') return;
     this.mode = 'idle';
+    this.iterator = null;
     this.resolveLoopDone();
   }
 
   private seekState(st: PartitionState, offset: OffsetSpec): void {
-    if (this.current !== null && this.current.st === st) this.current = null;
-    this.abortRetry(st);
+    this.ring.forget(st);
+    this.delivery.abortRetry(st);
     this.fetcher.seek(st, offset, typeof offset === 'number');
-    this.wake();
+    this.ring.wake();
   }
 
   private drop(st: PartitionState): void {
-    if (this.current !== null && this.current.st === st) this.current = null;
-    this.abortRetry(st);
+    this.ring.forget(st);
+    this.delivery.abortRetry(st);
     this.fetcher.remove(st);
     // Anyone waiting for it to go idle must not hang on a partition that is gone.
     if (st.idleWaiters.length > 0 && st.processing === 0) {
@@ -964,43 +585,20 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   }
 }
 
-function validatePartition(tp: { topic: string; partition: number }): void {
-  if (typeof tp.topic !== 'string' || tp.topic.length === 0) throw new RangeError('a topic name is required');
-  if (!Number.isInteger(tp.partition) || tp.partition < 0) throw new RangeError(`partition must be a non-negative integer, got ${tp.partition}`);
-}
-
-function positive(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return v;
-}
-
-function nonNegative(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${v}`);
-  return v;
-}
-
-function groupSettingsOf(config: ConsumerConfig): GroupSettings {
-  const groupId = config.groupId!;
-  if (typeof groupId !== 'string' || groupId.length === 0 || groupId.length > MAX_GROUP_ID_LENGTH) {
-    throw new RangeError(`groupId must be a string of 1..${MAX_GROUP_ID_LENGTH} characters`);
+/** True when `promise` settles within `timeoutMs`; false on the timeout or when `signal` aborts first. */
+async function settlesWithin(promise: Promise<unknown>, timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted === true) return false;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const bound = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    onAbort = () => resolve(false);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), bound]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
-  if (config.fromBeginning !== undefined && typeof config.fromBeginning !== 'boolean') throw new TypeError('fromBeginning must be a boolean');
-  if (config.autoCommit !== undefined && typeof config.autoCommit !== 'boolean') throw new TypeError('autoCommit must be a boolean');
-  if (config.onAssign !== undefined && typeof config.onAssign !== 'function') throw new TypeError('onAssign must be a function');
-  if (config.onRevoke !== undefined && typeof config.onRevoke !== 'function') throw new TypeError('onRevoke must be a function');
-  return {
-    groupId,
-    fromBeginning: config.fromBeginning ?? false,
-    sessionTimeoutMs: positive('sessionTimeoutMs', config.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
-    heartbeatIntervalMs: positive('heartbeatIntervalMs', config.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS),
-    rebalanceTimeoutMs: config.rebalanceTimeoutMs === undefined ? 0 : positive('rebalanceTimeoutMs', config.rebalanceTimeoutMs),
-    autoCommit: config.autoCommit ?? true,
-    autoCommitIntervalMs: positive('autoCommitIntervalMs', config.autoCommitIntervalMs ?? DEFAULT_AUTO_COMMIT_INTERVAL_MS),
-    onAssign: config.onAssign,
-    onRevoke: config.onRevoke,
-  };
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
