@@ -2,13 +2,23 @@
  * The consumer's option checks and defaults: every bad option is refused when the consumer
  * is made, with the option's name in the error.
  */
-import type { ConsumerConfig } from '../types.js';
+import type { AutoOffsetReset, ConsumerConfig } from '../types.js';
 import type { GroupSettings } from './group/group-session.js';
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 45_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
 export const DEFAULT_AUTO_COMMIT_INTERVAL_MS = 5_000;
 export const DEFAULT_LAG_INTERVAL_MS = 5_000;
+/**
+ * The broker parks a fetch with nothing to return this long. Long polls have sockets of their
+ * own (long-poll-connections.ts), so it delays nothing but the answer to an idle partition.
+ */
+export const DEFAULT_MAX_WAIT_MS = 500;
+/** The broker answers as soon as any requested partition has a byte: data never waits. */
+export const DEFAULT_MIN_BYTES = 1;
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_PREFETCH_BYTES = 32 * 1024 * 1024;
 /** Kafka's limit on a group id. */
 const MAX_GROUP_ID_LENGTH = 255;
 
@@ -46,5 +56,32 @@ export function groupSettingsOf(config: ConsumerConfig): GroupSettings {
     autoCommitIntervalMs: positive('autoCommitIntervalMs', config.autoCommitIntervalMs ?? DEFAULT_AUTO_COMMIT_INTERVAL_MS),
     onAssign: config.onAssign,
     onRevoke: config.onRevoke,
+  };
+}
+
+export interface FetchSettings {
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  maxBytesPerPartition: number;
+  maxPrefetchBytes: number;
+  autoOffsetReset: AutoOffsetReset;
+}
+
+/** The fetcher's options, checked, with their defaults. */
+export function fetchSettingsOf(config: ConsumerConfig): FetchSettings {
+  const maxBytesPerPartition = positive('maxBytesPerPartition', config.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION);
+  const maxBytes = positive('maxBytes', config.maxBytes ?? DEFAULT_MAX_BYTES);
+  const autoOffsetReset = config.autoOffsetReset ?? 'earliest';
+  if (autoOffsetReset !== 'earliest' && autoOffsetReset !== 'latest' && autoOffsetReset !== 'none') {
+    throw new RangeError(`autoOffsetReset must be 'earliest', 'latest' or 'none', got '${String(autoOffsetReset)}'`);
+  }
+  return {
+    maxWaitMs: nonNegative('maxWaitMs', config.maxWaitMs ?? DEFAULT_MAX_WAIT_MS),
+    minBytes: nonNegative('minBytes', config.minBytes ?? DEFAULT_MIN_BYTES),
+    maxBytes,
+    maxBytesPerPartition: Math.min(maxBytesPerPartition, maxBytes),
+    maxPrefetchBytes: positive('maxPrefetchBytes', config.maxPrefetchBytes ?? DEFAULT_MAX_PREFETCH_BYTES),
+    autoOffsetReset,
   };
 }

@@ -19,11 +19,8 @@
  * `assign()` is the manual mode on top of the same hooks; `subscribe()` (with a groupId) hands
  * them to a GroupSession (group/group-session.ts).
  *
- * run() delivers with `partitionsConsumedConcurrently` workers: each takes the next ready
- * partition that no other worker is handling and delivers its chunk, so a partition's messages
- * are always handled one at a time and in order. With a groupId or a deadLetterTopic, handler
- * failures go through the retry / dead-letter / pause policy of group/retry-dlq.ts; without,
- * run() rejects with the handler's error and the partition is rewound to the failed message.
+ * Delivery: run() in run-delivery.ts, for-await in message-iterator.ts, both drawing from the
+ * ReadyRing (ready-ring.ts) that the Fetcher (fetcher.ts) fills.
  *
  * The consumer is an EventEmitter: 'group.join', 'rebalance', 'commit', 'lag', 'error'.
  */
@@ -54,16 +51,16 @@ import type {
   TopicPartitionOffset,
   TopicPartitions,
 } from '../types.js';
-import { DEFAULT_LAG_INTERVAL_MS, groupSettingsOf, nonNegative, positive, validatePartition } from './config.js';
+import { DEFAULT_LAG_INTERVAL_MS, fetchSettingsOf, groupSettingsOf, nonNegative, positive, validatePartition } from './config.js';
 import { Fetcher } from './fetcher.js';
-import { GroupSession, type GroupSettings } from './group/group-session.js';
 import type { CommittedOffset } from './group/offset-committer.js';
 import { HandlerFailurePolicy } from './group/retry-dlq.js';
-import { parseSubscription } from './group/subscription.js';
+import { GroupLink } from './group-link.js';
 import { LongPollConnections } from './long-poll-connections.js';
 import { MessageIterator } from './message-iterator.js';
 import type { PartitionState } from './partition-state.js';
 import { ReadyRing } from './ready-ring.js';
+import { settlesWithin } from './waits.js';
 import { RunDelivery, type RunHost } from './run-delivery.js';
 import type { AssignOptions, ProcessedOffset } from './types.js';
 
@@ -95,10 +92,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private readonly failurePolicy: HandlerFailurePolicy | null;
   private readonly closeTimeoutMs: number;
   private deadLetterProducer: Producer | null = null;
-  private readonly groupSettings: GroupSettings | null;
   private readonly retry: RetryOptions;
-  private group: GroupSession | null = null;
-  private subscribing: Promise<void> | null = null;
+  /** The group membership (subscribe()); null without a groupId. */
+  private readonly group: GroupLink | null;
   private manuallyAssigned = false;
   /** A group failure that ended the membership: the next delivery step throws it. */
   private fatalError: Error | null = null;
@@ -118,12 +114,6 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       logger: this.log,
     });
     this.metadata = new Metadata(this.pool, { logger: this.log, retry, allowAutoTopicCreation: false });
-    const maxBytesPerPartition = positive('maxBytesPerPartition', config.maxBytesPerPartition ?? 1024 * 1024);
-    const maxBytes = positive('maxBytes', config.maxBytes ?? 16 * 1024 * 1024);
-    const autoOffsetReset = config.autoOffsetReset ?? 'earliest';
-    if (autoOffsetReset !== 'earliest' && autoOffsetReset !== 'latest' && autoOffsetReset !== 'none') {
-      throw new RangeError(`autoOffsetReset must be 'earliest', 'latest' or 'none', got '${String(autoOffsetReset)}'`);
-    }
     this.longPolls = new LongPollConnections(this.pool, {
       clientId: ctx.clientId,
       connectionTimeoutMs: ctx.connectionTimeoutMs,
@@ -138,12 +128,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       logger: this.log,
       retry,
       requestTimeoutMs: ctx.requestTimeoutMs,
-      maxWaitMs: nonNegative('maxWaitMs', config.maxWaitMs ?? 500),
-      minBytes: nonNegative('minBytes', config.minBytes ?? 1),
-      maxBytes,
-      maxBytesPerPartition: Math.min(maxBytesPerPartition, maxBytes),
-      maxPrefetchBytes: positive('maxPrefetchBytes', config.maxPrefetchBytes ?? 32 * 1024 * 1024),
-      autoOffsetReset,
+      ...fetchSettingsOf(config),
       onReady: (st) => {
         this.ring.enqueue(st);
         this.ring.wake();
@@ -151,14 +136,14 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     });
     this.ring = new ReadyRing(this.fetcher);
     this.partitionsConsumedConcurrently = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? 1);
-    this.groupSettings = config.groupId === undefined ? null : groupSettingsOf(config);
+    const groupSettings = config.groupId === undefined ? null : groupSettingsOf(config);
     const deadLetterTopic = config.deadLetterTopic ?? null;
     if (deadLetterTopic !== null) {
       const problem = typeof deadLetterTopic === 'string' ? validateTopicName(deadLetterTopic) : 'not a string';
       if (problem !== null) throw new RangeError(`deadLetterTopic must be a legal topic name: ${problem}`);
     }
     this.failurePolicy =
-      this.groupSettings !== null || deadLetterTopic !== null
+      groupSettings !== null || deadLetterTopic !== null
         ? new HandlerFailurePolicy({ retry, deadLetterTopic, producer: () => this.dlqProducer(), logger: this.log })
         : null;
     const host: RunHost = {
@@ -175,6 +160,28 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       },
     };
     this.delivery = new RunDelivery(host, this.ring);
+    this.group =
+      groupSettings === null
+        ? null
+        : new GroupLink(ctx, groupSettings, retry, this.log, {
+            assignPartitions: (list, opts) => this.assignPartitions(list, opts),
+            revokePartitions: (list) => this.revokePartitions(list),
+            processedOffsets: () => this.processedOffsets(),
+            events: {
+              join: (e) => this.safeEmit('group.join', e),
+              rebalance: (e) => this.safeEmit('rebalance', e),
+              commit: (e) => this.safeEmit('commit', e),
+              error: (err) => this.backgroundError(err),
+              fatal: (err) => {
+                this.fatalError = err;
+                this.backgroundError(err);
+                this.ring.wake();
+              },
+            },
+            // First, so it runs before the dead-letter producer closes: the final commit and
+            // the leave happen after consumption stopped, while the connections are still open.
+            onSessionClose: (close) => this.closeHooks.unshift(close),
+          });
     this.closeTimeoutMs = Math.max(DEFAULT_CLOSE_TIMEOUT_MS, ctx.requestTimeoutMs);
     const lagIntervalMs = nonNegative('lagIntervalMs', config.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS);
     this.lagTimer = lagIntervalMs === 0 ? null : setInterval(() => this.emitLag(), lagIntervalMs).unref();
@@ -190,27 +197,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
    */
   async subscribe(topics: SubscriptionTopics | SubscribeOptions): Promise<void> {
     this.checkOpen();
-    if (this.groupSettings === null) throw new Error('subscribe() needs a groupId: rill.consumer({ groupId })');
+    if (this.group === null) throw new Error('subscribe() needs a groupId: rill.consumer({ groupId })');
     if (this.manuallyAssigned) throw new Error('this consumer was assigned partitions with assign(); it cannot also subscribe()');
-    const subscription = parseSubscription(topics);
-    // One subscribe at a time: a second call waits for the first join.
-    while (this.subscribing !== null) await this.subscribing.catch(() => undefined);
-    this.checkOpen();
-    const group = (this.group ??= this.createGroupSession(this.groupSettings));
-    const joining = group.subscribe(subscription);
-    this.subscribing = joining;
-    try {
-      await joining;
-    } catch (err) {
-      // The first join failed for good: drop the session so that subscribe() can be retried.
-      if (this.group === group && group.memberEpoch <= 0) {
-        this.group = null;
-        await group.close().catch(() => undefined);
-      }
-      throw err;
-    } finally {
-      this.subscribing = null;
-    }
+    await this.group.subscribe(topics, () => this.checkOpen());
   }
 
   /**
@@ -223,24 +212,13 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
    */
   async commit(offsetsOrOptions?: TopicPartitionCommit[] | CommitOptions): Promise<CommittedOffset[]> {
     this.checkOpen();
-    if (this.group === null) throw new Error('commit() needs a group: rill.consumer({ groupId }) and subscribe()');
-    const opts: CommitOptions = Array.isArray(offsetsOrOptions) ? { offsets: offsetsOrOptions } : (offsetsOrOptions ?? {});
-    if (typeof opts !== 'object') throw new TypeError('commit() takes an array of { topic, partition, offset } or { offsets?, signal? }');
-    const offsets = opts.offsets;
-    if (offsets !== undefined) {
-      if (!Array.isArray(offsets)) throw new TypeError('commit() takes an array of { topic, partition, offset }');
-      for (const o of offsets) {
-        validatePartition(o);
-        if (!Number.isSafeInteger(o.offset) || o.offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${o.offset}`);
-      }
-    }
-    return this.group.commit(offsets, opts.signal);
+    if (this.group === null || !this.group.joined) throw new Error('commit() needs a group: rill.consumer({ groupId }) and subscribe()');
+    return this.group.commit(offsetsOrOptions);
   }
 
   /** The group membership as of the latest heartbeat, or null without a group. */
   groupMember(): { groupId: string; memberId: string; memberEpoch: number } | null {
-    if (this.group === null) return null;
-    return { groupId: this.group.groupId, memberId: this.group.memberId, memberEpoch: this.group.memberEpoch };
+    return this.group?.member() ?? null;
   }
 
   /** Per-partition lag: the last fetch's high watermark minus the position (what the 'lag' event reports). */
@@ -255,34 +233,6 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     return out;
   }
 
-  private createGroupSession(settings: GroupSettings): GroupSession {
-    const session = new GroupSession(
-      this.ctx,
-      settings,
-      this.retry,
-      {
-        assignPartitions: (list, opts) => this.assignPartitions(list, opts),
-        revokePartitions: (list) => this.revokePartitions(list),
-        processedOffsets: () => this.processedOffsets(),
-      },
-      {
-        join: (e) => this.safeEmit('group.join', e),
-        rebalance: (e) => this.safeEmit('rebalance', e),
-        commit: (e) => this.safeEmit('commit', e),
-        error: (err) => this.backgroundError(err),
-        fatal: (err) => {
-          this.fatalError = err;
-          this.backgroundError(err);
-          this.ring.wake();
-        },
-      },
-      this.log,
-    );
-    // Registered first, so it runs before the dead-letter producer closes: the final commit
-    // and the leave happen after consumption stopped, while the connections are still open.
-    this.closeHooks.unshift(() => session.close());
-    return session;
-  }
 
   private dlqProducer(): Producer {
     if (this.deadLetterProducer === null) {
@@ -322,7 +272,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
    */
   assign(list: TopicPartitionOffset[]): void {
     this.checkOpen();
-    if (this.group !== null) throw new Error('this consumer subscribed to a group; its partitions come from the group, not assign()');
+    if (this.group?.joined === true) throw new Error('this consumer subscribed to a group; its partitions come from the group, not assign()');
     this.manuallyAssigned = true;
     const wanted = new Set(list.map((tp) => partitionKey(tp.topic, tp.partition)));
     const dropped = [...this.fetcher.partitions.values()].filter((st) => !wanted.has(st.key));
@@ -582,23 +532,5 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
 
   private checkOpen(): void {
     if (this.closing !== null || this.closed) throw new Error('the consumer is closed');
-  }
-}
-
-/** True when `promise` settles within `timeoutMs`; false on the timeout or when `signal` aborts first. */
-async function settlesWithin(promise: Promise<unknown>, timeoutMs: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted === true) return false;
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const bound = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-    onAbort = () => resolve(false);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), bound]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }

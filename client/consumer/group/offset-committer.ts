@@ -19,6 +19,7 @@ import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError
 import { partitionKey } from '../../accumulator.js';
 import { sleep, backoffMs } from '../../retry.js';
 import type { RetryOptions, TopicPartition, TopicPartitionCommit } from '../../types.js';
+import { abortable } from '../waits.js';
 import { CoordinatorChannel } from './coordinator-channel.js';
 
 /** STALE_MEMBER_EPOCH means "wait for the heartbeat"; more than a few in a row means trouble. */
@@ -233,24 +234,5 @@ function commitError(groupId: string, failed: Array<{ topic: string; partition: 
     topic: first.topic,
     partition: first.partition,
     partitions: failed,
-  });
-}
-
-/** `promise`, or the signal's reason as soon as it aborts (the promise itself runs on). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err as Error);
-      },
-    );
   });
 }
