@@ -45,13 +45,18 @@ import { PartitionState, type MessageChunk } from './partition-state.js';
  * that every Fetch carries little.
  */
 export const MAX_DATA_FETCHES_PER_BROKER = 2;
-/** Long polls (fetches for partitions at their end) in flight per broker at once. */
+/**
+ * Long polls (fetches for partitions at their end) in flight per broker at once, each on a
+ * socket of its own (long-poll-connections.ts). Partitions that reach their end while every
+ * slot is taken wait for the first poll to answer (data on its partitions, or maxWaitMs).
+ */
 export const MAX_LONG_POLLS_PER_BROKER = 2;
 
 /** Fetches in flight to one broker. */
 interface NodeFetches {
   data: number;
-  longPolls: number;
+  /** Long-poll slots in use (index = slot). */
+  pollSlots: boolean[];
 }
 
 export interface FetcherOptions {
@@ -88,6 +93,16 @@ export class Fetcher {
   constructor(opts: FetcherOptions) {
     this.opts = opts;
     this.log = opts.logger;
+  }
+
+  /** Fetches in flight to every broker (data fetches and long polls). */
+  get fetchesInFlight(): number {
+    let n = 0;
+    for (const f of this.inFlight.values()) {
+      n += f.data;
+      for (const busy of f.pollSlots) if (busy) n++;
+    }
+    return n;
   }
 
   /** Bytes decoded and waiting for the app, across partitions. */
@@ -216,13 +231,14 @@ export class Fetcher {
       const n = this.nodeFetches(node);
       if (n.data >= MAX_DATA_FETCHES_PER_BROKER) continue;
       n.data++;
-      this.fetchFrom(node, list, false);
+      this.fetchFrom(node, list, -1);
     }
     for (const [node, list] of toPoll) {
       const n = this.nodeFetches(node);
-      if (n.longPolls >= MAX_LONG_POLLS_PER_BROKER) continue;
-      n.longPolls++;
-      this.fetchFrom(node, list, true);
+      const slot = n.pollSlots.indexOf(false);
+      if (slot < 0) continue;
+      n.pollSlots[slot] = true;
+      this.fetchFrom(node, list, slot);
     }
     if (wakeInMs >= 0) this.armTimer(wakeInMs);
   }
@@ -230,14 +246,14 @@ export class Fetcher {
   private nodeFetches(node: number): NodeFetches {
     let n = this.inFlight.get(node);
     if (n === undefined) {
-      n = { data: 0, longPolls: 0 };
+      n = { data: 0, pollSlots: new Array<boolean>(MAX_LONG_POLLS_PER_BROKER).fill(false) };
       this.inFlight.set(node, n);
     }
     return n;
   }
 
-  /** One Fetch for `states` (all led by `node`); `longPoll`: they are all at their end. */
-  private fetchFrom(node: number, states: PartitionState[], longPoll: boolean): void {
+  /** One Fetch for `states` (all led by `node`); a long poll (they are all at their end) on `pollSlot` >= 0. */
+  private fetchFrom(node: number, states: PartitionState[], pollSlot: number): void {
     const epochs = new Array<number>(states.length);
     const offsets = new Array<number>(states.length);
     const byTopic = new Map<string, Array<{ partition: number; fetchOffset: number; partitionMaxBytes: number }>>();
@@ -261,9 +277,9 @@ export class Fetcher {
     };
     let conn;
     try {
-      conn = longPoll ? this.opts.longPolls.forNode(node) : this.opts.pool.forNode(node);
+      conn = pollSlot >= 0 ? this.opts.longPolls.forNode(node, pollSlot) : this.opts.pool.forNode(node);
     } catch (err) {
-      this.fetchDone(node, states, longPoll);
+      this.fetchDone(node, states, pollSlot);
       this.onRequestError(states, epochs, err as Error);
       return;
     }
@@ -271,19 +287,19 @@ export class Fetcher {
       .request('Fetch', request, { timeoutMs: this.opts.requestTimeoutMs + this.opts.maxWaitMs, signal: this.abort.signal })
       .then(
         (response) => {
-          this.fetchDone(node, states, longPoll);
+          this.fetchDone(node, states, pollSlot);
           this.onFetchResponse(states, epochs, offsets, response);
         },
         (err: Error) => {
-          this.fetchDone(node, states, longPoll);
+          this.fetchDone(node, states, pollSlot);
           if (!this.stopped) this.onRequestError(states, epochs, err);
         },
       );
   }
 
-  private fetchDone(node: number, states: PartitionState[], longPoll: boolean): void {
+  private fetchDone(node: number, states: PartitionState[], pollSlot: number): void {
     const n = this.nodeFetches(node);
-    if (longPoll) n.longPolls--;
+    if (pollSlot >= 0) n.pollSlots[pollSlot] = false;
     else n.data--;
     for (const st of states) st.fetching = false;
     this.kick();

@@ -1,11 +1,12 @@
 /**
- * The consumer's second socket per broker, for long polls only. A broker answers the requests
- * of one connection strictly in order (broker/connection.ts), so a Fetch parked for up to
- * maxWaitMs on partitions at their end would hold back every answer behind it on the same
- * socket — the data fetches included. Long polls therefore go here, data fetches over the
- * consumer's BrokerPool, and neither waits for the other.
+ * The consumer's sockets for long polls, one per long-poll slot per broker. A broker answers
+ * the requests of one connection strictly in order (broker/connection.ts), so a Fetch parked
+ * for up to maxWaitMs on partitions at their end would hold back every answer behind it on
+ * the same socket — data fetches and other long polls included. So data fetches go over the
+ * consumer's BrokerPool, and each long poll in flight has a socket of its own here (the
+ * fetcher sends at most one per slot, MAX_LONG_POLLS_PER_BROKER slots per broker).
  *
- * Connections are made lazily, one per broker address (the node's address comes from the
+ * Connections are made lazily, per broker address and slot (the node's address comes from the
  * pool, which Metadata keeps current), and closed with the consumer.
  */
 import type { Logger } from 'pino';
@@ -14,8 +15,8 @@ import type { BrokerPool } from '../broker-pool.js';
 import { Connection, DEFAULT_MAX_RESPONSE_FRAME_BYTES } from '../connection.js';
 import type { RetryOptions } from '../types.js';
 
-/** Long polls in flight on one socket at most (the fetcher sends fewer). */
-const MAX_IN_FLIGHT_LONG_POLLS = 8;
+/** The fetcher sends one long poll per slot at a time; a small margin for a retry racing a late answer. */
+const MAX_IN_FLIGHT_LONG_POLLS = 2;
 
 export interface LongPollConnectionOptions {
   clientId: string;
@@ -34,11 +35,11 @@ export class LongPollConnections {
     private readonly opts: LongPollConnectionOptions,
   ) {}
 
-  /** The long-poll connection to broker `node` (throws as `pool.forNode` does for an unknown node). */
-  forNode(node: number): Connection {
+  /** The long-poll connection of `slot` to broker `node` (throws as `pool.forNode` does for an unknown node). */
+  forNode(node: number, slot: number): Connection {
     if (this.closed) throw new ConnectionError('the consumer is closed');
     const main = this.pool.forNode(node);
-    const key = main.address;
+    const key = `${main.address}#${slot}`;
     let conn = this.connections.get(key);
     if (conn === undefined || conn.isClosed) {
       conn = new Connection({
