@@ -8,7 +8,7 @@
  * both medians and their ratio: interleaved, so that load from other processes on a shared
  * machine falls on both sides alike.
  *
- *   npm run bench -- consume-probe [--messages=2000000] [--partitions=3] [--runs=5] [--compare=DIR]
+ *   npm run bench -- consume-probe [--messages=2000000] [--partitions=3] [--runs=5] [--mode=batch|message] [--compare=DIR]
  *
  * Bounded: each run has a time limit (--time-limit-s, 60), producing has the same.
  */
@@ -66,9 +66,9 @@ async function produce(broker: string, partitions: number, messages: number, tim
   }
 }
 
-function runChild(clientIndex: string, broker: string, partitions: number, messages: number, timeLimitMs: number): Promise<RunResult> {
+function runChild(clientIndex: string, broker: string, partitions: number, messages: number, timeLimitMs: number, mode: string): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(here, 'consume-probe', 'child.js'), clientIndex, broker, TOPIC, String(partitions), String(messages), String(timeLimitMs)], {
+    const child = spawn(process.execPath, [join(here, 'consume-probe', 'child.js'), clientIndex, broker, TOPIC, String(partitions), String(messages), String(timeLimitMs), mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -98,6 +98,7 @@ export default async function main(argv: string[]): Promise<void> {
       partitions: { type: 'string' },
       runs: { type: 'string' },
       compare: { type: 'string' },
+      mode: { type: 'string' },
       'time-limit-s': { type: 'string' },
     },
   });
@@ -105,6 +106,8 @@ export default async function main(argv: string[]): Promise<void> {
   const partitions = intOption('partitions', values.partitions, 3);
   const runs = intOption('runs', values.runs, 5);
   const timeLimitMs = intOption('time-limit-s', values['time-limit-s'], 60) * 1000;
+  const mode = values.mode ?? 'batch';
+  if (mode !== 'batch' && mode !== 'message') throw new RangeError(`--mode must be batch or message, got '${mode}'`);
   const builds: Array<{ name: string; index: string }> = [{ name: 'this build', index: resolve(here, '..', 'client', 'index.js') }];
   if (values.compare !== undefined) builds.unshift({ name: `compare (${values.compare})`, index: resolve(values.compare, 'client', 'index.js') });
 
@@ -118,7 +121,7 @@ export default async function main(argv: string[]): Promise<void> {
     const load0 = loadavg()[0]!;
     for (let r = 0; r < runs; r++) {
       for (let b = 0; b < builds.length; b++) {
-        const res = await runChild(builds[b]!.index, address, partitions, messages, timeLimitMs);
+        const res = await runChild(builds[b]!.index, address, partitions, messages, timeLimitMs, mode);
         results[b]!.push(res);
         console.log(`run ${r + 1} ${builds[b]!.name}: ${Math.round((res.messages / res.elapsedMs) * 1000)} msgs/s (${res.messages} in ${res.elapsedMs.toFixed(0)} ms, ${res.cpuSeconds.toFixed(2)} CPU s)`);
       }
@@ -137,7 +140,7 @@ export default async function main(argv: string[]): Promise<void> {
       const ratios = rates[1]!.map((v, i) => v / rates[0]![i]!);
       console.log(`this build / compare, per interleaved pair: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
     }
-    console.log(`load average (1 min): ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${messages} records, ${partitions} partitions, ${VALUE_BYTES}-byte values`);
+    console.log(`load average (1 min): ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${messages} records, ${partitions} partitions, ${VALUE_BYTES}-byte values, ${mode === 'batch' ? 'eachBatch' : 'eachMessage'}`);
   } finally {
     await group.stopAll();
     rmSync(dataDir, { recursive: true, force: true });
