@@ -122,6 +122,7 @@ export class RunDelivery {
   /** Delivers a chunk's messages one by one; stops early (putting the rest back) when the partition or the run changes. */
   private async deliverChunk(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
     const epoch = chunk.epoch;
+    const policy = this.host.failurePolicy;
     let sinceCheck = 0;
     while (chunk.next < chunk.messages.length) {
       // Handlers that resolve at once keep us in microtasks: give timers (heartbeats, linger,
@@ -136,6 +137,19 @@ export class RunDelivery {
         return;
       }
       const m = chunk.messages[chunk.next++]!;
+      if (policy === null) {
+        // The plain path inline: one promise per message (the handler's), not three.
+        st.processing++;
+        try {
+          await eachMessage({ topic: m.topic, partition: m.partition, message: m });
+        } catch (err) {
+          finishProcessing(st, epoch, -1);
+          this.rewind(st, epoch, m.offset);
+          throw err;
+        }
+        finishProcessing(st, epoch, m.offset + 1);
+        continue;
+      }
       if (!(await this.deliverMessage(st, epoch, m, eachMessage, loop))) return;
     }
   }
