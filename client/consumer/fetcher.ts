@@ -25,8 +25,7 @@
  *   from assign()/seek() (strict), which surfaces the error instead.
  */
 import type { Logger } from 'pino';
-import type { FetchResponse, ListOffsetsResponse } from '../../protocol/apis/index.js';
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/index.js';
+import type { FetchResponse } from '../../protocol/apis/index.js';
 import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
 import { partitionKey } from '../accumulator.js';
 import type { BrokerPool } from '../broker-pool.js';
@@ -38,6 +37,7 @@ import { WakeTimer } from '../wake-timer.js';
 import { ChunkDecoder } from './chunk-decoder.js';
 import type { LongPollConnections } from './long-poll-connections.js';
 import { PartitionState, type MessageChunk } from './partition-state.js';
+import { applyStartPositions, listOffsetsRequest } from './start-positions.js';
 
 /**
  * Fetches for partitions with data in flight per broker at once: two keep the broker busy
@@ -398,22 +398,11 @@ export class Fetcher {
     }
   }
 
+  /** Resolves start positions ('earliest', 'latest', { timestamp }) with ListOffsets (start-positions.ts). */
   private resolveStarts(node: number, states: PartitionState[]): void {
     const epochs = states.map((st) => st.epoch);
     const specs = states.map((st) => st.pendingStart!);
-    const byTopic = new Map<string, Array<{ partition: number; timestamp: number }>>();
-    for (let i = 0; i < states.length; i++) {
-      const st = states[i]!;
-      st.resolving = true;
-      const spec = specs[i]!;
-      const timestamp = spec === 'earliest' ? EARLIEST_TIMESTAMP : spec === 'latest' ? LATEST_TIMESTAMP : spec.timestamp;
-      let list = byTopic.get(st.topic);
-      if (list === undefined) {
-        list = [];
-        byTopic.set(st.topic, list);
-      }
-      list.push({ partition: st.partition, timestamp });
-    }
+    for (const st of states) st.resolving = true;
     const done = (): void => {
       for (const st of states) st.resolving = false;
       this.kick();
@@ -426,9 +415,9 @@ export class Fetcher {
       this.onRequestError(states, epochs, err as Error);
       return;
     }
-    conn.request('ListOffsets', { topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) }, { signal: this.abort.signal }).then(
+    conn.request('ListOffsets', listOffsetsRequest(states, specs), { signal: this.abort.signal }).then(
       (response) => {
-        this.onListOffsets(states, epochs, specs, response);
+        applyStartPositions(states, epochs, specs, response, (st, code) => this.onPartitionError(st, code, -1, -1));
         done();
       },
       (err: Error) => {
@@ -436,31 +425,6 @@ export class Fetcher {
         if (!this.stopped) this.onRequestError(states, epochs, err);
       },
     );
-  }
-
-  private onListOffsets(states: PartitionState[], epochs: number[], specs: Array<Exclude<OffsetSpec, number>>, response: ListOffsetsResponse): void {
-    const results = new Map<string, ListOffsetsResponse['topics'][number]['partitions'][number]>();
-    for (const t of response.topics) for (const p of t.partitions) results.set(partitionKey(t.name, p.partition), p);
-    for (let i = 0; i < states.length; i++) {
-      const st = states[i]!;
-      if (st.removed || st.epoch !== epochs[i] || st.pendingStart !== specs[i]) continue;
-      const r = results.get(st.key);
-      if (r === undefined) continue;
-      if (r.errorCode !== ErrorCode.NONE) {
-        this.onPartitionError(st, r.errorCode, -1, -1);
-        continue;
-      }
-      if (r.offset < 0) {
-        // No record at or after that timestamp: start at the end, as Kafka does.
-        st.pendingStart = 'latest';
-        continue;
-      }
-      st.failures = 0;
-      st.pendingStart = null;
-      st.caughtUp = false;
-      st.fetchOffset = r.offset;
-      if (st.processing === 0 && st.chunks.length === 0) st.processedOffset = r.offset;
-    }
   }
 
   private fail(st: PartitionState, err: Error): void {
