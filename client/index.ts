@@ -4,10 +4,11 @@
 export { Rill } from './rill.js';
 export { Producer } from './producer/producer.js';
 export { NO_METRICS, type ClientMetrics, type MetricsConfig } from './metrics.js';
-export { Consumer, type AssignOptions, type ProcessedOffset } from './consumer.js';
-export { ConsumerHandlerError, DLQ_HEADERS, DLQ_ERROR_MAX_CHARS } from './group/retry-dlq.js';
-export type { CommittedOffset } from './group/offset-committer.js';
-export { Admin, type AdminCallOptions, type CreateTopicsOptions } from './admin.js';
+export { Consumer } from './consumer/consumer.js';
+export type { AssignOptions, ProcessedOffset } from './consumer/types.js';
+export { ConsumerHandlerError, DLQ_HEADERS, DLQ_ERROR_MAX_CHARS } from './consumer/group/retry-dlq.js';
+export type { CommittedOffset } from './consumer/group/offset-committer.js';
+export { Admin, type AdminCallOptions, type CreateTopicsOptions } from './admin/admin.js';
 export { serializers, json, msgpack, string, type Serializer } from './serializers.js';
 export {
   ConnectionError,
@@ -33,7 +34,7 @@ export type {
   CommittedOffsets,
   ResetOffsetsOptions,
   ResetOffsetsResult,
-} from './admin.js';
+} from './admin/admin.js';
 export {
   parseIsoDuration,
   parseIsoDatetime,
@@ -43,4 +44,4 @@ export {
   type PlannedOffset,
   type PlanOffset,
   type TopicScope,
-} from './offset-reset.js';
+} from './admin/offset-reset.js';

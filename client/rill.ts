@@ -5,10 +5,10 @@
  * share nothing. `close()` closes everything it handed out.
  */
 import pino, { type Logger } from 'pino';
-import { Admin } from './admin.js';
+import { Admin } from './admin/admin.js';
 import { parseBrokerAddress } from './broker-pool.js';
 import type { ClientContext } from './context.js';
-import { Consumer } from './consumer.js';
+import { Consumer } from './consumer/consumer.js';
 import { clientMetrics } from './metrics.js';
 import { Producer } from './producer/producer.js';
 import { retryOptions } from './retry.js';

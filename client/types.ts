@@ -282,6 +282,29 @@ export interface RunConfig {
   eachBatch?: (payload: EachBatchPayload) => Promise<void>;
   /** Overrides the consumer's partitionsConsumedConcurrently for this run. */
   partitionsConsumedConcurrently?: number;
+  /** Aborting it ends the run as stop() does: run() resolves after the handler in progress. */
+  signal?: AbortSignal;
+}
+
+/** `consumer.iterate({ signal })`: aborting the signal ends the for-await loop (done, no error). */
+export interface IterateOptions {
+  signal?: AbortSignal;
+}
+
+/** `consumer.commit({ offsets, signal })`. */
+export interface CommitOptions {
+  /** Exactly these; without, every owned partition's processed offset that moved. */
+  offsets?: TopicPartitionCommit[];
+  /** Ends the wait with its reason; an OffsetCommit already sent may still land. */
+  signal?: AbortSignal;
+}
+
+/** `consumer.close({ timeoutMs, signal })`: how long to wait for the handler in progress. */
+export interface CloseOptions {
+  /** Default max(30,000, requestTimeoutMs). */
+  timeoutMs?: number;
+  /** Aborting it stops the wait for the handler in progress at once. */
+  signal?: AbortSignal;
 }
 
 export interface ITopicConfig {

@@ -114,12 +114,42 @@ export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSIT
  * Kafka reports it. Keys and values are views into `buf` (or into the decompressed records).
  */
 export function decodeBatch(buf: Buffer, pos = 0): DecodedBatch {
+  const records: Record[] = [];
+  const sink: RecordSink = {
+    begin: () => true,
+    record: (offset, timestamp, key, value, headers) => {
+      records.push({ offset, timestamp, key, value, headers });
+    },
+  };
+  return { header: decodeBatchInto(buf, pos, sink), records };
+}
+
+/**
+ * Where `decodeBatchInto` puts a batch: `begin` sees the validated header first and may say
+ * no to its records (false: they are not decoded at all); `record` then gets each record's
+ * fields as they are read, so a caller builds its own object per record and no intermediate
+ * `Record` is made. `headers` is shared and frozen when the record has none.
+ */
+export interface RecordSink {
+  begin(header: BatchHeader): boolean;
+  record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[]): void;
+}
+
+/**
+ * `decodeBatch` without the intermediate objects: validates the batch at `pos` and hands its
+ * records to `sink` (the consumer's fetch path decodes straight into the messages it delivers).
+ * Throws as `decodeBatch` does; records of a batch that throws midway may already have reached
+ * the sink, so a caller that must not keep part of a batch drops what it got since `begin`.
+ */
+export function decodeBatchInto(buf: Buffer, pos: number, sink: RecordSink): BatchHeader {
   const header = validateBatch(buf, pos);
+  if (!sink.begin(header)) return header;
   const { data, start, end } = recordsSection(buf, pos, header);
   if (data !== buf && header.recordCount > data.length / MIN_RECORD_BYTES) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${header.recordCount} records in ${data.length} decompressed bytes`);
   }
-  return { header, records: decodeRecords(data, start, end, header, pos) };
+  decodeRecords(data, start, end, header, pos, sink);
+  return header;
 }
 
 /** Where a batch's records are: in `buf` itself, or in a fresh buffer for a gzip batch. */
@@ -173,11 +203,10 @@ export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
   }
 }
 
-function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number): Record[] {
+function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number, sink: RecordSink): void {
   const { recordCount, baseOffset, baseTimestamp, lastOffsetDelta } = header;
   const logAppendTime = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
   const maxTimestamp = header.maxTimestamp;
-  const records: Record[] = [];
   const cursor: Cursor = { pos: start };
   const keyCache: HeaderKeyCache = { pos: -1, length: -1, key: '' };
   let previousOffsetDelta = -1;
@@ -239,12 +268,11 @@ function decodeRecords(data: Buffer, start: number, stop: number, header: BatchH
         throw corruptRecord(batchPos, i, `timestamp ${baseTimestamp} + ${timestampDelta} exceeds 2^53 - 1`);
       }
     }
-    records.push({ offset: baseOffset + offsetDelta, timestamp, key, value, headers });
+    sink.record(baseOffset + offsetDelta, timestamp, key, value, headers);
   }
   if (cursor.pos !== stop) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${batchPos}: ${stop - cursor.pos} bytes follow its ${recordCount} records`);
   }
-  return records;
 }
 
 /** The `headers` of every decoded record that has none (frozen: shared by all of them). */

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { GroupDescription, GroupState, ResetOffsetsResult } from '../../client/admin.js';
+import type { GroupDescription, GroupState, ResetOffsetsResult } from '../../client/admin/admin.js';
 import {
   formatResetPlanCsv,
   parseIsoDatetime,
@@ -15,7 +15,7 @@ import {
   parseTopicScope,
   type ResetStrategy,
   type TopicScope,
-} from '../../client/offset-reset.js';
+} from '../../client/admin/offset-reset.js';
 import { rillError } from '../../protocol/errors.js';
 import { action, createClient, table, writeOut, type BrokersOption } from '../common.js';
 

@@ -7,7 +7,7 @@
  * replay test uses the SDK's group consumer, as a service would.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin/admin.js';
 import { Connection } from '../../client/connection.js';
 import { RillError, type ConsumedMessage, type Consumer, type Rill } from '../../client/index.js';
 import type { ConsumerGroupHeartbeatResponse } from '../../protocol/apis/index.js';

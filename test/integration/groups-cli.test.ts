@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin/admin.js';
 import { connectClient, OwnershipLedger, WireMember } from '../broker-groups/wire.js';
 import type { RawClient } from '../helpers/raw-client.js';
 import { rill as run, type CliResult as Result } from './cli-run.js';

@@ -1,114 +1,68 @@
 /**
- * The consumer's fetcher: keeps one Fetch in flight per leader broker for every assigned
- * partition that has room in its prefetch buffer, decodes what comes back into chunks of
- * messages, and hands them to the consumer (consumer.ts), which delivers them to the app.
+ * The consumer's fetcher: fetches every assigned partition that has room in its prefetch
+ * buffer from its leader, decodes the answers into chunks of messages (chunk-decoder.ts) and
+ * hands them to the consumer (consumer.ts), which delivers them to the app.
  *
- * - Pipelining: a partition is fetched again as soon as its previous response is decoded and
- *   its buffer of not-yet-started chunks is under `maxBytesPerPartition`, so the next fetch
- *   is in flight while the app processes the current chunk.
- * - Bounded: per partition (`maxBytesPerPartition` of waiting chunks + the one being
+ * - No head-of-line blocking: a partition whose last answer left it at the log's end
+ *   (`caughtUp`) is fetched in a long poll of its own, never in the same Fetch as partitions
+ *   that have data; the broker answers a Fetch as soon as `minBytes` (default 1) is there, so
+ *   data never waits for maxWaitMs behind a partition that has none. Per broker at most
+ *   MAX_DATA_FETCHES_PER_BROKER fetches for partitions with data and MAX_LONG_POLLS_PER_BROKER
+ *   long polls are in flight, each partition in at most one; an answer triggers the next
+ *   fetch at once.
+ * - Pipelining: a partition is fetched again as soon as its previous answer is decoded and its
+ *   buffer of not-yet-started chunks is under `maxBytesPerPartition`, so the next fetch is in
+ *   flight while the app processes the current chunk.
+ * - Bounded in bytes: per partition (`maxBytesPerPartition` of waiting chunks + the one being
  *   processed + one in flight) and in total (`maxPrefetchBytes`); past that, fetching stops
  *   until the app catches up. Paused partitions are neither fetched nor delivered.
- * - Decoding: batch by batch, records below the fetch offset skipped (a fetch returns whole
- *   batches, the first may start earlier), control batches skipped, a trailing partial batch
- *   (the response's byte limit) left for the next fetch. One message object per record and no
- *   per-record closures or promises.
- * - A batch that does not decode (bad CRC, or malformed records behind a valid CRC) does not
- *   cost the good batches ahead of it: their records are delivered first, then the partition
- *   stops with a CorruptBatchError (CORRUPT_MESSAGE) naming topic, partition and the batch's
- *   offsets, until the app seeks — to `lastOffset + 1` to skip it. A bad batch wholly below the
- *   fetch offset (the app has sought past it) is skipped.
+ * - A batch that does not decode does not cost the good batches ahead of it: their records are
+ *   delivered first, then the partition stops with the error (a CorruptBatchError for
+ *   CORRUPT_MESSAGE) until the app seeks — to `lastOffset + 1` to skip it.
  * - A seek bumps the partition's epoch: answers to fetches sent before it are dropped.
  * - Start positions ('earliest', 'latest', { timestamp }) are resolved with ListOffsets.
  *   OFFSET_OUT_OF_RANGE resets per `autoOffsetReset`, except for an explicit numeric offset
  *   from assign()/seek() (strict), which surfaces the error instead.
  */
-import { WakeTimer } from './wake-timer.js';
 import type { Logger } from 'pino';
-import type { FetchResponse, ListOffsetsResponse } from '../protocol/apis/index.js';
-import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../protocol/apis/index.js';
-import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../protocol/errors.js';
-import {
-  BATCH_LENGTH_POS,
-  CONTROL_MASK,
-  LOG_OVERHEAD,
-  MIN_BATCH_LENGTH,
-  decodeBatch,
-  readBatchHeader,
-  type DecodedBatch,
-  type RecordHeader,
-} from '../protocol/record-batch.js';
-import { describeBatchCorruption } from '../protocol/record-validation.js';
-import { partitionKey } from './accumulator.js';
-import type { BrokerPool } from './broker-pool.js';
-import { CorruptBatchError, codeNeedsMetadataRefresh } from './errors.js';
-import type { Metadata } from './metadata.js';
-import { backoffMs } from './retry.js';
-import type { AutoOffsetReset, ConsumedMessage, OffsetSpec, RetryOptions } from './types.js';
+import type { FetchResponse } from '../../protocol/apis/index.js';
+import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
+import { partitionKey } from '../accumulator.js';
+import type { BrokerPool } from '../broker-pool.js';
+import { codeNeedsMetadataRefresh } from '../errors.js';
+import type { Metadata } from '../metadata.js';
+import { backoffMs } from '../retry.js';
+import type { AutoOffsetReset, OffsetSpec, RetryOptions } from '../types.js';
+import { WakeTimer } from '../wake-timer.js';
+import { ChunkDecoder } from './chunk-decoder.js';
+import type { LongPollConnections } from './long-poll-connections.js';
+import { PartitionState, type MessageChunk } from './partition-state.js';
+import { applyStartPositions, listOffsetsRequest } from './start-positions.js';
 
-/** Bytes counted per record on top of key and value, for buffer accounting. */
-const RECORD_ACCOUNTING_OVERHEAD_BYTES = 64;
-const NO_HEADERS: Readonly<Record<string, Buffer | null>> = Object.freeze({});
+/**
+ * Fetches for partitions with data in flight per broker at once: two keep the broker busy
+ * (one answer is decoded while the next is read) without splitting the partitions so thin
+ * that every Fetch carries little.
+ */
+export const MAX_DATA_FETCHES_PER_BROKER = 2;
+/**
+ * Long polls (fetches for partitions at their end) in flight per broker at once, each on a
+ * socket of its own (long-poll-connections.ts). Partitions that reach their end while every
+ * slot is taken wait for the first poll to answer (data on its partitions, or maxWaitMs).
+ */
+export const MAX_LONG_POLLS_PER_BROKER = 2;
 
-/** Decoded messages of one partition from one fetch response; `next` is the delivery cursor. */
-export interface MessageChunk {
-  messages: ConsumedMessage[];
-  next: number;
-  bytes: number;
-  epoch: number;
-  highWatermark: number;
-}
-
-/** Everything the consumer knows about one assigned partition. */
-export class PartitionState {
-  readonly topic: string;
-  readonly partition: number;
-  readonly key: string;
-  /** Next offset to fetch; -1 while the start position is being resolved. */
-  fetchOffset = -1;
-  /** A start position waiting for ListOffsets ('earliest' | 'latest' | { timestamp }). */
-  pendingStart: Exclude<OffsetSpec, number> | null = null;
-  /** The position came from an explicit offset: out of range is an error, not a reset. */
-  strict = false;
-  paused = false;
-  /** Being revoked (group rebalance): no more fetches or deliveries. */
-  revoking = false;
-  removed = false;
-  /** Bumped by every seek; chunks and answers of older epochs are dropped. */
-  epoch = 0;
-  fetching = false;
-  resolving = false;
-  failures = 0;
-  retryAtMs = 0;
-  /** partitionMaxBytes of the next fetch (grows when a single batch does not fit). */
-  fetchSizeBytes: number;
-  /** Chunks decoded and not yet started by the app, oldest first. */
-  readonly chunks: MessageChunk[] = [];
-  bufferedBytes = 0;
-  highWatermark = -1;
-  logStartOffset = -1;
-  /** A non-retriable failure, surfaced to the app once; fetching stops until seek(). */
-  error: Error | null = null;
-  errorReported = false;
-  /** Offset after the last message the app finished processing; -1 before any is known. */
-  processedOffset = -1;
-  /** Messages (or batches) handed to the app and not finished yet. */
-  processing = 0;
-  /** Resolved when `processing` drops to 0 (revocation waits on it). */
-  idleWaiters: Array<() => void> = [];
-  /** In the consumer's ready ring. */
-  inRing = false;
-
-  constructor(topic: string, partition: number, fetchSizeBytes: number) {
-    this.topic = topic;
-    this.partition = partition;
-    this.key = partitionKey(topic, partition);
-    this.fetchSizeBytes = fetchSizeBytes;
-  }
+/** Fetches in flight to one broker. */
+interface NodeFetches {
+  data: number;
+  /** Long-poll slots in use (index = slot). */
+  pollSlots: boolean[];
 }
 
 export interface FetcherOptions {
   pool: BrokerPool;
+  /** Sockets of their own for long polls, so that a parked Fetch never delays a data Fetch's answer. */
+  longPolls: LongPollConnections;
   metadata: Metadata;
   logger: Logger;
   retry: RetryOptions;
@@ -127,7 +81,8 @@ export class Fetcher {
   readonly partitions = new Map<string, PartitionState>();
   private readonly opts: FetcherOptions;
   private readonly log: Logger;
-  private readonly nodesFetching = new Set<number>();
+  private readonly inFlight = new Map<number, NodeFetches>();
+  private readonly decoder = new ChunkDecoder();
   private readonly refreshingTopics = new Set<string>();
   private totalBufferedBytes = 0;
   private readonly abort = new AbortController();
@@ -138,6 +93,16 @@ export class Fetcher {
   constructor(opts: FetcherOptions) {
     this.opts = opts;
     this.log = opts.logger;
+  }
+
+  /** Fetches in flight to every broker (data fetches and long polls). */
+  get fetchesInFlight(): number {
+    let n = 0;
+    for (const f of this.inFlight.values()) {
+      n += f.data;
+      for (const busy of f.pollSlots) if (busy) n++;
+    }
+    return n;
   }
 
   /** Bytes decoded and waiting for the app, across partitions. */
@@ -201,6 +166,7 @@ export class Fetcher {
   }
 
   private setStart(st: PartitionState, start: OffsetSpec, strict: boolean): void {
+    st.caughtUp = false;
     st.error = null;
     st.errorReported = false;
     st.failures = 0;
@@ -235,6 +201,7 @@ export class Fetcher {
     let wakeInMs = -1;
     const toResolve = new Map<number, PartitionState[]>();
     const toFetch = new Map<number, PartitionState[]>();
+    const toPoll = new Map<number, PartitionState[]>();
     for (const st of this.partitions.values()) {
       if (st.removed || st.revoking || st.error !== null || st.fetching || st.resolving) continue;
       if (st.retryAtMs > now) {
@@ -251,8 +218,7 @@ export class Fetcher {
         this.refreshTopic(st.topic);
         continue;
       }
-      const target = wantsResolve ? toResolve : toFetch;
-      if (!wantsResolve && this.nodesFetching.has(leader)) continue;
+      const target = wantsResolve ? toResolve : st.caughtUp ? toPoll : toFetch;
       let list = target.get(leader);
       if (list === undefined) {
         list = [];
@@ -261,11 +227,33 @@ export class Fetcher {
       list.push(st);
     }
     for (const [node, list] of toResolve) this.resolveStarts(node, list);
-    for (const [node, list] of toFetch) this.fetchFrom(node, list);
+    for (const [node, list] of toFetch) {
+      const n = this.nodeFetches(node);
+      if (n.data >= MAX_DATA_FETCHES_PER_BROKER) continue;
+      n.data++;
+      this.fetchFrom(node, list, -1);
+    }
+    for (const [node, list] of toPoll) {
+      const n = this.nodeFetches(node);
+      const slot = n.pollSlots.indexOf(false);
+      if (slot < 0) continue;
+      n.pollSlots[slot] = true;
+      this.fetchFrom(node, list, slot);
+    }
     if (wakeInMs >= 0) this.armTimer(wakeInMs);
   }
 
-  private fetchFrom(node: number, states: PartitionState[]): void {
+  private nodeFetches(node: number): NodeFetches {
+    let n = this.inFlight.get(node);
+    if (n === undefined) {
+      n = { data: 0, pollSlots: new Array<boolean>(MAX_LONG_POLLS_PER_BROKER).fill(false) };
+      this.inFlight.set(node, n);
+    }
+    return n;
+  }
+
+  /** One Fetch for `states` (all led by `node`); a long poll (they are all at their end) on `pollSlot` >= 0. */
+  private fetchFrom(node: number, states: PartitionState[], pollSlot: number): void {
     const epochs = new Array<number>(states.length);
     const offsets = new Array<number>(states.length);
     const byTopic = new Map<string, Array<{ partition: number; fetchOffset: number; partitionMaxBytes: number }>>();
@@ -281,7 +269,6 @@ export class Fetcher {
       }
       list.push({ partition: st.partition, fetchOffset: st.fetchOffset, partitionMaxBytes: st.fetchSizeBytes });
     }
-    this.nodesFetching.add(node);
     const request = {
       maxWaitMs: this.opts.maxWaitMs,
       minBytes: this.opts.minBytes,
@@ -290,9 +277,9 @@ export class Fetcher {
     };
     let conn;
     try {
-      conn = this.opts.pool.forNode(node);
+      conn = pollSlot >= 0 ? this.opts.longPolls.forNode(node, pollSlot) : this.opts.pool.forNode(node);
     } catch (err) {
-      this.fetchDone(node, states);
+      this.fetchDone(node, states, pollSlot);
       this.onRequestError(states, epochs, err as Error);
       return;
     }
@@ -300,18 +287,20 @@ export class Fetcher {
       .request('Fetch', request, { timeoutMs: this.opts.requestTimeoutMs + this.opts.maxWaitMs, signal: this.abort.signal })
       .then(
         (response) => {
-          this.fetchDone(node, states);
+          this.fetchDone(node, states, pollSlot);
           this.onFetchResponse(states, epochs, offsets, response);
         },
         (err: Error) => {
-          this.fetchDone(node, states);
+          this.fetchDone(node, states, pollSlot);
           if (!this.stopped) this.onRequestError(states, epochs, err);
         },
       );
   }
 
-  private fetchDone(node: number, states: PartitionState[]): void {
-    this.nodesFetching.delete(node);
+  private fetchDone(node: number, states: PartitionState[], pollSlot: number): void {
+    const n = this.nodeFetches(node);
+    if (pollSlot >= 0) n.pollSlots[pollSlot] = false;
+    else n.data--;
     for (const st of states) st.fetching = false;
     this.kick();
   }
@@ -333,74 +322,20 @@ export class Fetcher {
         st.highWatermark = r.highWatermark;
         st.logStartOffset = r.logStartOffset;
         if (r.records !== null && r.records.length > 0) this.decodeInto(st, r.records as Buffer);
+        st.caughtUp = st.fetchOffset >= r.highWatermark;
         continue;
       }
       this.onPartitionError(st, r.errorCode, r.logStartOffset, r.highWatermark);
     }
   }
 
-  /**
-   * Decodes one partition's records into a chunk, batch by batch; a batch that does not decode
-   * ends the chunk and stops the partition with an error delivered after it. The hot path: no
-   * closures, one object per record.
-   */
+  /** Decodes one partition's records into a chunk; a batch that does not decode is raised after the records before it. */
   private decodeInto(st: PartitionState, records: Buffer): void {
-    const topic = st.topic;
-    const partition = st.partition;
-    const fetchOffset = st.fetchOffset;
-    let nextOffset = fetchOffset;
-    let bytes = 0;
-    let wholeBatches = 0;
-    let failure: Error | null = null;
-    const messages: ConsumedMessage[] = [];
-    let pos = 0;
-    while (records.length - pos >= LOG_OVERHEAD) {
-      const batchLength = records.readInt32BE(pos + BATCH_LENGTH_POS);
-      const sizeBytes = LOG_OVERHEAD + batchLength;
-      // A batch cut by the response's byte limit; a batchLength below the header's is
-      // corruption, never a partial batch (decodeBatch says so below).
-      if (batchLength >= MIN_BATCH_LENGTH && sizeBytes > records.length - pos) break;
-      wholeBatches++;
-      let batch: DecodedBatch;
-      try {
-        batch = decodeBatch(records, pos);
-      } catch (err) {
-        const bad = this.undecodable(st, records, pos, nextOffset, err);
-        if (bad === null && batchLength >= MIN_BATCH_LENGTH) {
-          pos += sizeBytes;
-          continue;
-        }
-        failure = bad ?? (err as Error);
-        break;
-      }
-      pos += sizeBytes;
-      const header = batch.header;
-      const lastOffset = header.baseOffset + header.lastOffsetDelta;
-      if (lastOffset < fetchOffset) continue;
-      if (lastOffset + 1 > nextOffset) nextOffset = lastOffset + 1;
-      if ((header.attributes & CONTROL_MASK) !== 0) continue;
-      const recs = batch.records;
-      for (let r = 0; r < recs.length; r++) {
-        const rec = recs[r]!;
-        if (rec.offset < fetchOffset) continue;
-        const key = rec.key;
-        const value = rec.value;
-        bytes += RECORD_ACCOUNTING_OVERHEAD_BYTES + (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
-        messages.push({
-          topic,
-          partition,
-          offset: rec.offset,
-          key,
-          value,
-          headers: rec.headers.length === 0 ? (NO_HEADERS as Record<string, Buffer | null>) : headerMap(rec.headers),
-          timestamp: rec.timestamp,
-        });
-      }
-    }
+    const { messages, bytes, nextOffset, wholeBatches, failure } = this.decoder.decode(st.topic, st.partition, st.fetchOffset, records);
     if (wholeBatches === 0) {
       // Only a partial batch came back: it is bigger than we asked for. Ask for more next time.
       if (st.fetchSizeBytes >= this.opts.maxBytes) {
-        this.fail(st, rillError('MESSAGE_TOO_LARGE', `${topic}[${partition}] at offset ${fetchOffset} holds a batch larger than maxBytes (${this.opts.maxBytes})`, { topic, partition }));
+        this.fail(st, rillError('MESSAGE_TOO_LARGE', `${st.topic}[${st.partition}] at offset ${st.fetchOffset} holds a batch larger than maxBytes (${this.opts.maxBytes})`, { topic: st.topic, partition: st.partition }));
       } else {
         st.fetchSizeBytes = Math.min(this.opts.maxBytes, st.fetchSizeBytes * 2);
       }
@@ -416,32 +351,6 @@ export class Fetcher {
     }
     // After the chunk: the app gets every record before the bad batch, then the error.
     if (failure !== null) this.fail(st, failure);
-  }
-
-  /**
-   * The error for the batch at `pos` that `decodeBatch` refused with `err`, or null when that
-   * batch lies wholly below the fetch offset (the app has sought past it: skip it). A corrupt
-   * batch gets a CorruptBatchError with its offsets from its header (`nextOffset`, where the
-   * partition stands, when the header is unreadable); any other refusal (a codec rill does
-   * not read) keeps its code.
-   */
-  private undecodable(st: PartitionState, records: Buffer, pos: number, nextOffset: number, err: unknown): Error | null {
-    let baseOffset = nextOffset;
-    let lastOffset = nextOffset;
-    try {
-      const header = readBatchHeader(records, pos);
-      baseOffset = header.baseOffset;
-      lastOffset = header.baseOffset + Math.max(0, header.lastOffsetDelta);
-      if (lastOffset < st.fetchOffset) return null;
-    } catch {
-      // Fewer than a header's bytes or 64-bit fields out of range: keep where the partition stands.
-    }
-    if (!(err instanceof RillError)) return err as Error;
-    if (err.code !== ErrorCode.CORRUPT_MESSAGE) {
-      return errorFromCode(err.code, `${st.topic}[${st.partition}] at offset ${baseOffset}: ${err.message}`, { topic: st.topic, partition: st.partition });
-    }
-    const reason = describeBatchCorruption(records, pos) ?? err.message;
-    return new CorruptBatchError(st.topic, st.partition, baseOffset, lastOffset, reason);
   }
 
   private onPartitionError(st: PartitionState, code: number, logStartOffset: number, logEndOffset: number): void {
@@ -489,22 +398,11 @@ export class Fetcher {
     }
   }
 
+  /** Resolves start positions ('earliest', 'latest', { timestamp }) with ListOffsets (start-positions.ts). */
   private resolveStarts(node: number, states: PartitionState[]): void {
     const epochs = states.map((st) => st.epoch);
     const specs = states.map((st) => st.pendingStart!);
-    const byTopic = new Map<string, Array<{ partition: number; timestamp: number }>>();
-    for (let i = 0; i < states.length; i++) {
-      const st = states[i]!;
-      st.resolving = true;
-      const spec = specs[i]!;
-      const timestamp = spec === 'earliest' ? EARLIEST_TIMESTAMP : spec === 'latest' ? LATEST_TIMESTAMP : spec.timestamp;
-      let list = byTopic.get(st.topic);
-      if (list === undefined) {
-        list = [];
-        byTopic.set(st.topic, list);
-      }
-      list.push({ partition: st.partition, timestamp });
-    }
+    for (const st of states) st.resolving = true;
     const done = (): void => {
       for (const st of states) st.resolving = false;
       this.kick();
@@ -517,9 +415,9 @@ export class Fetcher {
       this.onRequestError(states, epochs, err as Error);
       return;
     }
-    conn.request('ListOffsets', { topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) }, { signal: this.abort.signal }).then(
+    conn.request('ListOffsets', listOffsetsRequest(states, specs), { signal: this.abort.signal }).then(
       (response) => {
-        this.onListOffsets(states, epochs, specs, response);
+        applyStartPositions(states, epochs, specs, response, (st, code) => this.onPartitionError(st, code, -1, -1));
         done();
       },
       (err: Error) => {
@@ -527,30 +425,6 @@ export class Fetcher {
         if (!this.stopped) this.onRequestError(states, epochs, err);
       },
     );
-  }
-
-  private onListOffsets(states: PartitionState[], epochs: number[], specs: Array<Exclude<OffsetSpec, number>>, response: ListOffsetsResponse): void {
-    const results = new Map<string, ListOffsetsResponse['topics'][number]['partitions'][number]>();
-    for (const t of response.topics) for (const p of t.partitions) results.set(partitionKey(t.name, p.partition), p);
-    for (let i = 0; i < states.length; i++) {
-      const st = states[i]!;
-      if (st.removed || st.epoch !== epochs[i] || st.pendingStart !== specs[i]) continue;
-      const r = results.get(st.key);
-      if (r === undefined) continue;
-      if (r.errorCode !== ErrorCode.NONE) {
-        this.onPartitionError(st, r.errorCode, -1, -1);
-        continue;
-      }
-      if (r.offset < 0) {
-        // No record at or after that timestamp: start at the end, as Kafka does.
-        st.pendingStart = 'latest';
-        continue;
-      }
-      st.failures = 0;
-      st.pendingStart = null;
-      st.fetchOffset = r.offset;
-      if (st.processing === 0 && st.chunks.length === 0) st.processedOffset = r.offset;
-    }
   }
 
   private fail(st: PartitionState, err: Error): void {
@@ -601,10 +475,4 @@ export class Fetcher {
     if (this.stopped) return;
     this.wakeTimer.arm(inMs);
   }
-}
-
-function headerMap(headers: RecordHeader[]): Record<string, Buffer | null> {
-  const out: Record<string, Buffer | null> = {};
-  for (let i = 0; i < headers.length; i++) out[headers[i]!.key] = headers[i]!.value;
-  return out;
 }

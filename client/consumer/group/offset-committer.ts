@@ -15,10 +15,11 @@
  *   what it processed meanwhile is not its to commit any more).
  */
 import type { Logger } from 'pino';
-import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
-import { partitionKey } from '../accumulator.js';
-import { sleep, backoffMs } from '../retry.js';
-import type { RetryOptions, TopicPartition, TopicPartitionCommit } from '../types.js';
+import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../../../protocol/errors.js';
+import { partitionKey } from '../../accumulator.js';
+import { sleep, backoffMs } from '../../retry.js';
+import type { RetryOptions, TopicPartition, TopicPartitionCommit } from '../../types.js';
+import { abortable } from '../waits.js';
 import { CoordinatorChannel } from './coordinator-channel.js';
 
 /** STALE_MEMBER_EPOCH means "wait for the heartbeat"; more than a few in a row means trouble. */
@@ -61,12 +62,14 @@ export class OffsetCommitter {
   /**
    * Commits `offsets` after any commit in flight. Unless `force`, partitions whose offset equals
    * the last committed one are skipped. Resolves with what was sent; rejects with a RillError
-   * naming every partition that failed.
+   * naming every partition that failed. `signal` ends the wait (its queue turn, a request, a
+   * backoff) with its reason; an OffsetCommit already sent may still land.
    */
-  commit(offsets: ReadonlyArray<TopicPartitionCommit>, force = false): Promise<CommittedOffset[]> {
-    const run = this.tail.then(
-      () => this.commitNow(offsets, force),
-      () => this.commitNow(offsets, force),
+  commit(offsets: ReadonlyArray<TopicPartitionCommit>, force = false, signal?: AbortSignal): Promise<CommittedOffset[]> {
+    const queued = signal === undefined ? this.tail : abortable(this.tail, signal);
+    const run = queued.then(
+      () => this.commitNow(offsets, force, signal),
+      (err: unknown) => (signal?.aborted === true ? Promise.reject(err) : this.commitNow(offsets, force, signal)),
     );
     this.tail = run.catch(() => undefined);
     return run;
@@ -151,7 +154,8 @@ export class OffsetCommitter {
     this.autoTimer = null;
   }
 
-  private async commitNow(offsets: ReadonlyArray<TopicPartitionCommit>, force: boolean): Promise<CommittedOffset[]> {
+  private async commitNow(offsets: ReadonlyArray<TopicPartitionCommit>, force: boolean, signal?: AbortSignal): Promise<CommittedOffset[]> {
+    signal?.throwIfAborted();
     let pending = offsets.filter((o) => force || this.committed.get(partitionKey(o.topic, o.partition)) !== o.offset);
     for (const o of pending) {
       if (!Number.isSafeInteger(o.offset) || o.offset < 0) throw new RangeError(`cannot commit offset ${o.offset} for ${o.topic}[${o.partition}]: it must be a non-negative integer`);
@@ -166,11 +170,11 @@ export class OffsetCommitter {
       }
       let failed: Array<{ topic: string; partition: number; errorCode: number }>;
       try {
-        failed = await this.send(member, pending);
+        failed = await this.send(member, pending, signal);
       } catch (err) {
-        if (!isRetriable(err) || attempt >= this.opts.retry.retries) throw err;
+        if (!isRetriable(err) || attempt >= this.opts.retry.retries || signal?.aborted === true) throw err;
         this.opts.logger.debug({ groupId: this.opts.groupId, err: (err as Error).message }, 'offset commit failed; will retry');
-        await sleep(backoffMs(this.opts.retry, attempt + 1));
+        await sleep(backoffMs(this.opts.retry, attempt + 1), signal);
         continue;
       }
       const failedKeys = new Set(failed.map((f) => partitionKey(f.topic, f.partition)));
@@ -189,12 +193,12 @@ export class OffsetCommitter {
         // has not told us yet: commit again with the epoch of the next one.
         staleRetries++;
         attempt--;
-        await this.opts.nextHeartbeat();
+        await (signal === undefined ? this.opts.nextHeartbeat() : abortable(this.opts.nextHeartbeat(), signal));
         continue;
       }
       if ([...codes].every((c) => errorEntry(c).retriable) && attempt < this.opts.retry.retries) {
         if (codes.has(ErrorCode.NOT_COORDINATOR) || codes.has(ErrorCode.COORDINATOR_NOT_AVAILABLE)) this.opts.channel.markUnknown();
-        await sleep(backoffMs(this.opts.retry, attempt + 1));
+        await sleep(backoffMs(this.opts.retry, attempt + 1), signal);
         continue;
       }
       throw err;
@@ -202,7 +206,7 @@ export class OffsetCommitter {
   }
 
   /** One OffsetCommit; resolves with the partitions that failed. */
-  private async send(member: MemberIdentity, offsets: ReadonlyArray<TopicPartitionCommit>): Promise<Array<{ topic: string; partition: number; errorCode: number }>> {
+  private async send(member: MemberIdentity, offsets: ReadonlyArray<TopicPartitionCommit>, signal?: AbortSignal): Promise<Array<{ topic: string; partition: number; errorCode: number }>> {
     const byTopic = new Map<string, Array<{ partition: number; committedOffset: number; committedMetadata: string | null }>>();
     for (const o of offsets) {
       let ps = byTopic.get(o.topic);
@@ -214,7 +218,7 @@ export class OffsetCommitter {
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
       topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-    });
+    }, signal === undefined ? undefined : { signal });
     const failed: Array<{ topic: string; partition: number; errorCode: number }> = [];
     for (const t of response.topics) {
       for (const p of t.partitions) if (p.errorCode !== ErrorCode.NONE) failed.push({ topic: t.name, partition: p.partition, errorCode: p.errorCode });

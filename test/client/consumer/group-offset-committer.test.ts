@@ -1,17 +1,17 @@
 /**
- * OffsetCommitter (client/group/offset-committer.ts) against a real coordinator, with raw
+ * OffsetCommitter (client/consumer/group/offset-committer.ts) against a real coordinator, with raw
  * heartbeats standing in for the membership: commits carry the member's epoch, a stale epoch
  * is retried after the next heartbeat, a fenced one fails at once, and unchanged offsets are
  * not sent again.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BrokerPool } from '../../client/broker-pool.js';
-import { CoordinatorChannel } from '../../client/group/coordinator-channel.js';
-import { OffsetCommitter, type CommittedOffset, type MemberIdentity } from '../../client/group/offset-committer.js';
-import { RillError } from '../../client/index.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { FAST_GROUPS, committedOffsets } from '../integration/fixtures/group-helpers.js';
-import { TestEnv, testLogger } from '../integration/harness.js';
+import { BrokerPool } from '../../../client/broker-pool.js';
+import { CoordinatorChannel } from '../../../client/consumer/group/coordinator-channel.js';
+import { OffsetCommitter, type CommittedOffset, type MemberIdentity } from '../../../client/consumer/group/offset-committer.js';
+import { RillError } from '../../../client/index.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { FAST_GROUPS, committedOffsets } from '../../integration/fixtures/group-helpers.js';
+import { TestEnv, testLogger } from '../../integration/harness.js';
 
 const RETRY = { retries: 3, initialBackoffMs: 10, maxBackoffMs: 50 };
 

@@ -1,14 +1,14 @@
 /**
- * The membership state machine (client/group/membership.ts) against a real broker, in the
+ * The membership state machine (client/consumer/group/membership.ts) against a real broker, in the
  * situations where a member loses its partitions: the coordinator no longer knows it
  * (UNKNOWN_MEMBER_ID) and a network partition longer than the session timeout (the session
  * guard). Both must drop everything without committing and rejoin with the same memberId.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GroupJoinEvent, RebalanceEvent, RevokedPartition } from '../../client/index.js';
-import { RawClient } from '../helpers/raw-client.js';
-import { BlackholeProxy, FAST_GROUPS, committedOffsets, owned, range } from '../integration/fixtures/group-helpers.js';
-import { TestEnv, waitFor } from '../integration/harness.js';
+import type { GroupJoinEvent, RebalanceEvent, RevokedPartition } from '../../../client/index.js';
+import { RawClient } from '../../helpers/raw-client.js';
+import { BlackholeProxy, FAST_GROUPS, committedOffsets, owned, range } from '../../integration/fixtures/group-helpers.js';
+import { TestEnv, waitFor } from '../../integration/harness.js';
 
 describe('group membership', () => {
   const env = new TestEnv();

@@ -31,13 +31,13 @@
  *   then a heartbeat with memberEpoch -1, which frees the partitions at once.
  */
 import type { Logger } from 'pino';
-import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/apis/consumer-group-heartbeat.js';
-import { JOIN_GROUP_MEMBER_EPOCH, LEAVE_GROUP_MEMBER_EPOCH } from '../../protocol/apis/consumer-group-heartbeat.js';
-import { ErrorCode, RillError, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
-import { partitionKey } from '../accumulator.js';
-import type { AssignOptions, ProcessedOffset } from '../consumer.js';
-import { backoffMs } from '../retry.js';
-import type { GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionOffset } from '../types.js';
+import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../../protocol/apis/consumer-group-heartbeat.js';
+import { JOIN_GROUP_MEMBER_EPOCH, LEAVE_GROUP_MEMBER_EPOCH } from '../../../protocol/apis/consumer-group-heartbeat.js';
+import { ErrorCode, RillError, errorFromCode, isRetriable, rillError } from '../../../protocol/errors.js';
+import { partitionKey } from '../../accumulator.js';
+import type { AssignOptions, ProcessedOffset } from '../types.js';
+import { backoffMs } from '../../retry.js';
+import type { GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionOffset } from '../../types.js';
 import { CoordinatorChannel } from './coordinator-channel.js';
 import type { MemberIdentity, OffsetCommitter } from './offset-committer.js';
 import type { Subscription } from './subscription.js';

@@ -18,9 +18,9 @@
  * message failed, so it gets step 1 and then step 3.
  */
 import type { Logger } from 'pino';
-import type { Producer } from '../producer.js';
-import { backoffMs, sleep } from '../retry.js';
-import type { ConsumedMessage, Message, MessageHeaders, RetryOptions } from '../types.js';
+import type { Producer } from '../../producer.js';
+import { backoffMs, sleep } from '../../retry.js';
+import type { ConsumedMessage, Message, MessageHeaders, RetryOptions } from '../../types.js';
 
 /** Headers added to a dead-lettered message; the values are UTF-8 strings. */
 export const DLQ_HEADERS = {

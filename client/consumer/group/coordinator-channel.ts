@@ -9,10 +9,10 @@
  * attempt: the callers (membership.ts, offset-committer.ts) own their retry policies.
  */
 import type { Logger } from 'pino';
-import type { ApiName, RequestOf, ResponseOf } from '../../protocol/apis/index.js';
-import { ConnectionError, ErrorCode, RillError, TimeoutError, errorFromCode } from '../../protocol/errors.js';
-import type { BrokerPool } from '../broker-pool.js';
-import type { Connection } from '../connection.js';
+import type { ApiName, RequestOf, ResponseOf } from '../../../protocol/apis/index.js';
+import { ConnectionError, ErrorCode, RillError, TimeoutError, errorFromCode } from '../../../protocol/errors.js';
+import type { BrokerPool } from '../../broker-pool.js';
+import type { Connection } from '../../connection.js';
 
 export interface CoordinatorRequestOptions {
   timeoutMs?: number;

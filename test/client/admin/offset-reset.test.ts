@@ -14,8 +14,8 @@ import {
   parseTopicScope,
   resolveStrategy,
   type PartitionOffsetState,
-} from '../../client/offset-reset.js';
-import { RillError } from '../../protocol/errors.js';
+} from '../../../client/admin/offset-reset.js';
+import { RillError } from '../../../protocol/errors.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 

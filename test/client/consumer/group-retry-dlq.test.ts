@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { DLQ_ERROR_MAX_CHARS, DLQ_HEADERS, HandlerFailurePolicy, deadLetterMessage } from '../../client/group/retry-dlq.js';
-import type { ConsumedMessage } from '../../client/types.js';
+import { DLQ_ERROR_MAX_CHARS, DLQ_HEADERS, HandlerFailurePolicy, deadLetterMessage } from '../../../client/consumer/group/retry-dlq.js';
+import type { ConsumedMessage } from '../../../client/types.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -7,8 +7,8 @@
  * so only the pattern travels: flags cannot, and a RegExp with flags is refused here rather
  * than silently matched differently.
  */
-import { validateTopicName } from '../../protocol/topic-name.js';
-import type { SubscribeOptions, SubscriptionTopics } from '../types.js';
+import { validateTopicName } from '../../../protocol/topic-name.js';
+import type { SubscribeOptions, SubscriptionTopics } from '../../types.js';
 
 /** Kafka's limit on a topic name. */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSubscription } from '../../client/group/subscription.js';
+import { parseSubscription } from '../../../client/consumer/group/subscription.js';
 
 describe('parseSubscription', () => {
   it('takes names, a RegExp, or both, sorted and without duplicates', () => {

@@ -13,8 +13,8 @@
  *   group,topic,partition,offset        Kafka's multi-group form: rows of other groups are ignored
  * Blank lines are skipped; a first line naming the columns is accepted as a header.
  */
-import { isValidTopicName } from '../protocol/topic-name.js';
-import { rillError } from '../protocol/errors.js';
+import { isValidTopicName } from '../../protocol/topic-name.js';
+import { rillError } from '../../protocol/errors.js';
 
 /** One partition's new offset in a saved plan (`--from-file`, `fromPlan`). */
 export interface PlanOffset {

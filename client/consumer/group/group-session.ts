@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { partitionKey } from '../accumulator.js';
-import { BrokerPool } from '../broker-pool.js';
-import type { ClientContext } from '../context.js';
-import type { ProcessedOffset } from '../consumer.js';
-import type { CommitEvent, GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionCommit } from '../types.js';
+import { partitionKey } from '../../accumulator.js';
+import { BrokerPool } from '../../broker-pool.js';
+import type { ClientContext } from '../../context.js';
+import type { ProcessedOffset } from '../types.js';
+import type { CommitEvent, GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionCommit } from '../../types.js';
 import { CoordinatorChannel } from './coordinator-channel.js';
 import { Membership, type MembershipConsumer } from './membership.js';
 import { OffsetCommitter, type CommittedOffset } from './offset-committer.js';
@@ -120,11 +120,11 @@ export class GroupSession {
 
   /**
    * Commits `offsets`, or without them the processed offset of every owned partition that
-   * moved since its last commit. Resolves with what was committed.
+   * moved since its last commit. Resolves with what was committed; `signal` ends the wait.
    */
-  commit(offsets?: TopicPartitionCommit[]): Promise<CommittedOffset[]> {
-    if (offsets !== undefined) return this.committer.commit(offsets, true);
-    return this.committer.commit(this.ownedProcessedOffsets());
+  commit(offsets?: TopicPartitionCommit[], signal?: AbortSignal): Promise<CommittedOffset[]> {
+    if (offsets !== undefined) return this.committer.commit(offsets, true, signal);
+    return this.committer.commit(this.ownedProcessedOffsets(), false, signal);
   }
 
   /** Leaves the group (final commit when autoCommit) and closes the group connections. */

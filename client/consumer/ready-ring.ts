@@ -1,0 +1,175 @@
+/**
+ * Which partition the app gets next: partitions with decoded chunks (or an error) to deliver,
+ * round robin, and the bookkeeping both delivery paths share — the iterator's chunk in hand
+ * (`current`), run() workers' chunks in hand (`inHand`), the wait for data, and the end of a
+ * message's (or batch's) processing (`finish`), which moves the processed offset that a group
+ * commits.
+ */
+import type { ConsumedMessage } from '../types.js';
+import type { Fetcher } from './fetcher.js';
+import type { MessageChunk, PartitionState } from './partition-state.js';
+
+export interface TakenChunk {
+  st: PartitionState;
+  chunk: MessageChunk;
+}
+
+export class ReadyRing {
+  /** Partitions with chunks (or an error) to deliver, in turn order. */
+  private ring: PartitionState[] = [];
+  /** The chunk the iterator is delivering message by message. */
+  current: TakenChunk | null = null;
+  /** Set by pull(): where the message it returned came from. */
+  pulledState: PartitionState | null = null;
+  pulledEpoch = 0;
+  /** Partitions a run() worker is delivering right now, with the chunk in hand. */
+  readonly inHand = new Map<PartitionState, MessageChunk>();
+  private dataWaiters: Array<() => void> = [];
+
+  constructor(private readonly fetcher: Fetcher) {}
+
+  enqueue(st: PartitionState): void {
+    if (st.inRing || st.removed) return;
+    st.inRing = true;
+    this.ring.push(st);
+  }
+
+  /** Resolves at the next wake() (data, an error, a stop), or when `signal` aborts. */
+  waitForData(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal === undefined) {
+        this.dataWaiters.push(resolve);
+        return;
+      }
+      if (signal.aborted) return resolve();
+      const onAbort = (): void => resolve();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.dataWaiters.push(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  wake(): void {
+    if (this.dataWaiters.length === 0) return;
+    const waiters = this.dataWaiters;
+    this.dataWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Forgets the iterator's chunk if it belongs to `st` (the partition moved or went away). */
+  forget(st: PartitionState): void {
+    if (this.current !== null && this.current.st === st) this.current = null;
+  }
+
+  /** run() takes over from the iterator: the chunk it was in the middle of goes back to its partition. */
+  returnCurrent(): void {
+    const cur = this.current;
+    this.current = null;
+    if (cur === null) return;
+    this.fetcher.putBack(cur.st, cur.chunk);
+    if (cur.st.chunks.length > 0) this.enqueue(cur.st);
+  }
+
+  /** The offset of the next message to deliver from `st`'s chunks in hand or buffered, or undefined. */
+  nextOffsetOf(st: PartitionState): number | undefined {
+    const cur = this.current;
+    if (cur !== null && cur.st === st && cur.chunk.epoch === st.epoch && cur.chunk.next < cur.chunk.messages.length) {
+      return cur.chunk.messages[cur.chunk.next]!.offset;
+    }
+    const held = this.inHand.get(st);
+    if (held !== undefined && held.epoch === st.epoch && held.next < held.messages.length) return held.messages[held.next]!.offset;
+    const head = st.chunks[0];
+    if (head !== undefined) return head.messages[head.next]!.offset;
+    return undefined;
+  }
+
+  /** The iterator's next message, or null when nothing is buffered. Throws a partition's error. */
+  pull(): ConsumedMessage | null {
+    for (;;) {
+      const cur = this.current;
+      if (cur !== null) {
+        const { st, chunk } = cur;
+        if (st.removed || chunk.epoch !== st.epoch) {
+          this.current = null;
+          continue;
+        }
+        if (st.paused || st.revoking) {
+          this.fetcher.putBack(st, chunk);
+          this.current = null;
+          continue;
+        }
+        if (chunk.next < chunk.messages.length) {
+          const m = chunk.messages[chunk.next++]!;
+          if (chunk.next === chunk.messages.length) this.current = null;
+          this.pulledState = st;
+          this.pulledEpoch = chunk.epoch;
+          return m;
+        }
+        this.current = null;
+      }
+      const next = this.nextChunk();
+      if (next === null) return null;
+      this.current = next;
+    }
+  }
+
+  /** The next partition's next chunk, round robin. Throws a partition error once, after its buffered data. */
+  private nextChunk(): TakenChunk | null {
+    while (this.ring.length > 0) {
+      const st = this.ring.shift()!;
+      st.inRing = false;
+      if (st.removed || st.paused || st.revoking) continue;
+      const chunk = this.fetcher.takeChunk(st);
+      if (chunk === undefined) {
+        if (st.error !== null && !st.errorReported) {
+          st.errorReported = true;
+          throw st.error;
+        }
+        continue;
+      }
+      if (st.chunks.length > 0 || (st.error !== null && !st.errorReported)) this.enqueue(st);
+      if (chunk.epoch !== st.epoch) continue;
+      return { st, chunk };
+    }
+    return null;
+  }
+
+  /** The next chunk of the first ready partition that no run() worker is handling (round robin). */
+  takeForWorker(): TakenChunk | null {
+    for (let i = 0; i < this.ring.length; i++) {
+      const st = this.ring[i]!;
+      if (this.inHand.has(st)) continue;
+      this.ring.splice(i, 1);
+      i--;
+      st.inRing = false;
+      if (st.removed || st.paused || st.revoking) continue;
+      const chunk = this.fetcher.takeChunk(st);
+      if (chunk === undefined) {
+        if (st.error !== null && !st.errorReported) {
+          st.errorReported = true;
+          throw st.error;
+        }
+        continue;
+      }
+      if (chunk.epoch !== st.epoch) {
+        if (st.chunks.length > 0) this.enqueue(st);
+        continue;
+      }
+      return { st, chunk };
+    }
+    return null;
+  }
+}
+
+/** One message (or batch) of processing finished; `nextOffset` < 0 means it failed (position unchanged). */
+export function finishProcessing(st: PartitionState, epoch: number, nextOffset: number): void {
+  st.processing--;
+  if (nextOffset >= 0 && epoch === st.epoch && !st.removed && nextOffset > st.processedOffset) st.processedOffset = nextOffset;
+  if (st.processing === 0 && st.idleWaiters.length > 0) {
+    const waiters = st.idleWaiters;
+    st.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

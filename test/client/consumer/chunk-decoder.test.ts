@@ -1,0 +1,79 @@
+/**
+ * ChunkDecoder (client/consumer/chunk-decoder.ts): fetched bytes straight into the messages
+ * the app receives, with the edge cases a fetch answer brings — records below the fetch
+ * offset, control batches, a trailing partial batch, and a corrupt batch after good ones.
+ */
+import { describe, expect, it } from 'vitest';
+import { ChunkDecoder, RECORD_ACCOUNTING_OVERHEAD_BYTES } from '../../../client/consumer/chunk-decoder.js';
+import { CorruptBatchError } from '../../../client/errors.js';
+import { CRC_POS, encodeBatch } from '../../../protocol/record-batch.js';
+
+function batch(baseOffset: number, values: string[], opts: { isControl?: boolean } = {}): Buffer {
+  return encodeBatch(
+    values.map((v, i) => ({ key: `k${i}`, value: v, headers: i === 0 ? { h: 'x' } : undefined, timestamp: 1_000 + i })),
+    { baseOffset, now: 1_000, ...opts },
+  );
+}
+
+describe('ChunkDecoder', () => {
+  it('decodes every record of back-to-back batches into one message each, with topic, partition, offset, key, value, headers, timestamp', () => {
+    const records = Buffer.concat([batch(0, ['a', 'b']), batch(2, ['c'])]);
+    const out = new ChunkDecoder().decode('t', 3, 0, records);
+    expect(out.failure).toBeNull();
+    expect(out.wholeBatches).toBe(2);
+    expect(out.nextOffset).toBe(3);
+    expect(out.messages.map((m) => [m.topic, m.partition, m.offset, m.key?.toString(), m.value?.toString(), m.timestamp])).toEqual([
+      ['t', 3, 0, 'k0', 'a', 1_000],
+      ['t', 3, 1, 'k1', 'b', 1_001],
+      ['t', 3, 2, 'k0', 'c', 1_000],
+    ]);
+    expect(out.messages[0]!.headers.h!.toString()).toBe('x');
+    expect(out.messages[1]!.headers).toEqual({});
+    expect(out.bytes).toBe(3 * RECORD_ACCOUNTING_OVERHEAD_BYTES + 2 + 1 + 2 + 1 + 2 + 1);
+  });
+
+  it('skips records below the fetch offset and whole batches below it', () => {
+    const records = Buffer.concat([batch(0, ['a', 'b']), batch(2, ['c', 'd', 'e'])]);
+    const out = new ChunkDecoder().decode('t', 0, 3, records);
+    expect(out.messages.map((m) => m.offset)).toEqual([3, 4]);
+    expect(out.nextOffset).toBe(5);
+  });
+
+  it('skips control batches but moves past them', () => {
+    const records = Buffer.concat([batch(0, ['a']), batch(1, ['marker'], { isControl: true }), batch(2, ['b'])]);
+    const out = new ChunkDecoder().decode('t', 0, 0, records);
+    expect(out.messages.map((m) => m.value?.toString())).toEqual(['a', 'b']);
+    expect(out.nextOffset).toBe(3);
+  });
+
+  it('leaves a trailing partial batch for the next fetch, and reports when nothing whole came back', () => {
+    const first = batch(0, ['a']);
+    const second = batch(1, ['b', 'c']);
+    const cut = Buffer.concat([first, second.subarray(0, second.length - 5)]);
+    const out = new ChunkDecoder().decode('t', 0, 0, cut);
+    expect(out.messages.map((m) => m.offset)).toEqual([0]);
+    expect(out.nextOffset).toBe(1);
+    const none = new ChunkDecoder().decode('t', 0, 1, second.subarray(0, 30));
+    expect(none.wholeBatches).toBe(0);
+    expect(none.messages).toEqual([]);
+  });
+
+  it('keeps the records before a corrupt batch, none of it, and returns a CorruptBatchError with its offsets', () => {
+    const bad = batch(2, ['c', 'd']);
+    bad.writeUInt32BE((bad.readUInt32BE(CRC_POS) ^ 1) >>> 0, CRC_POS);
+    const records = Buffer.concat([batch(0, ['a', 'b']), bad, batch(4, ['e'])]);
+    const out = new ChunkDecoder().decode('t', 1, 0, records);
+    expect(out.messages.map((m) => m.offset)).toEqual([0, 1]);
+    expect(out.nextOffset).toBe(2);
+    expect(out.failure).toBeInstanceOf(CorruptBatchError);
+    expect(out.failure).toMatchObject({ topic: 't', partition: 1, baseOffset: 2, lastOffset: 3 });
+  });
+
+  it('skips a corrupt batch wholly below the fetch offset (the app sought past it)', () => {
+    const bad = batch(0, ['a', 'b']);
+    bad.writeUInt32BE((bad.readUInt32BE(CRC_POS) ^ 1) >>> 0, CRC_POS);
+    const out = new ChunkDecoder().decode('t', 0, 2, Buffer.concat([bad, batch(2, ['c'])]));
+    expect(out.failure).toBeNull();
+    expect(out.messages.map((m) => m.offset)).toEqual([2]);
+  });
+});
