@@ -27,11 +27,11 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { validateTopicName } from '../../protocol/topic-name.js';
-import { partitionKey } from '../accumulator.js';
+import { partitionKey } from '../topic-partition.js';
 import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
 import { Metadata } from '../metadata.js';
-import { Producer } from '../producer.js';
+import { Producer } from '../producer/producer.js';
 import { retryOptions } from '../retry.js';
 import type {
   CloseOptions,
@@ -121,6 +121,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       retry,
       logger: this.log,
     });
+    const metrics = ctx.metrics;
+    // Lag of a consumer without a group (assign()) is labelled group="".
+    const metricsGroup = config.groupId ?? '';
     this.fetcher = new Fetcher({
       pool: this.pool,
       longPolls: this.longPolls,
@@ -133,6 +136,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
         this.ring.enqueue(st);
         this.ring.wake();
       },
+      onLag: metrics?.enabled === true ? (topic, partition, lag) => metrics.consumerLag(metricsGroup, topic, partition, lag) : undefined,
     });
     this.ring = new ReadyRing(this.fetcher);
     this.partitionsConsumedConcurrently = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? 1);
@@ -169,7 +173,10 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
             processedOffsets: () => this.processedOffsets(),
             events: {
               join: (e) => this.safeEmit('group.join', e),
-              rebalance: (e) => this.safeEmit('rebalance', e),
+              rebalance: (e) => {
+                metrics?.rebalance(metricsGroup);
+                this.safeEmit('rebalance', e);
+              },
               commit: (e) => this.safeEmit('commit', e),
               error: (err) => this.backgroundError(err),
               fatal: (err) => {

@@ -27,7 +27,7 @@
 import type { Logger } from 'pino';
 import type { FetchResponse } from '../../protocol/apis/index.js';
 import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
-import { partitionKey } from '../accumulator.js';
+import { partitionKey } from '../topic-partition.js';
 import type { BrokerPool } from '../broker-pool.js';
 import { codeNeedsMetadataRefresh } from '../errors.js';
 import type { Metadata } from '../metadata.js';
@@ -75,6 +75,8 @@ export interface FetcherOptions {
   autoOffsetReset: AutoOffsetReset;
   /** A partition got a chunk or an error for the app. */
   onReady: (state: PartitionState) => void;
+  /** Called with each partition's lag (high watermark - fetch position) after a fetch answer; absent when metrics are off. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
 }
 
 export class Fetcher {
@@ -323,6 +325,7 @@ export class Fetcher {
         st.logStartOffset = r.logStartOffset;
         if (r.records !== null && r.records.length > 0) this.decodeInto(st, r.records as Buffer);
         st.caughtUp = st.fetchOffset >= r.highWatermark;
+        this.opts.onLag?.(st.topic, st.partition, Math.max(0, r.highWatermark - st.fetchOffset));
         continue;
       }
       this.onPartitionError(st, r.errorCode, r.logStartOffset, r.highWatermark);

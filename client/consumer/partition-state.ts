@@ -4,7 +4,7 @@
  * messages one fetch answer decodes into (MessageChunk). Shared by the fetcher, which fills
  * it, and the consumer's delivery, which drains it.
  */
-import { partitionKey } from '../accumulator.js';
+import { partitionKey } from '../topic-partition.js';
 import type { ConsumedMessage, OffsetSpec } from '../types.js';
 
 /** Decoded messages of one partition from one fetch response; `next` is the delivery cursor. */

@@ -6,7 +6,7 @@
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/apis/index.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { partitionKey } from '../accumulator.js';
+import { partitionKey } from '../topic-partition.js';
 import type { OffsetSpec } from '../types.js';
 import type { PartitionState } from './partition-state.js';
 

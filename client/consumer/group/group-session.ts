@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { partitionKey } from '../../accumulator.js';
+import { partitionKey } from '../../topic-partition.js';
 import { BrokerPool } from '../../broker-pool.js';
 import type { ClientContext } from '../../context.js';
 import type { ProcessedOffset } from '../types.js';

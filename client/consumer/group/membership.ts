@@ -34,7 +34,7 @@ import type { Logger } from 'pino';
 import type { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../../protocol/apis/consumer-group-heartbeat.js';
 import { JOIN_GROUP_MEMBER_EPOCH, LEAVE_GROUP_MEMBER_EPOCH } from '../../../protocol/apis/consumer-group-heartbeat.js';
 import { ErrorCode, RillError, errorFromCode, isRetriable, rillError } from '../../../protocol/errors.js';
-import { partitionKey } from '../../accumulator.js';
+import { partitionKey } from '../../topic-partition.js';
 import type { AssignOptions, ProcessedOffset } from '../types.js';
 import { backoffMs } from '../../retry.js';
 import type { GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, TopicPartition, TopicPartitionOffset } from '../../types.js';

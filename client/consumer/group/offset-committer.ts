@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { ErrorCode, RillError, errorEntry, errorFromCode, isRetriable, rillError } from '../../../protocol/errors.js';
-import { partitionKey } from '../../accumulator.js';
+import { partitionKey } from '../../topic-partition.js';
 import { sleep, backoffMs } from '../../retry.js';
 import type { RetryOptions, TopicPartition, TopicPartitionCommit } from '../../types.js';
 import { abortable } from '../waits.js';

@@ -18,7 +18,7 @@
  * message failed, so it gets step 1 and then step 3.
  */
 import type { Logger } from 'pino';
-import type { Producer } from '../../producer.js';
+import type { Producer } from '../../producer/producer.js';
 import { backoffMs, sleep } from '../../retry.js';
 import type { ConsumedMessage, Message, MessageHeaders, RetryOptions } from '../../types.js';
 
