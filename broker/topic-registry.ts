@@ -62,7 +62,7 @@ export function requireValidTopicName(name: string): void {
 /** Why `name` is not a topic here: an illegal name is INVALID_TOPIC_EXCEPTION, else UNKNOWN_TOPIC_OR_PARTITION. */
 export function noSuchTopic(name: string): RillError {
   const problem = validateTopicName(name);
-  return problem !== null ? rillError('INVALID_TOPIC_EXCEPTION', problem) : rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
+  return problem !== null ? rillError('INVALID_TOPIC_EXCEPTION', problem) : rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
 }
 
 type DeleteListener = (topic: TopicInfo, logs: PartitionLog[]) => void;
@@ -164,11 +164,11 @@ export class TopicRegistry {
     if (isInternalTopicName(name) && opts.internal !== true) {
       throw rillError('INVALID_TOPIC_EXCEPTION', `Topic names starting with '${INTERNAL_TOPIC_PREFIX}' are reserved for internal topics`);
     }
-    if (this.topics.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists`);
-    if (this.busy.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `Topic '${name}' is being created or deleted right now`);
+    if (this.topics.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
+    if (this.busy.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' is being created or deleted right now`);
     const collision = collisionKey(name);
     for (const other of [...this.topics.keys(), ...this.busy.keys()]) {
-      if (collisionKey(other) === collision) throw rillError('INVALID_TOPIC_EXCEPTION', `Topic '${name}' collides with existing topic '${other}' ('.' and '_' are interchangeable in metric names)`);
+      if (collisionKey(other) === collision) throw rillError('INVALID_TOPIC_EXCEPTION', `topic '${name}' collides with existing topic '${other}' ('.' and '_' are interchangeable in metric names)`);
     }
     if (partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
       throw rillError('INVALID_PARTITIONS', `Number of partitions must be between 1 and ${MAX_PARTITIONS_PER_TOPIC}, got ${partitions}`);
@@ -228,7 +228,7 @@ export class TopicRegistry {
   noSuchPartition(topic: string, partition: number): RillError {
     const info = this.topics.get(topic);
     if (info === undefined) return noSuchTopic(topic);
-    return rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${topic}' has ${info.partitions} partition${info.partitions === 1 ? '' : 's'}; partition ${partition} does not exist`);
+    return rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${info.partitions} partition${info.partitions === 1 ? '' : 's'}; partition ${partition} does not exist`);
   }
 
   /** Removes a topic and deletes its logs. Internal topics cannot be deleted by clients. */
@@ -274,7 +274,7 @@ export class TopicRegistry {
     if (!this.topics.has(name)) return Promise.reject(noSuchTopic(name));
     return this.serialize(async () => {
       const latest = this.topics.get(name);
-      if (latest === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
+      if (latest === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
       const overrides: Record<string, string> = { ...latest.configs };
       const seen = new Set<string>();
       for (const change of changes) {

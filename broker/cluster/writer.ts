@@ -59,7 +59,7 @@ export class ControllerWriter {
       .commit();
     if (!res.succeeded) {
       if (!(await this.stillController())) throw new FencedControllerError(this.epoch);
-      throw rillError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists`);
+      throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
     }
     for (let i = first.length; i < ops.length; i += MAX_OPS_PER_TXN) {
       const chunk = await this.fenced().then(...ops.slice(i, i + MAX_OPS_PER_TXN)).commit();
@@ -75,7 +75,7 @@ export class ControllerWriter {
       .commit();
     if (!res.succeeded) {
       if (!(await this.stillController())) throw new FencedControllerError(this.epoch);
-      throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
+      throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
     }
   }
 

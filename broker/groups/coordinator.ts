@@ -369,7 +369,7 @@ export class GroupCoordinator {
         results[i]!.partitions.push(result);
         if (info === undefined || p.partition >= info.partitions) {
           result.errorCode = ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
-          result.errorMessage = info === undefined ? `Topic '${t.name}' does not exist` : `Topic '${t.name}' has no partition ${p.partition}`;
+          result.errorMessage = info === undefined ? `topic '${t.name}' does not exist` : `topic '${t.name}' has no partition ${p.partition}`;
         } else if (p.metadata !== null && Buffer.byteLength(p.metadata) > OFFSET_METADATA_MAX_BYTES) {
           result.errorCode = ERRORS.INVALID_COMMIT_OFFSET_SIZE.code;
           result.errorMessage = `Offset metadata of ${Buffer.byteLength(p.metadata)} bytes exceeds the maximum of ${OFFSET_METADATA_MAX_BYTES}`;

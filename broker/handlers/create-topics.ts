@@ -17,7 +17,7 @@ export const createTopicsHandler: Handler<'CreateTopics'> = async (ctx, req) => 
     req.topics.map(async (t): Promise<CreateTopicsResponse['topics'][number]> => {
       const partitions = t.numPartitions === -1 ? ctx.config['num.partitions'] : t.numPartitions;
       try {
-        if ((counts.get(t.name) ?? 0) > 1) throw rillError('INVALID_REQUEST', `Topic '${t.name}' appears more than once in the request`);
+        if ((counts.get(t.name) ?? 0) > 1) throw rillError('INVALID_REQUEST', `topic '${t.name}' appears more than once in the request`);
         if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
           throw rillError('INVALID_REPLICATION_FACTOR', `Replication factor ${t.replicationFactor} is not possible on a single broker; use 1 or -1`);
         }
