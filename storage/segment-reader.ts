@@ -4,14 +4,15 @@
  * PartitionLog chooses the segment and retains it for the read; this module never changes a
  * segment.
  */
-import { rillError } from '../protocol/errors.js';
+import { RillError, rillError } from '../protocol/errors.js';
 import {
   BATCH_HEADER_BYTES,
   batchSize,
-  decodeBatch,
+  decodeBatchInto,
   readBaseOffset,
   readLastOffset,
   readMaxTimestamp,
+  type RecordSink,
 } from '../protocol/record-batch.js';
 import type { Segment } from './segment.js';
 
@@ -107,7 +108,15 @@ export class SegmentReader {
 
 /**
  * The first record at or after `minOffset` in `seg` whose timestamp is >= timestampMs: the time
- * index skips ahead, then batch headers, then one batch is decoded. Null when there is none.
+ * index skips ahead, then batch headers (a batch whose header maxTimestamp is below the target
+ * holds no answer and is never decoded), then the one batch that holds the answer is decoded.
+ * Null when there is none.
+ *
+ * When that batch's records cannot be read (a corrupt or undecodable batch that got into the
+ * log), the answer is the batch's first offset with its header maxTimestamp, as Kafka answers
+ * from the header: the lookup must not fail, or a consumer starting at a timestamp retries a
+ * retriable CORRUPT_MESSAGE forever. Fetching from there then raises the batch's error with
+ * the offsets to seek past.
  */
 export async function findTimestampInSegment(seg: Segment, timestampMs: number, minOffset: number): Promise<{ offset: number; timestamp: number } | null> {
   const endBytes = seg.sizeBytes;
@@ -121,12 +130,36 @@ export async function findTimestampInSegment(seg: Segment, timestampMs: number, 
     const maxTimestamp = readMaxTimestamp(header, 0);
     if (size < BATCH_HEADER_BYTES || position + size > endBytes) return null;
     if (lastOffset >= minOffset && maxTimestamp >= timestampMs) {
-      const batch = decodeBatch(await seg.readAt(position, size));
-      for (const r of batch.records) {
-        if (r.offset >= minOffset && r.timestamp >= timestampMs) return { offset: r.offset, timestamp: r.timestamp };
-      }
+      const hit = firstRecordAtOrAfter(await seg.readAt(position, size), timestampMs, minOffset);
+      if (hit === UNREADABLE) return { offset: Math.max(readBaseOffset(header, 0), minOffset), timestamp: maxTimestamp };
+      if (hit !== null) return hit;
+      // The header promised a record this recent but none is (a lying maxTimestamp): go on.
     }
     position += size;
   }
   return null;
+}
+
+const UNREADABLE = Symbol('unreadable batch');
+
+/**
+ * The first record of `batch` at or after `minOffset` with a timestamp >= timestampMs, null
+ * when none is, UNREADABLE when its records cannot be decoded (CORRUPT_MESSAGE, or a codec rill
+ * does not read). The records go through a sink that keeps only the answer: no Record objects.
+ */
+function firstRecordAtOrAfter(batch: Buffer, timestampMs: number, minOffset: number): { offset: number; timestamp: number } | null | typeof UNREADABLE {
+  let hit: { offset: number; timestamp: number } | null = null;
+  const sink: RecordSink = {
+    begin: () => true,
+    record: (offset, timestamp) => {
+      if (hit === null && offset >= minOffset && timestamp >= timestampMs) hit = { offset, timestamp };
+    },
+  };
+  try {
+    decodeBatchInto(batch, 0, sink);
+  } catch (err) {
+    if (err instanceof RillError && (err.errorName === 'CORRUPT_MESSAGE' || err.errorName === 'UNSUPPORTED_COMPRESSION_TYPE')) return UNREADABLE;
+    throw err;
+  }
+  return hit;
 }
