@@ -187,3 +187,132 @@ describe('FrameDecoder', () => {
     expect(() => new FrameDecoder(2 ** 32)).toThrow(RangeError);
   });
 });
+
+/** The simplest correct decoder: concatenate everything, then cut. Slow, obviously right. */
+function referenceDecode(chunks: Buffer[], maxFrameBytes: number): { frames: Buffer[]; tooLarge: number | null } {
+  const all = Buffer.concat(chunks);
+  const frames: Buffer[] = [];
+  let pos = 0;
+  while (all.length - pos >= 4) {
+    const size = all.readUInt32BE(pos);
+    if (size > maxFrameBytes) return { frames, tooLarge: size };
+    if (all.length - pos - 4 < size) break;
+    frames.push(Buffer.from(all.subarray(pos + 4, pos + 4 + size)));
+    pos += 4 + size;
+  }
+  return { frames, tooLarge: null };
+}
+
+/** Feeds `chunks` as fresh copies; returns the frames (copied out at the end) or the size refused. */
+function decodeChecked(chunks: Buffer[], maxFrameBytes: number): { frames: Buffer[]; tooLarge: number | null } {
+  const decoder = new FrameDecoder(maxFrameBytes);
+  const frames: Buffer[] = [];
+  try {
+    for (const chunk of chunks) frames.push(...decoder.push(Buffer.from(chunk)));
+  } catch (err) {
+    if (!(err instanceof FrameTooLargeError)) throw err;
+    return { frames: frames.map((f) => Buffer.from(f)), tooLarge: err.sizeBytes };
+  }
+  // Copied only now: a frame handed out earlier must not have been overwritten by later pushes.
+  return { frames: frames.map((f) => Buffer.from(f)), tooLarge: null };
+}
+
+function cutAt(wire: Buffer, cuts: number[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let prev = 0;
+  for (const cut of [...cuts, wire.length]) {
+    chunks.push(wire.subarray(prev, cut));
+    prev = cut;
+  }
+  return chunks;
+}
+
+function patterned(size: number, seed: number): Buffer {
+  const body = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) body[i] = (i * 131 + seed * 17) & 0xff;
+  return body;
+}
+
+describe('FrameDecoder against a reference at awkward boundaries', () => {
+  const sizes = [1, 3, 4, 5, 17, 300, 700];
+  const bodies = sizes.map((size, i) => patterned(size, i));
+  const wire = Buffer.concat(bodies.map((b) => encodeFrameBuffer(b)));
+  // Every frame start, and each byte of its size prefix, plus each body's last byte.
+  const boundaries: number[] = [];
+  let start = 0;
+  for (const body of bodies) {
+    for (let k = 0; k <= 5; k++) boundaries.push(start + k);
+    boundaries.push(start + 4 + body.length - 1);
+    start += 4 + body.length;
+  }
+
+  it('cuts at every pair of frame/prefix boundaries give the reference frames', () => {
+    for (const a of boundaries) {
+      for (const b of boundaries) {
+        if (b <= a || b > wire.length) continue;
+        const chunks = cutAt(wire, [a, b]);
+        const got = decodeChecked(chunks, 1 << 20);
+        expect(got.tooLarge).toBeNull();
+        expectSameFrames(got.frames, referenceDecode(chunks, 1 << 20).frames);
+      }
+    }
+  });
+
+  it('a size prefix split 1+1+1+1 across four chunks, then the body in 64 KiB pieces', () => {
+    const big = patterned(300_000, 9);
+    const frame = encodeFrameBuffer(big);
+    const chunks = [frame.subarray(0, 1), frame.subarray(1, 2), frame.subarray(2, 3), frame.subarray(3, 4)];
+    for (let i = 4; i < frame.length; i += 65536) chunks.push(frame.subarray(i, i + 65536));
+    const { frames } = decodeChecked(chunks, 1 << 20);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.equals(big)).toBe(true);
+  });
+
+  it('many frames in one chunk come back as views of that chunk', () => {
+    const small = Array.from({ length: 500 }, (_, i) => patterned(1 + (i % 50), i));
+    const chunk = Buffer.concat(small.map((b) => encodeFrameBuffer(b)));
+    const frames = new FrameDecoder(1 << 20).push(chunk);
+    expectSameFrames(frames, small);
+    for (const frame of frames) expect(frame.buffer).toBe(chunk.buffer);
+  });
+
+  it('a frame exactly filling a chunk, before and after a straddling one', () => {
+    const a = encodeFrameBuffer(patterned(100, 1));
+    const b = encodeFrameBuffer(patterned(200, 2));
+    const c = encodeFrameBuffer(patterned(100, 3));
+    // [a exactly] [b's first half] [b's rest + c exactly after it] [c exactly]
+    const chunks = [a, b.subarray(0, 100), b.subarray(100), c];
+    const decoder = new FrameDecoder(1 << 20);
+    const out = chunks.map((chunk) => decoder.push(chunk));
+    expect(out.map((f) => f.length)).toEqual([1, 0, 1, 1]);
+    expect(out[0]![0]!.buffer).toBe(a.buffer);
+    expect(out[3]![0]!.buffer).toBe(c.buffer);
+    expect(decoder.bufferedBytes).toBe(0);
+    expect(decodeChecked(chunks, 1 << 20)).toEqual(referenceDecode(chunks, 1 << 20));
+  });
+
+  it('4 MiB frames in 64 KiB chunks, with the next prefix mid-chunk', () => {
+    const big = [patterned(4 << 20, 4), patterned(4 << 20, 5), patterned(10, 6)];
+    const stream = Buffer.concat(big.map((b) => encodeFrameBuffer(b)));
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < stream.length; i += 65536) chunks.push(stream.subarray(i, i + 65536));
+    const { frames } = decodeChecked(chunks, 8 << 20);
+    expectSameFrames(frames, big);
+  });
+
+  it('refuses an oversized frame at the same point as the reference, wherever its prefix is cut', () => {
+    const max = 1000;
+    const okFrames = [patterned(10, 1), patterned(1000, 2)];
+    const wire2 = Buffer.concat([...okFrames.map((b) => encodeFrameBuffer(b)), frameHeader(1001), patterned(50, 3)]);
+    for (let cut = 0; cut <= wire2.length; cut++) {
+      const chunks = cutAt(wire2, [cut]);
+      const got = decodeChecked(chunks, max);
+      expect(got.tooLarge).toBe(referenceDecode(chunks, max).tooLarge);
+      // The push that meets the bad header throws, so frames completed earlier in that same
+      // chunk are not returned (the connection is closed anyway); frames from earlier pushes are.
+      const badHeaderEnd = 4 + 10 + 4 + 1000 + 4;
+      const completedBefore = cut >= badHeaderEnd ? 0 : cut >= badHeaderEnd - 4 ? 2 : cut >= 4 + 10 ? 1 : 0;
+      expectSameFrames(got.frames, okFrames.slice(0, completedBefore));
+    }
+  });
+});
