@@ -184,7 +184,7 @@ def encode_batch(records, producer_id=-1, producer_epoch=-1, base_sequence=-1, c
         gz = zlib.compressobj(wbits=31)  # wbits 31: a gzip (RFC 1952) stream
         section = gz.compress(section) + gz.flush()
     elif codec != CODEC_NONE:
-        raise ValueError(f"codec {codec} is not implemented here")
+        raise ValueError(f"codec {codec} is not supported by this client (none and gzip only)")
     after_crc = struct.pack(">hiqqqhii", codec, len(records) - 1, base_ts, max_ts,
                             producer_id, producer_epoch, base_sequence, len(records)) + section
     batch_length = BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES + len(section)
