@@ -8,22 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptBatchError, type ConsumedMessage, type Consumer } from '../../client/index.js';
 import { encodeBatch, readMaxTimestamp } from '../../protocol/record-batch.js';
-import { poisonedBatch } from '../helpers/poisoned-batch.js';
+import { poisonedBatch, readUntilError } from '../helpers/poisoned-batch.js';
 import { TestEnv } from './harness.js';
-
-/** Reads with for-await until `count` messages or the partition's error; returns both. */
-async function readUntilError(consumer: Consumer, count: number): Promise<{ messages: ConsumedMessage[]; error: unknown }> {
-  const messages: ConsumedMessage[] = [];
-  try {
-    for await (const m of consumer) {
-      messages.push(m);
-      if (messages.length === count) break;
-    }
-  } catch (error) {
-    return { messages, error };
-  }
-  return { messages, error: null };
-}
 
 const at = (values: string[], timestampMs: number): Buffer => encodeBatch(values.map((value, i) => ({ key: null, value, timestamp: timestampMs + i })));
 

@@ -14,27 +14,13 @@ import type { BrokerHandle } from '../../broker/index.js';
 import { CorruptBatchError, ErrorCode, type ConsumedMessage, type Consumer } from '../../client/index.js';
 import { encodeBatch } from '../../protocol/record-batch.js';
 import { RawClient } from '../helpers/raw-client.js';
-import { poisonedBatch, poisonedReason } from '../helpers/poisoned-batch.js';
+import { poisonedBatch, poisonedReason, readUntilError } from '../helpers/poisoned-batch.js';
 import { TestEnv } from './harness.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 
 const good = (values: string[]): Buffer => encodeBatch(values.map((value) => ({ key: null, value })));
 const valuesOf = (ms: ConsumedMessage[]): string[] => ms.map((m) => m.value!.toString());
-
-/** Reads with for-await until `count` messages or the partition's error; returns both. */
-async function readUntilError(consumer: Consumer, count: number): Promise<{ messages: ConsumedMessage[]; error: unknown }> {
-  const messages: ConsumedMessage[] = [];
-  try {
-    for await (const m of consumer) {
-      messages.push(m);
-      if (messages.length === count) break;
-    }
-  } catch (error) {
-    return { messages, error };
-  }
-  return { messages, error: null };
-}
 
 function cli(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
