@@ -13,6 +13,7 @@ import type { ApiName, DefaultedRequestOf, ResponseOf } from '../protocol/apis/i
 import type { LogManager } from '../storage/log-manager.js';
 import type { LogConfig } from '../storage/log-config.js';
 import type { BrokerConfig } from './config.js';
+import type { ClusterHandle } from './cluster/handle.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { ProducerIdAllocator } from './producer-ids.js';
@@ -48,6 +49,11 @@ export interface BrokerContext {
    * its engineer gives it a type. Handlers of the group APIs read it from here.
    */
   groups: unknown;
+  /**
+   * The cluster (broker/cluster/handle.ts) when started with `--etcd`; null on a standalone
+   * broker, which owns and leads every partition itself.
+   */
+  cluster: ClusterHandle | null;
   /** What Metadata/FindCoordinator tell clients. The port is known only once the listener is
    *  bound, so read these at request time, never copy them at start. */
   advertisedHost: string;

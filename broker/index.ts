@@ -145,6 +145,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       purgatory,
       producerIds: new ProducerIdAllocator(meta, config['producer.id.block.size']),
       groups: undefined,
+      cluster: null,
       advertisedHost: config['advertised.host'] ?? config.host,
       advertisedPort: config['advertised.port'] ?? address.port,
       closing: false,

@@ -13,6 +13,7 @@
  *   metadata-cache.ts      the broker-side cache and local roles (pure)
  *   metadata-view.ts       the cache fed by etcd watches; become-leader / become-follower events
  */
+export * from './handle.js';
 export * from './keys.js';
 export * from './schemas.js';
 export * from './options.js';
