@@ -26,7 +26,7 @@ const apiKeysTable = () => allApis().map((a) => ({ apiKey: a.key, minVersion: a.
 const BUILDERS: Builders = {
   ApiVersions: (_req, errorCode) => ({ errorCode, apiKeys: apiKeysTable(), throttleTimeMs: 0 }),
   Metadata: (req, errorCode, _msg, ctx) => ({
-    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort }],
+    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort, rack: null }],
     clusterId: ctx.clusterId,
     controllerId: ctx.nodeId,
     topics: (req.topics ?? []).map((name) => ({ errorCode, name, isInternal: false, partitions: [] })),

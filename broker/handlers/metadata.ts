@@ -15,7 +15,7 @@ function describeTopic(ctx: BrokerContext, info: TopicInfo): MetadataTopic {
   for (let p = 0; p < info.partitions; p++) {
     // The epoch the partition's log stamps into appended batches (0 on a single broker).
     const leaderEpoch = ctx.logs.get(info.name, p)?.leaderEpoch ?? 0;
-    partitions.push({ errorCode: 0, partition: p, leader: ctx.nodeId, leaderEpoch, replicas: [ctx.nodeId], isr: [ctx.nodeId] });
+    partitions.push({ errorCode: 0, partition: p, leader: ctx.nodeId, leaderEpoch, replicas: [ctx.nodeId], isr: [ctx.nodeId], offlineReplicas: [] });
   }
   return { errorCode: 0, name: info.name, isInternal: info.internal, partitions };
 }
@@ -45,7 +45,7 @@ export const metadataHandler: Handler<'Metadata'> = async (ctx, req) => {
       ? ctx.topics.list().map((info) => describeTopic(ctx, info))
       : await Promise.all(req.topics.map((name) => lookup(ctx, name, req.allowAutoTopicCreation)));
   return {
-    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort }],
+    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort, rack: null }],
     clusterId: ctx.clusterId,
     controllerId: ctx.nodeId,
     topics,

@@ -14,7 +14,7 @@ export type StartSpec = Exclude<OffsetSpec, number>;
 
 /** The ListOffsets request for `states`, each asked for its `specs[i]`. */
 export function listOffsetsRequest(states: readonly PartitionState[], specs: readonly StartSpec[]): ListOffsetsRequest {
-  const byTopic = new Map<string, Array<{ partition: number; timestamp: number }>>();
+  const byTopic = new Map<string, Array<{ partition: number; currentLeaderEpoch: number; timestamp: number }>>();
   for (let i = 0; i < states.length; i++) {
     const st = states[i]!;
     const spec = specs[i]!;
@@ -24,7 +24,7 @@ export function listOffsetsRequest(states: readonly PartitionState[], specs: rea
       list = [];
       byTopic.set(st.topic, list);
     }
-    list.push({ partition: st.partition, timestamp });
+    list.push({ partition: st.partition, currentLeaderEpoch: -1, timestamp });
   }
   return { topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
 }

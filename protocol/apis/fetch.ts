@@ -26,7 +26,7 @@ export const FetchRequest = Type.Object({
   topics: Type.Array(
     Type.Object({
       name: TopicName(),
-      partitions: Type.Array(Type.Object({ partition: PartitionIndex(), fetchOffset: Int64({ minimum: 0 }), partitionMaxBytes: Int32({ minimum: 1 }) }), { maxItems: 100000 }),
+      partitions: Type.Array(Type.Object({ partition: PartitionIndex(), currentLeaderEpoch: Defaulted(Int32({ minimum: -1 }), -1), fetchOffset: Int64({ minimum: 0 }), partitionMaxBytes: Int32({ minimum: 1 }) }), { maxItems: 100000 }),
     }),
     { maxItems: 100000 },
   ),

@@ -7,14 +7,14 @@
  *   response: { topics: [{ name, partitions: [{ partition, errorCode, errorMessage, timestamp, offset }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodeField, Int64, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
+import { Defaulted, ErrorCodeField, Int32, Int64, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
 
 export const EARLIEST_TIMESTAMP = -2;
 export const LATEST_TIMESTAMP = -1;
 
 export const ListOffsetsRequest = Type.Object({
   topics: Type.Array(
-    Type.Object({ name: TopicName(), partitions: Type.Array(Type.Object({ partition: PartitionIndex(), timestamp: Int64({ minimum: -2 }) }), { maxItems: 100000 }) }),
+    Type.Object({ name: TopicName(), partitions: Type.Array(Type.Object({ partition: PartitionIndex(), currentLeaderEpoch: Defaulted(Int32({ minimum: -1 }), -1), timestamp: Int64({ minimum: -2 }) }), { maxItems: 100000 }) }),
     { maxItems: 100000 },
   ),
 });

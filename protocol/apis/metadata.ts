@@ -6,18 +6,18 @@
  * answered INVALID_TOPIC_EXCEPTION.
  *
  *   request:  { topics: [name] | null (all topics), allowAutoTopicCreation? = true }
- *   response: { brokers: [{ nodeId, host, port }], clusterId, controllerId,
+ *   response: { brokers: [{ nodeId, host, port, rack }], clusterId, controllerId,
  *               topics: [{ errorCode, name, isInternal,
- *                          partitions: [{ errorCode, partition, leader, leaderEpoch, replicas, isr }] }] }
+ *                          partitions: [{ errorCode, partition, leader, leaderEpoch, replicas, isr, offlineReplicas }] }] }
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Defaulted, ErrorCodeField, Int32, Nullable, PartitionIndex, type StaticRequest, TopicName } from './common.js';
+import { Defaulted, ErrorCodeField, Int32, Nullable, NullableString, PartitionIndex, type StaticRequest, TopicName } from './common.js';
 
 export const MetadataRequest = Type.Object({
   topics: Nullable(Type.Array(TopicName(), { maxItems: 100000 })),
   allowAutoTopicCreation: Defaulted(Type.Boolean(), true),
 });
-export const MetadataBroker = Type.Object({ nodeId: Int32({ minimum: 0 }), host: Type.String(), port: Int32({ minimum: 0, maximum: 65535 }) });
+export const MetadataBroker = Type.Object({ nodeId: Int32({ minimum: 0 }), host: Type.String(), port: Int32({ minimum: 0, maximum: 65535 }), rack: NullableString() });
 export const MetadataPartition = Type.Object({
   errorCode: ErrorCodeField(),
   partition: PartitionIndex(),
@@ -25,6 +25,8 @@ export const MetadataPartition = Type.Object({
   leaderEpoch: Int32(),
   replicas: Type.Array(Int32()),
   isr: Type.Array(Int32()),
+  /** Replicas whose broker is not live right now. */
+  offlineReplicas: Type.Array(Int32()),
 });
 export const MetadataTopic = Type.Object({
   errorCode: ErrorCodeField(),

@@ -67,7 +67,7 @@ export class CoordinatorChannel {
     if (c.errorCode !== ErrorCode.NONE) throw errorFromCode(c.errorCode, c.errorMessage ?? `no coordinator for group '${this.groupId}'`);
     // The pool of group connections only ever talks to the coordinator (and bootstrap brokers
     // to find it), so its node table is just that broker.
-    this.pool.setBrokers([{ nodeId: c.nodeId, host: c.host, port: c.port }]);
+    this.pool.setBrokers([{ nodeId: c.nodeId, host: c.host, port: c.port, rack: null }]);
     this.coordinator = { nodeId: c.nodeId, address: `${c.host}:${c.port}` };
     this.log.debug({ groupId: this.groupId, coordinator: this.coordinator.address }, 'coordinator found');
     return this.pool.forNode(c.nodeId);
