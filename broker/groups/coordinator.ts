@@ -37,6 +37,7 @@ import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/a
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
 import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
 import type { PartitionLog } from '../../storage/partition-log.js';
+import { ClassicGroups, DEFAULT_CLASSIC_GROUP_CONFIG, RILL_STATE_OF, type ClassicGroupConfig } from './classic/groups.js';
 import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
 
@@ -59,6 +60,8 @@ export interface GroupCoordinatorOptions {
   /** `offsets.topic.num.partitions`, used when `__consumer_offsets` is created. */
   offsetsTopicPartitions: number;
   group: GroupConfig;
+  /** Classic (JoinGroup/SyncGroup) groups' settings; Kafka's defaults when absent. */
+  classic?: ClassicGroupConfig;
   logger: Logger;
   /** Assert the group invariants after every change (tests; RILL_DEBUG_GROUPS=1). */
   debugChecks: boolean;
@@ -85,8 +88,16 @@ export class GroupCoordinator {
   /** Creating and loading `__consumer_offsets`, while it runs. */
   private creating: Promise<void> | null = null;
   private closed = false;
+  /** Classic groups (Kafka's JoinGroup/SyncGroup protocol, broker/groups/classic/). */
+  readonly classic: ClassicGroups;
 
-  constructor(private readonly opts: GroupCoordinatorOptions) {}
+  constructor(private readonly opts: GroupCoordinatorOptions) {
+    this.classic = new ClassicGroups({
+      config: opts.classic ?? DEFAULT_CLASSIC_GROUP_CONFIG,
+      logger: opts.logger,
+      consumerGroupActive: (groupId) => (this.groups.get(groupId)?.members.size ?? 0) > 0,
+    });
+  }
 
   /** Creates `__consumer_offsets` unless it exists, and loads every partition of it. */
   async start(): Promise<void> {
@@ -130,6 +141,7 @@ export class GroupCoordinator {
   /** Stops every member timer. Offsets are already durable; logs are closed by the broker. */
   async close(): Promise<void> {
     this.closed = true;
+    this.classic.close();
     for (const g of this.groups.values()) g.close();
     this.groups.clear();
   }
@@ -153,6 +165,9 @@ export class GroupCoordinator {
 
   heartbeat(req: ConsumerGroupHeartbeatRequest, client: ClientIdentity): ConsumerGroupHeartbeatResponse {
     this.requireLoaded(req.groupId);
+    // One kind per group id: Kafka 3.x answers a KIP-848 heartbeat for a classic group in use so.
+    if (this.classic.liveCount(req.groupId) > 0) throw rillError('GROUP_ID_NOT_FOUND', `group '${req.groupId}' is a classic (JoinGroup/SyncGroup) group, not a consumer group`);
+    this.classic.drop(req.groupId);
     let group = this.groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
@@ -174,11 +189,17 @@ export class GroupCoordinator {
     }
   }
 
-  async commitOffsets(req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
+  /**
+   * `kafka` marks a Kafka OffsetCommit: its memberEpoch is a classic generation id unless the
+   * group is a KIP-848 group, and a commit for no group at all follows Kafka's classic rules.
+   */
+  async commitOffsets(req: OffsetCommitRequest, kafka?: { groupInstanceId: string | null }): Promise<OffsetCommitResponse> {
     const offsetsTopic = this.requireLoaded(req.groupId);
     this.requireNotDeleting(req.groupId);
     const group = this.groups.get(req.groupId);
-    if (group !== undefined) group.validateOffsetCommit(req.memberId, req.memberEpoch);
+    if (this.classic.get(req.groupId) !== undefined || (kafka !== undefined && group === undefined)) {
+      this.classic.validateOffsetCommit(req.groupId, req.memberId, kafka?.groupInstanceId ?? null, req.memberEpoch);
+    } else if (group !== undefined) group.validateOffsetCommit(req.memberId, req.memberEpoch);
     else if (req.memberId !== '' || req.memberEpoch >= 0) {
       throw rillError('UNKNOWN_MEMBER_ID', `member '${req.memberId}' is not a live member of group '${req.groupId}' (it has no live members); its commit is refused`);
     }
@@ -192,7 +213,7 @@ export class GroupCoordinator {
   async alterGroupOffsets(req: AlterGroupOffsetsRequest): Promise<AlterGroupOffsetsResponse> {
     const offsetsTopic = this.requireLoaded(req.groupId);
     this.requireNotDeleting(req.groupId);
-    const live = this.groups.get(req.groupId)?.members.size ?? 0;
+    const live = (this.groups.get(req.groupId)?.members.size ?? 0) + this.classic.liveCount(req.groupId);
     if (live > 0) {
       throw rillError('NON_EMPTY_GROUP', `group '${req.groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before resetting offsets`);
     }
@@ -228,7 +249,7 @@ export class GroupCoordinator {
     const offsetsTopic = this.offsetsTopic;
     if (offsetsTopic === null) return { errorCode: this.creating !== null ? ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code : 0, groups: [] };
     let loading = false;
-    const ids = new Set<string>([...this.groups.keys(), ...offsetsTopic.offsets.groupIds()]);
+    const ids = new Set<string>([...this.groups.keys(), ...this.classic.ids(), ...offsetsTopic.offsets.groupIds()]);
     const groups: ListGroupsResponse['groups'] = [];
     for (const groupId of [...ids].sort()) {
       if (!offsetsTopic.isLoaded(offsetsTopic.partitionFor(groupId))) {
@@ -254,7 +275,8 @@ export class GroupCoordinator {
           return { ...empty, errorCode: (err as RillError).code, errorMessage: (err as RillError).message };
         }
         const group = this.groups.get(groupId);
-        if (offsetsTopic === null || (group === undefined && !offsetsTopic.offsets.hasGroup(groupId))) {
+        const classic = this.classic.get(groupId);
+        if (offsetsTopic === null || (group === undefined && classic === undefined && !offsetsTopic.offsets.hasGroup(groupId))) {
           return { ...empty, errorCode: ERRORS.GROUP_ID_NOT_FOUND.code, errorMessage: `group '${groupId}' does not exist (no live members and no committed offsets)` };
         }
         const offsets: DescribedOffset[] = this.lagOf(groupId).map((l) => ({
@@ -270,9 +292,10 @@ export class GroupCoordinator {
           errorCode: 0,
           errorMessage: null,
           state: this.stateOf(groupId),
-          groupEpoch: group?.groupEpoch ?? 0,
-          assignmentEpoch: group?.assignmentEpoch ?? 0,
-          members: group?.describeMembers() ?? [],
+          // A classic group's generation stands in for both epochs.
+          groupEpoch: classic?.generationId ?? group?.groupEpoch ?? 0,
+          assignmentEpoch: classic?.generationId ?? group?.assignmentEpoch ?? 0,
+          members: classic !== undefined ? this.classic.describeForRill(groupId) : (group?.describeMembers() ?? []),
           offsets,
         };
       }),
@@ -311,7 +334,7 @@ export class GroupCoordinator {
 
   /** Every group with committed offsets or live members (for metrics). */
   groupIds(): string[] {
-    const ids = new Set<string>(this.groups.keys());
+    const ids = new Set<string>([...this.groups.keys(), ...this.classic.ids()]);
     if (this.offsetsTopic !== null) for (const id of this.offsetsTopic.offsets.groupIds()) ids.add(id);
     return [...ids].sort();
   }
@@ -322,6 +345,8 @@ export class GroupCoordinator {
   }
 
   stateOf(groupId: string): GroupState {
+    const classic = this.classic.get(groupId);
+    if (classic !== undefined) return RILL_STATE_OF[classic.state];
     const group = this.groups.get(groupId);
     if (group !== undefined) return group.state;
     return this.offsetsTopic?.offsets.hasGroup(groupId) === true ? 'empty' : 'dead';
@@ -332,10 +357,12 @@ export class GroupCoordinator {
     if (offsetsTopic === null) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
     this.requireNotDeleting(groupId);
     const group = this.groups.get(groupId);
-    const live = group?.members.size ?? 0;
+    const live = (group?.members.size ?? 0) + this.classic.liveCount(groupId);
     if (live > 0) throw rillError('NON_EMPTY_GROUP', `group '${groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before deleting it`);
     const committed = offsetsTopic.offsets.ofGroup(groupId);
-    if (group === undefined && committed === undefined) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
+    const classic = this.classic.get(groupId);
+    if (classic !== undefined && classic.state !== 'Empty') throw rillError('NON_EMPTY_GROUP', `group '${groupId}' is ${classic.state}; stop its members before deleting it`);
+    if (group === undefined && classic === undefined && committed === undefined) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
     const tombstones: OffsetWrite[] = [];
     for (const [topic, byPartition] of committed ?? []) for (const partition of byPartition.keys()) tombstones.push({ topic, partition, value: null });
     this.deleting.add(groupId);
@@ -344,6 +371,7 @@ export class GroupCoordinator {
     } finally {
       this.deleting.delete(groupId);
     }
+    if (this.classic.liveCount(groupId) === 0) this.classic.drop(groupId);
     const current = this.groups.get(groupId);
     if (current !== undefined && current.members.size === 0) {
       current.markDead();
