@@ -4,7 +4,9 @@
  *   request:  { statesFilter?: [state] | null (every state, the default) }
  *   response: { errorCode, groups: [{ groupId, groupState }] }
  *
- * States (KIP-848): 'empty' | 'assigning' | 'reconciling' | 'stable' | 'dead'.
+ * States (KIP-848): 'empty' | 'assigning' | 'reconciling' | 'stable' | 'dead'; classic groups
+ * (Kafka's JoinGroup/SyncGroup protocol, on the Kafka listener) are also 'preparing_rebalance' |
+ * 'completing_rebalance'.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Defaulted, ErrorCodeField, Nullable, type StaticRequest } from './common.js';

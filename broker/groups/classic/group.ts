@@ -116,10 +116,9 @@ export class ClassicGroup {
   sync(req: SyncRequest): Promise<SyncResult> {
     const fail = (errorCode: number): Promise<SyncResult> => Promise.resolve({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
     if (this.state === 'Dead') return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (this.isFenced(req.memberId, req.groupInstanceId)) return fail(ErrorCode.FENCED_INSTANCE_ID);
     const member = this.members.get(req.memberId);
     if (member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
-    const fenced = this.checkInstance(req.memberId, req.groupInstanceId);
-    if (fenced !== 0) return fail(fenced);
     if (req.generationId !== this.generationId) return fail(ErrorCode.ILLEGAL_GENERATION);
     if ((req.protocolType !== null && req.protocolType !== this.protocolType) || (req.protocolName !== null && req.protocolName !== this.protocolName)) {
       return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
@@ -148,10 +147,9 @@ export class ClassicGroup {
   /** Returns Kafka's error code for the heartbeat (0 = fine). */
   heartbeat(memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.isFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     const member = this.members.get(memberId);
     if (member === undefined || this.state === 'Empty') return ErrorCode.UNKNOWN_MEMBER_ID;
-    const fenced = this.checkInstance(memberId, groupInstanceId);
-    if (fenced !== 0) return fenced;
     if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
     member.touchSession(() => this.expire(member));
     return this.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : 0;
@@ -247,10 +245,9 @@ export class ClassicGroup {
       this.pendingMembers.delete(req.memberId);
       return this.addMemberAndRebalance(req.memberId, req);
     }
+    if (this.isFenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.joinError(req.memberId, ErrorCode.FENCED_INSTANCE_ID));
     const member = this.members.get(req.memberId);
     if (member === undefined) return Promise.resolve(this.joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
-    const fenced = this.checkInstance(req.memberId, req.groupInstanceId);
-    if (fenced !== 0) return Promise.resolve(this.joinError(req.memberId, fenced));
     switch (this.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndRebalance(member, req);
@@ -488,10 +485,9 @@ export class ClassicGroup {
       this.maybeCompleteJoin();
       return 0;
     }
+    if (this.isFenced(memberId, ref.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     const member = this.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    const fenced = this.checkInstance(memberId, ref.groupInstanceId);
-    if (fenced !== 0) return fenced;
     this.removeMemberAndUpdateGroup(member, 'left the group');
     return 0;
   }
@@ -538,7 +534,14 @@ export class ClassicGroup {
     return common.length > 0;
   }
 
-  /** A member id that a group.instance.id does not map to is fenced (Kafka's validateMember). */
+  /** Kafka's isStaticMemberFenced: the instance id is held by another member id. */
+  private isFenced(memberId: string, groupInstanceId: string | null): boolean {
+    if (groupInstanceId === null) return false;
+    const current = this.staticMembers.get(groupInstanceId);
+    return current !== undefined && current !== memberId;
+  }
+
+  /** Kafka's validateMember: an instance id must map to exactly this member id. */
   private checkInstance(memberId: string, groupInstanceId: string | null): number {
     if (groupInstanceId === null) return 0;
     const current = this.staticMembers.get(groupInstanceId);
