@@ -22,56 +22,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../protocol/errors.js';
-import { ClassicMember, EMPTY_BYTES, type ClassicProtocol, type JoinResult, type SyncResult } from './member.js';
+import { ClassicMember, EMPTY_BYTES, type JoinResult, type SyncResult } from './member.js';
+import { selectProtocol, supportsProtocols } from './protocols.js';
+import type { ClassicGroupConfig, ClassicGroupSummary, ClassicState, JoinRequest, MemberRef, SyncRequest } from './types.js';
 
-export type ClassicState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-export interface ClassicGroupConfig {
-  /** `group.initial.rebalance.delay.ms` */
-  initialRebalanceDelayMs: number;
-  /** `group.min.session.timeout.ms` / `group.max.session.timeout.ms` */
-  minSessionTimeoutMs: number;
-  maxSessionTimeoutMs: number;
-  /** `group.max.size` */
-  maxSize: number;
-}
-
-export interface JoinRequest {
-  sessionTimeoutMs: number;
-  /** -1 (JoinGroup v0) means: the session timeout. */
-  rebalanceTimeoutMs: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  protocolType: string;
-  protocols: ClassicProtocol[];
-  /** JoinGroup v4+: a new member is first given its id with MEMBER_ID_REQUIRED. */
-  requireKnownMemberId: boolean;
-  clientId: string;
-  clientHost: string;
-}
-
-export interface SyncRequest {
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignments: Array<{ memberId: string; assignment: Buffer }>;
-}
-
-export interface MemberRef {
-  memberId: string;
-  groupInstanceId: string | null;
-}
-
-export interface ClassicGroupSummary {
-  state: ClassicState;
-  protocolType: string;
-  /** The chosen protocol while Stable, else ''. */
-  protocolName: string;
-  generationId: number;
-  members: Array<{ memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }>;
-}
+export type { ClassicGroupConfig, ClassicGroupSummary, ClassicState, JoinRequest, MemberRef, SyncRequest } from './types.js';
 
 export interface ClassicGroupDeps {
   config: ClassicGroupConfig;
@@ -109,7 +64,7 @@ export class ClassicGroup {
 
   join(req: JoinRequest): Promise<JoinResult> {
     if (this.state === 'Dead') return Promise.resolve(this.joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
-    if (!this.supportsProtocols(req.protocolType, req.protocols)) return Promise.resolve(this.joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    if (!supportsProtocols(this.members.values(), this.protocolType, req.protocolType, req.protocols)) return Promise.resolve(this.joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     return req.memberId === '' ? this.joinNewMember(req) : this.joinKnownMember(req);
   }
 
@@ -400,7 +355,7 @@ export class ClassicGroup {
       return;
     }
     if (this.leaderId === null || !this.members.has(this.leaderId)) this.leaderId = this.members.keys().next().value!;
-    this.protocolName = this.selectProtocol();
+    this.protocolName = selectProtocol([...this.members.values()]);
     this.state = 'CompletingRebalance';
     this.pendingSync.clear();
     for (const id of this.members.keys()) this.pendingSync.add(id);
@@ -414,21 +369,6 @@ export class ClassicGroup {
       m.answerJoin(this.joinResult(m));
       m.touchSession(() => this.expire(m));
     }
-  }
-
-  /** The protocol all members support with the most first-preference votes (Kafka's selectProtocol). */
-  private selectProtocol(): string {
-    const members = [...this.members.values()];
-    let candidates = new Set(members[0]!.protocols.map((p) => p.name));
-    for (const m of members.slice(1)) candidates = new Set(m.protocols.map((p) => p.name).filter((n) => candidates.has(n)));
-    const votes = new Map<string, number>();
-    for (const m of members) {
-      const choice = m.vote(candidates);
-      if (choice !== undefined) votes.set(choice, (votes.get(choice) ?? 0) + 1);
-    }
-    let best = [...candidates][0]!;
-    for (const [name, n] of votes) if (n > (votes.get(best) ?? 0)) best = name;
-    return best;
   }
 
   private applyAssignments(assignments: SyncRequest['assignments']): void {
@@ -522,17 +462,6 @@ export class ClassicGroup {
   }
 
   // ------------------------------------------------------------------------------- helpers
-
-  /** Kafka's supportsProtocols: an Empty group takes any non-empty type and list. */
-  private supportsProtocols(protocolType: string, protocols: readonly ClassicProtocol[]): boolean {
-    if (protocolType === '' || protocols.length === 0) return false;
-    if (this.members.size === 0) return true;
-    if (protocolType !== this.protocolType) return false;
-    const offered = new Set(protocols.map((p) => p.name));
-    let common = [...offered];
-    for (const m of this.members.values()) common = common.filter((n) => m.protocols.some((p) => p.name === n));
-    return common.length > 0;
-  }
 
   /** Kafka's isStaticMemberFenced: the instance id is held by another member id. */
   private isFenced(memberId: string, groupInstanceId: string | null): boolean {
