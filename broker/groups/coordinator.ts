@@ -9,14 +9,15 @@
  *    (memberId '' and memberEpoch -1) is accepted only while the group has no live members;
  *    otherwise NON_EMPTY_GROUP (Kafka answers UNKNOWN_MEMBER_ID; the group being in use is
  *    the actual reason, and it matches AlterGroupOffsets).
- *  - Commits are acked only once the `__consumer_offsets` append resolved, i.e. fdatasync'ed.
+ *  - Commits are acked only once the `__consumer_offsets` append resolved, i.e. fdatasync'ed
+ *    (in a cluster: once every in-sync replica has it, appendAsLeader with acks=-1).
  *  - Commits for a topic-partition that does not exist get UNKNOWN_TOPIC_OR_PARTITION (as
  *    Kafka); metadata longer than OFFSET_METADATA_MAX_BYTES gets INVALID_COMMIT_OFFSET_SIZE.
  *  - A group exists while it has live members or committed offsets; an 'empty' group is one
  *    with offsets and no members. DeleteGroups and AlterGroupOffsets need no live members.
  *  - Membership is in memory; after a restart members get UNKNOWN_MEMBER_ID and rejoin.
  *  - `start()` creates `__consumer_offsets` (or opens it) and loads it before the broker
- *    listens. `ready()`, awaited by the handlers that write, is where that happens (again) if
+ *    listens (in a cluster: it only starts following leadership; see placement.ts). `ready()`, awaited by the handlers that write, is where that happens (again) if
  *    it has not: the creation is retried on first use instead of leaving groups unusable.
  *    Reads (OffsetFetch, ListGroups, DescribeGroups, DeleteGroups) never create it: without it
  *    there are no groups.
@@ -38,29 +39,17 @@ import type { GroupState, ListGroupsRequest, ListGroupsResponse } from '../../pr
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/apis/offset-commit.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
 import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
-import type { ClusterHandle } from '../cluster/handle.js';
 import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
 import { OFFSETS_TOPIC, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
-import { GroupPlacement, offsetCommitErrorOf, type CoordinatorNode, type CoordinatorTopics } from './placement.js';
+import { GroupPlacement, offsetCommitErrorOf, type CoordinatorNode, type GroupPlacementConfig } from './placement.js';
 
 export type { CoordinatorTopics } from './placement.js';
 
 /** Kafka's `offset.metadata.max.bytes` default. */
 export const OFFSET_METADATA_MAX_BYTES = 4096;
 
-export interface GroupCoordinatorOptions {
-  nodeId: number;
-  /** Read at request time: the port is known only once the listener is bound. */
-  advertised: () => { host: string; port: number };
-  topics: CoordinatorTopics;
-  /** ctx.cluster: null on a standalone broker, which owns every partition. */
-  cluster: ClusterHandle | null;
-  /** `offsets.topic.num.partitions`, used when `__consumer_offsets` is created. */
-  offsetsTopicPartitions: number;
-  /** `offsets.topic.replication.factor`, capped at the live brokers (cluster only). */
-  offsetsTopicReplicationFactor: number;
+export interface GroupCoordinatorOptions extends GroupPlacementConfig {
   group: GroupConfig;
-  logger: Logger;
   /** Assert the group invariants after every change (tests; RILL_DEBUG_GROUPS=1). */
   debugChecks: boolean;
 }

@@ -41,7 +41,8 @@ export interface CoordinatorTopics {
   ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<{ readonly partitions: number }>;
 }
 
-export interface GroupPlacementOptions {
+/** What the coordinator is configured with that placement uses (GroupCoordinatorOptions too). */
+export interface GroupPlacementConfig {
   nodeId: number;
   /** Read at request time: the port is known only once the listener is bound. */
   advertised: () => { host: string; port: number };
@@ -53,6 +54,9 @@ export interface GroupPlacementOptions {
   /** `offsets.topic.replication.factor`, capped at the live brokers when the topic is created. */
   offsetsTopicReplicationFactor: number;
   logger: Logger;
+}
+
+export interface GroupPlacementOptions extends GroupPlacementConfig {
   /** This broker gave up `partition` (or took it at a new epoch): drop its groups' state. */
   onUnload: (partition: number) => void;
 }

@@ -17,7 +17,7 @@ import type { OffsetCommitRequest } from '../../protocol/apis/offset-commit.js';
 import { ERRORS, RillError, rillError, type ErrorName } from '../../protocol/errors.js';
 import { encodeBatch } from '../../protocol/record-batch.js';
 import { ClusterDouble } from './cluster-double.js';
-import { heartbeatRequest, silentLogger } from './group-sim.js';
+import { errorNameOf, heartbeatRequest, silentLogger } from './group-sim.js';
 
 const SELF = 1;
 const OFFSETS_PARTITIONS = 2;
@@ -90,16 +90,6 @@ async function seedCommit(c: ClusterDouble, groupId: string, partition: number, 
   await log.append(encodeBatch([{ key, value: encodeOffsetCommitValue({ offset, metadata: null, commitTimestampMs: 1 }) }]));
 }
 
-function errorOf(fn: () => unknown): ErrorName | null {
-  try {
-    fn();
-    return null;
-  } catch (err) {
-    if (err instanceof RillError) return err.errorName;
-    throw err;
-  }
-}
-
 function committed(g: GroupCoordinator, groupId: string, partition = 0): number {
   const res = g.fetchOffsets({ groupId, topics: [{ name: 't', partitions: [partition] }] });
   return res.topics[0]!.partitions[0]!.committedOffset;
@@ -117,6 +107,16 @@ async function afterLoad<T>(fn: () => T): Promise<T | ErrorName> {
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** This broker leads every partition; the coordinator has loaded the partition of `groupId`. */
+async function leadingAll(groupId: string): Promise<{ c: ClusterDouble; g: GroupCoordinator }> {
+  const c = cluster();
+  await topics(c, SELF);
+  const g = coordinator(c);
+  await g.start();
+  expect(await afterLoad(() => committed(g, groupId))).toBe(-1);
+  return { c, g };
 }
 
 function simpleCommit(groupId: string, offset: number, partition = 0): OffsetCommitRequest {
@@ -147,8 +147,8 @@ describe('group coordinator in a cluster', () => {
     await g.start();
 
     // Broker 2 leads both partitions: nothing is served here, FindCoordinator points there.
-    expect(errorOf(() => g.fetchOffsets({ groupId: a, topics: null }))).toBe('NOT_COORDINATOR');
-    expect(errorOf(() => g.heartbeat(heartbeatRequest({ groupId: a, subscribedTopicNames: ['t'], sessionTimeoutMs: 10_000 }), { clientId: 'c', clientHost: 'h' }))).toBe('NOT_COORDINATOR');
+    expect(errorNameOf(() => g.fetchOffsets({ groupId: a, topics: null }))).toBe('NOT_COORDINATOR');
+    expect(errorNameOf(() => g.heartbeat(heartbeatRequest({ groupId: a, subscribedTopicNames: ['t'], sessionTimeoutMs: 10_000 }), { clientId: 'c', clientHost: 'h' }))).toBe('NOT_COORDINATOR');
     await expect(g.commitOffsets(simpleCommit(a, 1))).rejects.toMatchObject({ errorName: 'NOT_COORDINATOR' });
     expect(g.describeGroups({ groupIds: [a] }).groups[0]!.errorCode).toBe(ERRORS.NOT_COORDINATOR.code);
     await g.ready();
@@ -156,14 +156,14 @@ describe('group coordinator in a cluster', () => {
 
     // This broker becomes leader of partition 0 at epoch 5: loading, then served.
     c.setRole(OFFSETS_TOPIC, 0, SELF, 5);
-    expect(errorOf(() => g.fetchOffsets({ groupId: a, topics: null }))).toBe('COORDINATOR_LOAD_IN_PROGRESS');
-    expect(errorOf(() => g.heartbeat(heartbeatRequest({ groupId: a, subscribedTopicNames: ['t'], sessionTimeoutMs: 10_000 }), { clientId: 'c', clientHost: 'h' }))).toBe('COORDINATOR_LOAD_IN_PROGRESS');
+    expect(errorNameOf(() => g.fetchOffsets({ groupId: a, topics: null }))).toBe('COORDINATOR_LOAD_IN_PROGRESS');
+    expect(errorNameOf(() => g.heartbeat(heartbeatRequest({ groupId: a, subscribedTopicNames: ['t'], sessionTimeoutMs: 10_000 }), { clientId: 'c', clientHost: 'h' }))).toBe('COORDINATOR_LOAD_IN_PROGRESS');
     expect(g.listGroups({ statesFilter: null }).errorCode).toBe(ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code);
     expect(g.findCoordinator({ keyType: 0, keys: [a] }).coordinators[0]).toMatchObject({ nodeId: SELF, host: 'broker-1.test', port: 9001, errorCode: 0 });
     expect(await afterLoad(() => committed(g, a))).toBe(42);
     expect(g.listGroups({ statesFilter: null })).toEqual({ errorCode: 0, groups: [{ groupId: a, groupState: 'empty' }] });
     // Partition 1 is still broker 2's.
-    expect(errorOf(() => committed(g, b))).toBe('NOT_COORDINATOR');
+    expect(errorNameOf(() => committed(g, b))).toBe('NOT_COORDINATOR');
   });
 
   it('at start, loads the partitions it already leads (their role events came before it existed)', async () => {
@@ -200,10 +200,10 @@ describe('group coordinator in a cluster', () => {
     // Broker 3 takes partition 0 over.
     c.setRole(OFFSETS_TOPIC, 0, 3, 1);
     const again = (groupId: string, m: { memberId: string; memberEpoch: number }) =>
-      errorOf(() => g.heartbeat(heartbeatRequest({ groupId, memberId: m.memberId, memberEpoch: m.memberEpoch, subscribedTopicNames: ['t'], sessionTimeoutMs: 10_000 }), client));
+      errorNameOf(() => g.heartbeat(heartbeatRequest({ groupId, memberId: m.memberId, memberEpoch: m.memberEpoch, subscribedTopicNames: ['t'], sessionTimeoutMs: 10_000 }), client));
     expect(again(a, ma)).toBe('NOT_COORDINATOR');
     await expect(g.commitOffsets({ groupId: a, memberId: ma.memberId, memberEpoch: ma.memberEpoch, topics: [] })).rejects.toMatchObject({ errorName: 'NOT_COORDINATOR' });
-    expect(errorOf(() => committed(g, a))).toBe('NOT_COORDINATOR');
+    expect(errorNameOf(() => committed(g, a))).toBe('NOT_COORDINATOR');
     expect(g.group(a)).toBeUndefined();
     expect(g.findCoordinator({ keyType: 0, keys: [a] }).coordinators[0]).toMatchObject({ nodeId: 3, port: 9003 });
     // The other partition's group is untouched; metrics and ListGroups show only owned groups.
@@ -240,12 +240,8 @@ describe('group coordinator in a cluster', () => {
   });
 
   it('acknowledges a commit only once appendAsLeader (acks=-1) resolved', async () => {
-    const c = cluster();
-    await topics(c, SELF);
     const a = groupIn(0);
-    const g = coordinator(c);
-    await g.start();
-    expect(await afterLoad(() => committed(g, a))).toBe(-1);
+    const { c, g } = await leadingAll(a);
     c.holdAppends = true;
     let answered = false;
     const pending = g.commitOffsets(simpleCommit(a, 33)).finally(() => {
@@ -264,12 +260,8 @@ describe('group coordinator in a cluster', () => {
   });
 
   it('answers a failed appendAsLeader with the error Kafka gives an OffsetCommit, changing nothing in memory', async () => {
-    const c = cluster();
-    await topics(c, SELF);
     const a = groupIn(1);
-    const g = coordinator(c);
-    await g.start();
-    await afterLoad(() => committed(g, a));
+    const { c, g } = await leadingAll(a);
     expect(commitCodes(await g.commitOffsets(simpleCommit(a, 1)))).toEqual([0]);
 
     const cases: Array<[ErrorName, ErrorName]> = [
@@ -303,6 +295,36 @@ describe('group coordinator in a cluster', () => {
     expect(committed(g, a)).toBe(1);
   });
 
+  it('a commit whose append completes after the partition moved away is answered, and found by the next load', async () => {
+    const a = groupIn(0);
+    const { c, g } = await leadingAll(a);
+    c.holdAppends = true;
+    const pending = g.commitOffsets(simpleCommit(a, 8));
+    await until(() => c.held.length === 1, 'the commit to reach appendAsLeader');
+    c.setRole(OFFSETS_TOPIC, 0, 2, 1);
+    c.held.shift()!.release(); // the ISR has it: it is committed, whoever leads now
+    expect(commitCodes(await pending)).toEqual([0]);
+    expect(errorNameOf(() => committed(g, a))).toBe('NOT_COORDINATOR');
+    c.holdAppends = false;
+    c.setRole(OFFSETS_TOPIC, 0, SELF, 2);
+    expect(await afterLoad(() => committed(g, a))).toBe(8);
+  });
+
+  it('a partition whose log cannot be loaded answers COORDINATOR_NOT_AVAILABLE; the others are served', async () => {
+    const c = cluster();
+    await topics(c, 2);
+    const bad = groupIn(0);
+    const good = groupIn(1);
+    await c.localLog(OFFSETS_TOPIC, 0)!.append(encodeBatch([{ key: Buffer.from([0xc1]), value: null }]));
+    await seedCommit(c, good, 0, 4);
+    const g = coordinator(c);
+    await g.start();
+    c.setRole(OFFSETS_TOPIC, 0, SELF, 1);
+    c.setRole(OFFSETS_TOPIC, 1, SELF, 1);
+    expect(await afterLoad(() => committed(g, bad))).toBe('COORDINATOR_NOT_AVAILABLE');
+    expect(await afterLoad(() => committed(g, good))).toBe(4);
+  });
+
   it('creates __consumer_offsets through the cluster on first need, its replication factor capped at the live brokers', async () => {
     const two = cluster([1, 2], 'two');
     const g = coordinator(two);
@@ -312,6 +334,17 @@ describe('group coordinator in a cluster', () => {
     await g.ready(); // what FindCoordinator does first
     expect(two.created).toEqual([{ name: OFFSETS_TOPIC, numPartitions: OFFSETS_PARTITIONS, replicationFactor: 2, configs: { ...OFFSETS_TOPIC_CONFIGS } }]);
     expect(g.findCoordinator({ keyType: 0, keys: ['x'] }).coordinators[0]).toMatchObject({ nodeId: SELF, errorCode: 0 });
+
+    // No controller to create it: COORDINATOR_NOT_AVAILABLE, and the next call tries again.
+    const down = cluster([1, 2, 3], 'down');
+    const create = down.createTopic.bind(down);
+    down.createTopic = () => Promise.reject(rillError('REQUEST_TIMED_OUT', 'no controller'));
+    const d = coordinator(down);
+    await d.start();
+    await expect(d.ready()).rejects.toMatchObject({ errorName: 'COORDINATOR_NOT_AVAILABLE' });
+    down.createTopic = create;
+    await d.ready();
+    expect(down.created[0]!.replicationFactor).toBe(3);
 
     const five = cluster([1, 2, 3, 4, 5], 'five');
     await coordinator(five).ready();
@@ -338,7 +371,7 @@ describe('group coordinator in a cluster', () => {
     expect(g.findCoordinator({ keyType: 0, keys: [a] }).coordinators[0]).toMatchObject({ nodeId: -1, errorCode: ERRORS.COORDINATOR_NOT_AVAILABLE.code });
     c.setRole(OFFSETS_TOPIC, 0, 7, 4);
     expect(g.findCoordinator({ keyType: 0, keys: [a] }).coordinators[0]).toMatchObject({ nodeId: -1, errorCode: ERRORS.COORDINATOR_NOT_AVAILABLE.code });
-    expect(errorOf(() => committed(g, a))).toBe('NOT_COORDINATOR');
+    expect(errorNameOf(() => committed(g, a))).toBe('NOT_COORDINATOR');
   });
 
   it('reports lag from the high watermark of the local replica, for owned groups', async () => {
