@@ -17,8 +17,9 @@
  *    with offsets and no members. DeleteGroups and AlterGroupOffsets need no live members.
  *  - Membership is in memory; after a restart members get UNKNOWN_MEMBER_ID and rejoin.
  *  - `start()` creates `__consumer_offsets` (or opens it) and loads it before the broker
- *    listens (in a cluster: it only starts following leadership; see placement.ts). `ready()`, awaited by the handlers that write, is where that happens (again) if
- *    it has not: the creation is retried on first use instead of leaving groups unusable.
+ *    listens (in a cluster it only starts following leadership; see placement.ts). `ready()`,
+ *    awaited by the handlers that write, is where that happens (again) if it has not: the
+ *    creation is retried on first use instead of leaving groups unusable.
  *    Reads (OffsetFetch, ListGroups, DescribeGroups, DeleteGroups) never create it: without it
  *    there are no groups.
  *
@@ -26,7 +27,7 @@
  * one owns is placement.ts's job. On one broker it owns them all; in a cluster it owns those it
  * leads, every group API answers NOT_COORDINATOR for groups of other partitions, and when a
  * partition is given up its groups' in-memory state is dropped (`unloadPartition`). There a
- * failed commit append is answered with Kafka's OffsetCommit mapping (offsetCommitErrorOf).
+ * failed commit append is answered with Kafka's OffsetCommit mapping (writeErrorOf).
  */
 import type { Logger } from 'pino';
 import type { AlterGroupOffsetsRequest, AlterGroupOffsetsResponse } from '../../protocol/apis/alter-group-offsets.js';
@@ -41,7 +42,7 @@ import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/api
 import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
 import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
 import { OFFSETS_TOPIC, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
-import { GroupPlacement, offsetCommitErrorOf, type CoordinatorNode, type GroupPlacementConfig } from './placement.js';
+import { GroupPlacement, type CoordinatorNode, type GroupPlacementConfig } from './placement.js';
 
 export type { CoordinatorTopics } from './placement.js';
 
@@ -321,7 +322,7 @@ export class GroupCoordinator {
     try {
       await offsetsTopic.write(groupId, tombstones);
     } catch (err) {
-      throw this.placement.isCluster && err instanceof RillError ? offsetCommitErrorOf(err) : err;
+      throw this.placement.writeErrorOf(err);
     } finally {
       this.deleting.delete(groupId);
     }
@@ -364,7 +365,7 @@ export class GroupCoordinator {
       await offsetsTopic.write(groupId, writes, nowMs);
     } catch (err) {
       // Nothing was applied to memory: the append did not resolve.
-      const mapped = this.placement.isCluster && err instanceof RillError ? offsetCommitErrorOf(err) : err;
+      const mapped = this.placement.writeErrorOf(err);
       const code = mapped instanceof RillError ? mapped.code : ERRORS.KAFKA_STORAGE_ERROR.code;
       this.opts.logger.error({ err, groupId }, `writing offsets to ${OFFSETS_TOPIC} failed`);
       for (const r of written) {

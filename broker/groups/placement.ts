@@ -99,8 +99,12 @@ export class GroupPlacement {
 
   constructor(private readonly opts: GroupPlacementOptions) {}
 
-  get isCluster(): boolean {
-    return this.opts.cluster !== null;
+  /**
+   * What a failed `__consumer_offsets` write is answered with: in a cluster Kafka's
+   * OffsetCommit mapping (offsetCommitErrorOf); on a single broker the error as it is.
+   */
+  writeErrorOf(err: unknown): unknown {
+    return this.opts.cluster !== null && err instanceof RillError ? offsetCommitErrorOf(err) : err;
   }
 
   get isCreating(): boolean {
