@@ -63,6 +63,7 @@ export interface BrokerConfig {
   /** Classic groups: members (and members asked to rejoin with their id) per group. */
   'group.max.size': number;
   'offsets.topic.num.partitions': number;
+  'offsets.topic.replication.factor': number;
   'log.segment.bytes': number;
   'log.roll.ms': number;
   'log.retention.ms': number;
@@ -165,6 +166,7 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'group.max.session.timeout.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: largest session timeout a JoinGroup may ask for (else INVALID_SESSION_TIMEOUT).' },
   'group.max.size': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: members per group; one more is refused with GROUP_MAX_SIZE_REACHED.' },
   'offsets.topic.num.partitions': { type: 'int', min: 1, max: 1000, doc: 'Partitions of __consumer_offsets (Kafka: 50; rill: 10). Fixed once the topic exists.' },
+  'offsets.topic.replication.factor': { type: 'int', min: 1, max: 32767, doc: 'Replication factor of __consumer_offsets in a cluster, capped at the live brokers when the topic is created (on first need).' },
   'log.segment.bytes': logSpec('segment.bytes'),
   'log.roll.ms': logSpec('segment.ms'),
   'log.retention.ms': logSpec('retention.ms'),
@@ -215,6 +217,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   // Kafka's default is unbounded (2^31-1); rill bounds the members it keeps in memory per group.
   'group.max.size': 1000,
   'offsets.topic.num.partitions': 10,
+  'offsets.topic.replication.factor': 3,
   'log.segment.bytes': logDefault('segment.bytes') as number,
   'log.roll.ms': logDefault('segment.ms') as number,
   'log.retention.ms': logDefault('retention.ms') as number,

@@ -9,21 +9,25 @@
  *    (memberId '' and memberEpoch -1) is accepted only while the group has no live members;
  *    otherwise NON_EMPTY_GROUP (Kafka answers UNKNOWN_MEMBER_ID; the group being in use is
  *    the actual reason, and it matches AlterGroupOffsets).
- *  - Commits are acked only once the `__consumer_offsets` append resolved, i.e. fdatasync'ed.
+ *  - Commits are acked only once the `__consumer_offsets` append resolved, i.e. fdatasync'ed
+ *    (in a cluster: once every in-sync replica has it, appendAsLeader with acks=-1).
  *  - Commits for a topic-partition that does not exist get UNKNOWN_TOPIC_OR_PARTITION (as
  *    Kafka); metadata longer than OFFSET_METADATA_MAX_BYTES gets INVALID_COMMIT_OFFSET_SIZE.
  *  - A group exists while it has live members or committed offsets; an 'empty' group is one
  *    with offsets and no members. DeleteGroups and AlterGroupOffsets need no live members.
  *  - Membership is in memory; after a restart members get UNKNOWN_MEMBER_ID and rejoin.
  *  - `start()` creates `__consumer_offsets` (or opens it) and loads it before the broker
- *    listens. `ready()`, awaited by the handlers that write, is where that happens (again) if
- *    it has not: the creation is retried on first use instead of leaving groups unusable.
+ *    listens (in a cluster it only starts following leadership; see placement.ts). `ready()`,
+ *    awaited by the handlers that write, is where that happens (again) if it has not: the
+ *    creation is retried on first use instead of leaving groups unusable.
  *    Reads (OffsetFetch, ListGroups, DescribeGroups, DeleteGroups) never create it: without it
  *    there are no groups.
  *
- * Cluster seam: `coordinatorFor(groupId)` names the broker coordinating a group. On one
- * broker that is this broker; in a cluster it will be the leader of the group's
- * `__consumer_offsets` partition, and the group APIs will answer NOT_COORDINATOR elsewhere.
+ * Cluster: which broker coordinates a group and which `__consumer_offsets` partitions this
+ * one owns is placement.ts's job. On one broker it owns them all; in a cluster it owns those it
+ * leads, every group API answers NOT_COORDINATOR for groups of other partitions, and when a
+ * partition is given up its groups' in-memory state is dropped (`unloadPartition`). There a
+ * failed commit append is answered with Kafka's OffsetCommit mapping (writeErrorOf).
  */
 import type { Logger } from 'pino';
 import type { AlterGroupOffsetsRequest, AlterGroupOffsetsResponse } from '../../protocol/apis/alter-group-offsets.js';
@@ -36,33 +40,20 @@ import type { GroupState, ListGroupsRequest, ListGroupsResponse } from '../../pr
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/apis/offset-commit.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
 import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
-import type { PartitionLog } from '../../storage/partition-log.js';
 import { ClassicGroups, DEFAULT_CLASSIC_GROUP_CONFIG, RILL_STATE_OF, type ClassicGroupConfig } from './classic/groups.js';
 import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
-import { OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
+import { OFFSETS_TOPIC, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
+import { GroupPlacement, type CoordinatorNode, type GroupPlacementConfig } from './placement.js';
+
+export type { CoordinatorTopics } from './placement.js';
 
 /** Kafka's `offset.metadata.max.bytes` default. */
 export const OFFSET_METADATA_MAX_BYTES = 4096;
 
-/** The topic registry as the coordinator uses it (broker/topic-registry.ts fits). */
-export interface CoordinatorTopics {
-  get(topic: string): { readonly partitions: number; readonly internal: boolean } | undefined;
-  list(): Iterable<{ readonly name: string; readonly partitions: number; readonly internal: boolean }>;
-  partitionLog(topic: string, partition: number): PartitionLog | undefined;
-  ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<{ readonly partitions: number }>;
-}
-
-export interface GroupCoordinatorOptions {
-  nodeId: number;
-  /** Read at request time: the port is known only once the listener is bound. */
-  advertised: () => { host: string; port: number };
-  topics: CoordinatorTopics;
-  /** `offsets.topic.num.partitions`, used when `__consumer_offsets` is created. */
-  offsetsTopicPartitions: number;
+export interface GroupCoordinatorOptions extends GroupPlacementConfig {
   group: GroupConfig;
   /** Classic (JoinGroup/SyncGroup) groups' settings; Kafka's defaults when absent. */
   classic?: ClassicGroupConfig;
-  logger: Logger;
   /** Assert the group invariants after every change (tests; RILL_DEBUG_GROUPS=1). */
   debugChecks: boolean;
 }
@@ -73,7 +64,7 @@ export interface GroupLag {
   topic: string;
   partition: number;
   committedOffset: number;
-  /** -1 when the partition does not exist (any more) on this broker. */
+  /** The high watermark (a single broker: the log end); -1 when this broker has no replica of the partition. */
   logEndOffset: number;
   lag: number;
 }
@@ -84,14 +75,13 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, ConsumerGroup>();
   /** Groups whose tombstones are being written: joins and commits wait (retriable error). */
   private readonly deleting = new Set<string>();
-  private offsetsTopic: OffsetsTopic | null = null;
-  /** Creating and loading `__consumer_offsets`, while it runs. */
-  private creating: Promise<void> | null = null;
+  private readonly placement: GroupPlacement;
   private closed = false;
   /** Classic groups (Kafka's JoinGroup/SyncGroup protocol, broker/groups/classic/). */
   readonly classic: ClassicGroups;
 
   constructor(private readonly opts: GroupCoordinatorOptions) {
+    this.placement = new GroupPlacement({ ...opts, onUnload: (p) => this.unloadPartition(p) });
     this.classic = new ClassicGroups({
       config: opts.classic ?? DEFAULT_CLASSIC_GROUP_CONFIG,
       logger: opts.logger,
@@ -99,56 +89,42 @@ export class GroupCoordinator {
     });
   }
 
-  /** Creates `__consumer_offsets` unless it exists, and loads every partition of it. */
-  async start(): Promise<void> {
-    await this.ready();
+  private get offsetsTopic(): OffsetsTopic | null {
+    return this.placement.offsetsTopic;
   }
 
   /**
-   * Resolves once `__consumer_offsets` exists and is loaded, creating it with
+   * Standalone: creates `__consumer_offsets` unless it exists, and loads every partition of it.
+   * Cluster: starts following the leadership of its partitions (created on first need).
+   */
+  async start(): Promise<void> {
+    await this.placement.start();
+  }
+
+  /**
+   * Resolves once `__consumer_offsets` exists (standalone: and is loaded), creating it with
    * `offsets.topic.num.partitions` if needed. Concurrent callers share one creation.
    */
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down'));
-    if (this.creating !== null) return this.creating;
-    if (this.offsetsTopic !== null) return Promise.resolve();
-    this.creating = (async () => {
-      try {
-        const info = await this.opts.topics.ensureInternalTopic(OFFSETS_TOPIC, this.opts.offsetsTopicPartitions, { ...OFFSETS_TOPIC_CONFIGS });
-        if (this.offsetsTopic === null) await this.openOffsetsTopic(info.partitions);
-      } catch (err) {
-        this.opts.logger.error({ err }, `cannot create ${OFFSETS_TOPIC}`);
-        throw rillError('COORDINATOR_NOT_AVAILABLE', `cannot create ${OFFSETS_TOPIC}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        this.creating = null;
-      }
-    })();
-    return this.creating;
-  }
-
-  private async openOffsetsTopic(partitions: number): Promise<void> {
-    if (partitions !== this.opts.offsetsTopicPartitions) {
-      this.opts.logger.warn(
-        { existing: partitions, configured: this.opts.offsetsTopicPartitions },
-        `${OFFSETS_TOPIC} exists with a different partition count; offsets.topic.num.partitions is fixed once the topic exists, using the existing count`,
-      );
-    }
-    const topic = new OffsetsTopic(partitions, (p) => this.opts.topics.partitionLog(OFFSETS_TOPIC, p), this.opts.logger);
-    this.offsetsTopic = topic;
-    await topic.load();
+    return this.placement.ready();
   }
 
   /** Stops every member timer. Offsets are already durable; logs are closed by the broker. */
   async close(): Promise<void> {
     this.closed = true;
+    this.placement.close();
     this.classic.close();
     for (const g of this.groups.values()) g.close();
     this.groups.clear();
   }
 
-  /** The broker coordinating `groupId`: this one, on a single broker. */
-  coordinatorFor(_groupId: string): { nodeId: number; host: string; port: number } {
-    return { nodeId: this.opts.nodeId, ...this.opts.advertised() };
+  /**
+   * The broker coordinating `groupId`: this one on a single broker, the leader of the group's
+   * `__consumer_offsets` partition in a cluster (COORDINATOR_NOT_AVAILABLE while it has none).
+   */
+  coordinatorFor(groupId: string): CoordinatorNode {
+    return this.placement.coordinatorFor(groupId);
   }
 
   findCoordinator(req: FindCoordinatorRequest): FindCoordinatorResponse {
@@ -158,7 +134,12 @@ export class GroupCoordinator {
         if (this.offsetsTopic === null || this.closed) {
           return { key, nodeId: -1, host: '', port: -1, errorCode: ERRORS.COORDINATOR_NOT_AVAILABLE.code, errorMessage: 'the group coordinator is not running' };
         }
-        return { key, ...this.coordinatorFor(key), errorCode: 0, errorMessage: null };
+        try {
+          return { key, ...this.coordinatorFor(key), errorCode: 0, errorMessage: null };
+        } catch (err) {
+          if (!(err instanceof RillError)) throw err;
+          return { key, nodeId: -1, host: '', port: -1, errorCode: err.code, errorMessage: err.message };
+        }
       }),
     };
   }
@@ -247,15 +228,13 @@ export class GroupCoordinator {
   listGroups(req: ListGroupsRequest): ListGroupsResponse {
     if (this.closed) throw rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down');
     const offsetsTopic = this.offsetsTopic;
-    if (offsetsTopic === null) return { errorCode: this.creating !== null ? ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code : 0, groups: [] };
-    let loading = false;
+    if (offsetsTopic === null) return { errorCode: this.placement.isCreating ? ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code : 0, groups: [] };
+    // Groups are listed only where they are loaded (in a cluster: by their coordinator).
+    const loading = offsetsTopic.anyLoading;
     const ids = new Set<string>([...this.groups.keys(), ...this.classic.ids(), ...offsetsTopic.offsets.groupIds()]);
     const groups: ListGroupsResponse['groups'] = [];
     for (const groupId of [...ids].sort()) {
-      if (!offsetsTopic.isLoaded(offsetsTopic.partitionFor(groupId))) {
-        loading = true;
-        continue;
-      }
+      if (!offsetsTopic.isLoaded(offsetsTopic.partitionFor(groupId))) continue;
       const groupState = this.stateOf(groupId);
       if (req.statesFilter !== null && req.statesFilter.length > 0 && !req.statesFilter.includes(groupState)) continue;
       groups.push({ groupId, groupState });
@@ -324,8 +303,8 @@ export class GroupCoordinator {
     const out: GroupLag[] = [];
     for (const topic of [...committed.keys()].sort()) {
       for (const [partition, c] of [...committed.get(topic)!.entries()].sort((a, b) => a[0] - b[0])) {
-        const log = this.opts.topics.partitionLog(topic, partition);
-        const logEndOffset = log === undefined || log.isClosed ? -1 : log.logEndOffset;
+        const log = this.placement.logOf(topic, partition);
+        const logEndOffset = log === undefined || log.isClosed ? -1 : log.highWatermark;
         out.push({ groupId, topic, partition, committedOffset: c.offset, logEndOffset, lag: logEndOffset < 0 ? -1 : Math.max(0, logEndOffset - c.offset) });
       }
     }
@@ -337,6 +316,15 @@ export class GroupCoordinator {
     const ids = new Set<string>([...this.groups.keys(), ...this.classic.ids()]);
     if (this.offsetsTopic !== null) for (const id of this.offsetsTopic.offsets.groupIds()) ids.add(id);
     return [...ids].sort();
+  }
+
+  /**
+   * The classic groups, for a request about `groupId`: throws what the other group APIs do when
+   * this broker cannot serve the group now (NOT_COORDINATOR in a cluster, still loading, shut down).
+   */
+  classicFor(groupId: string): ClassicGroups {
+    this.requireLoaded(groupId);
+    return this.classic;
   }
 
   /** The live membership of a group, if it has any (tests and metrics). */
@@ -368,6 +356,8 @@ export class GroupCoordinator {
     this.deleting.add(groupId);
     try {
       await offsetsTopic.write(groupId, tombstones);
+    } catch (err) {
+      throw this.placement.writeErrorOf(err);
     } finally {
       this.deleting.delete(groupId);
     }
@@ -391,13 +381,13 @@ export class GroupCoordinator {
     const written: CommitPartitionResult[] = [];
     const nowMs = Date.now();
     topics.forEach((t, i) => {
-      const info = this.opts.topics.get(t.name);
+      const partitions = this.placement.partitionCount(t.name);
       for (const p of t.partitions) {
         const result: CommitPartitionResult = { partition: p.partition, errorCode: 0, errorMessage: null };
         results[i]!.partitions.push(result);
-        if (info === undefined || p.partition >= info.partitions) {
+        if (partitions === undefined || p.partition >= partitions) {
           result.errorCode = ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
-          result.errorMessage = info === undefined ? `topic '${t.name}' does not exist` : `topic '${t.name}' has no partition ${p.partition}`;
+          result.errorMessage = partitions === undefined ? `topic '${t.name}' does not exist` : `topic '${t.name}' has no partition ${p.partition}`;
         } else if (p.metadata !== null && Buffer.byteLength(p.metadata) > OFFSET_METADATA_MAX_BYTES) {
           result.errorCode = ERRORS.INVALID_COMMIT_OFFSET_SIZE.code;
           result.errorMessage = `Offset metadata of ${Buffer.byteLength(p.metadata)} bytes exceeds the maximum of ${OFFSET_METADATA_MAX_BYTES}`;
@@ -410,7 +400,9 @@ export class GroupCoordinator {
     try {
       await offsetsTopic.write(groupId, writes, nowMs);
     } catch (err) {
-      const code = err instanceof RillError ? err.code : ERRORS.KAFKA_STORAGE_ERROR.code;
+      // Nothing was applied to memory: the append did not resolve.
+      const mapped = this.placement.writeErrorOf(err);
+      const code = mapped instanceof RillError ? mapped.code : ERRORS.KAFKA_STORAGE_ERROR.code;
       this.opts.logger.error({ err, groupId }, `writing offsets to ${OFFSETS_TOPIC} failed`);
       for (const r of written) {
         r.errorCode = code;
@@ -424,8 +416,8 @@ export class GroupCoordinator {
     const group = new ConsumerGroup(groupId, {
       config: this.opts.group,
       metadata: {
-        partitionCount: (topic) => this.opts.topics.get(topic)?.partitions,
-        topicNames: () => this.nonInternalTopicNames(),
+        partitionCount: (topic) => this.placement.partitionCount(topic),
+        topicNames: () => this.placement.nonInternalTopicNames(),
       },
       logger: this.opts.logger,
       debugChecks: this.opts.debugChecks,
@@ -435,8 +427,23 @@ export class GroupCoordinator {
     return group;
   }
 
-  private *nonInternalTopicNames(): Generator<string> {
-    for (const t of this.opts.topics.list()) if (!t.internal) yield t.name;
+  /**
+   * This broker gave up a `__consumer_offsets` partition (or reloads it at a new epoch): its
+   * groups' membership goes, so their members get NOT_COORDINATOR and find the new coordinator.
+   */
+  private unloadPartition(partition: number): void {
+    const topic = this.offsetsTopic;
+    if (topic === null) return;
+    let dropped = 0;
+    for (const [groupId, group] of this.groups) {
+      if (topic.partitionFor(groupId) !== partition) continue;
+      group.close();
+      this.groups.delete(groupId);
+      dropped++;
+    }
+    // Classic groups too; their parked joins and syncs are told to find the new coordinator.
+    dropped += this.classic.unload((groupId) => topic.partitionFor(groupId) === partition);
+    if (dropped > 0) this.opts.logger.info({ partition, groups: dropped }, `${OFFSETS_TOPIC}-${partition} unloaded: dropped its groups' membership`);
   }
 
   /** Drops the membership object of a group with no members and no offsets. */
@@ -460,17 +467,16 @@ export class GroupCoordinator {
     if (this.closed) throw rillError('COORDINATOR_NOT_AVAILABLE', 'the group coordinator is shut down');
     const topic = this.offsetsTopic;
     if (topic === null) {
-      if (this.creating !== null) throw rillError('COORDINATOR_LOAD_IN_PROGRESS', `${OFFSETS_TOPIC} is being created`);
+      if (this.placement.isCreating) throw rillError('COORDINATOR_LOAD_IN_PROGRESS', `${OFFSETS_TOPIC} is being created`);
       return null;
     }
     return this.checkLoaded(topic, groupId);
   }
 
   private checkLoaded(topic: OffsetsTopic, groupId: string): OffsetsTopic {
-    const partition = topic.partitionFor(groupId);
-    if (!topic.isLoaded(partition)) {
-      throw rillError('COORDINATOR_LOAD_IN_PROGRESS', `${OFFSETS_TOPIC}-${partition}, which holds group '${groupId}', is still loading`);
-    }
+    // Not owned here (NOT_COORDINATOR), still loading, or failed to load.
+    const refused = topic.unavailable(groupId);
+    if (refused !== null) throw refused;
     return topic;
   }
 

@@ -5,7 +5,8 @@
  *   groupHandlers                the handlers of the eight group APIs
  *
  * Broker config keys read here: group.consumer.session.timeout.ms,
- * group.consumer.heartbeat.interval.ms, offsets.topic.num.partitions, and, when the broker's
+ * group.consumer.heartbeat.interval.ms, offsets.topic.num.partitions,
+ * offsets.topic.replication.factor (a cluster only), and, when the broker's
  * config table declares them, group.consumer.min.session.timeout.ms,
  * group.consumer.max.session.timeout.ms, group.consumer.rebalance.timeout.ms and
  * group.consumer.max.size (otherwise DEFAULT_GROUP_CONFIG's values); for classic groups
@@ -72,7 +73,9 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     nodeId: ctx.nodeId,
     advertised: () => ({ host: ctx.advertisedHost, port: ctx.advertisedPort }),
     topics: ctx.topics,
+    cluster: ctx.cluster,
     offsetsTopicPartitions: ctx.config['offsets.topic.num.partitions'],
+    offsetsTopicReplicationFactor: ctx.config['offsets.topic.replication.factor'],
     group: groupConfigOf(ctx.config),
     classic: classicGroupConfigOf(ctx.config),
     logger: ctx.logger.child({ component: 'groups' }),

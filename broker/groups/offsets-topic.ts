@@ -21,15 +21,19 @@
  * Later record kinds (group metadata, say) take new key versions; a loader that meets a key
  * version it does not know skips the record with a warning instead of failing the partition.
  *
- * Loading: `load()` reads every partition from its log start to its end, applying records in
- * offset order (a tombstone deletes). Until a partition is loaded, `isLoaded(p)` is false and
- * the coordinator answers COORDINATOR_LOAD_IN_PROGRESS for its groups.
+ * Ownership and loading: a broker serves only the groups of the partitions it owns. A single
+ * broker owns them all (`load()`); in a cluster it owns those it leads (`assign(p, epoch)` when
+ * it becomes leader, `unassign(p)` when it stops). Loading reads a partition from its log start
+ * to its end into a fresh per-partition map, applying records in offset order (a tombstone
+ * deletes), and installs it only if the broker still owns the partition at the same epoch.
+ * Meanwhile its groups get COORDINATOR_LOAD_IN_PROGRESS; groups of a partition not owned get
+ * NOT_COORDINATOR. Unassigning drops the partition's offsets from memory.
  */
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
-import { rillError } from '../../protocol/errors.js';
+import { type RillError, rillError } from '../../protocol/errors.js';
 import { BATCH_HEADER_BYTES, decodeBatches, encodeBatch, type RecordInput } from '../../protocol/record-batch.js';
-import type { PartitionLog } from '../../storage/partition-log.js';
+import type { AppendResult, PartitionLog } from '../../storage/partition-log.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 export const OFFSET_COMMIT_KEY_VERSION = 1;
@@ -176,16 +180,85 @@ export interface OffsetWrite {
   value: OffsetCommitValue | null;
 }
 
+/** How commits reach a partition's log: a local append, or the cluster's acks=-1 append. */
+export type OffsetsAppender = (partition: number, batches: Buffer) => Promise<AppendResult>;
+
+export interface OffsetsTopicOptions {
+  /** Default: `log.append` on the local log (a single broker: durable once fdatasync'ed). */
+  append?: OffsetsAppender;
+  /**
+   * Whether this broker still leads `partition` at `leaderEpoch`; asked between the steps of a
+   * load so that a load for an epoch that is no longer current stops. Default: always.
+   */
+  isLeader?: (partition: number, leaderEpoch: number) => boolean;
+}
+
+/**
+ * This broker's hold on one partition. Offsets live per partition (a group's records all go to
+ * one partition), so unloading a partition drops exactly its groups' offsets.
+ */
+type Ownership =
+  | { state: 'loading'; leaderEpoch: number }
+  | { state: 'loaded'; leaderEpoch: number; offsets: CommittedOffsets }
+  | { state: 'failed'; leaderEpoch: number; reason: string };
+
+export type OwnershipState = Ownership['state'] | 'none';
+
+/** The committed offsets of the loaded partitions, each group read from its own partition. */
+export class LoadedOffsets {
+  constructor(
+    private readonly partitionFor: (groupId: string) => number,
+    private readonly offsetsOf: (partition: number) => CommittedOffsets | undefined,
+    private readonly partitions: number,
+  ) {}
+
+  get(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
+    return this.offsetsOf(this.partitionFor(groupId))?.get(groupId, topic, partition);
+  }
+
+  /** Every commit of a group (live view: do not hold across awaits). */
+  ofGroup(groupId: string): ReadonlyMap<string, ReadonlyMap<number, CommittedOffset>> | undefined {
+    return this.offsetsOf(this.partitionFor(groupId))?.ofGroup(groupId);
+  }
+
+  hasGroup(groupId: string): boolean {
+    return this.offsetsOf(this.partitionFor(groupId))?.hasGroup(groupId) === true;
+  }
+
+  *groupIds(): Generator<string> {
+    for (let p = 0; p < this.partitions; p++) {
+      const offsets = this.offsetsOf(p);
+      if (offsets !== undefined) yield* offsets.groupIds();
+    }
+  }
+}
+
 export class OffsetsTopic {
-  readonly offsets = new CommittedOffsets();
-  private readonly loaded: boolean[];
+  readonly offsets: LoadedOffsets;
+  /** undefined: this broker does not own the partition (in a cluster: does not lead it). */
+  private readonly owned: Array<Ownership | undefined>;
+  /** Loads running, per partition (what a repeated assign() at the same epoch waits for). */
+  private readonly inflight = new Map<number, Promise<void>>();
+  private readonly append: OffsetsAppender;
+  private readonly isLeader: (partition: number, leaderEpoch: number) => boolean;
 
   constructor(
     readonly partitions: number,
     private readonly logFor: (partition: number) => PartitionLog | undefined,
     private readonly logger: Logger,
+    opts: OffsetsTopicOptions = {},
   ) {
-    this.loaded = new Array<boolean>(partitions).fill(false);
+    this.owned = new Array<Ownership | undefined>(partitions).fill(undefined);
+    this.offsets = new LoadedOffsets(
+      (groupId) => this.partitionFor(groupId),
+      (p) => {
+        const o = this.owned[p];
+        return o?.state === 'loaded' ? o.offsets : undefined;
+      },
+      partitions,
+    );
+    this.append = opts.append ?? ((p, batches) => this.requireLog(p).append(batches));
+    this.isLeader = opts.isLeader ?? (() => true);
   }
 
   partitionFor(groupId: string): number {
@@ -193,18 +266,103 @@ export class OffsetsTopic {
   }
 
   isLoaded(partition: number): boolean {
-    return this.loaded[partition] === true;
+    return this.owned[partition]?.state === 'loaded';
   }
 
-  /** Loads every partition (in parallel: each is independent); each becomes usable when done. */
+  stateOf(partition: number): OwnershipState {
+    return this.owned[partition]?.state ?? 'none';
+  }
+
+  /** The leader epoch this broker owns `partition` at, or -1 when it does not own it. */
+  epochOf(partition: number): number {
+    return this.owned[partition]?.leaderEpoch ?? -1;
+  }
+
+  /** Whether some owned partition is still loading. */
+  get anyLoading(): boolean {
+    return this.owned.some((o) => o?.state === 'loading');
+  }
+
+  /**
+   * A single broker: owns every partition at epoch 0 and loads them all (in parallel: each is
+   * independent; each becomes usable when done). Rejects if any fails to load.
+   */
   async load(): Promise<void> {
     const jobs: Promise<void>[] = [];
-    for (let p = 0; p < this.partitions; p++) jobs.push(this.loadPartition(p));
+    for (let p = 0; p < this.partitions; p++) jobs.push(this.assign(p, 0));
     await Promise.all(jobs);
   }
 
-  private async loadPartition(partition: number): Promise<void> {
+  /**
+   * Takes ownership of `partition` at `leaderEpoch` and loads it; its groups answer
+   * COORDINATOR_LOAD_IN_PROGRESS meanwhile. Owning it already at that epoch is a no-op; at
+   * another epoch, what was loaded is dropped first (another leader may have written since).
+   * Resolves when loaded or abandoned (unassigned, reassigned, or no longer leader at that
+   * epoch); rejects when the log cannot be read (the partition then answers
+   * COORDINATOR_NOT_AVAILABLE until it is assigned again).
+   */
+  assign(partition: number, leaderEpoch: number): Promise<void> {
+    try {
+      this.checkPartition(partition);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const current = this.owned[partition];
+    if (current !== undefined && current.leaderEpoch === leaderEpoch && current.state !== 'failed') return this.inflight.get(partition) ?? Promise.resolve();
+    const ownership: Ownership = { state: 'loading', leaderEpoch };
+    this.owned[partition] = ownership;
+    const job: Promise<void> = this.runLoad(partition, ownership).finally(() => {
+      if (this.inflight.get(partition) === job) this.inflight.delete(partition);
+    });
+    this.inflight.set(partition, job);
+    return job;
+  }
+
+  private async runLoad(partition: number, ownership: Ownership): Promise<void> {
+    const { leaderEpoch } = ownership;
+    const stillCurrent = (): boolean => this.owned[partition] === ownership && this.isLeader(partition, leaderEpoch);
+    try {
+      const offsets = await this.loadPartition(partition, leaderEpoch, stillCurrent);
+      if (offsets !== null && stillCurrent()) {
+        this.owned[partition] = { state: 'loaded', leaderEpoch, offsets };
+        return;
+      }
+      this.logger.info({ partition, leaderEpoch }, `${OFFSETS_TOPIC} partition load abandoned: this broker no longer leads it at that epoch`);
+      // Left 'loading' its groups would wait forever; nobody owns it here now.
+      if (this.owned[partition] === ownership) this.owned[partition] = undefined;
+    } catch (err) {
+      if (this.owned[partition] === ownership) this.owned[partition] = { state: 'failed', leaderEpoch, reason: (err as Error).message };
+      this.logger.error({ err, partition, leaderEpoch }, `${OFFSETS_TOPIC} partition failed to load`);
+      throw err;
+    }
+  }
+
+  /** Gives `partition` up and drops its offsets from memory; false if it was not owned. */
+  unassign(partition: number): boolean {
+    this.checkPartition(partition);
+    const owned = this.owned[partition] !== undefined;
+    this.owned[partition] = undefined;
+    return owned;
+  }
+
+  /** Why the groups of `groupId`'s partition cannot be served here, or null when they can. */
+  unavailable(groupId: string): RillError | null {
+    const partition = this.partitionFor(groupId);
+    const o = this.owned[partition];
+    const where = `${OFFSETS_TOPIC}-${partition}, which holds group '${groupId}'`;
+    if (o === undefined) return rillError('NOT_COORDINATOR', `this broker does not lead ${where}; find the group's coordinator again`);
+    if (o.state === 'loading') return rillError('COORDINATOR_LOAD_IN_PROGRESS', `${where}, is still loading`);
+    if (o.state === 'failed') return rillError('COORDINATOR_NOT_AVAILABLE', `${where}, failed to load: ${o.reason}`);
+    return null;
+  }
+
+  /**
+   * Reads a partition from its log start to its end into a fresh map, applying records in
+   * offset order (a tombstone deletes); null when `stillCurrent` turned false on the way.
+   */
+  private async loadPartition(partition: number, leaderEpoch: number, stillCurrent: () => boolean): Promise<CommittedOffsets | null> {
     const log = this.requireLog(partition);
+    const offsets = new CommittedOffsets();
     const started = Date.now();
     const end = log.logEndOffset;
     let next = log.logStartOffset;
@@ -212,6 +370,7 @@ export class OffsetsTopic {
     let skipped = 0;
     while (next < end) {
       const { records: bytes } = await log.read(next, LOAD_READ_BYTES);
+      if (!stillCurrent()) return null;
       const batches = decodeBatches(bytes);
       if (batches.length === 0) break; // nothing at or after `next` (a compaction gap at the end)
       for (const batch of batches) {
@@ -222,24 +381,30 @@ export class OffsetsTopic {
             skipped++;
             continue;
           }
-          this.offsets.apply(rec.key.groupId, rec.key.topic, rec.key.partition, rec.value, r.offset);
+          offsets.apply(rec.key.groupId, rec.key.topic, rec.key.partition, rec.value, r.offset);
           records++;
         }
         next = Math.max(next, batch.header.baseOffset + batch.header.lastOffsetDelta + 1);
       }
     }
     if (skipped > 0) this.logger.warn({ partition, skipped }, `${OFFSETS_TOPIC}: skipped records with an unknown key version (written by a newer rill?)`);
-    this.loaded[partition] = true;
-    this.logger.info({ partition, records, ms: Date.now() - started }, `${OFFSETS_TOPIC} partition loaded`);
+    this.logger.info({ partition, leaderEpoch, records, ms: Date.now() - started }, `${OFFSETS_TOPIC} partition loaded`);
+    return offsets;
   }
 
   /**
    * Appends commits (or tombstones) of one group and applies them to memory once the append
-   * resolved, i.e. once durable per the topic's flush policy (flush.messages=1: fdatasync'ed).
+   * resolved: once durable per the topic's flush policy (flush.messages=1: fdatasync'ed) and,
+   * in a cluster, once every in-sync replica has it. The group's partition must be loaded; if
+   * it was given up while the append ran, memory is left to whoever loads it next.
    */
   async write(groupId: string, writes: readonly OffsetWrite[], nowMs = Date.now()): Promise<void> {
     if (writes.length === 0) return;
-    const log = this.requireLog(this.partitionFor(groupId));
+    const partition = this.partitionFor(groupId);
+    const refused = this.unavailable(groupId);
+    if (refused !== null) throw refused;
+    const ownership = this.owned[partition] as Extract<Ownership, { state: 'loaded' }>;
+    const log = this.requireLog(partition);
     const budget = Math.max(1024, Math.min(BATCH_BUDGET_BYTES, log.config.maxMessageBytes - BATCH_HEADER_BYTES - 1024));
     const batches: Buffer[] = [];
     let records: RecordInput[] = [];
@@ -257,9 +422,16 @@ export class OffsetsTopic {
       bytes += size;
     }
     batches.push(encodeBatch(records, { now: nowMs }));
-    const result = await log.append(batches.length === 1 ? batches[0]! : Buffer.concat(batches));
+    const result = await this.append(partition, batches.length === 1 ? batches[0]! : Buffer.concat(batches));
+    if (this.owned[partition] !== ownership) return;
     // Offsets are assigned consecutively across the batches of one append.
-    writes.forEach((w, i) => this.offsets.apply(groupId, w.topic, w.partition, w.value, result.baseOffset + i));
+    writes.forEach((w, i) => ownership.offsets.apply(groupId, w.topic, w.partition, w.value, result.baseOffset + i));
+  }
+
+  private checkPartition(partition: number): void {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `${OFFSETS_TOPIC} has no partition ${partition} (it has ${this.partitions})`);
+    }
   }
 
   private requireLog(partition: number): PartitionLog {

@@ -158,6 +158,18 @@ export class ClassicGroups {
       });
   }
 
+  /** Drops the groups `owned` selects (their partition moved away); answers their parked requests with NOT_COORDINATOR. */
+  unload(owned: (groupId: string) => boolean): number {
+    let dropped = 0;
+    for (const [groupId, group] of this.groups) {
+      if (!owned(groupId)) continue;
+      group.close(ErrorCode.NOT_COORDINATOR);
+      this.groups.delete(groupId);
+      dropped++;
+    }
+    return dropped;
+  }
+
   /** Answers every parked join and sync (COORDINATOR_NOT_AVAILABLE) and stops every timer. */
   close(): void {
     this.closed = true;

@@ -22,7 +22,13 @@ export const findCoordinatorHandler: KafkaHandler = async (ctx, req, info) => {
     try {
       const coordinator = await readyCoordinator(ctx);
       answer = (key) => {
-        const { nodeId } = coordinator.coordinatorFor(key);
+        let nodeId: number;
+        try {
+          // In a cluster: the leader of the group's __consumer_offsets partition, if it has one.
+          nodeId = coordinator.coordinatorFor(key).nodeId;
+        } catch (err) {
+          return failed(key, errorCodeOf(ctx, err, 'FindCoordinator'), (err as Error).message);
+        }
         const address = kafkaAddressOf(ctx, nodeId);
         if (address === null) return failed(key, ERRORS.COORDINATOR_NOT_AVAILABLE.code, `broker ${nodeId} coordinates group '${key}' but has no Kafka listener`);
         return { key, nodeId, ...address, errorCode: 0, errorMessage: null };

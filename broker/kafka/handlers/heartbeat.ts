@@ -11,7 +11,7 @@ export const heartbeatHandler: KafkaHandler = async (ctx, req) => {
   let errorCode: number;
   try {
     const coordinator = await readyCoordinator(ctx);
-    errorCode = coordinator.classic.heartbeat(body.groupId, body.memberId, body.groupInstanceId, body.generationId);
+    errorCode = coordinator.classicFor(body.groupId).heartbeat(body.groupId, body.memberId, body.groupInstanceId, body.generationId);
   } catch (err) {
     errorCode = errorCodeOf(ctx, err, 'Heartbeat');
   }

@@ -16,7 +16,7 @@ export const joinGroupHandler: KafkaHandler = async (ctx, req, info, conn) => {
   let result: JoinResult;
   try {
     const coordinator = await readyCoordinator(ctx);
-    result = await coordinator.classic.join(body.groupId, {
+    result = await coordinator.classicFor(body.groupId).join(body.groupId, {
       sessionTimeoutMs: body.sessionTimeoutMs,
       rebalanceTimeoutMs: v >= 1 ? body.rebalanceTimeoutMs : -1,
       memberId: body.memberId,

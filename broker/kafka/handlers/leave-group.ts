@@ -15,7 +15,7 @@ export const leaveGroupHandler: KafkaHandler = async (ctx, req, info) => {
   let codes: number[];
   try {
     const coordinator = await readyCoordinator(ctx);
-    codes = coordinator.classic.leave(body.groupId, refs);
+    codes = coordinator.classicFor(body.groupId).leave(body.groupId, refs);
   } catch (err) {
     const errorCode = errorCodeOf(ctx, err, 'LeaveGroup');
     return { throttleTimeMs: 0, errorCode, members: [] } satisfies KafkaResponseInput<typeof LEAVE_GROUP>;

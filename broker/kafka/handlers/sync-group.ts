@@ -14,7 +14,7 @@ export const syncGroupHandler: KafkaHandler = async (ctx, req) => {
   let result: SyncResult;
   try {
     const coordinator = await readyCoordinator(ctx);
-    result = await coordinator.classic.sync(body.groupId, {
+    result = await coordinator.classicFor(body.groupId).sync(body.groupId, {
       generationId: body.generationId,
       memberId: body.memberId,
       groupInstanceId: body.groupInstanceId,
