@@ -6,7 +6,7 @@
  *  - `kcat -G` consuming as a balanced group and committing.
  * `rill` runs from dist/ (built by `npm test`'s pretest).
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ import kafkajs from 'kafkajs';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../../broker/index.js';
-import { rill } from '../integration/cli-run.js';
+import { collect, rill } from '../integration/cli-run.js';
 import { waitFor } from '../integration/harness.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -146,7 +146,7 @@ describe('classic groups with KafkaJS and kcat', () => {
     } finally {
       await admin.disconnect();
     }
-  });
+  }, 180_000);
 
   it('kcat -G consumes as a balanced group and commits what it read', async () => {
     const admin = client().admin();
@@ -154,13 +154,16 @@ describe('classic groups with KafkaJS and kcat', () => {
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }] });
     await admin.disconnect();
     await produce(30);
-    const kcat = spawnSync(
+    // Not spawnSync: the broker runs in this process and must keep answering.
+    const kcatChild = spawn(
       'kcat',
       ['-b', kafkaBroker(), '-G', 'kc', TOPIC, '-o', 'beginning', '-e', '-q', '-f', '%p %o\\n', '-X', 'session.timeout.ms=6000', '-X', 'auto.offset.reset=earliest'],
-      { encoding: 'utf8', timeout: 60_000 },
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
-    expect(kcat.status, kcat.stderr).toBe(0);
+    children.push(kcatChild);
+    const kcat = await collect(kcatChild, 'kcat -G', '', 60_000);
+    expect(kcat.code, kcat.stderr).toBe(0);
     expect(kcat.stdout.trim().split('\n')).toHaveLength(30);
     await waitFor(async () => [...(await describedOffsets('kc')).offsets.values()].reduce((a, b) => a + b, 0) === 30, 15_000, "kcat's commits");
-  });
+  }, 90_000);
 });

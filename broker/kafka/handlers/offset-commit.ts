@@ -5,15 +5,25 @@
  * Empty or unknown. A KIP-848 group checks generationIdOrMemberEpoch as its member epoch.
  * A refusal of the whole request is answered on every partition, as Kafka does.
  *
+ * Kafka's sentinels: KafkaJS's admin.resetOffsets commits -2 (earliest) or -1 (latest). Kafka
+ * stores them and a client then falls back to its own reset policy; rill resolves them when
+ * committed, to the partition's log start offset or high watermark, so the reset means what
+ * it says whatever the consumer's policy (and committed offsets stay >= 0 for rill's tools).
+ * Other negative offsets are refused with INVALID_REQUEST for their partition.
+ *
  * Differences: retentionTimeMs (v2-4) and commitTimestamp (v1) are ignored (offsets never
- * expire in rill); a negative offset is refused with INVALID_REQUEST for its partition.
+ * expire in rill).
  */
 import { ERRORS, ErrorCode } from '../../../protocol/errors.js';
 import type { KafkaRequestBody, KafkaResponseInput, OFFSET_COMMIT } from '../../../protocol/kafka/index.js';
+import type { BrokerContext } from '../../context.js';
 import type { KafkaHandler } from '../handler.js';
 import { errorCodeOf, readyCoordinator } from './group-support.js';
 
 type Response = KafkaResponseInput<typeof OFFSET_COMMIT>;
+
+const EARLIEST = -2;
+const LATEST = -1;
 
 export const offsetCommitHandler: KafkaHandler = async (ctx, req, info) => {
   const body = req as KafkaRequestBody<typeof OFFSET_COMMIT>;
@@ -26,13 +36,12 @@ export const offsetCommitHandler: KafkaHandler = async (ctx, req, info) => {
   const refused = new Map<string, number>();
   const topics = body.topics.map((t) => ({
     name: t.name,
-    partitions: t.partitions
-      .filter((p) => {
-        if (p.committedOffset >= 0) return true;
-        refused.set(`${t.name}\u0000${p.partitionIndex}`, ERRORS.INVALID_REQUEST.code);
-        return false;
-      })
-      .map((p) => ({ partition: p.partitionIndex, committedOffset: p.committedOffset, committedMetadata: p.committedMetadata })),
+    partitions: t.partitions.flatMap((p) => {
+      const committedOffset = resolveOffset(ctx, t.name, p.partitionIndex, p.committedOffset);
+      if (typeof committedOffset === 'number') return [{ partition: p.partitionIndex, committedOffset, committedMetadata: p.committedMetadata }];
+      refused.set(`${t.name}\u0000${p.partitionIndex}`, committedOffset.refused);
+      return [];
+    }),
   }));
   let written: Map<string, number>;
   try {
@@ -58,3 +67,12 @@ export const offsetCommitHandler: KafkaHandler = async (ctx, req, info) => {
     })),
   } satisfies Response;
 };
+
+/** Kafka's -2 (earliest) / -1 (latest) sentinels as offsets of the partition; other negatives refused. */
+function resolveOffset(ctx: BrokerContext, topic: string, partition: number, offset: number): number | { refused: number } {
+  if (offset >= 0) return offset;
+  if (offset !== EARLIEST && offset !== LATEST) return { refused: ERRORS.INVALID_REQUEST.code };
+  const log = ctx.topics.partitionLog(topic, partition);
+  if (log === undefined || log.isClosed) return { refused: ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code };
+  return offset === EARLIEST ? log.logStartOffset : log.highWatermark;
+}
