@@ -15,7 +15,7 @@ import { kafkaGroupHandlers } from '../../broker/kafka/handlers/groups.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { KafkaApiKey, type KafkaMessage } from '../../protocol/kafka/index.js';
 import type { RawClient } from '../helpers/raw-client.js';
-import { connectClient, createTopic, startTestBroker } from '../broker-groups/wire.js';
+import { connectClient, createTopic, produce, startTestBroker } from '../broker-groups/wire.js';
 
 let dir: string;
 const brokers: BrokerHandle[] = [];
@@ -134,15 +134,20 @@ describe('Kafka group APIs on a real broker', () => {
     expect(codes(await call(ctx, 'OffsetCommit', 8, commitV8(-1, '', { 0: 1 })))).toEqual([ErrorCode.UNKNOWN_MEMBER_ID]);
     expect(codes(await call(ctx, 'OffsetCommit', 2, { ...commitV8(0, leader, { 0: 1 }), retentionTimeMs: -1 }))).toEqual([ErrorCode.ILLEGAL_GENERATION]);
     expect(codes(await call(ctx, 'OffsetCommit', 8, commitV8(1, leader, { 0: -5, 9: 1 })))).toEqual([ErrorCode.INVALID_REQUEST, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
+    // Kafka's sentinels (KafkaJS resetOffsets): -1 = the high watermark, -2 = the log start.
+    await produce(rill, 't', 1, 4);
+    expect(codes(await call(ctx, 'OffsetCommit', 8, commitV8(1, leader, { 1: -1, 0: -2 })))).toEqual([0, 0]);
+    const sentinels = await call(ctx, 'OffsetFetch', 8, { groups: [{ groupId: 'g', topics: [{ name: 't', partitionIndexes: [0, 1] }] }], requireStable: false });
+    expect(sentinels.groups[0].topics[0].partitions.map((p: any) => p.committedOffset)).toEqual([0, 4]);
 
     // OffsetFetch v1 (one group, partitions named), v8 (groups), and rill's.
     const v1 = await call(ctx, 'OffsetFetch', 1, { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0, 2, 3] }] });
-    expect(v1.topics[0].partitions.map((p: any) => [p.partitionIndex, p.committedOffset, p.metadata])).toEqual([[0, -1, ''], [2, 5, 'm'], [3, 7, 'm']]);
+    expect(v1.topics[0].partitions.map((p: any) => [p.partitionIndex, p.committedOffset, p.metadata])).toEqual([[0, 0, 'm'], [2, 5, 'm'], [3, 7, 'm']]);
     const v8 = await call(ctx, 'OffsetFetch', 8, { groups: [{ groupId: 'g', topics: null }, { groupId: 'none', topics: null }], requireStable: true });
-    expect(v8.groups[0].topics[0].partitions.map((p: any) => p.committedOffset)).toEqual([5, 7]);
+    expect(v8.groups[0].topics[0].partitions.map((p: any) => p.committedOffset)).toEqual([0, 4, 5, 7]);
     expect(v8.groups[1]).toMatchObject({ groupId: 'none', errorCode: 0, topics: [] });
     const rillFetch = await rill.request('OffsetFetch', { groupId: 'g', topics: null });
-    expect(rillFetch.topics[0]!.partitions.map((p) => p.committedOffset)).toEqual([5, 7]);
+    expect(rillFetch.topics[0]!.partitions.map((p) => p.committedOffset)).toEqual([0, 4, 5, 7]);
 
     // Kafka DescribeGroups: Stable, the chosen protocol, metadata and assignment bytes.
     const kd = (await call(ctx, 'DescribeGroups', 5, { groups: ['g', 'unknown'], includeAuthorizedOperations: false })).groups;
@@ -156,7 +161,7 @@ describe('Kafka group APIs on a real broker', () => {
     const rd = (await rill.request('DescribeGroups', { groupIds: ['g'] })).groups[0]!;
     expect(rd).toMatchObject({ errorCode: 0, state: 'stable', groupEpoch: 1 });
     expect(rd.members.find((m) => m.memberId === follower)).toMatchObject({ subscribedTopicNames: ['t'], assignment: [{ topic: 't', partitions: [2, 3] }] });
-    expect(rd.offsets.map((o) => [o.partition, o.committedOffset])).toEqual([[2, 5], [3, 7]]);
+    expect(rd.offsets.map((o) => [o.partition, o.committedOffset, o.lag])).toEqual([[0, 0, 0], [1, 4, 0], [2, 5, 0], [3, 7, 0]]);
 
     // ListGroups: v4 with Kafka's state names as filter; v0 everything.
     expect((await call(ctx, 'ListGroups', 4, { statesFilter: ['stable'] })).groups).toEqual([{ groupId: 'g', protocolType: 'consumer', groupState: 'Stable' }]);

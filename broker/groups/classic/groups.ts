@@ -78,7 +78,9 @@ export class ClassicGroups {
       group = new ClassicGroup(groupId, { config: this.deps.config, logger: this.deps.logger, onMaybeEmpty: (g) => this.forgetIfUnused(g) });
       this.groups.set(groupId, group);
     }
-    const result = group.join(req);
+    // Kafka takes any rebalance timeout; rill bounds how long a join may park by the largest
+    // session timeout it accepts (group.max.session.timeout.ms, 30 min by default).
+    const result = group.join(req.rebalanceTimeoutMs > maxSessionTimeoutMs ? { ...req, rebalanceTimeoutMs: maxSessionTimeoutMs } : req);
     // A refused first join must not leave an empty group object behind.
     this.forgetIfUnused(group);
     return result;
