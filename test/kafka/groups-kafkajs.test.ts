@@ -143,6 +143,12 @@ describe('classic groups with KafkaJS and kcat', () => {
       await admin.resetOffsets({ groupId: 'shop', topic: TOPIC, earliest: true });
       const { offsets } = await describedOffsets('shop');
       expect([...offsets.values()]).toEqual(new Array(PARTITIONS).fill(0));
+
+      // `rill groups reset-offsets --execute` on the stopped classic group, seen by KafkaJS.
+      const reset = await rill(['groups', 'reset-offsets', '--group', 'shop', '--topic', TOPIC, '--to-latest', '--execute', '--brokers', `127.0.0.1:${broker!.port}`]);
+      expect(reset.code, reset.stderr).toBe(0);
+      const latest = await admin.fetchOffsets({ groupId: 'shop', topics: [TOPIC] });
+      expect(latest[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(72);
     } finally {
       await admin.disconnect();
     }
