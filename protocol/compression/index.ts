@@ -56,7 +56,7 @@ export function decompressRecords(codec: Codec, data: Buffer, limitBytes: number
   try {
     return CODECS[codec].decompress(data, limitBytes);
   } catch (cause) {
-    const reason = cause instanceof DecompressedTooLarge ? cause.message : `they do not decompress (${(cause as Error).message})`;
-    throw rillError('CORRUPT_MESSAGE', `${where}: ${codec} records refused: ${reason}`, { cause });
+    const reason = cause instanceof DecompressedTooLarge ? cause.message : `do not decompress (${(cause as Error).message})`;
+    throw rillError('CORRUPT_MESSAGE', `${where}: ${codec} records ${reason}`, { cause });
   }
 }

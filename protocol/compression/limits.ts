@@ -25,7 +25,7 @@ export function decompressionLimitBytes(maxBatchBytes: number): number {
 export class DecompressedTooLarge extends Error {
   constructor(readonly limitBytes: number, declaredBytes?: number) {
     super(declaredBytes === undefined
-      ? `the records decompress to more than the limit of ${limitBytes} bytes`
-      : `the records declare ${declaredBytes} decompressed bytes, above the limit of ${limitBytes}`);
+      ? `decompress to more than the limit of ${limitBytes} bytes`
+      : `declare ${declaredBytes} decompressed bytes, above the limit of ${limitBytes}`);
   }
 }
