@@ -46,6 +46,8 @@ const BLOCK_SIZE_MASK = 0x7fffffff;
 export const KAFKA_BLOCK_BYTES = 64 * 1024;
 const KAFKA_BD = 4 << 4;
 const MIN_MATCH = 4;
+/** Below this many bytes a JS loop copies faster than Buffer.copy / copyWithin (native calls). */
+const SHORT_COPY_BYTES = 32;
 /** Output one compressed byte can stand for at most (a 0xFF match-length continuation byte). */
 const MAX_BYTES_PER_INPUT_BYTE = 255;
 
@@ -220,7 +222,11 @@ function decodeBlock(src: Buffer, sPos: number, sEnd: number, dst: Buffer, dPos:
     }
     if (literals > sEnd - sPos) throw new Error('lz4 literals run past the block');
     if (literals > dLimit - dPos) throw overflow(dLimit, atLimit);
-    src.copy(dst, dPos, sPos, sPos + literals);
+    if (literals < SHORT_COPY_BYTES) {
+      for (let i = 0; i < literals; i++) dst[dPos + i] = src[sPos + i]!;
+    } else {
+      src.copy(dst, dPos, sPos, sPos + literals);
+    }
     sPos += literals;
     dPos += literals;
     if (sPos === sEnd) return dPos; // the last sequence has literals only
@@ -239,13 +245,23 @@ function decodeBlock(src: Buffer, sPos: number, sEnd: number, dst: Buffer, dPos:
     }
     length += MIN_MATCH;
     if (length > dLimit - dPos) throw overflow(dLimit, atLimit);
-    let from = dPos - offset;
-    if (offset >= length) {
+    const from = dPos - offset;
+    if (length < SHORT_COPY_BYTES || offset < 8) {
+      // Short matches and short periods: a byte loop beats a native call (and is right for
+      // overlapping matches, whose bytes repeat the last `offset` ones).
+      for (let i = 0; i < length; i++) dst[dPos + i] = dst[from + i]!;
+      dPos += length;
+    } else if (offset >= length) {
       dst.copyWithin(dPos, from, from + length);
       dPos += length;
     } else {
-      // An overlapping match repeats the last `offset` bytes: copy byte by byte.
-      for (const stop = dPos + length; dPos < stop;) dst[dPos++] = dst[from++]!;
+      // An overlapping match repeats the last `offset` bytes: what is already copied is the
+      // same pattern, so each copy can take everything from `from` to the current end.
+      for (const stop = dPos + length; dPos < stop;) {
+        const n = Math.min(dPos - from, stop - dPos);
+        dst.copyWithin(dPos, from, from + n);
+        dPos += n;
+      }
     }
   }
 }
