@@ -5,8 +5,17 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CompressionType } from '../../client/types.js';
-import { RECORDS_POS, compressionOf, readBatchHeader } from '../../protocol/record-batch.js';
+import { ATTRIBUTES_POS, RECORDS_POS, compressionOf, readBatchHeader } from '../../protocol/record-batch.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { produce } from '../broker/harness.js';
 import { TestEnv } from '../integration/harness.js';
+
+/** A snappy batch as a Kafka broker served it (KafkaJS fixture v4_response_snappy.json, MIT):
+ *  raw snappy records, no xerial framing (see test/protocol/compression.test.ts). */
+const KAFKA_SNAPPY_BATCH = Buffer.from(
+  '000000000000000000000062000000000297ef6eaa00020000000000000168b91290b100000168b91290b1ffffffffffffffff0000000000000000000130445e0000000e6b65792d3134394476616c7565010a642d323031392d30322d30345431353a31333a34382e3138375a00',
+  'hex',
+);
 
 const CODECS: CompressionType[] = ['gzip', 'snappy', 'lz4', 'zstd'];
 const KEYS = 8;
@@ -62,6 +71,30 @@ describe('compression through the SDK and the broker', () => {
       expect(after).toEqual(expected);
     });
   }
+
+  it('accepts a raw-snappy batch written by another client, stores it as sent, and the SDK reads it', async () => {
+    const broker = await env.broker();
+    const rill = env.client(broker.port);
+    await rill.admin().createTopics({ topics: [{ topic: 'foreign', numPartitions: 1 }] });
+    const raw = await RawClient.connect(broker.port);
+    try {
+      await raw.request('ApiVersions', { clientId: 'raw' });
+      expect((await produce(raw, 'foreign', 0, KAFKA_SNAPPY_BATCH)).errorCode).toBe(0);
+      expect((await produce(raw, 'foreign', 0, KAFKA_SNAPPY_BATCH)).errorCode).toBe(0);
+    } finally {
+      await raw.close();
+    }
+    const stored = Buffer.from((await broker.context.topics.partitionLog('foreign', 0)!.read(0, 1 << 20)).records);
+    // Byte for byte from the attributes on (baseOffset and the leader epoch are the broker's).
+    expect(stored.subarray(ATTRIBUTES_POS, KAFKA_SNAPPY_BATCH.length)).toEqual(KAFKA_SNAPPY_BATCH.subarray(ATTRIBUTES_POS));
+    const got = await readAll(rill, 'foreign', 2);
+    expect(got).toEqual([0, 1].map((offset) => ({ offset, key: 'key-149', value: 'value-149-2019-02-04T15:13:48.187Z' })));
+  });
+
+  it('refuses an unknown compression option with UNSUPPORTED_COMPRESSION_TYPE', () => {
+    const rill = env.client(1);
+    expect(() => rill.producer({ compression: 'brotli' as CompressionType })).toThrow(expect.objectContaining({ errorName: 'UNSUPPORTED_COMPRESSION_TYPE' }));
+  });
 
   it('refuses a batch that inflates past the topic limit with CORRUPT_MESSAGE, and keeps serving', async () => {
     const broker = await env.broker();
