@@ -34,6 +34,8 @@ const SKIPPABLE_MAGIC = 0x184d2a50;
 const BLOCK_HEADER_BYTES = 3;
 const MAX_BLOCK_BYTES = 128 * 1024;
 const DICT_ID_BYTES = [0, 1, 2, 4];
+/** ZSTD_WINDOWLOG_MAX_32: the largest window libzstd decodes on a 32-bit target. */
+const MAX_WINDOW_LOG = 30;
 /** zstd-jni's and Kafka's default level (compression.zstd.level). */
 export const KAFKA_ZSTD_LEVEL = 3;
 
@@ -64,7 +66,8 @@ export function zstdDecompress(data: Buffer, limitBytes: number): Buffer {
     } catch (cause) {
       // Without a declared size the output was capped: failing at the cap is the limit's doing.
       if (!frame.declared && capacity === left && frame.outputBytes > left) throw new DecompressedTooLarge(limitBytes);
-      throw cause;
+      // The package words every libzstd failure "Failed to compress with code N".
+      throw new Error(`libzstd refused the frame at byte ${frame.start} (error ${String((cause as Error).message).replace(/\D+/g, ' ').trim()})`);
     }
     total += part.length;
     parts.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
@@ -90,6 +93,9 @@ function walkFrames(data: Buffer): FrameExtent[] {
     const fhd = data[pos + 4]!;
     if ((fhd & 0x08) !== 0) throw new Error('zstd frame sets the reserved bit');
     const singleSegment = (fhd & 0x20) !== 0;
+    // libzstd in 32-bit WebAssembly cannot decode windows above 2^30, and an invalid header
+    // must never reach it (its size query would answer an error code, used as a size).
+    if (!singleSegment && 10 + (data[pos + 5]! >> 3) > MAX_WINDOW_LOG) throw new Error(`zstd frame window 2^${10 + (data[pos + 5]! >> 3)} is above 2^${MAX_WINDOW_LOG}`);
     const sizeId = fhd >> 6;
     const sizeBytes = sizeId === 0 ? (singleSegment ? 1 : 0) : 1 << sizeId;
     pos += 5 + (singleSegment ? 0 : 1) + DICT_ID_BYTES[fhd & 0x03]!;

@@ -233,6 +233,15 @@ describe('bounded decompression', () => {
     expect(decompressRecords('zstd', small, 1 << 20, 'test').equals(Buffer.alloc(3 * 128 * 1024, 0x61))).toBe(true);
   });
 
+  it('zstd: a frame whose window libzstd cannot take, or that needs a dictionary, is refused cleanly', () => {
+    const frame = Buffer.from('28b52ffd00f8' + '010000', 'hex'); // window 2^41, one empty raw last block
+    expect(errorOf(() => decompressRecords('zstd', frame, 1 << 20, 'test')).message).toMatch(/window 2\^41/);
+    const withDict = Buffer.from('28b52ffd210100' + '010000', 'hex'); // single segment, dictionary id 1
+    expect(errorOf(() => decompressRecords('zstd', withDict, 1 << 20, 'test')).errorName).toBe('CORRUPT_MESSAGE');
+    // The decoder still works afterwards.
+    expect(decompressRecords('zstd', compressRecords('zstd', Buffer.from('ok')), 10, 'test').toString()).toBe('ok');
+  });
+
   it('zstd: a frame declaring a content size past the limit is refused', () => {
     const frame = compressRecords('zstd', Buffer.alloc(1000, 1));
     expect(errorOf(() => decompressRecords('zstd', frame, 999, 'test')).message).toMatch(/declare 1000/);
