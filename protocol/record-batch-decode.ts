@@ -6,8 +6,8 @@
  * It never writes to the buffer.
  *
  * Decoded keys and values are views into the buffer passed to `decodeBatch` (or into the
- * decompressed records of a compressed batch): they stay valid only as long as nobody overwrites
- * that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
+ * decompressed records of a compressed batch): they stay valid only as long as nobody
+ * overwrites that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
  */
 import { MAX_DECOMPRESSED_BYTES, decompressRecords, type Compression } from './compression/index.js';
 import { crc32c } from './crc32c.js';
@@ -60,7 +60,8 @@ export interface DecodedBatch {
  * batches keep gaps). Returns the parsed header; throws CORRUPT_MESSAGE with what was wrong.
  *
  * It does not decompress the records (codecs 0-4 are all valid; recordsSection and
- * record-validation.ts decompress, bounded). A producer's batch has no gaps, so the produce path may also insist on lastOffsetDelta === recordCount - 1.
+ * record-validation.ts decompress, bounded). A producer's batch has no gaps, so the produce
+ * path may also insist on lastOffsetDelta === recordCount - 1.
  */
 export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSITIVE_INFINITY): BatchHeader {
   if (!Number.isInteger(pos) || pos < 0 || buf.length - pos < BATCH_HEADER_BYTES) {
@@ -197,7 +198,7 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
   return batches;
 }
 
-/** The gunzipped records section `compressed` of the gzip batch at `pos` (at most MAX_DECOMPRESSED_BYTES). */
+/** The gunzipped records section `compressed` of the gzip batch at `pos` (bounded as above). */
 export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
   return decompressRecords('gzip', compressed, MAX_DECOMPRESSED_BYTES, `Record batch at position ${pos}`);
 }
