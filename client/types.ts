@@ -29,7 +29,8 @@ export interface RillConfig {
 
 /** `-1` and `'all'` are the same thing: acked once the broker has the batch per its flush policy. */
 export type Acks = -1 | 0 | 1 | 'all';
-export type CompressionType = 'none' | 'gzip';
+/** Kafka's compression.type values: the codec of every batch a producer sends. */
+export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 export type HeaderValue = Buffer | string;
 export type MessageHeaders = Record<string, HeaderValue>;
 
@@ -87,6 +88,7 @@ export interface ProducerConfig {
   acks?: Acks;
   /** Default true (when acks is all): retries can neither duplicate nor reorder. */
   idempotent?: boolean;
+  /** Codec of the batches sent (Kafka's compression.type; framings in docs/PROTOCOL.md). Default 'none'. */
   compression?: CompressionType;
   /** Unacknowledged batches per partition; at most 5 when idempotent. Default 5. */
   maxInFlightRequests?: number;

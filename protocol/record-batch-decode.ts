@@ -1,14 +1,15 @@
 /**
  * Validation and decoding of Kafka's RecordBatch v2: one batch Buffer in, its header and
  * records out. Reads the 61-byte header (layout in record-batch-header.ts) and the records
- * after it (record layout in record-batch-encode.ts), gunzipping them first for a gzip batch.
+ * after it (record layout in record-batch-encode.ts), decompressing them first for a batch with
+ * a codec (protocol/compression/).
  * It never writes to the buffer.
  *
  * Decoded keys and values are views into the buffer passed to `decodeBatch` (or into the
- * decompressed records of a gzip batch): they stay valid only as long as nobody overwrites
- * that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
+ * decompressed records of a compressed batch): they stay valid only as long as nobody
+ * overwrites that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
  */
-import { gunzipSync } from 'node:zlib';
+import { MAX_DECOMPRESSED_BYTES, decompressRecords, type Compression } from './compression/index.js';
 import { crc32c } from './crc32c.js';
 import { rillError } from './errors.js';
 import {
@@ -31,9 +32,9 @@ import {
 import type { RecordHeader } from './record-batch-encode.js';
 import { readVarint, readVarlong, type Cursor } from './varint.js';
 
-/** A decompressed gzip batch larger than this is refused: it protects the process from a
- *  small batch that inflates to gigabytes (Kafka's default max.message.bytes is ~1 MiB). */
-export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+/** A batch whose records decompress past this is refused by readers that know no topic limit
+ *  (protocol/compression/limits.ts; the produce path uses one derived from max.message.bytes). */
+export { MAX_DECOMPRESSED_BYTES };
 
 export interface Record {
   offset: number;
@@ -58,9 +59,9 @@ export interface DecodedBatch {
  * more records than bytes allow, lastOffsetDelta >= recordCount - 1 (more is fine: compacted
  * batches keep gaps). Returns the parsed header; throws CORRUPT_MESSAGE with what was wrong.
  *
- * It does not refuse codecs 2-4 (snappy, lz4, zstd): those are valid Kafka batches that rill
- * cannot decompress; the produce path calls `compressionOf` to refuse them. A producer's batch
- * has no gaps, so the produce path may also insist on lastOffsetDelta === recordCount - 1.
+ * It does not decompress the records (codecs 0-4 are all valid; recordsSection and
+ * record-validation.ts decompress, bounded). A producer's batch has no gaps, so the produce
+ * path may also insist on lastOffsetDelta === recordCount - 1.
  */
 export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSITIVE_INFINITY): BatchHeader {
   if (!Number.isInteger(pos) || pos < 0 || buf.length - pos < BATCH_HEADER_BYTES) {
@@ -152,26 +153,28 @@ export function decodeBatchInto(buf: Buffer, pos: number, sink: RecordSink): Bat
   return header;
 }
 
-/** Where a batch's records are: in `buf` itself, or in a fresh buffer for a gzip batch. */
+/** Where a batch's records are: in `buf` itself, or in a fresh buffer for a compressed batch. */
 export interface RecordsSection {
   data: Buffer;
   start: number;
   end: number;
-  gzip: boolean;
+  /** The batch's codec: what a rewrite of its records (compaction) compresses them with. */
+  compression: Compression;
 }
 
 /**
  * The records section of the batch at `pos` whose header is `header` (read or validated by
- * the caller): a range of `buf`, or the gunzipped records of a gzip batch (at most
- * MAX_DECOMPRESSED_BYTES). Throws UNSUPPORTED_COMPRESSION_TYPE for snappy/lz4/zstd and
- * CORRUPT_MESSAGE when gzip records do not decompress.
+ * the caller): a range of `buf`, or the decompressed records of a compressed batch (at most
+ * `maxDecompressedBytes`). Throws CORRUPT_MESSAGE when the records do not decompress within
+ * that, or the codec bits are 5-7.
  */
-export function recordsSection(buf: Buffer, pos: number, header: BatchHeader): RecordsSection {
+export function recordsSection(buf: Buffer, pos: number, header: Pick<BatchHeader, 'attributes' | 'batchLength'>, maxDecompressedBytes = MAX_DECOMPRESSED_BYTES): RecordsSection {
   const start = pos + RECORDS_POS;
   const end = pos + LOG_OVERHEAD + header.batchLength;
-  if (compressionOf(header.attributes) === 'none') return { data: buf, start, end, gzip: false };
-  const data = gunzipRecords(buf.subarray(start, end), pos);
-  return { data, start: 0, end: data.length, gzip: true };
+  const compression = compressionOf(header.attributes);
+  if (compression === 'none') return { data: buf, start, end, compression };
+  const data = decompressRecords(compression, buf.subarray(start, end), maxDecompressedBytes, `Record batch at position ${pos}`);
+  return { data, start: 0, end: data.length, compression };
 }
 
 /**
@@ -195,12 +198,9 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
   return batches;
 }
 
+/** The gunzipped records section `compressed` of the gzip batch at `pos` (bounded as above). */
 export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
-  try {
-    return gunzipSync(compressed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
-  } catch (cause) {
-    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos}: gzip records do not decompress (${(cause as Error).message})`, { cause });
-  }
+  return decompressRecords('gzip', compressed, MAX_DECOMPRESSED_BYTES, `Record batch at position ${pos}`);
 }
 
 function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number, sink: RecordSink): void {
