@@ -75,9 +75,10 @@ export class Admin {
 
   /**
    * Topics with, per partition, the leader (-1: offline), leader epoch, replicas, ISR, offline
-   * replicas and log start/end offsets (all topics when `topics` is omitted).
+   * replicas and log start/end offsets (all topics when `topics` is omitted; offsets -1 with
+   * `includeOffsets: false`, which asks Metadata only).
    */
-  describeTopics(opts: { topics?: string[] } & AdminCallOptions = {}): Promise<TopicDescription[]> {
+  describeTopics(opts: { topics?: string[]; includeOffsets?: boolean } & AdminCallOptions = {}): Promise<TopicDescription[]> {
     return topics.describeTopics(this.channel, opts);
   }
 

@@ -62,9 +62,10 @@ export async function listTopics(ch: AdminChannel, opts: AdminCallOptions = {}):
 /**
  * Topics with each partition's leader, leader epoch, replicas, ISR, offline replicas and log
  * start/end offsets (all topics when `topics` is omitted). A partition without a leader
- * (offline) is described with offsets -1 instead of failing the whole call.
+ * (offline) is described with offsets -1 instead of failing the whole call; so is every
+ * partition with `includeOffsets: false` (no ListOffsets: metadata only).
  */
-export async function describeTopics(ch: AdminChannel, opts: { topics?: string[] } & AdminCallOptions = {}): Promise<TopicDescription[]> {
+export async function describeTopics(ch: AdminChannel, opts: { topics?: string[]; includeOffsets?: boolean } & AdminCallOptions = {}): Promise<TopicDescription[]> {
   const names = opts.topics ?? (await listTopics(ch, opts));
   const response = await withRetry(ch.retry, () => ch.metadata.refresh(names, opts.signal), { signal: opts.signal });
   const out: TopicDescription[] = [];
@@ -89,6 +90,7 @@ export async function describeTopics(ch: AdminChannel, opts: { topics?: string[]
         })),
     });
   }
+  if (opts.includeOffsets === false) return out;
   const requests = out.flatMap((t) => t.partitions.filter((p) => p.leader >= 0).map((p) => ({ topic: t.name, partition: p.partition })));
   // Leaders as the refresh above (or a later one, after a failed partition marked its topic stale) saw them.
   const leaderOf = async (topic: string, partition: number): Promise<number> => {
