@@ -289,7 +289,7 @@ export class LocalCluster {
     const up = await Promise.all(listening);
     if (this.stopping !== null) return;
     const addresses = up.flatMap((ok, i) => (ok ? [`${HOST}:${o.basePort + i}`] : []));
-    const pids = [this.etcd, ...this.members].map((m) => `${m.name}=${m.child.pid}`).join(' ');
+    const pids = [this.etcd, ...this.members].map((m) => `${m.name.replace(' ', '-')}=${m.child.pid}`).join(' ');
     this.say(`${addresses.length} of ${o.brokers} broker(s) up; Ctrl-C stops them all (pids: ${pids})`);
     if (addresses.length > 0) this.say(`export RILL_BROKERS=${addresses.join(',')}`);
   }
