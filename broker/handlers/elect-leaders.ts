@@ -7,6 +7,8 @@
  *
  * The request's timeoutMs bounds the wait: a cluster that has not answered by then gets
  * REQUEST_TIMED_OUT on every partition asked for (the election may still complete later).
+ * A failure of the request as a whole (NOT_CONTROLLER: this broker is not the controller;
+ * REQUEST_TIMED_OUT) is also the top-level errorCode, so the client asks the controller again.
  */
 import type { ElectLeadersPartitionResult, ElectLeadersResponse } from '../../protocol/apis/index.js';
 import { ELECTION_TYPE_UNCLEAN } from '../../protocol/apis/index.js';
@@ -60,9 +62,10 @@ export const electLeadersHandler: Handler<'ElectLeaders'> = async (ctx, req) => 
     }
   }
 
+  let errorCode = 0;
   if (ctx.cluster === null) {
     for (const tp of asked) add(tp.topic, { partitionId: tp.partition, errorCode: ERRORS.ELECTION_NOT_NEEDED.code, errorMessage: 'a standalone broker leads every partition' });
-  } else if (asked.length > 0) {
+  } else if (req.topicPartitions === null || asked.length > 0) {
     const type = req.electionType === ELECTION_TYPE_UNCLEAN ? 'unclean' : 'preferred';
     try {
       const elected = await withTimeout(ctx.cluster.electLeaders(type, req.topicPartitions === null ? null : asked), req.timeoutMs);
@@ -70,6 +73,7 @@ export const electLeadersHandler: Handler<'ElectLeaders'> = async (ctx, req) => 
     } catch (err) {
       const e = classifyError(err);
       if (e.level !== null) ctx.logger[e.level]({ err }, 'leader election failed');
+      errorCode = e.code;
       for (const tp of asked) add(tp.topic, { partitionId: tp.partition, errorCode: e.code, errorMessage: e.message });
     }
   }
@@ -78,5 +82,5 @@ export const electLeadersHandler: Handler<'ElectLeaders'> = async (ctx, req) => 
     topic,
     partitionResult: partitionResult.sort((a, b) => a.partitionId - b.partitionId),
   }));
-  return { throttleTimeMs: 0, errorCode: 0, replicaElectionResults };
+  return { throttleTimeMs: 0, errorCode, replicaElectionResults };
 };

@@ -52,7 +52,10 @@ export async function electLeaders(ch: AdminChannel, opts: ElectLeadersOptions =
   const timeoutMs = opts.timeoutMs ?? ch.requestTimeoutMs;
   const response = await ch.call(opts.signal, async (conn) => {
     const r = await conn.request('ElectLeaders', { electionType, topicPartitions, timeoutMs }, { signal: opts.signal });
-    if (r.errorCode !== ErrorCode.NONE) throw errorFromCode(r.errorCode, 'ElectLeaders failed');
+    if (r.errorCode !== ErrorCode.NONE) {
+      const first = r.replicaElectionResults[0]?.partitionResult[0]?.errorMessage;
+      throw errorFromCode(r.errorCode, first ?? 'ElectLeaders failed');
+    }
     return r;
   });
   const out: LeaderElectionResult[] = [];
