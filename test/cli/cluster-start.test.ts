@@ -3,6 +3,8 @@
  * that runs a real etcd and three real broker processes on free loopback ports and a temp data
  * dir; the admin commands against it; a broker killed under it; SIGINT stopping every child;
  * and a second start on the same dir bringing the same cluster, topic and records back.
+ * Needs the cluster-broker wiring (`rill broker start --etcd ...`, wip/cluster-broker); before
+ * that is merged every broker child refuses the --etcd flag and this fails.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

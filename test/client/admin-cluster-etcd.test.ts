@@ -3,7 +3,7 @@
  * (test/cluster/broker-harness.ts): describeCluster, createTopics with a replica assignment,
  * describeTopics' replicas/ISR/offline replicas, and preferred leader election through the
  * controller: not needed, not available while the preferred replica is down, elected once it
- * is back in sync.
+ * is back in sync. Needs wip/cluster-broker (its test/cluster/broker-harness.ts and runtime).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
