@@ -315,12 +315,26 @@ export interface ITopicConfig {
   numPartitions?: number;
   replicationFactor?: number;
   configs?: Record<string, string>;
+  /**
+   * Replicas by hand, KafkaJS's shape: every partition 0..n-1 once, preferred leader first, all
+   * lists of one length. numPartitions and replicationFactor follow from it (leave them out).
+   */
+  replicaAssignment?: Array<{ partition: number; replicas: number[] }>;
 }
 
 export interface PartitionDescription {
   partition: number;
+  /** -1 when no replica can lead (offline); its offsets are then -1 too. */
   leader: number;
+  leaderEpoch: number;
+  /** Preferred leader first. */
+  replicas: number[];
+  /** In-sync replicas: fewer than `replicas` means under-replicated. */
+  isr: number[];
+  /** Replicas whose broker is down. */
+  offlineReplicas: number[];
   logStartOffset: number;
+  /** The high watermark: the end of what consumers can read. */
   logEndOffset: number;
 }
 
