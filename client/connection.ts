@@ -23,15 +23,16 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { APIS, isRequestErrorResponse, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
+import { APIS, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
 import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
-import { FrameDecoder } from '../protocol/frame.js';
-import { REQUEST_PREFIX_BYTES, RESPONSE_HEADER_BYTES, responseCorrelationId, writeRequestPrefix } from '../protocol/message-header.js';
+import { FrameDecoder, type SegmentedBytes } from '../protocol/frame.js';
+import { REQUEST_PREFIX_BYTES, writeRequestPrefix } from '../protocol/message-header.js';
 import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
-import { decodeResponsePayload, pack } from '../protocol/messages.js';
+import { pack } from '../protocol/messages.js';
 import { RequestQueueFullError, abortError } from './errors.js';
 import { NO_METRICS, type ClientMetrics } from './metrics.js';
 import { RequestSlots } from './request-slots.js';
+import { correlationIdOf, decodeResponseBody, type SegmentedFetchResponse } from './response-decoder.js';
 import { backoffMs, sleep } from './retry.js';
 import type { RetryOptions } from './types.js';
 
@@ -60,6 +61,8 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** false for acks=0 produce: resolve once written, the broker will not answer. */
   expectResponse?: boolean;
+  /** Fetch only (see `fetch`): records that span socket chunks stay a chunk list. */
+  segmentedRecords?: boolean;
 }
 
 interface PendingRequest {
@@ -73,6 +76,7 @@ interface PendingRequest {
   frame: Buffer[] | null;
   /** acks=0 produce: settled when written, no response. */
   expectResponse: boolean;
+  segmentedRecords: boolean;
   /** performance.now() when written (0 without metrics). */
   writtenAt: number;
   correlationId: number;
@@ -173,6 +177,14 @@ export class Connection {
       return this.write(api, payload, opts) as Promise<ResponseOf<N>>;
     }
     return this.requestSlowly(api, payload, opts);
+  }
+
+  /**
+   * A Fetch whose partitions' `records` are read straight from the socket's chunks: a Buffer
+   * view when they arrived in one chunk, else `SegmentedBytes` views of each (never copied).
+   */
+  fetch(payload: RequestOf<'Fetch'>, opts: RequestOptions = {}): Promise<SegmentedFetchResponse> {
+    return this.request('Fetch', payload, { ...opts, segmentedRecords: true }) as Promise<SegmentedFetchResponse>;
   }
 
   private async requestSlowly<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions): Promise<ResponseOf<N>> {
@@ -329,7 +341,7 @@ export class Connection {
           );
         }
       }, timeoutMs);
-      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined, frame, expectResponse, writtenAt: 0, correlationId };
+      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined, frame, expectResponse, segmentedRecords: opts.segmentedRecords === true, writtenAt: 0, correlationId };
       if (opts.signal !== undefined) {
         const signal = opts.signal;
         entry.onAbort = () => {
@@ -412,9 +424,9 @@ export class Connection {
 
   private onData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
-    let frames: Buffer[];
+    let frames: Array<Buffer | SegmentedBytes>;
     try {
-      frames = this.decoder.push(chunk);
+      frames = this.decoder.pushSegmented(chunk);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'undecodable response stream; closing connection');
       socket.destroy(err as Error);
@@ -423,12 +435,12 @@ export class Connection {
     for (let i = 0; i < frames.length; i++) this.onFrame(frames[i]!);
   }
 
-  private onFrame(body: Buffer): void {
-    if (body.length < RESPONSE_HEADER_BYTES) {
+  private onFrame(body: Buffer | SegmentedBytes): void {
+    const correlationId = correlationIdOf(body);
+    if (correlationId < 0) {
       this.socket?.destroy(new ConnectionError(`response from ${this.address} shorter than its header`));
       return;
     }
-    const correlationId = responseCorrelationId(body);
     const entry = this.pending.get(correlationId);
     if (entry === undefined) {
       this.log.debug({ correlationId }, 'response to a request that timed out or was aborted; dropped');
@@ -441,20 +453,9 @@ export class Connection {
     if (entry.writtenAt > 0) this.metrics.requestLatency(entry.def.name, (performance.now() - entry.writtenAt) / 1000);
     let payload: unknown;
     try {
-      payload = decodeResponsePayload(body);
+      payload = decodeResponseBody(entry.def, body, entry.segmentedRecords, this.address);
     } catch (err) {
       entry.reject(err as Error);
-      return;
-    }
-    // The broker could not read the request (a field missing or out of range): the same
-    // two-field answer on every API, never retried (the same request would fail again).
-    if (isRequestErrorResponse(payload)) {
-      entry.reject(errorFromCode(payload.errorCode, `${entry.def.name} refused by ${this.address}: ${payload.errorMessage}`));
-      return;
-    }
-    const invalid = validateResponse(entry.def, payload);
-    if (invalid !== null) {
-      entry.reject(errorFromCode(ErrorCode.INVALID_REQUEST, `malformed ${entry.def.name} response from ${this.address}: ${invalid}`));
       return;
     }
     entry.resolve(payload);
