@@ -14,7 +14,8 @@
  *     (`name`, `topic`, `resourceType`, `resourceName`, `groupId`, `partitionIndex`, ...), and
  *     the partition number across Kafka's three spellings (`index`, `partition`,
  *     `partitionIndex`);
- *   - everything else stays at its declared default (offsets -1 and so on).
+ *   - everything else stays at its declared default, and an int64 without one (an offset, a
+ *     high watermark, a producer id) is -1, Kafka's "none" in error answers.
  *
  * Returns null when the response has no error code anywhere the request can be mirrored
  * (then there is no honest answer and the listener closes the connection, as Kafka does).
@@ -94,7 +95,7 @@ function build(
       if (items.some((b) => b.coded)) coded = true;
     } else if (f.type !== 'struct' && !f.type.startsWith('[]')) {
       identify(msg, f, source);
-      if (!(f.name in msg)) msg[f.name] = defaultOf(f);
+      if (!(f.name in msg)) msg[f.name] = f.type === 'int64' && f.default === undefined ? -1 : defaultOf(f);
     }
   }
   return { msg, coded };
