@@ -3,6 +3,8 @@
  * Kafka port in its listening line, and raw Kafka requests are answered there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaApiKey } from '../../protocol/kafka/index.js';
 import { CLI } from '../integration/cli-run.js';
@@ -23,19 +25,11 @@ describe('rill broker start --kafka-port', () => {
     children.push(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${stderr}`)), 15_000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const nl = out.indexOf('\n');
-        if (nl >= 0) {
-          clearTimeout(timer);
-          resolve(out.slice(0, nl));
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`broker exited with ${code}; stderr: ${stderr}`)));
-    });
+    child.once('exit', (code) => stderr += `\n(exited with ${code})`);
+    // The first stdout line is the listening announcement ('' when stdout ends without one).
+    const lines = createInterface({ input: child.stdout });
+    const [line] = (await Promise.race([once(lines, 'line'), once(lines, 'close').then(() => [''])])) as [string];
+    expect(line, stderr).not.toBe('');
     const listening = JSON.parse(line) as { event: string; port: number; kafkaPort: number };
     expect(listening.event).toBe('listening');
     expect(listening.kafkaPort).toBeGreaterThan(0);

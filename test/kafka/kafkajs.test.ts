@@ -7,17 +7,8 @@
  */
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConsumedMessage, Consumer } from '../../client/index.js';
 import { TestEnv } from '../integration/harness.js';
-
-async function take(consumer: Consumer, count: number): Promise<ConsumedMessage[]> {
-  const out: ConsumedMessage[] = [];
-  for await (const m of consumer) {
-    out.push(m);
-    if (out.length === count) break;
-  }
-  return out;
-}
+import { take } from './take.js';
 
 describe('KafkaJS against the Kafka listener', () => {
   const env = new TestEnv();

@@ -5,9 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConsumedMessage, Consumer } from '../../client/index.js';
 import { requireTool } from '../helpers/outside-tools.js';
 import { TestEnv } from '../integration/harness.js';
+import { take } from './take.js';
 
 const haveKcat = requireTool('kcat');
 
@@ -36,15 +36,6 @@ function kcat(args: string[], input = '', timeoutMs = 30_000): Promise<Run> {
     });
     child.stdin.end(input);
   });
-}
-
-async function take(consumer: Consumer, count: number): Promise<ConsumedMessage[]> {
-  const out: ConsumedMessage[] = [];
-  for await (const m of consumer) {
-    out.push(m);
-    if (out.length === count) break;
-  }
-  return out;
 }
 
 describe.skipIf(!haveKcat)('kcat against the Kafka listener', () => {

@@ -9,7 +9,7 @@ import { decodeBatches } from '../../protocol/record-batch.js';
 import { decodeResponse, KafkaApiKey, type KafkaMessage } from '../../protocol/kafka/index.js';
 import type { BrokerHandle } from '../../broker/index.js';
 import { Fixture, batch } from '../broker/harness.js';
-import { RawKafkaClient } from './raw-kafka-client.js';
+import { RawKafkaClient, rawFrame } from './raw-kafka-client.js';
 
 const fx = new Fixture();
 const clients: RawKafkaClient[] = [];
@@ -73,13 +73,7 @@ describe('Kafka listener', () => {
     const broker = await kafkaBroker();
     const c = await connect(broker);
     // A client newer than the broker sends ApiVersions v9; its body is unknown to the broker.
-    const header = Buffer.alloc(4 + 2 + 2 + 4 + 2 + 3);
-    let pos = header.writeInt32BE(header.length - 4, 0);
-    pos = header.writeInt16BE(KafkaApiKey.ApiVersions, pos);
-    pos = header.writeInt16BE(9, pos);
-    pos = header.writeInt32BE(77, pos);
-    header.writeInt16BE(-1, pos);
-    c.sendRaw(header);
+    c.sendRaw(rawFrame(KafkaApiKey.ApiVersions, 9, 77, Buffer.from([0, 0, 0])));
     const r = decodeResponse(KafkaApiKey.ApiVersions, 0, await c.nextFrame());
     expect(r.correlationId).toBe(77);
     expect(r.body.errorCode).toBe(35);
@@ -91,13 +85,7 @@ describe('Kafka listener', () => {
   it('another API at a version not served closes the connection (no version both sides know); the broker lives on', async () => {
     const broker = await kafkaBroker();
     const c = await connect(broker);
-    const frame = Buffer.alloc(4 + 10 + 8);
-    frame.writeInt32BE(frame.length - 4, 0);
-    frame.writeInt16BE(KafkaApiKey.Metadata, 4);
-    frame.writeInt16BE(42, 6);
-    frame.writeInt32BE(5, 8);
-    frame.writeInt16BE(-1, 12);
-    c.sendRaw(frame);
+    c.sendRaw(rawFrame(KafkaApiKey.Metadata, 42, 5, Buffer.alloc(8)));
     expect(await c.closesWithin(5000)).toBe(true);
     await stillServes(broker);
   });
@@ -105,13 +93,7 @@ describe('Kafka listener', () => {
   it('an unknown API key, a frame shorter than the header, garbage and a body that does not decode each close only that connection', async () => {
     const broker = await kafkaBroker();
     const unknown = await connect(broker);
-    const u = Buffer.alloc(4 + 10);
-    u.writeInt32BE(10, 0);
-    u.writeInt16BE(999, 4);
-    u.writeInt16BE(0, 6);
-    u.writeInt32BE(1, 8);
-    u.writeInt16BE(-1, 12);
-    unknown.sendRaw(u);
+    unknown.sendRaw(rawFrame(999, 0, 1));
 
     const short = await connect(broker);
     short.sendRaw(Buffer.from([0, 0, 0, 3, 1, 2, 3]));
@@ -121,16 +103,11 @@ describe('Kafka listener', () => {
     g.writeInt32BE(64, 0);
     garbage.sendRaw(g);
 
-    // Metadata v1 whose topic array claims a million entries in a 20-byte body.
+    // Metadata v1 whose topic array claims a million entries in a 4-byte body.
     const truncated = await connect(broker);
-    const t = Buffer.alloc(4 + 10 + 4);
-    t.writeInt32BE(14, 0);
-    t.writeInt16BE(KafkaApiKey.Metadata, 4);
-    t.writeInt16BE(1, 6);
-    t.writeInt32BE(9, 8);
-    t.writeInt16BE(-1, 12);
-    t.writeInt32BE(1_000_000, 14);
-    truncated.sendRaw(t);
+    const count = Buffer.alloc(4);
+    count.writeInt32BE(1_000_000, 0);
+    truncated.sendRaw(rawFrame(KafkaApiKey.Metadata, 1, 9, count));
 
     for (const c of [unknown, short, garbage, truncated]) expect(await c.closesWithin(5000)).toBe(true);
     await stillServes(broker);

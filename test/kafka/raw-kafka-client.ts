@@ -8,6 +8,21 @@ import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame.js';
 import { decodeResponse, encodeRequest, type KafkaMessage } from '../../protocol/kafka/index.js';
 
+/**
+ * A hand-built request frame: size prefix, the v1 header (apiKey, apiVersion, correlationId,
+ * a null clientId), then `body` as given: for requests the codec cannot or must not write
+ * (unknown keys and versions, lying lengths).
+ */
+export function rawFrame(apiKey: number, apiVersion: number, correlationId: number, body: Buffer = Buffer.alloc(0)): Buffer {
+  const head = Buffer.alloc(4 + 10);
+  head.writeInt32BE(10 + body.length, 0);
+  head.writeInt16BE(apiKey, 4);
+  head.writeInt16BE(apiVersion, 6);
+  head.writeInt32BE(correlationId, 8);
+  head.writeInt16BE(-1, 12);
+  return Buffer.concat([head, body]);
+}
+
 export class RawKafkaClient {
   private readonly decoder = new FrameDecoder(512 * 1024 * 1024);
   /** Response frame bodies not yet taken, in arrival order. */
