@@ -9,7 +9,8 @@
  *   - the response's first struct array that holds an error code (Metadata's `topics`, not its
  *     `brokers`) mirrors the request's first array (of structs, or of
  *     strings such as DeleteTopics v0-5's `topicNames` and the group ids of DeleteGroups), one
- *     item per request item, and nested arrays mirror the same way (partitions in topics);
+ *     item per request item, and nested arrays mirror the same way (partitions in topics;
+ *     a request's bare partition numbers, as OffsetFetch's `partitionIndexes`, too);
  *   - identifying fields are copied from the request item: a response field of the same name
  *     (`name`, `topic`, `resourceType`, `resourceName`, `groupId`, `partitionIndex`, ...), and
  *     the partition number across Kafka's three spellings (`index`, `partition`,
@@ -38,24 +39,36 @@ function holdsErrorCode(fields: readonly FieldDecl[], version: number): boolean 
   return present(fields, version).some((f) => (f.name === 'errorCode' && f.type === 'int16') || (f.type === '[]struct' && holdsErrorCode(f.fields ?? [], version)));
 }
 
-function firstArray(fields: readonly FieldDecl[], version: number, msg: KafkaMessage | string): { decl: FieldDecl; items: unknown[] } | null {
-  if (typeof msg === 'string') return null;
+function firstArray(fields: readonly FieldDecl[], version: number, msg: KafkaMessage | string | number): { decl: FieldDecl; items: unknown[] } | null {
+  if (typeof msg !== 'object') return null;
   for (const f of present(fields, version)) {
     if (!f.type.startsWith('[]')) continue;
-    if (f.type !== '[]struct' && f.type !== '[]string') continue;
+    if (f.type !== '[]struct' && f.type !== '[]string' && f.type !== '[]int32') continue;
     const items = msg[f.name];
     if (Array.isArray(items)) return { decl: f, items };
   }
   return null;
 }
 
-function identify(out: KafkaMessage, decl: FieldDecl, source: KafkaMessage | string): void {
+/** The JS type a primitive field's value has (null aside). */
+function jsTypeOf(decl: FieldDecl): string {
+  if (decl.type === 'bool') return 'boolean';
+  if (decl.type === 'string' || decl.type === 'uuid') return 'string';
+  return decl.type.startsWith('int') || decl.type.startsWith('uint') || decl.type === 'float64' ? 'number' : 'other';
+}
+
+function identify(out: KafkaMessage, decl: FieldDecl, source: KafkaMessage | string | number): void {
   if (typeof source === 'string') {
     // A request array of bare names (topic names, group ids): the response's name field.
     if (decl.type === 'string' && (decl.name === 'name' || decl.name === 'groupId' || decl.name === 'topic')) out[decl.name] = source;
     return;
   }
-  if (decl.name in source && typeof source[decl.name] !== 'object') {
+  if (typeof source === 'number') {
+    // A request array of bare partition numbers.
+    if (PARTITION_NAMES.includes(decl.name) && decl.type === 'int32') out[decl.name] = source;
+    return;
+  }
+  if (decl.name in source && typeof source[decl.name] === jsTypeOf(decl)) {
     out[decl.name] = source[decl.name];
     return;
   }
@@ -72,7 +85,7 @@ function identify(out: KafkaMessage, decl: FieldDecl, source: KafkaMessage | str
 function build(
   respFields: readonly FieldDecl[],
   reqFields: readonly FieldDecl[],
-  source: KafkaMessage | string,
+  source: KafkaMessage | string | number,
   version: number,
   code: number,
   message: string,
@@ -90,7 +103,7 @@ function build(
     } else if (f.type === '[]struct' && !arrayUsed && mirrored !== null && holdsErrorCode(f.fields ?? [], version)) {
       arrayUsed = true;
       const subReq = mirrored.decl.fields ?? [];
-      const items = mirrored.items.map((item) => build(f.fields ?? [], subReq, item as KafkaMessage | string, version, code, message));
+      const items = mirrored.items.map((item) => build(f.fields ?? [], subReq, item as KafkaMessage | string | number, version, code, message));
       msg[f.name] = items.map((b) => b.msg);
       if (items.some((b) => b.coded)) coded = true;
     } else if (f.type !== 'struct' && !f.type.startsWith('[]')) {
