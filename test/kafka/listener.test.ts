@@ -216,6 +216,22 @@ describe('Kafka listener', () => {
     expect(decodeBatches(part.records)[0]!.records[0]!.value!.toString()).toBe('ping');
   });
 
+  it('bounds requests in flight per connection (max.inflight.requests.per.connection) and still answers all in order', async () => {
+    const broker = await kafkaBroker({ 'max.inflight.requests.per.connection': 2 });
+    const c = await connect(broker);
+    await c.request(KafkaApiKey.CreateTopics, 2, { topics: [{ name: 'held', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    // A long poll holds one slot; twenty quick requests pile up behind it, unread by the broker.
+    const ids = [c.send(KafkaApiKey.Fetch, 10, { maxWaitMs: 300, minBytes: 1, maxBytes: 1 << 20, sessionId: 0, sessionEpoch: -1, topics: [{ topic: 'held', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [] })];
+    for (let i = 0; i < 20; i++) ids.push(c.send(KafkaApiKey.ApiVersions, 2, {}));
+    const seen: number[] = [];
+    for (let i = 0; i < ids.length; i++) seen.push((await c.nextFrame()).readInt32BE(0));
+    expect(seen).toEqual(ids);
+    const stats = broker.kafkaConnections();
+    expect(stats).toHaveLength(1);
+    expect(stats[0]!.maxDispatchedSeen).toBeLessThanOrEqual(2);
+    expect(stats[0]!.clientId).toBe('raw-test');
+  });
+
   it('keeps the rill listener limits: max.connections per listener, idle close', async () => {
     const broker = await kafkaBroker({ 'max.connections': 1, 'connections.max.idle.ms': 300 });
     const first = await connect(broker);
