@@ -8,14 +8,15 @@
  *   // ... clients connect to 127.0.0.1:broker.port ...
  *   await broker.close();
  *
- * Start order: bind the TCP listener and /metrics (nothing on disk yet: a busy port fails the
- * start with no data dir created) → lock the data dir (storage/data-dir-lock.ts: a second
- * broker on it is refused with DATA_DIR_LOCKED naming the holder) → meta.json (node id,
- * cluster id, producer ids) → topics.json → the logs (LogManager) → reconcile the two →
- * purgatory, group coordinator → serve connections (those that arrived since the bind wait
- * unread until here). Close order: stop accepting and park no more fetches → answer in-flight
- * requests and parked fetches → group coordinator → LogManager.close() (flush + clean-shutdown
- * marker) → /metrics → release the lock.
+ * Start order: bind the TCP listener, the Kafka listener (kafka.port, when set) and /metrics
+ * (nothing on disk yet: a busy port fails the start with no data dir created) → lock the data
+ * dir (storage/data-dir-lock.ts: a second broker on it is refused with DATA_DIR_LOCKED naming
+ * the holder) → meta.json (node id, cluster id, producer ids) → topics.json → the logs
+ * (LogManager) → reconcile the two → purgatory, group coordinator → serve connections (those
+ * that arrived since the bind wait unread until here). Close order: stop accepting and park no
+ * more fetches → answer in-flight requests and parked fetches (the Kafka listener's, then the
+ * rill listener's) → group coordinator → LogManager.close() (flush + clean-shutdown marker) →
+ * /metrics → release the lock.
  */
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
@@ -203,7 +204,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
             firstError ??= err;
           }
         };
-        // The Kafka listener first: its clients are told nothing more before the rill ones.
+        // The Kafka listener closes first, then the rill one; each answers what it has read.
         if (liveKafka !== null) await step('closing Kafka connections', () => liveKafka.close(config['shutdown.timeout.ms']));
         await step('closing connections', () => server.close(config['shutdown.timeout.ms']));
         await step('closing the group coordinator', () => liveCoordinator.close());
