@@ -16,8 +16,13 @@
  *                                                         both sides can encode (Kafka closes
  *                                                         too); clients never send it, since
  *                                                         they pick versions from ApiVersions
- *   body does not decode at that version                → connection closed (Kafka closes on a
- *                                                         request it cannot parse)
+ *   body does not decode at that version                → INVALID_REQUEST in the response's
+ *                                                         top-level error code where it has one
+ *                                                         (ApiVersions, Fetch v7+, the group
+ *                                                         APIs, ...); otherwise the connection
+ *                                                         is closed, as Kafka closes on a request
+ *                                                         it cannot parse (no entries to put an
+ *                                                         error on: Produce, Metadata, ...)
  *   declared API with no handler (groups not wired)     → that API's response with
  *                                                         UNSUPPORTED_VERSION on every entry;
  *                                                         it is also left out of ApiVersions
@@ -83,7 +88,11 @@ export class KafkaDispatcher {
     try {
       req = decodeRequest(body).body;
     } catch (err) {
-      return this.close(label, `${api.name} v${header.apiVersion} request does not decode: ${(err as Error).message}`);
+      const what = `${api.name} v${header.apiVersion} request does not decode: ${(err as Error).message}`;
+      const answer = kafkaErrorResponse(api, header.apiVersion, {}, ERRORS.INVALID_REQUEST.code, what);
+      this.refused(conn, label, 'INVALID_REQUEST', what, answer === null);
+      if (answer === null) return this.close(label, what);
+      return { kind: 'response', frame: encodeResponse(header.apiKey, header.apiVersion, header.correlationId, answer) };
     }
     const handler = this.handlers.get(header.apiKey);
     const started = performance.now();

@@ -113,6 +113,19 @@ describe('Kafka listener', () => {
     await stillServes(broker);
   });
 
+  it('a body that does not decode is answered INVALID_REQUEST where the response has a top-level error code', async () => {
+    const broker = await kafkaBroker();
+    const c = await connect(broker);
+    // ApiVersions v3 (flexible header: clientId, then an empty tag buffer) whose compact
+    // clientSoftwareName claims 9 bytes and has 1.
+    c.sendRaw(rawFrame(KafkaApiKey.ApiVersions, 3, 41, Buffer.from([0, 10, 0x61])));
+    const r = decodeResponse(KafkaApiKey.ApiVersions, 3, await c.nextFrame());
+    expect(r.correlationId).toBe(41);
+    expect(r.body.errorCode).toBe(42);
+    const again = await c.request(KafkaApiKey.ApiVersions, 3, { clientSoftwareName: 'raw', clientSoftwareVersion: '1' });
+    expect(again.body.errorCode).toBe(0);
+  });
+
   it('a huge size prefix closes the connection before anything is buffered for it', async () => {
     const broker = await kafkaBroker({ 'socket.request.max.bytes': 1024 * 1024 });
     const c = await connect(broker);
