@@ -5,7 +5,7 @@
  * (broker/kafka/handlers/groups.ts, another helper's), so consuming with KafkaJS is tested there;
  * here the rill SDK reads what KafkaJS wrote.
  */
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestEnv } from '../integration/harness.js';
 import { take } from './take.js';
@@ -88,6 +88,17 @@ describe('KafkaJS against the Kafka listener', () => {
     expect(got[0]!.headers.trace?.toString()).toBe('abc');
     expect(got[2]!.value).toEqual(Buffer.from([0, 1, 2]));
     expect(got[2]!.headers.bin).toEqual(Buffer.from([255]));
+  });
+
+  it('gzip batches from KafkaJS are stored as sent and read by the rill SDK', async () => {
+    const { admin, kafka, rill } = await setup();
+    await admin.createTopics({ topics: [{ topic: 'zipped', numPartitions: 1 }] });
+    const p = await producer(kafka);
+    await p.send({ topic: 'zipped', compression: CompressionTypes.GZIP, messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `value-${i}`.repeat(20) })) });
+    const consumer = rill.consumer({ maxWaitMs: 50 });
+    consumer.assign([{ topic: 'zipped', partition: 0, offset: 'earliest' }]);
+    const got = await take(consumer, 50);
+    expect(got.map((m) => m.value?.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `value-${i}`.repeat(20)));
   });
 
   it('a send to a missing topic with auto-creation on the broker creates it (Metadata allowAutoTopicCreation)', async () => {
