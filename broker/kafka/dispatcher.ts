@@ -70,7 +70,7 @@ export class KafkaDispatcher {
     try {
       header = decodeRequestHeader(body);
     } catch (err) {
-      return this.close('header', `undecodable Kafka request header: ${(err as Error).message}`);
+      return this.close('kafka.header', `undecodable Kafka request header: ${(err as Error).message}`);
     }
     if (header.clientId !== null) conn.clientId = header.clientId;
     const api = kafkaApi(header.apiKey);
@@ -91,8 +91,7 @@ export class KafkaDispatcher {
       const what = `${api.name} v${header.apiVersion} request does not decode: ${(err as Error).message}`;
       const answer = kafkaErrorResponse(api, header.apiVersion, {}, ERRORS.INVALID_REQUEST.code, what);
       this.refused(conn, label, 'INVALID_REQUEST', what, answer === null);
-      if (answer === null) return this.close(label, what);
-      return { kind: 'response', frame: encodeResponse(header.apiKey, header.apiVersion, header.correlationId, answer) };
+      return answer === null ? this.close(label, what) : this.respond(header, label, answer);
     }
     const handler = this.handlers.get(header.apiKey);
     const started = performance.now();
@@ -119,12 +118,16 @@ export class KafkaDispatcher {
       const failed = firstProduceError(response);
       return failed === null ? NONE : this.close(label, `acks=0 produce failed (${failed}); closing the connection is the only way to tell the producer`);
     }
+    return this.respond(header, label, response);
+  }
+
+  private respond(header: KafkaRequestHeader, label: string, response: KafkaMessage): DispatchResult {
     try {
       return { kind: 'response', frame: encodeResponse(header.apiKey, header.apiVersion, header.correlationId, response) };
     } catch (err) {
       // A handler produced a value the version cannot carry: a bug, never the client's doing.
-      this.ctx.logger.error({ err, conn: conn.id, api: label }, `${label} response does not encode`);
-      return this.close(label, `${api.name} response does not encode: ${(err as Error).message}`);
+      this.ctx.logger.error({ err, api: label }, `${label} response does not encode`);
+      return this.close(label, `${label} v${header.apiVersion} response does not encode: ${(err as Error).message}`);
     }
   }
 
