@@ -245,6 +245,30 @@ describe('Kafka listener', () => {
     expect(stats[0]!.clientId).toBe('raw-test');
   });
 
+  it('a client that pipelines fetches without reading is paused, not buffered, and then gets every answer in order', async () => {
+    const broker = await kafkaBroker({ 'max.inflight.requests.per.connection': 16 });
+    const c = await connect(broker);
+    await c.request(KafkaApiKey.CreateTopics, 3, { topics: [{ name: 'big', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    expect((await c.request(KafkaApiKey.Produce, 9, produceBody('big', 0, batch(['x'.repeat(16 * 1024)])))).body.responses).toMatchObject([{ partitionResponses: [{ errorCode: 0 }] }]);
+
+    c.socket.pause();
+    const total = 2000;
+    const fetch = { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, sessionId: 0, sessionEpoch: -1, topics: [{ topic: 'big', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '' };
+    const ids: number[] = [];
+    for (let i = 0; i < total; i++) ids.push(c.send(KafkaApiKey.Fetch, 11, fetch));
+    const paused = () => broker.kafkaConnections().some((s) => s.readPaused && s.inflightRequests > 0);
+    for (const deadline = Date.now() + 10_000; !paused() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    const stats = broker.kafkaConnections()[0]!;
+    expect(stats.readPaused).toBe(true);
+    expect(stats.readPauses).toBeGreaterThanOrEqual(1);
+    expect(stats.maxDispatchedSeen).toBeLessThanOrEqual(16);
+
+    c.socket.resume();
+    const seen: number[] = [];
+    for (let i = 0; i < total; i++) seen.push((await c.nextFrame()).readInt32BE(0));
+    expect(seen).toEqual(ids);
+  });
+
   it('keeps the rill listener limits: max.connections per listener, idle close', async () => {
     const broker = await kafkaBroker({ 'max.connections': 1, 'connections.max.idle.ms': 300 });
     const first = await connect(broker);
