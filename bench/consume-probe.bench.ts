@@ -9,6 +9,7 @@
  * machine falls on both sides alike.
  *
  *   npm run bench -- consume-probe [--messages=2000000] [--partitions=3] [--runs=5] [--mode=batch|message] [--compare=DIR]
+ *     [--profile-dir=DIR]   (each consumer child under --cpu-prof, one .cpuprofile per run)
  *
  * Bounded: each run has a time limit (--time-limit-s, 60), producing has the same.
  */
@@ -66,9 +67,10 @@ async function produce(broker: string, partitions: number, messages: number, tim
   }
 }
 
-function runChild(clientIndex: string, broker: string, partitions: number, messages: number, timeLimitMs: number, mode: string): Promise<RunResult> {
+function runChild(clientIndex: string, broker: string, partitions: number, messages: number, timeLimitMs: number, mode: string, profileDir: string | undefined): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(here, 'consume-probe', 'child.js'), clientIndex, broker, TOPIC, String(partitions), String(messages), String(timeLimitMs), mode], {
+    const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+    const child = spawn(process.execPath, [...profile, join(here, 'consume-probe', 'child.js'), clientIndex, broker, TOPIC, String(partitions), String(messages), String(timeLimitMs), mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -100,6 +102,7 @@ export default async function main(argv: string[]): Promise<void> {
       compare: { type: 'string' },
       mode: { type: 'string' },
       'time-limit-s': { type: 'string' },
+      'profile-dir': { type: 'string' },
     },
   });
   const messages = intOption('messages', values.messages, 2_000_000);
@@ -121,7 +124,7 @@ export default async function main(argv: string[]): Promise<void> {
     const load0 = loadavg()[0]!;
     for (let r = 0; r < runs; r++) {
       for (let b = 0; b < builds.length; b++) {
-        const res = await runChild(builds[b]!.index, address, partitions, messages, timeLimitMs, mode);
+        const res = await runChild(builds[b]!.index, address, partitions, messages, timeLimitMs, mode, values['profile-dir']);
         results[b]!.push(res);
         console.log(`run ${r + 1} ${builds[b]!.name}: ${Math.round((res.messages / res.elapsedMs) * 1000)} msgs/s (${res.messages} in ${res.elapsedMs.toFixed(0)} ms, ${res.cpuSeconds.toFixed(2)} CPU s)`);
       }

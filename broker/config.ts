@@ -33,6 +33,14 @@ export interface BrokerConfig {
   'advertised.host': string | null;
   /** Port clients are told to connect to; null = the port actually bound. */
   'advertised.port': number | null;
+  /** TCP port of the Kafka-protocol listener (broker/kafka/); null = off, 0 = ephemeral. */
+  'kafka.port': number | null;
+  /** Interface the Kafka listener binds to; null = `host`. */
+  'kafka.host': string | null;
+  /** Host Kafka clients are told to connect to (Kafka Metadata/FindCoordinator); null = `kafka.host`, else `host`. */
+  'kafka.advertised.host': string | null;
+  /** Port Kafka clients are told to connect to; null = the Kafka port actually bound. */
+  'kafka.advertised.port': number | null;
   'auto.create.topics.enable': boolean;
   'num.partitions': number;
   /** Largest request frame accepted; a bigger one closes the connection. */
@@ -144,6 +152,10 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'metrics.port': { type: 'int', nullable: true, min: 0, max: 65535, doc: 'HTTP port serving /metrics; null = off, 0 = ephemeral.' },
   'advertised.host': { type: 'string', nullable: true, doc: 'Host given to clients in Metadata/FindCoordinator; null = host.' },
   'advertised.port': { type: 'int', nullable: true, min: 1, max: 65535, doc: 'Port given to clients; null = the bound port.' },
+  'kafka.port': { type: 'int', nullable: true, min: 0, max: 65535, doc: 'TCP port of the Kafka-protocol listener (kcat, KafkaJS, librdkafka, the Java client); null = off, 0 = ephemeral.' },
+  'kafka.host': { type: 'string', nullable: true, doc: 'Interface the Kafka listener binds to; null = host.' },
+  'kafka.advertised.host': { type: 'string', nullable: true, doc: 'Host given to Kafka clients in Metadata/FindCoordinator; null = kafka.host, else host.' },
+  'kafka.advertised.port': { type: 'int', nullable: true, min: 1, max: 65535, doc: 'Port given to Kafka clients; null = the Kafka port bound.' },
   'auto.create.topics.enable': { type: 'boolean', doc: 'Create a topic on first produce (or Metadata with allowAutoTopicCreation).' },
   'num.partitions': { type: 'int', min: 1, max: 100000, doc: 'Partitions of auto-created topics and of CreateTopics with numPartitions -1.' },
   'socket.request.max.bytes': { type: 'int', min: 1024, max: 2 ** 31 - 1, doc: 'Largest request frame; a bigger one closes the connection.' },
@@ -194,6 +206,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   'metrics.port': null,
   'advertised.host': null,
   'advertised.port': null,
+  'kafka.port': null,
+  'kafka.host': null,
+  'kafka.advertised.host': null,
+  'kafka.advertised.port': null,
   'auto.create.topics.enable': true,
   'num.partitions': 3,
   'socket.request.max.bytes': 100 * MiB,

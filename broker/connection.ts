@@ -28,6 +28,13 @@ import type { ConnectionInfo } from './context.js';
 import type { DispatchResult, Dispatcher } from './dispatcher.js';
 import type { BrokerMetrics } from './metrics.js';
 
+/**
+ * What a connection hands its requests to: the rill Dispatcher, or the Kafka listener's
+ * (broker/kafka/dispatcher.ts). Both protocols start a request body with apiKey:int16,
+ * apiVersion:int16, correlationId:int32, so the framing and flow control here serve both.
+ */
+export type RequestDispatcher = Pick<Dispatcher, 'dispatch'>;
+
 export interface ConnectionLimits {
   maxFrameBytes: number;
   maxInflightRequests: number;
@@ -90,7 +97,7 @@ export class Connection implements ConnectionInfo {
   constructor(
     private readonly socket: Socket,
     id: number,
-    private readonly dispatcher: Dispatcher,
+    private readonly dispatcher: RequestDispatcher,
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
     private readonly metrics: BrokerMetrics,

@@ -79,6 +79,12 @@ const BUILDERS: Builders = {
       offsets: [],
     })),
   }),
+  DescribeCluster: (_req, errorCode, errorMessage, ctx) => ({ throttleTimeMs: 0, errorCode, errorMessage, clusterId: ctx.clusterId, controllerId: -1, brokers: [] }),
+  ElectLeaders: (req, errorCode, errorMessage) => ({
+    throttleTimeMs: 0,
+    errorCode,
+    replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({ topic: t.topic, partitionResult: t.partitions.map((partitionId) => ({ partitionId, errorCode, errorMessage })) })),
+  }),
   DeleteGroups: (req, errorCode, errorMessage) => ({ results: req.groupIds.map((groupId) => ({ groupId, errorCode, errorMessage })) }),
   ConsumerGroupHeartbeat: (req, errorCode, errorMessage) => ({
     errorCode,

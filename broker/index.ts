@@ -8,14 +8,15 @@
  *   // ... clients connect to 127.0.0.1:broker.port ...
  *   await broker.close();
  *
- * Start order: bind the TCP listener and /metrics (nothing on disk yet: a busy port fails the
- * start with no data dir created) → lock the data dir (storage/data-dir-lock.ts: a second
- * broker on it is refused with DATA_DIR_LOCKED naming the holder) → meta.json (node id,
- * cluster id, producer ids) → topics.json → the logs (LogManager) → reconcile the two →
- * purgatory, group coordinator → serve connections (those that arrived since the bind wait
- * unread until here). Close order: stop accepting and park no more fetches → answer in-flight
- * requests and parked fetches → group coordinator → LogManager.close() (flush + clean-shutdown
- * marker) → /metrics → release the lock.
+ * Start order: bind the TCP listener, the Kafka listener (kafka.port, when set) and /metrics
+ * (nothing on disk yet: a busy port fails the start with no data dir created) → lock the data
+ * dir (storage/data-dir-lock.ts: a second broker on it is refused with DATA_DIR_LOCKED naming
+ * the holder) → meta.json (node id, cluster id, producer ids) → topics.json → the logs
+ * (LogManager) → reconcile the two → purgatory, group coordinator → serve connections (those
+ * that arrived since the bind wait unread until here). Close order: stop accepting and park no
+ * more fetches → answer in-flight requests and parked fetches (the Kafka listener's, then the
+ * rill listener's) → group coordinator → LogManager.close() (flush + clean-shutdown marker) →
+ * /metrics → release the lock.
  */
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
@@ -34,6 +35,10 @@ import { createGroupCoordinator, groupHandlers } from './groups/index.js';
 import { BrokerMetrics, closeMetricsServer, startMetricsServer } from './metrics.js';
 import { ProducerIdAllocator } from './producer-ids.js';
 import { BrokerServer } from './server.js';
+// The Kafka-protocol listener (broker/kafka/): off unless kafka.port is set.
+import { kafkaGroupHandlers } from './kafka/handlers/groups.js';
+import { buildKafkaHandlerTable } from './kafka/handlers/index.js';
+import { KafkaListener } from './kafka/listener.js';
 import { TopicRegistry } from './topic-registry.js';
 
 export type { BrokerConfig } from './config.js';
@@ -43,6 +48,8 @@ export type { ConnectionStats } from './connection.js';
 export interface StartBrokerOptions extends Partial<BrokerConfig> {
   /** Where the logs and the broker's metadata live (same as `data.dir`). */
   dataDir: string;
+  /** Turn the Kafka-protocol listener on at this port (0 = ephemeral); same as `kafka.port`. */
+  kafkaPort?: number | null;
   /** Default: pino at 'warn' on stderr. */
   logger?: Logger;
   /** Also export this process's CPU/memory/GC metrics (the standalone process turns it on). */
@@ -53,6 +60,8 @@ export interface BrokerHandle {
   /** The bound port (the ephemeral one when started with port 0). */
   port: number;
   host: string;
+  /** The bound Kafka-protocol port (`kafka.port`, `kafkaPort: 0` = ephemeral), or null when it is off. */
+  kafkaPort: number | null;
   /** The bound /metrics port, or null when metrics are off. */
   metricsPort: number | null;
   /** Graceful shutdown; safe to call more than once. */
@@ -60,11 +69,13 @@ export interface BrokerHandle {
   context: BrokerContext;
   /** Per-connection counters (in-flight requests and bytes, read pauses), for tests and ops. */
   connections(): ConnectionStats[];
+  /** The same for the Kafka listener's connections (empty when it is off). */
+  kafkaConnections(): ConnectionStats[];
 }
 
 export async function startBroker(options: StartBrokerOptions): Promise<BrokerHandle> {
-  const { dataDir, logger: givenLogger, processMetrics, ...overrides } = options;
-  const config = resolveBrokerConfig({ ...overrides, 'data.dir': dataDir });
+  const { dataDir, logger: givenLogger, processMetrics, kafkaPort, ...overrides } = options;
+  const config = resolveBrokerConfig({ ...overrides, ...(kafkaPort !== undefined ? { 'kafka.port': kafkaPort } : {}), 'data.dir': dataDir });
   const logger = givenLogger ?? pino({ level: 'warn', base: { node: config['node.id'] } }, pino.destination(2));
   const logDefaults = logDefaultsOf(config);
 
@@ -93,6 +104,19 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   const address = await server.listen(config.host, config.port).catch((err: unknown) => {
     throw listenError('port', config.host, config.port, err);
   });
+  // The Kafka port binds together with the rill port, before the data dir.
+  let kafka: KafkaListener | null = null;
+  let kafkaBoundPort: number | null = null;
+  const kafkaPortWanted = config['kafka.port'];
+  if (kafkaPortWanted !== null) {
+    const listener = new KafkaListener(config, logger, metrics);
+    const bound = await listener.listen(kafkaPortWanted).catch(async (err: unknown) => {
+      await server.close(0).catch(() => undefined);
+      throw listenError('kafka.port', listener.host, kafkaPortWanted, err);
+    });
+    kafka = listener;
+    kafkaBoundPort = bound.port;
+  }
   let metricsServer: Server | null = null;
   let lock: DataDirLock | null = null;
   let coordinator: ReturnType<typeof createGroupCoordinator> | null = null;
@@ -156,11 +180,13 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     ctx.groups = coordinator;
     await coordinator.start();
     server.serve(new Dispatcher(ctx, buildHandlerTable(groupHandlers)));
-    logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length, crc32c: crc32cImplementation }, 'broker listening');
+    kafka?.serve(ctx, buildKafkaHandlerTable(kafkaGroupHandlers));
+    logger.info({ host: config.host, port: address.port, kafkaPort: kafkaBoundPort, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length, crc32c: crc32cImplementation }, 'broker listening');
 
     const liveCoordinator = coordinator;
     const liveLock = lock;
     const liveMetricsServer = metricsServer;
+    const liveKafka = kafka;
     let closing: Promise<void> | null = null;
     // Every step runs even if an earlier one failed (the logs must still be flushed and
     // closed); the first failure is rethrown at the end. The lock goes last, after the
@@ -179,6 +205,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
             firstError ??= err;
           }
         };
+        // The Kafka listener closes first, then the rill one; each answers what it has read.
+        if (liveKafka !== null) await step('closing Kafka connections', () => liveKafka.close(config['shutdown.timeout.ms']));
         await step('closing connections', () => server.close(config['shutdown.timeout.ms']));
         await step('closing the group coordinator', () => liveCoordinator.close());
         await step('writing topics.json', () => topics.flush());
@@ -189,10 +217,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
         logger.info('broker stopped');
       })());
 
-    return { port: address.port, host: config.host, metricsPort, close, context: ctx, connections: () => server.stats() };
+    return { port: address.port, host: config.host, kafkaPort: kafkaBoundPort, metricsPort, close, context: ctx, connections: () => server.stats(), kafkaConnections: () => liveKafka?.stats() ?? [] };
   } catch (err) {
     // Leave nothing open behind a failed start (the ports, the logs, the lock).
     await server.close(0).catch(() => undefined);
+    if (kafka !== null) await kafka.close(0).catch(() => undefined);
     if (metricsServer !== null) await closeMetricsServer(metricsServer).catch(() => undefined);
     if (coordinator !== null) await coordinator.close().catch(() => undefined);
     if (logs !== null) await (logs as LogManager).close().catch(() => undefined);
@@ -205,7 +234,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
  * A listen failure as one clear sentence naming the config key, keeping the errno `code`
  * (EADDRINUSE, EACCES, ...) for callers that branch on it.
  */
-function listenError(key: 'port' | 'metrics.port', host: string, port: number, err: unknown): Error {
+function listenError(key: 'port' | 'kafka.port' | 'metrics.port', host: string, port: number, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
   const where = `${host}:${port}`;
   const why =

@@ -3,7 +3,7 @@
  * config file with the command-line values, start, announce the listening address as ONE JSON
  * line on stdout, log to stderr, and shut down gracefully on SIGTERM/SIGINT.
  *
- *   stdout: {"event":"listening","host":"127.0.0.1","port":9292,"metricsPort":null,"nodeId":0,"dataDir":"./data"}
+ *   stdout: {"event":"listening","host":"127.0.0.1","port":9292,"kafkaPort":null,"metricsPort":null,"nodeId":0,"dataDir":"./data"}
  *
  * Nothing else is ever written to stdout, so a parent process (tests, the CLI, a supervisor)
  * can read that line to learn an ephemeral port. A start that fails prints exactly one line,
@@ -93,7 +93,7 @@ export async function runBrokerProcess(opts: BrokerProcessOptions): Promise<Brok
     throw err;
   }
   process.stdout.write(
-    JSON.stringify({ event: 'listening', host: broker.host, port: broker.port, metricsPort: broker.metricsPort, nodeId: broker.context.nodeId, dataDir: config.dataDir }) + '\n',
+    JSON.stringify({ event: 'listening', host: broker.host, port: broker.port, kafkaPort: broker.kafkaPort, metricsPort: broker.metricsPort, nodeId: broker.context.nodeId, dataDir: config.dataDir }) + '\n',
   );
   shutdown.started(broker);
   return broker;

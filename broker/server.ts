@@ -9,8 +9,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Connection, type ConnectionLimits, type ConnectionStats } from './connection.js';
-import type { Dispatcher } from './dispatcher.js';
+import { Connection, type ConnectionLimits, type ConnectionStats, type RequestDispatcher as Dispatcher } from './connection.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export class BrokerServer {

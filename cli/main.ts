@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerBrokerCommands } from './commands/broker.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerGroupsCommands } from './commands/groups.js';
 import { registerProduceCommand } from './commands/produce.js';
@@ -28,6 +29,9 @@ Every client command takes --brokers host:port,... before or after the command (
 or 127.0.0.1:9292).
 Examples:
   rill broker start --data-dir ./data
+  rill cluster start --brokers 3 --data-dir ./cluster      (etcd + 3 brokers on 9292-9294)
+  rill topics create orders --partitions 6 --replication-factor 3
+  rill cluster describe
   rill topics create orders --partitions 8 --config retention.ms=604800000
   rill --brokers 10.0.0.5:9292 topics list
   printf 'k1:hello\\nk2:world\\n' | rill produce orders --key-separator :
@@ -39,6 +43,7 @@ Examples:
 guardStdout();
 addGlobalOptions(program);
 registerBrokerCommands(program);
+registerClusterCommands(program);
 registerTopicsCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);

@@ -23,15 +23,17 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { APIS, isRequestErrorResponse, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
+import { APIS, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
 import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
-import { FrameDecoder } from '../protocol/frame.js';
-import { REQUEST_PREFIX_BYTES, RESPONSE_HEADER_BYTES, responseCorrelationId, writeRequestPrefix } from '../protocol/message-header.js';
+import { FrameDecoder, type SegmentedBytes } from '../protocol/frame.js';
+import { REQUEST_PREFIX_BYTES, writeRequestPrefix } from '../protocol/message-header.js';
 import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
-import { decodeResponsePayload, pack } from '../protocol/messages.js';
+import { pack } from '../protocol/messages.js';
 import { RequestQueueFullError, abortError } from './errors.js';
 import { NO_METRICS, type ClientMetrics } from './metrics.js';
 import { RequestSlots } from './request-slots.js';
+import { correlationIdOf, decodeResponseBody, type SegmentedFetchResponse } from './response-decoder.js';
+import { SocketWriter, type OutgoingFrame } from './socket-writer.js';
 import { backoffMs, sleep } from './retry.js';
 import type { RetryOptions } from './types.js';
 
@@ -60,19 +62,20 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** false for acks=0 produce: resolve once written, the broker will not answer. */
   expectResponse?: boolean;
+  /** Fetch only (see `fetch`): records that span socket chunks stay a chunk list. */
+  segmentedRecords?: boolean;
 }
 
-interface PendingRequest {
+interface PendingRequest extends OutgoingFrame {
   def: ApiDefinition;
   resolve: (payload: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  /** The frame's chunks while it waits for the socket to drain; null once written. */
-  frame: Buffer[] | null;
   /** acks=0 produce: settled when written, no response. */
   expectResponse: boolean;
+  segmentedRecords: boolean;
   /** performance.now() when written (0 without metrics). */
   writtenAt: number;
   correlationId: number;
@@ -100,10 +103,8 @@ export class Connection {
   private nextCorrelationId = 1;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly slots: RequestSlots;
-  /** Requests holding a slot whose frame waits for the socket to drain, oldest first. */
-  private readonly writeQueue: PendingRequest[] = [];
-  /** The socket's buffer is full (write() said so): write nothing more until 'drain'. */
-  private writeBlocked = false;
+  /** Writes frames in order; those holding a slot wait here while the socket drains. */
+  private readonly writer: SocketWriter<PendingRequest>;
   private readonly maxQueuedRequests: number;
   private readonly metrics: ClientMetrics;
   /** Callers between request() and their write: a fast-path caller must not overtake them. */
@@ -123,6 +124,9 @@ export class Connection {
     this.maxQueuedRequests = opts.maxQueuedRequests ?? DEFAULT_MAX_QUEUED_REQUESTS;
     this.slots = new RequestSlots(opts.maxInFlightRequests);
     this.metrics = opts.metrics ?? NO_METRICS;
+    this.writer = new SocketWriter<PendingRequest>((entry) => {
+      if (this.metrics.enabled) entry.writtenAt = performance.now();
+    });
   }
 
   /** Bytes written to the socket and not yet handed to the kernel (bounded by the backpressure). */
@@ -132,7 +136,7 @@ export class Connection {
 
   /** Requests waiting for the socket to drain. */
   get waitingForDrain(): number {
-    return this.writeQueue.length;
+    return this.writer.waiting;
   }
 
   get isReady(): boolean {
@@ -173,6 +177,14 @@ export class Connection {
       return this.write(api, payload, opts) as Promise<ResponseOf<N>>;
     }
     return this.requestSlowly(api, payload, opts);
+  }
+
+  /**
+   * A Fetch whose partitions' `records` are read straight from the socket's chunks: a Buffer
+   * view when they arrived in one chunk, else `SegmentedBytes` views of each (never copied).
+   */
+  fetch(payload: RequestOf<'Fetch'>, opts: RequestOptions = {}): Promise<SegmentedFetchResponse> {
+    return this.request('Fetch', payload, { ...opts, segmentedRecords: true }) as Promise<SegmentedFetchResponse>;
   }
 
   private async requestSlowly<N extends ApiName>(api: N, payload: RequestOf<N>, opts: RequestOptions): Promise<ResponseOf<N>> {
@@ -249,7 +261,7 @@ export class Connection {
       const socket = net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
       this.socket = socket;
-      this.writeBlocked = false;
+      this.writer.attach(socket);
       this.decoder = new FrameDecoder(this.opts.maxFrameBytes);
       const timer = setTimeout(() => {
         socket.destroy(new ConnectionError(`connecting to ${this.address} timed out after ${this.opts.connectionTimeoutMs} ms`));
@@ -317,7 +329,7 @@ export class Connection {
       const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
       const timer = setTimeout(() => {
         if (this.pending.delete(correlationId)) {
-          const queued = this.unqueue(entry);
+          const queued = this.writer.remove(entry);
           this.slots.release();
           entry.signal?.removeEventListener('abort', entry.onAbort!);
           reject(
@@ -329,13 +341,24 @@ export class Connection {
           );
         }
       }, timeoutMs);
-      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined, frame, expectResponse, writtenAt: 0, correlationId };
+      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined, frame, onWritten: null, expectResponse, segmentedRecords: opts.segmentedRecords === true, writtenAt: 0, correlationId };
+      if (!expectResponse) {
+        // acks=0: nothing comes back; the request ends once written.
+        entry.onWritten = (err) => {
+          if (!this.pending.delete(correlationId)) return;
+          clearTimeout(timer);
+          if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+          this.slots.release();
+          if (err) reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
+          else resolve(undefined);
+        };
+      }
       if (opts.signal !== undefined) {
         const signal = opts.signal;
         entry.onAbort = () => {
           if (this.pending.delete(correlationId)) {
             clearTimeout(timer);
-            this.unqueue(entry);
+            this.writer.remove(entry);
             this.slots.release();
             reject(abortError(signal));
           }
@@ -343,8 +366,7 @@ export class Connection {
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.pending.set(correlationId, entry);
-      if (this.writeBlocked || this.writeQueue.length > 0) this.writeQueue.push(entry);
-      else this.writeEntry(socket, correlationId, entry);
+      this.writer.send(entry);
     });
   }
 
@@ -363,58 +385,11 @@ export class Connection {
     return [prefix, body];
   }
 
-  /** Hands a frame to the socket (one corked batch: a single writev) and notes backpressure. */
-  private writeEntry(socket: net.Socket, correlationId: number, entry: PendingRequest): void {
-    const frame = entry.frame!;
-    entry.frame = null;
-    if (this.metrics.enabled) entry.writtenAt = performance.now();
-    socket.cork();
-    const last = frame.length - 1;
-    for (let i = 0; i < last; i++) socket.write(frame[i]!);
-    if (entry.expectResponse) {
-      socket.write(frame[last]!);
-    } else {
-      // acks=0: nothing comes back; the request ends once written.
-      socket.write(frame[last]!, (err) => {
-        if (!this.pending.delete(correlationId)) return;
-        clearTimeout(entry.timer);
-        if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
-        this.slots.release();
-        if (err) entry.reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
-        else entry.resolve(undefined);
-      });
-    }
-    socket.uncork();
-    if (socket.writableNeedDrain && !this.writeBlocked) {
-      this.writeBlocked = true;
-      socket.once('drain', () => this.onDrain(socket));
-    }
-  }
-
-  /** The socket took its buffer: write queued frames, in order, until it is full again. */
-  private onDrain(socket: net.Socket): void {
-    if (socket !== this.socket) return;
-    this.writeBlocked = false;
-    while (this.writeQueue.length > 0 && !this.writeBlocked) {
-      const entry = this.writeQueue.shift()!;
-      this.writeEntry(socket, entry.correlationId, entry);
-    }
-  }
-
-  /** Takes a request out of the drain queue; true if it was there. */
-  private unqueue(entry: PendingRequest): boolean {
-    if (entry.frame === null) return false;
-    entry.frame = null;
-    const i = this.writeQueue.indexOf(entry);
-    if (i >= 0) this.writeQueue.splice(i, 1);
-    return true;
-  }
-
   private onData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
-    let frames: Buffer[];
+    let frames: Array<Buffer | SegmentedBytes>;
     try {
-      frames = this.decoder.push(chunk);
+      frames = this.decoder.pushSegmented(chunk);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'undecodable response stream; closing connection');
       socket.destroy(err as Error);
@@ -423,12 +398,12 @@ export class Connection {
     for (let i = 0; i < frames.length; i++) this.onFrame(frames[i]!);
   }
 
-  private onFrame(body: Buffer): void {
-    if (body.length < RESPONSE_HEADER_BYTES) {
+  private onFrame(body: Buffer | SegmentedBytes): void {
+    const correlationId = correlationIdOf(body);
+    if (correlationId < 0) {
       this.socket?.destroy(new ConnectionError(`response from ${this.address} shorter than its header`));
       return;
     }
-    const correlationId = responseCorrelationId(body);
     const entry = this.pending.get(correlationId);
     if (entry === undefined) {
       this.log.debug({ correlationId }, 'response to a request that timed out or was aborted; dropped');
@@ -441,20 +416,9 @@ export class Connection {
     if (entry.writtenAt > 0) this.metrics.requestLatency(entry.def.name, (performance.now() - entry.writtenAt) / 1000);
     let payload: unknown;
     try {
-      payload = decodeResponsePayload(body);
+      payload = decodeResponseBody(entry.def, body, entry.segmentedRecords, this.address);
     } catch (err) {
       entry.reject(err as Error);
-      return;
-    }
-    // The broker could not read the request (a field missing or out of range): the same
-    // two-field answer on every API, never retried (the same request would fail again).
-    if (isRequestErrorResponse(payload)) {
-      entry.reject(errorFromCode(payload.errorCode, `${entry.def.name} refused by ${this.address}: ${payload.errorMessage}`));
-      return;
-    }
-    const invalid = validateResponse(entry.def, payload);
-    if (invalid !== null) {
-      entry.reject(errorFromCode(ErrorCode.INVALID_REQUEST, `malformed ${entry.def.name} response from ${this.address}: ${invalid}`));
       return;
     }
     entry.resolve(payload);
@@ -475,8 +439,7 @@ export class Connection {
   private failAll(err: ConnectionError): void {
     const entries = [...this.pending.values()];
     this.pending.clear();
-    this.writeQueue.length = 0;
-    this.writeBlocked = false;
+    this.writer.clear();
     for (const e of entries) {
       clearTimeout(e.timer);
       e.frame = null;
@@ -486,7 +449,6 @@ export class Connection {
     }
     if (this.state === 'closed') this.slots.failWaiters(err);
   }
-
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -32,6 +32,11 @@ export type {
   GroupPartitionDescription,
   GroupTopicPartitions,
   CommittedOffsets,
+  ClusterBroker,
+  ClusterDescription,
+  ElectLeadersOptions,
+  LeaderElectionResult,
+  LeaderElectionType,
   ResetOffsetsOptions,
   ResetOffsetsResult,
 } from './admin/admin.js';

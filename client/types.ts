@@ -29,7 +29,8 @@ export interface RillConfig {
 
 /** `-1` and `'all'` are the same thing: acked once the broker has the batch per its flush policy. */
 export type Acks = -1 | 0 | 1 | 'all';
-export type CompressionType = 'none' | 'gzip';
+/** Kafka's compression.type values: the codec of every batch a producer sends. */
+export type CompressionType = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 export type HeaderValue = Buffer | string;
 export type MessageHeaders = Record<string, HeaderValue>;
 
@@ -87,6 +88,7 @@ export interface ProducerConfig {
   acks?: Acks;
   /** Default true (when acks is all): retries can neither duplicate nor reorder. */
   idempotent?: boolean;
+  /** Codec of the batches sent (Kafka's compression.type; framings in docs/PROTOCOL.md). Default 'none'. */
   compression?: CompressionType;
   /** Unacknowledged batches per partition; at most 5 when idempotent. Default 5. */
   maxInFlightRequests?: number;
@@ -313,12 +315,26 @@ export interface ITopicConfig {
   numPartitions?: number;
   replicationFactor?: number;
   configs?: Record<string, string>;
+  /**
+   * Replicas by hand, KafkaJS's shape: every partition 0..n-1 once, preferred leader first, all
+   * lists of one length. numPartitions and replicationFactor follow from it (leave them out).
+   */
+  replicaAssignment?: Array<{ partition: number; replicas: number[] }>;
 }
 
 export interface PartitionDescription {
   partition: number;
+  /** -1 when no replica can lead (offline); its offsets are then -1 too. */
   leader: number;
+  leaderEpoch: number;
+  /** Preferred leader first. */
+  replicas: number[];
+  /** In-sync replicas: fewer than `replicas` means under-replicated. */
+  isr: number[];
+  /** Replicas whose broker is down. */
+  offlineReplicas: number[];
   logStartOffset: number;
+  /** The high watermark: the end of what consumers can read. */
   logEndOffset: number;
 }
 

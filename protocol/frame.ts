@@ -14,6 +14,10 @@
  * byte at a time still costs linear time). A body that sits inside a single chunk is returned
  * as a view of that chunk: callers must not reuse or overwrite a chunk after pushing it (Node
  * sockets hand out a fresh Buffer per 'data' event, so that holds for socket data).
+ * `pushSegmented` copies nothing at all: a frame that straddles chunks comes back as a
+ * `SegmentedBytes` of views, for readers that can walk a chunk list (the client's Fetch
+ * answers: copying multi-megabyte frames into fresh buffers cost the consumer a fifth of its
+ * time in first-touch page faults, docs/BENCHMARKS.md).
  */
 import { FrameTooLargeError, rillError } from './errors.js';
 
@@ -87,8 +91,19 @@ export class FrameDecoder {
 
   /** Adds a chunk; returns zero or more complete frame bodies, in stream order. */
   push(chunk: Buffer): Buffer[] {
+    return this.pushInto(chunk, []) as Buffer[];
+  }
+
+  /**
+   * As `push`, but a frame that straddles chunks is returned as views of those chunks
+   * (`SegmentedBytes`), never copied; a frame inside one chunk is still one Buffer view.
+   */
+  pushSegmented(chunk: Buffer): Array<Buffer | SegmentedBytes> {
+    return this.pushInto(chunk, [], true);
+  }
+
+  private pushInto(chunk: Buffer, frames: Array<Buffer | SegmentedBytes>, segmented = false): Array<Buffer | SegmentedBytes> {
     if (this.failure !== null) throw this.failure;
-    const frames: Buffer[] = [];
     let offset = 0;
     // Fast path: at a frame boundary with nothing held over, so frames are cut straight out
     // of this chunk.
@@ -105,7 +120,7 @@ export class FrameDecoder {
       if (offset === length) return frames;
     }
     this.append(offset === 0 ? chunk : chunk.subarray(offset));
-    this.drain(frames);
+    this.drain(frames, segmented);
     return frames;
   }
 
@@ -115,7 +130,7 @@ export class FrameDecoder {
     this.buffered += chunk.length;
   }
 
-  private drain(frames: Buffer[]): void {
+  private drain(frames: Array<Buffer | SegmentedBytes>, segmented: boolean): void {
     for (;;) {
       if (this.expectedBytes < 0) {
         if (this.buffered < FRAME_HEADER_BYTES) return;
@@ -124,7 +139,7 @@ export class FrameDecoder {
         this.expectedBytes = sizeBytes;
       }
       if (this.buffered < this.expectedBytes) return;
-      frames.push(this.take(this.expectedBytes));
+      frames.push(segmented ? this.takeSegments(this.expectedBytes) : this.take(this.expectedBytes));
       this.expectedBytes = -1;
     }
   }
@@ -186,6 +201,27 @@ export class FrameDecoder {
     return out;
   }
 
+  /** The next `count` (<= buffered) bytes: a view if they lie in one chunk, else views of each chunk. */
+  private takeSegments(count: number): Buffer | SegmentedBytes {
+    const first = this.chunks[this.head]!;
+    if (first.length - this.headOffset >= count) return this.take(count);
+    const segments: Buffer[] = [];
+    let taken = 0;
+    while (taken < count) {
+      const chunk = this.chunks[this.head]!;
+      const n = Math.min(chunk.length - this.headOffset, count - taken);
+      segments.push(this.headOffset === 0 && n === chunk.length ? chunk : chunk.subarray(this.headOffset, this.headOffset + n));
+      taken += n;
+      this.buffered -= n;
+      if (this.headOffset + n === chunk.length) {
+        this.dropHead();
+      } else {
+        this.headOffset += n;
+      }
+    }
+    return new SegmentedBytes(segments);
+  }
+
   private dropHead(): void {
     this.chunks[this.head] = EMPTY;
     this.head++;
@@ -222,3 +258,59 @@ export class FrameDecoder {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A run of bytes held as a list of non-empty Buffer views (a frame body that arrived in several
+ * socket chunks), read without joining them. Positions are offsets into the whole run.
+ */
+export class SegmentedBytes {
+  readonly segments: readonly Buffer[];
+  readonly length: number;
+
+  constructor(segments: readonly Buffer[]) {
+    let length = 0;
+    for (const s of segments) length += s.length;
+    this.segments = segments;
+    this.length = length;
+  }
+
+  /** The bytes [start, end) as views of the segments they cover (no copy). */
+  slice(start: number, end: number): SegmentedBytes {
+    const out: Buffer[] = [];
+    let base = 0;
+    for (const s of this.segments) {
+      const segEnd = base + s.length;
+      if (segEnd > start && base < end) {
+        const from = Math.max(start, base) - base;
+        const to = Math.min(end, segEnd) - base;
+        out.push(from === 0 && to === s.length ? s : s.subarray(from, to));
+      }
+      if (segEnd >= end) break;
+      base = segEnd;
+    }
+    return new SegmentedBytes(out);
+  }
+
+  /** The bytes [start, end) as one Buffer: a view when they lie in one segment, else a copy. */
+  bytes(start: number, end: number): Buffer {
+    let base = 0;
+    for (const s of this.segments) {
+      const segEnd = base + s.length;
+      if (start >= base && end <= segEnd) return s.subarray(start - base, end - base);
+      if (segEnd > start) break;
+      base = segEnd;
+    }
+    const out = Buffer.allocUnsafe(end - start);
+    let written = 0;
+    for (const part of this.slice(start, end).segments) {
+      part.copy(out, written);
+      written += part.length;
+    }
+    return out;
+  }
+
+  /** All the bytes in one Buffer (a copy unless there is a single segment). */
+  join(): Buffer {
+    return this.segments.length === 1 ? this.segments[0]! : Buffer.concat(this.segments as Buffer[], this.length);
+  }
+}

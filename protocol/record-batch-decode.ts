@@ -1,14 +1,15 @@
 /**
  * Validation and decoding of Kafka's RecordBatch v2: one batch Buffer in, its header and
  * records out. Reads the 61-byte header (layout in record-batch-header.ts) and the records
- * after it (record layout in record-batch-encode.ts), gunzipping them first for a gzip batch.
+ * after it (record layout in record-batch-encode.ts), decompressing them first for a batch with
+ * a codec (protocol/compression/).
  * It never writes to the buffer.
  *
  * Decoded keys and values are views into the buffer passed to `decodeBatch` (or into the
- * decompressed records of a gzip batch): they stay valid only as long as nobody overwrites
- * that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
+ * decompressed records of a compressed batch): they stay valid only as long as nobody
+ * overwrites that buffer; copy them (`Buffer.from(view)`) to keep them beyond that.
  */
-import { gunzipSync } from 'node:zlib';
+import { MAX_DECOMPRESSED_BYTES, decompressRecords, type Compression } from './compression/index.js';
 import { crc32c } from './crc32c.js';
 import { rillError } from './errors.js';
 import {
@@ -29,11 +30,12 @@ import {
   type BatchHeader,
 } from './record-batch-header.js';
 import type { RecordHeader } from './record-batch-encode.js';
-import { readVarint, readVarlong, type Cursor } from './varint.js';
+import { SegmentedBytes } from './frame.js';
+import { MAX_VARINT_BYTES, readVarint, readVarlong, type Cursor } from './varint.js';
 
-/** A decompressed gzip batch larger than this is refused: it protects the process from a
- *  small batch that inflates to gigabytes (Kafka's default max.message.bytes is ~1 MiB). */
-export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+/** A batch whose records decompress past this is refused by readers that know no topic limit
+ *  (protocol/compression/limits.ts; the produce path uses one derived from max.message.bytes). */
+export { MAX_DECOMPRESSED_BYTES };
 
 export interface Record {
   offset: number;
@@ -58,19 +60,33 @@ export interface DecodedBatch {
  * more records than bytes allow, lastOffsetDelta >= recordCount - 1 (more is fine: compacted
  * batches keep gaps). Returns the parsed header; throws CORRUPT_MESSAGE with what was wrong.
  *
- * It does not refuse codecs 2-4 (snappy, lz4, zstd): those are valid Kafka batches that rill
- * cannot decompress; the produce path calls `compressionOf` to refuse them. A producer's batch
- * has no gaps, so the produce path may also insist on lastOffsetDelta === recordCount - 1.
+ * It does not decompress the records (codecs 0-4 are all valid; recordsSection and
+ * record-validation.ts decompress, bounded). A producer's batch has no gaps, so the produce
+ * path may also insist on lastOffsetDelta === recordCount - 1.
  */
 export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSITIVE_INFINITY): BatchHeader {
   if (!Number.isInteger(pos) || pos < 0 || buf.length - pos < BATCH_HEADER_BYTES) {
-    throw rillError('CORRUPT_MESSAGE', `Truncated record batch: ${Math.max(0, buf.length - pos)} bytes at position ${pos}, a batch header needs ${BATCH_HEADER_BYTES}`);
+    throw truncatedHeader(Math.max(0, buf.length - pos), pos);
   }
-  const magic = buf.readInt8(pos + MAGIC_POS);
+  const sizeBytes = checkFraming(buf, pos, buf.length - pos, pos, maxBatchBytes);
+  checkCrc(buf.readUInt32BE(pos + CRC_POS), crc32c(buf, pos + ATTRIBUTES_POS, pos + sizeBytes), pos);
+  return checkHeader(readBatchHeader(buf, pos), pos);
+}
+
+function truncatedHeader(available: number, pos: number): Error {
+  return rillError('CORRUPT_MESSAGE', `Truncated record batch: ${available} bytes at position ${pos}, a batch header needs ${BATCH_HEADER_BYTES}`);
+}
+
+/**
+ * Magic, batchLength and size of the batch whose header is at `buf[at]`, with `available`
+ * bytes from there; `pos` is the batch's position for messages. Returns its size in bytes.
+ */
+function checkFraming(buf: Buffer, at: number, available: number, pos: number, maxBatchBytes: number): number {
+  const magic = buf.readInt8(at + MAGIC_POS);
   if (magic !== MAGIC) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has magic ${magic}; only magic ${MAGIC} (RecordBatch v2) is supported`);
   }
-  const batchLength = buf.readInt32BE(pos + BATCH_LENGTH_POS);
+  const batchLength = buf.readInt32BE(at + BATCH_LENGTH_POS);
   if (batchLength < MIN_BATCH_LENGTH) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has batchLength ${batchLength}, below the minimum ${MIN_BATCH_LENGTH}`);
   }
@@ -78,21 +94,25 @@ export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSIT
   if (sizeBytes > maxBatchBytes) {
     throw rillError('MESSAGE_TOO_LARGE', `Record batch at position ${pos} is ${sizeBytes} bytes, above the maximum of ${maxBatchBytes}`);
   }
-  const end = pos + sizeBytes;
-  if (end > buf.length) {
-    throw rillError('CORRUPT_MESSAGE', `Truncated record batch at position ${pos}: batchLength says ${sizeBytes} bytes, only ${buf.length - pos} present`);
+  if (sizeBytes > available) {
+    throw rillError('CORRUPT_MESSAGE', `Truncated record batch at position ${pos}: batchLength says ${sizeBytes} bytes, only ${available} present`);
   }
-  const storedCrc = buf.readUInt32BE(pos + CRC_POS);
-  const actualCrc = crc32c(buf, pos + ATTRIBUTES_POS, end);
+  return sizeBytes;
+}
+
+function checkCrc(storedCrc: number, actualCrc: number, pos: number): void {
   if (storedCrc !== actualCrc) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} fails its CRC-32C check: stored ${hex32(storedCrc)}, computed ${hex32(actualCrc)}`);
   }
-  const header = readBatchHeader(buf, pos);
+}
+
+/** The header's own consistency (codec, counts, offsets), after its CRC passed. */
+function checkHeader(header: BatchHeader, pos: number): BatchHeader {
   const codec = header.attributes & COMPRESSION_MASK;
   if (codec > 4) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has unknown compression codec ${codec}`);
   }
-  const { recordCount, lastOffsetDelta } = header;
+  const { recordCount, lastOffsetDelta, batchLength } = header;
   if (recordCount < 0) {
     throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has a negative recordCount ${recordCount}`);
   }
@@ -152,26 +172,28 @@ export function decodeBatchInto(buf: Buffer, pos: number, sink: RecordSink): Bat
   return header;
 }
 
-/** Where a batch's records are: in `buf` itself, or in a fresh buffer for a gzip batch. */
+/** Where a batch's records are: in `buf` itself, or in a fresh buffer for a compressed batch. */
 export interface RecordsSection {
   data: Buffer;
   start: number;
   end: number;
-  gzip: boolean;
+  /** The batch's codec: what a rewrite of its records (compaction) compresses them with. */
+  compression: Compression;
 }
 
 /**
  * The records section of the batch at `pos` whose header is `header` (read or validated by
- * the caller): a range of `buf`, or the gunzipped records of a gzip batch (at most
- * MAX_DECOMPRESSED_BYTES). Throws UNSUPPORTED_COMPRESSION_TYPE for snappy/lz4/zstd and
- * CORRUPT_MESSAGE when gzip records do not decompress.
+ * the caller): a range of `buf`, or the decompressed records of a compressed batch (at most
+ * `maxDecompressedBytes`). Throws CORRUPT_MESSAGE when the records do not decompress within
+ * that, or the codec bits are 5-7.
  */
-export function recordsSection(buf: Buffer, pos: number, header: BatchHeader): RecordsSection {
+export function recordsSection(buf: Buffer, pos: number, header: Pick<BatchHeader, 'attributes' | 'batchLength'>, maxDecompressedBytes = MAX_DECOMPRESSED_BYTES): RecordsSection {
   const start = pos + RECORDS_POS;
   const end = pos + LOG_OVERHEAD + header.batchLength;
-  if (compressionOf(header.attributes) === 'none') return { data: buf, start, end, gzip: false };
-  const data = gunzipRecords(buf.subarray(start, end), pos);
-  return { data, start: 0, end: data.length, gzip: true };
+  const compression = compressionOf(header.attributes);
+  if (compression === 'none') return { data: buf, start, end, compression };
+  const data = decompressRecords(compression, buf.subarray(start, end), maxDecompressedBytes, `Record batch at position ${pos}`);
+  return { data, start: 0, end: data.length, compression };
 }
 
 /**
@@ -195,25 +217,56 @@ export function decodeBatches(buf: Buffer): DecodedBatch[] {
   return batches;
 }
 
+/** The gunzipped records section `compressed` of the gzip batch at `pos` (bounded as above). */
 export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
-  try {
-    return gunzipSync(compressed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
-  } catch (cause) {
-    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos}: gzip records do not decompress (${(cause as Error).message})`, { cause });
-  }
+  return decompressRecords('gzip', compressed, MAX_DECOMPRESSED_BYTES, `Record batch at position ${pos}`);
 }
 
 function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number, sink: RecordSink): void {
-  const { recordCount, baseOffset, baseTimestamp, lastOffsetDelta } = header;
-  const logAppendTime = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
-  const maxTimestamp = header.maxTimestamp;
+  const walk = newRecordWalk(header, batchPos);
   const cursor: Cursor = { pos: start };
-  const keyCache: HeaderKeyCache = { pos: -1, length: -1, key: '' };
-  let previousOffsetDelta = -1;
-  for (let i = 0; i < recordCount; i++) {
+  decodeRecordRun(data, cursor, stop, true, header.recordCount, walk, sink);
+  if (cursor.pos !== stop) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${batchPos}: ${stop - cursor.pos} bytes follow its ${header.recordCount} records`);
+  }
+}
+
+/** Where a batch's record walk stands: carried from one buffer to the next when the records span several. */
+interface RecordWalk {
+  /** Records decoded so far. */
+  index: number;
+  previousOffsetDelta: number;
+  readonly keyCache: HeaderKeyCache;
+  readonly header: BatchHeader;
+  readonly batchPos: number;
+}
+
+function newRecordWalk(header: BatchHeader, batchPos: number): RecordWalk {
+  return { index: 0, previousOffsetDelta: -1, keyCache: { data: null, pos: -1, length: -1, key: '' }, header, batchPos };
+}
+
+/**
+ * Decodes records from `data` at `cursor` until `walk.index` reaches `untilIndex`. With
+ * `final` false, `stop` is only where this buffer ends: the walk stops (cursor at the record's
+ * start) before a record, or its length varint, that runs past it. With `final` true, `stop`
+ * is where the records end and such a record is corrupt.
+ */
+function decodeRecordRun(data: Buffer, cursor: Cursor, stop: number, final: boolean, untilIndex: number, walk: RecordWalk, sink: RecordSink): void {
+  const { baseOffset, baseTimestamp, lastOffsetDelta, maxTimestamp } = walk.header;
+  const logAppendTime = (walk.header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
+  const batchPos = walk.batchPos;
+  const keyCache = walk.keyCache;
+  let previousOffsetDelta = walk.previousOffsetDelta;
+  for (let i = walk.index; i < untilIndex; i++) {
+    const recordStart = cursor.pos;
+    if (!final && stop - recordStart < MAX_VARINT_BYTES && !varintEndsBefore(data, recordStart, stop)) break;
     const bodyBytes = readVarint(data, cursor, stop);
     const bodyStart = cursor.pos;
     const recordEnd = bodyStart + bodyBytes;
+    if (!final && bodyBytes >= MIN_RECORD_BYTES - 1 && recordEnd > stop) {
+      cursor.pos = recordStart;
+      break;
+    }
     if (bodyBytes < MIN_RECORD_BYTES - 1 || recordEnd > stop) {
       throw corruptRecord(batchPos, i, `length ${bodyBytes} does not fit the ${stop - bodyStart} bytes left`);
     }
@@ -268,10 +321,81 @@ function decodeRecords(data: Buffer, start: number, stop: number, header: BatchH
         throw corruptRecord(batchPos, i, `timestamp ${baseTimestamp} + ${timestampDelta} exceeds 2^53 - 1`);
       }
     }
+    walk.index = i + 1;
+    walk.previousOffsetDelta = previousOffsetDelta;
     sink.record(baseOffset + offsetDelta, timestamp, key, value, headers);
   }
-  if (cursor.pos !== stop) {
-    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${batchPos}: ${stop - cursor.pos} bytes follow its ${recordCount} records`);
+}
+
+/** True when the varint at `data[pos]` ends (a byte without the high bit) before `stop`. */
+function varintEndsBefore(data: Buffer, pos: number, stop: number): boolean {
+  for (let p = pos; p < stop; p++) if (data[p]! < 0x80) return true;
+  return false;
+}
+
+/**
+ * `decodeBatchInto` for a batch held as several buffers (`batch` is exactly one batch's bytes,
+ * e.g. a Fetch answer that arrived in several socket chunks), without joining them: the CRC is
+ * continued over each segment, records that lie in one segment are decoded in place (keys and
+ * values are views of that segment), and only a record that straddles two segments, or the
+ * 61-byte header, is copied (into a buffer of its own size). `pos` is the batch's position in
+ * its partition's records, for messages. Throws as `decodeBatchInto` does.
+ */
+export function decodeSegmentedBatchInto(batch: SegmentedBytes, pos: number, sink: RecordSink): BatchHeader {
+  if (batch.length < BATCH_HEADER_BYTES) throw truncatedHeader(batch.length, pos);
+  const head = batch.bytes(0, BATCH_HEADER_BYTES);
+  const sizeBytes = checkFraming(head, 0, batch.length, pos, Number.POSITIVE_INFINITY);
+  const body = sizeBytes === batch.length ? batch : batch.slice(0, sizeBytes);
+  let crc = 0;
+  for (const part of body.slice(ATTRIBUTES_POS, sizeBytes).segments) crc = crc32c(part, 0, part.length, crc);
+  checkCrc(head.readUInt32BE(CRC_POS), crc, pos);
+  const header = checkHeader(readBatchHeader(head, 0), pos);
+  if (!sink.begin(header)) return header;
+  const records = body.slice(RECORDS_POS, sizeBytes);
+  if (compressionOf(header.attributes) !== 'none') {
+    // A compressed batch is small on the wire; gunzip needs its bytes in one buffer anyway.
+    const data = gunzipRecords(records.join(), pos);
+    if (header.recordCount > data.length / MIN_RECORD_BYTES) {
+      throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${header.recordCount} records in ${data.length} decompressed bytes`);
+    }
+    decodeRecords(data, 0, data.length, header, pos, sink);
+    return header;
+  }
+  decodeSegmentedRecords(records, header, pos, sink);
+  return header;
+}
+
+function decodeSegmentedRecords(records: SegmentedBytes, header: BatchHeader, batchPos: number, sink: RecordSink): void {
+  const { recordCount } = header;
+  const segments = records.segments;
+  const walk = newRecordWalk(header, batchPos);
+  const cursor: Cursor = { pos: 0 };
+  let seg = 0;
+  let segStart = 0; // position of segments[seg] within the records
+  while (walk.index < recordCount && seg < segments.length) {
+    const data = segments[seg]!;
+    const final = seg === segments.length - 1;
+    decodeRecordRun(data, cursor, data.length, final, recordCount, walk, sink);
+    if (walk.index === recordCount) break;
+    // The next record straddles this segment's end: copy just that record and decode it.
+    const at = segStart + cursor.pos;
+    const lengthBytes = records.bytes(at, Math.min(at + MAX_VARINT_BYTES, records.length));
+    const lengthCursor: Cursor = { pos: 0 };
+    const bodyBytes = readVarint(lengthBytes, lengthCursor, lengthBytes.length);
+    const recordBytes = lengthCursor.pos + bodyBytes;
+    if (bodyBytes < MIN_RECORD_BYTES - 1 || at + recordBytes > records.length) {
+      throw corruptRecord(batchPos, walk.index, `length ${bodyBytes} does not fit the ${records.length - at - lengthCursor.pos} bytes left`);
+    }
+    const record = records.bytes(at, at + recordBytes);
+    decodeRecordRun(record, { pos: 0 }, record.length, true, walk.index + 1, walk, sink);
+    // Move to the segment holding the byte after that record.
+    const next = at + recordBytes;
+    while (seg < segments.length && segStart + segments[seg]!.length <= next) segStart += segments[seg++]!.length;
+    cursor.pos = next - segStart;
+  }
+  const consumed = seg < segments.length ? segStart + cursor.pos : segStart;
+  if (consumed !== records.length || walk.index !== recordCount) {
+    throw rillError('CORRUPT_MESSAGE', `Record batch at position ${batchPos}: ${records.length - consumed} bytes follow its ${walk.index} of ${recordCount} records`);
   }
 }
 
@@ -283,6 +407,7 @@ const NO_RECORD_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as Record
  * same header names, and comparing a few bytes is far cheaper than decoding UTF-8 again.
  */
 interface HeaderKeyCache {
+  data: Buffer | null;
   pos: number;
   length: number;
   key: string;
@@ -295,10 +420,11 @@ function readHeader(data: Buffer, cursor: Cursor, recordEnd: number, cache: Head
     throw corruptRecord(batchPos, index, `header key length ${keyBytes} is invalid`);
   }
   let key: string;
-  if (keyBytes === cache.length && sameBytes(data, keyStart, cache.pos, keyBytes)) {
+  if (keyBytes === cache.length && sameBytes(data, keyStart, cache.data!, cache.pos, keyBytes)) {
     key = cache.key;
   } else {
     key = data.toString('utf8', keyStart, keyStart + keyBytes);
+    cache.data = data;
     cache.pos = keyStart;
     cache.length = keyBytes;
     cache.key = key;
@@ -316,9 +442,9 @@ function readHeader(data: Buffer, cursor: Cursor, recordEnd: number, cache: Head
   return { key, value };
 }
 
-function sameBytes(data: Buffer, a: number, b: number, length: number): boolean {
+function sameBytes(data: Buffer, a: number, other: Buffer, b: number, length: number): boolean {
   for (let i = 0; i < length; i++) {
-    if (data[a + i] !== data[b + i]) return false;
+    if (data[a + i] !== other[b + i]) return false;
   }
   return true;
 }

@@ -2,8 +2,8 @@
  * Encoding of Kafka's RecordBatch v2: records in, one batch Buffer out.
  *
  * Bytes written: the 61-byte header (layout in record-batch-header.ts), then `recordCount`
- * records back to back, gzip-compressed as one stream when the codec is gzip (the header itself
- * is never compressed):
+ * records back to back, compressed as one unit when the batch has a codec (gzip, snappy, lz4,
+ * zstd: framings in protocol/compression/; the header itself is never compressed):
  *
  *   record (varint/varlong are zig-zag, see varint.ts):
  *     length:varint          bytes of the record after this field
@@ -19,7 +19,7 @@
  *                                               valueLength:varint (-1 = null) value:bytes
  */
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { codecId, compressRecords, isCompression } from './compression/index.js';
 import { rillError } from './errors.js';
 import {
   ATTRIBUTES_POS,
@@ -113,7 +113,7 @@ function ensureLengths(current: Int32Array, needed: number): Int32Array {
 
 /**
  * Encodes records as one RecordBatch v2. Sizes are computed first and the batch is written
- * into one Buffer of exactly the right size (for gzip, the records are written into a scratch
+ * into one Buffer of exactly the right size (with a codec, the records are written into a scratch
  * buffer, compressed, and copied after the header). baseTimestamp is the first record's
  * timestamp (later records may be earlier: deltas are signed), maxTimestamp the largest.
  */
@@ -133,8 +133,8 @@ export function encodeBatch(records: RecordInput[], opts: EncodeOptions = {}): B
   checkIntOption('partitionLeaderEpoch', partitionLeaderEpoch, INT32_MIN, INT32_MAX);
   checkIntOption('producerEpoch', producerEpoch, INT16_MIN, INT16_MAX);
   checkIntOption('baseSequence', baseSequence, INT32_MIN, INT32_MAX);
-  if (compression !== 'none' && compression !== 'gzip') {
-    throw rillError('UNSUPPORTED_COMPRESSION_TYPE', `Compression '${String(compression)}' is not supported; rill writes 'none' and 'gzip'`);
+  if (!isCompression(compression)) {
+    throw rillError('UNSUPPORTED_COMPRESSION_TYPE', `Compression '${String(compression)}' is not supported; rill writes 'none', 'gzip', 'snappy', 'lz4' and 'zstd'`);
   }
   checkTimestamp(now, 'now');
 
@@ -218,7 +218,7 @@ export function encodeBatch(records: RecordInput[], opts: EncodeOptions = {}): B
     const raw = Buffer.allocUnsafe(recordsBytes);
     const end = writeRecords(raw, 0, records, scratch, baseTimestamp, baseOffset, now);
     assert(end === raw.length, `encodeBatch wrote ${end} bytes into records sized ${raw.length}`);
-    const compressed = gzipSync(raw);
+    const compressed = compressRecords(compression, raw);
     if (compressed.length > INT32_MAX - MIN_BATCH_LENGTH) {
       throw rillError('MESSAGE_TOO_LARGE', `The compressed records take ${compressed.length} bytes; a batch holds at most 2^31 - 1`);
     }
@@ -226,7 +226,7 @@ export function encodeBatch(records: RecordInput[], opts: EncodeOptions = {}): B
     out.set(compressed, RECORDS_POS);
   }
 
-  const attributes = (compression === 'gzip' ? 1 : 0)
+  const attributes = codecId(compression)
     | (logAppendTime ? TIMESTAMP_TYPE_MASK : 0)
     | (opts.isTransactional === true ? TRANSACTIONAL_MASK : 0)
     | (opts.isControl === true ? CONTROL_MASK : 0);

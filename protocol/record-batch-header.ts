@@ -32,8 +32,11 @@
  * (a log scan that already holds BATCH_HEADER_BYTES, or a batch that passed validateBatch);
  * `readBatchHeader` and `batchSize` check bounds themselves.
  */
+import type { Compression } from './compression/index.js';
 import { crc32c } from './crc32c.js';
 import { rillError } from './errors.js';
+
+export type { Compression };
 
 export const LOG_OVERHEAD = 12; // baseOffset:int64 + batchLength:int32
 export const BATCH_HEADER_BYTES = 61; // through recordCount
@@ -74,8 +77,6 @@ export const INT32_MIN = -0x80000000;
 export const INT16_MAX = 0x7fff;
 export const INT16_MIN = -0x8000;
 const TWO_POW_32 = 4294967296;
-
-export type Compression = 'none' | 'gzip';
 
 export interface BatchHeader {
   baseOffset: number;
@@ -256,17 +257,14 @@ function checkWholeBatch(buf: Buffer, pos: number): void {
   }
 }
 
-const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+const CODEC_NAMES: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
-/** The compression codec of a batch's attributes (bits 0-2). */
+/** The compression codec of a batch's attributes (bits 0-2); 5-7 are no codec: CORRUPT_MESSAGE. */
 export function compressionOf(attributes: number): Compression {
   const codec = attributes & COMPRESSION_MASK;
-  if (codec === 0) return 'none';
-  if (codec === 1) return 'gzip';
-  if (codec <= 4) {
-    throw rillError('UNSUPPORTED_COMPRESSION_TYPE', `Compression codec ${codec} (${CODEC_NAMES[codec]}) is not supported; rill reads and writes none (0) and gzip (1)`);
-  }
-  throw rillError('CORRUPT_MESSAGE', `Unknown compression codec ${codec} in batch attributes ${attributes}`);
+  const name = CODEC_NAMES[codec];
+  if (name === undefined) throw rillError('CORRUPT_MESSAGE', `Unknown compression codec ${codec} in batch attributes ${attributes}`);
+  return name;
 }
 
 /** Timestamp type of a batch's attributes (bit 3). */

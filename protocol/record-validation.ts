@@ -19,8 +19,8 @@
  *                  (a compacted topic) a null key is refused
  *   headers        a count >= 0, then per header a key length >= 0 (keys are never null) and
  *                  a value length -1 or >= 0, each fitting the record
- * and for the batch: exactly recordCount records and no byte after the last one. Gzip
- * records are decompressed first (the only codec rill reads besides none).
+ * and for the batch: exactly recordCount records and no byte after the last one. Compressed
+ * records (gzip, snappy, lz4, zstd) are decompressed first, bounded (protocol/compression/).
  *
  * The walk allocates one Cursor per batch and nothing per record; a well-formed batch throws
  * nothing. A malformed one ends the walk with its reason, e.g.
@@ -30,11 +30,11 @@ import { RillError } from './errors.js';
 import {
   COMPRESSION_MASK,
   LOG_OVERHEAD,
+  MAX_DECOMPRESSED_BYTES,
   MIN_RECORD_BYTES,
   RECORDS_POS,
   TIMESTAMP_TYPE_MASK,
-  compressionOf,
-  gunzipRecords,
+  recordsSection,
   validateBatch,
   type BatchHeader,
 } from './record-batch.js';
@@ -63,16 +63,22 @@ export type FramingHeader = Pick<BatchHeader, 'recordCount' | 'lastOffsetDelta' 
 /**
  * Checks the records of the batch at `pos` of `buf`, whose header `validateBatch` has already
  * accepted (it is the source of `header`). Returns null when every record is well framed, else
- * the reason. A gzip batch is decompressed first: data that does not decompress throws
- * CORRUPT_MESSAGE; codecs rill cannot read throw UNSUPPORTED_COMPRESSION_TYPE (compressionOf).
+ * the reason. A compressed batch is decompressed first, to at most `maxDecompressedBytes`
+ * (the produce path derives it from max.message.bytes): data that does not decompress within
+ * that throws CORRUPT_MESSAGE.
  */
-export function checkBatchRecords(buf: Buffer, pos: number, header: FramingHeader & Pick<BatchHeader, 'batchLength'>, rules: Readonly<FramingRules>): string | null {
-  const start = pos + RECORDS_POS;
-  const end = pos + LOG_OVERHEAD + header.batchLength;
-  if ((header.attributes & COMPRESSION_MASK) === 0) return checkRecordFraming(buf, start, end, header, rules);
-  compressionOf(header.attributes);
-  const data = gunzipRecords(buf.subarray(start, end), pos);
-  return checkRecordFraming(data, 0, data.length, header, rules);
+export function checkBatchRecords(
+  buf: Buffer,
+  pos: number,
+  header: FramingHeader & Pick<BatchHeader, 'batchLength'>,
+  rules: Readonly<FramingRules>,
+  maxDecompressedBytes = MAX_DECOMPRESSED_BYTES,
+): string | null {
+  if ((header.attributes & COMPRESSION_MASK) === 0) {
+    return checkRecordFraming(buf, pos + RECORDS_POS, pos + LOG_OVERHEAD + header.batchLength, header, rules);
+  }
+  const { data, start, end } = recordsSection(buf, pos, header, maxDecompressedBytes);
+  return checkRecordFraming(data, start, end, header, rules);
 }
 
 /**

@@ -5,7 +5,7 @@
  *   1. cleanable = the closed segments (never the active one), oldest first, up to the first
  *      one whose newest record is younger than min.compaction.lag.ms;
  *   2. build key → offset of its latest record over the cleanable segments (records decoded,
- *      gzip batches decompressed);
+ *      compressed batches decompressed);
  *   3. group consecutive cleanable segments (total size <= segment.bytes) and rewrite each group
  *      into one segment with the first one's base offset, keeping a record when it has no key,
  *      or it is its key's latest and not a tombstone older than delete.retention.ms (judged by
@@ -15,8 +15,8 @@
  * Rewritten batches keep their header (baseOffset, lastOffsetDelta, timestamps, producer
  * id/epoch/sequence, attributes) and the kept records' bytes exactly (their offset and timestamp
  * deltas stay valid since baseOffset and baseTimestamp do not move); batchLength, recordCount
- * and the CRC are recomputed, gzip batches are recompressed. So every kept record keeps its
- * offset, order never changes, and a batch's lastOffsetDelta still says where the next offset
+ * and the CRC are recomputed, compressed batches are recompressed with their own codec. So
+ * every kept record keeps its offset, order never changes, and a batch's lastOffsetDelta still says where the next offset
  * is (consumers must advance to baseOffset + lastOffsetDelta + 1, not past the last record).
  * A batch left with no records is dropped, except the group's last batch, which stays as an
  * empty batch (header only, uncompressed) so the cleaned segment ends at the same offset.
@@ -28,7 +28,6 @@
  * replaces every live segment whose base offset lies in its offset range.
  */
 import type { Logger } from 'pino';
-import { gzipSync } from 'node:zlib';
 import {
   BATCH_HEADER_BYTES,
   COMPRESSION_MASK,
@@ -39,6 +38,7 @@ import {
   recordsSection,
   type BatchHeader,
 } from '../protocol/record-batch.js';
+import { compressRecords } from '../protocol/compression/index.js';
 import { readVarint, readVarlong, type Cursor } from '../protocol/varint.js';
 import { fsyncDir, unlinkIfExists } from './checkpoint.js';
 import { CLEANED_SUFFIX, SWAP_SUFFIX } from './log-file-names.js';
@@ -159,7 +159,7 @@ async function compactLogExclusive(log: PartitionLog, nowMs: number, logger: Log
         if ((header.attributes & CONTROL_MASK) !== 0) return;
         let recs;
         try {
-          // Throws for a codec rill cannot read (left alone) or records that do not inflate.
+          // Throws for codec bits 5-7 or records that do not inflate (such a batch is left alone).
           recs = recordsSection(buf, pos, header);
           for (const r of walkRecords(recs.data, recs.start, recs.end, header.recordCount)) {
             if (r.keyBytes >= 0) latest.set(keyString(recs.data, r), header.baseOffset + r.offsetDelta);
@@ -341,8 +341,8 @@ function filterBatch(buf: Buffer, pos: number, header: BatchHeader, latest: Map<
   }
   const removed = records.length - kept.length;
   if (kept.length === 0) return { bytes: null, removed, tombstonesRemoved, keptTombstones };
-  let body = Buffer.concat(kept.map((r) => recs.data.subarray(r.start, r.end)));
-  if (recs.gzip) body = gzipSync(body);
+  let body: Buffer = Buffer.concat(kept.map((r) => recs.data.subarray(r.start, r.end)));
+  if (recs.compression !== 'none') body = compressRecords(recs.compression, body);
   return { bytes: rebuildBatch(buf, pos, body, kept.length), removed, tombstonesRemoved, keptTombstones };
 }
 

@@ -9,15 +9,18 @@ import { ERRORS, rillError } from '../../protocol/errors.js';
 import type { CreateTopicsResponse } from '../../protocol/apis/index.js';
 import type { Handler } from '../context.js';
 import { classifyError } from '../error-codes.js';
+import { replicaAssignmentOf } from './replica-assignment.js';
 
 export const createTopicsHandler: Handler<'CreateTopics'> = async (ctx, req) => {
   const counts = new Map<string, number>();
   for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const results = await Promise.all(
     req.topics.map(async (t): Promise<CreateTopicsResponse['topics'][number]> => {
-      const partitions = t.numPartitions === -1 ? ctx.config['num.partitions'] : t.numPartitions;
       try {
         if ((counts.get(t.name) ?? 0) > 1) throw rillError('INVALID_REQUEST', `topic '${t.name}' appears more than once in the request`);
+        // On a single broker the only possible assignment puts every partition on this broker.
+        const assignment = replicaAssignmentOf(t, new Set([ctx.nodeId]));
+        const partitions = assignment?.length ?? (t.numPartitions === -1 ? ctx.config['num.partitions'] : t.numPartitions);
         if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
           throw rillError('INVALID_REPLICATION_FACTOR', `Replication factor ${t.replicationFactor} is not possible on a single broker; use 1 or -1`);
         }

@@ -12,7 +12,9 @@ import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { createTopicsHandler } from './create-topics.js';
 import { deleteTopicsHandler } from './delete-topics.js';
+import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
+import { electLeadersHandler } from './elect-leaders.js';
 import { fetchHandler } from './fetch.js';
 import { initProducerIdHandler } from './init-producer-id.js';
 import { listOffsetsHandler } from './list-offsets.js';
@@ -32,6 +34,8 @@ export const coreHandlers: HandlerTable = {
   AlterConfigs: alterConfigsHandler,
   InitProducerId: initProducerIdHandler,
   OffsetsForLeaderEpoch: offsetsForLeaderEpochHandler,
+  DescribeCluster: describeClusterHandler,
+  ElectLeaders: electLeadersHandler,
 };
 
 /** Core handlers + `extra` (the group handlers) + ApiVersions listing exactly that set. */

@@ -4,8 +4,10 @@
  * Validation before append (the log trusts what it is given): each batch in the `records`
  * blob passes `validateBatch` (magic, length, CRC-32C, at most the topic's max.message.bytes),
  * has no offset gaps (a producer's batch never has), is neither transactional nor a control
- * batch (rill has no transactions), uses a codec rill reads (none, gzip). Then every record's
- * framing is walked (protocol/record-validation.ts; gzip records after decompressing) without
+ * batch (rill has no transactions). Every codec Kafka has is accepted (none, gzip, snappy, lz4,
+ * zstd) and the batch is stored as it arrived; its records are decompressed for the walk below
+ * only, to at most decompressionLimitBytes(max.message.bytes) (a bomb is CORRUPT_MESSAGE).
+ * Then every record's framing is walked (protocol/record-validation.ts) without
  * materializing the records: lengths that fit and are consumed exactly, offsetDelta i for record
  * i, exactly recordCount records, and for a compacted topic a key on every record. A batch that
  * fails the walk gets INVALID_RECORD with the reason, as Kafka's broker answers a record its
@@ -30,6 +32,7 @@
  * later produce requests of the same connection wait behind it (`creationGates`), so an
  * idempotent producer's pipelined batches never overtake each other.
  */
+import { decompressionLimitBytes } from '../../protocol/compression/index.js';
 import { ERRORS, rillError } from '../../protocol/errors.js';
 import type { ProducePartitionResponse, ProduceRequest } from '../../protocol/apis/index.js';
 import {
@@ -71,7 +74,8 @@ export function validateProduceRecords(buf: Buffer, config: LogConfig): Validate
     if (header.lastOffsetDelta !== header.recordCount - 1) {
       throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} has lastOffsetDelta ${header.lastOffsetDelta} for ${header.recordCount} records; a producer's batch has no gaps`);
     }
-    const malformed = checkBatchRecords(buf, pos, header, compacted ? PRODUCED_COMPACTED_BATCH_RULES : PRODUCED_BATCH_RULES);
+    const rules = compacted ? PRODUCED_COMPACTED_BATCH_RULES : PRODUCED_BATCH_RULES;
+    const malformed = checkBatchRecords(buf, pos, header, rules, decompressionLimitBytes(config.maxMessageBytes));
     if (malformed !== null) throw rillError('INVALID_RECORD', `Record batch at position ${pos} (${header.recordCount} records): ${malformed}`);
     messages += header.recordCount;
     pos += batchSize(buf, pos);

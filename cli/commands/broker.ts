@@ -12,6 +12,7 @@ interface BrokerStartOptions {
   port?: number;
   host?: string;
   metricsPort?: number;
+  kafkaPort?: number;
   config?: string;
   nodeId?: number;
   logLevel: string;
@@ -27,11 +28,12 @@ export function registerBrokerCommands(program: Command): void {
     .option('--port <port>', 'TCP port to listen on, 0 for any free port (default 9292)', intOption('--port'))
     .option('--host <host>', 'interface to bind (default 127.0.0.1)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on http://HOST:PORT/metrics', intOption('--metrics-port'))
+    .option('--kafka-port <port>', 'also speak the Kafka protocol (kcat, KafkaJS, librdkafka) on this port, 0 for any free port (kafka.port; default off)', intOption('--kafka-port'))
     .option('--config <file.json>', 'JSON file of broker config keys (see docs/OPERATIONS.md); flags override it')
     .option('--node-id <id>', 'this broker\'s node id (default 0)', intOption('--node-id'))
     .option('--set <key=value...>', 'any other broker config key, e.g. --set num.partitions=8')
     .option('--log-level <level>', 'log level on stderr: fatal|error|warn|info|debug|trace|silent', 'info')
-    .addHelpText('after', '\nPrints {"event":"listening","host":...,"port":...} on stdout once it accepts connections.')
+    .addHelpText('after', '\nPrints {"event":"listening","host":...,"port":...,"kafkaPort":...} on stdout once it accepts connections.')
     .action(async (opts: BrokerStartOptions) => {
       // Loaded on demand: the broker (storage, metrics) is heavy and only this command needs it.
       // A failed start prints one line `rill broker: cannot start: ...` and exits 1, as main.js.
@@ -39,6 +41,7 @@ export function registerBrokerCommands(program: Command): void {
       let overrides: Record<string, string> | undefined;
       try {
         overrides = keyValues(opts.set, '--set');
+        if (opts.kafkaPort !== undefined) overrides = { ...overrides, 'kafka.port': String(opts.kafkaPort) };
       } catch (err) {
         process.stderr.write(cannotStartLine(err) + '\n');
         process.exit(1);

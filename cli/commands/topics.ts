@@ -1,9 +1,11 @@
 /**
  * `rill topics create|list|describe|delete|alter`: topic administration through the SDK's
- * Admin. Output is plain text for people; errors are one line on stderr.
+ * Admin. Output is plain text for people (describe has kafka-topics.sh's columns: Topic,
+ * Partition, Leader, Replicas, Isr, Offline, plus offsets); errors are one line on stderr.
  */
 import type { Command } from 'commander';
 import { action, createClient, intOption, keyValues, table, writeOut, type BrokersOption } from '../common.js';
+import { idList } from './cluster.js';
 
 interface CreateOptions extends BrokersOption {
   /** Omitted: the broker's num.partitions (CreateTopics numPartitions -1, as kafka-topics.sh). */
@@ -34,7 +36,7 @@ export function registerTopicsCommands(program: Command): void {
           const admin = rill.admin();
           await admin.createTopics({ topics: [{ topic: name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configs }] });
           // With the broker's default, say what it chose.
-          const partitions = opts.partitions ?? (await admin.describeTopics({ topics: [name] }))[0]!.partitions.length;
+          const partitions = opts.partitions ?? (await admin.describeTopics({ topics: [name], includeOffsets: false }))[0]!.partitions.length;
           await writeOut(`created topic '${name}' with ${partitions} partition(s)\n`);
         } finally {
           await rill.close();
@@ -54,26 +56,42 @@ export function registerTopicsCommands(program: Command): void {
     }),
   );
 
-  topics.command('describe <name>').description('show partitions (leader, log start and end offsets) and non-default configs').action(
-    action(async (name: string, opts: BrokersOption) => {
-      const rill = createClient(opts, 'rill-cli-topics');
-      try {
-        const admin = rill.admin();
-        const [description] = await admin.describeTopics({ topics: [name] });
-        const { configs } = await admin.describeConfigs({ topic: name });
-        const overrides = configs.filter((c) => !c.isDefault && c.source === 'topic').map((c) => `${c.name}=${c.value ?? ''}`);
-        const parts = description!.partitions;
-        let out = `Topic: ${name}  Partitions: ${parts.length}  Configs: ${overrides.length > 0 ? overrides.join(',') : '(defaults)'}\n`;
-        out += table(
-          ['PARTITION', 'LEADER', 'LOG-START-OFFSET', 'LOG-END-OFFSET', 'MESSAGES'],
-          parts.map((p) => [p.partition, p.leader, p.logStartOffset, p.logEndOffset, Math.max(0, p.logEndOffset - p.logStartOffset)]),
-        );
-        await writeOut(out);
-      } finally {
-        await rill.close();
-      }
-    }),
-  );
+  topics
+    .command('describe <name>')
+    .description("show partitions as Kafka does (leader, replicas, ISR; offline and under-replicated marked), log start/end offsets and non-default configs")
+    .action(
+      action(async (name: string, opts: BrokersOption) => {
+        const rill = createClient(opts, 'rill-cli-topics');
+        try {
+          const admin = rill.admin();
+          const [description] = await admin.describeTopics({ topics: [name] });
+          const { configs } = await admin.describeConfigs({ topic: name });
+          const overrides = configs.filter((c) => !c.isDefault && c.source === 'topic').map((c) => `${c.name}=${c.value ?? ''}`);
+          const parts = description!.partitions;
+          const rf = Math.max(0, ...parts.map((p) => p.replicas.length));
+          let out = `Topic: ${name}  Partitions: ${parts.length}  ReplicationFactor: ${rf}  Configs: ${overrides.length > 0 ? overrides.join(',') : '(defaults)'}\n`;
+          out += table(
+            ['TOPIC', 'PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'OFFLINE', 'LOG-START-OFFSET', 'LOG-END-OFFSET', 'MESSAGES', 'STATUS'],
+            parts.map((p) => [
+              name,
+              p.partition,
+              p.leader >= 0 ? p.leader : 'none',
+              idList(p.replicas),
+              idList(p.isr),
+              idList(p.offlineReplicas),
+              p.logStartOffset,
+              p.logEndOffset,
+              p.leader >= 0 ? Math.max(0, p.logEndOffset - p.logStartOffset) : '-',
+              // Kafka's --unavailable-partitions / --under-replicated-partitions, as a column.
+              p.leader < 0 ? 'offline' : p.isr.length < p.replicas.length ? 'under-replicated' : '',
+            ]),
+          );
+          await writeOut(out);
+        } finally {
+          await rill.close();
+        }
+      }),
+    );
 
   topics.command('delete <name>').description('delete a topic and all its data').action(
     action(async (name: string, opts: BrokersOption) => {

@@ -1,8 +1,9 @@
 /**
- * Admin: topics (create, delete, list, describe with log start/end offsets), topic configs,
- * offsets by time, and consumer groups (list, describe with lag, delete, committed offsets,
- * offset reset for replay). One job per module: channel.ts routes and retries requests,
- * topics.ts, groups.ts and offsets.ts make the calls; this class is the public face.
+ * Admin: the cluster (describe, leader elections), topics (create, delete, list, describe with
+ * replicas, ISR and log start/end offsets), topic configs, offsets by time, and consumer groups
+ * (list, describe with lag, delete, committed offsets, offset reset for replay). One job per
+ * module: channel.ts routes and retries requests, cluster.ts, topics.ts, groups.ts and
+ * offsets.ts make the calls; this class is the public face.
  *
  * Every failing topic or partition of a request is reported in one RillError (the first
  * failure's code; the message names them all).
@@ -11,16 +12,20 @@ import type { GroupState } from '../../protocol/apis/index.js';
 import type { ClientContext } from '../context.js';
 import type { ConfigDescription, PartitionOffsets, RetryOptions, TopicDescription } from '../types.js';
 import { AdminChannel } from './channel.js';
+import * as cluster from './cluster.js';
 import * as groups from './groups.js';
 import type { TopicScope } from './offset-reset.js';
 import * as offsets from './offsets.js';
 import * as topics from './topics.js';
 import type {
   AdminCallOptions,
+  ClusterDescription,
   CommittedOffsets,
+  ElectLeadersOptions,
   CreateTopicsOptions,
   GroupDescription,
   GroupOverview,
+  LeaderElectionResult,
   ResetOffsetsOptions,
   ResetOffsetsResult,
 } from './types.js';
@@ -38,7 +43,23 @@ export class Admin {
     await this.channel.controller(opts.signal);
   }
 
-  /** Creates topics; rejects naming every topic that failed (e.g. TOPIC_ALREADY_EXISTS). */
+  /** The cluster id, the controller (-1: none right now) and the live brokers. */
+  describeCluster(opts: AdminCallOptions = {}): Promise<ClusterDescription> {
+    return cluster.describeCluster(this.channel, opts);
+  }
+
+  /**
+   * Preferred (default) or unclean leader election by the controller, per partition asked for
+   * (every partition when `partitions` is omitted): elected, not needed, or failed with why.
+   */
+  electLeaders(opts: ElectLeadersOptions = {}): Promise<LeaderElectionResult[]> {
+    return cluster.electLeaders(this.channel, opts);
+  }
+
+  /**
+   * Creates topics (with `replicationFactor`, or `replicaAssignment` to place replicas by hand);
+   * rejects naming every topic that failed (e.g. TOPIC_ALREADY_EXISTS).
+   */
   createTopics(opts: CreateTopicsOptions & AdminCallOptions): Promise<void> {
     return topics.createTopics(this.channel, opts);
   }
@@ -52,8 +73,12 @@ export class Admin {
     return topics.listTopics(this.channel, opts);
   }
 
-  /** Topics with each partition's leader and log start/end offsets (all topics when `topics` is omitted). */
-  describeTopics(opts: { topics?: string[] } & AdminCallOptions = {}): Promise<TopicDescription[]> {
+  /**
+   * Topics with, per partition, the leader (-1: offline), leader epoch, replicas, ISR, offline
+   * replicas and log start/end offsets (all topics when `topics` is omitted; offsets -1 with
+   * `includeOffsets: false`, which asks Metadata only).
+   */
+  describeTopics(opts: { topics?: string[]; includeOffsets?: boolean } & AdminCallOptions = {}): Promise<TopicDescription[]> {
     return topics.describeTopics(this.channel, opts);
   }
 

@@ -21,6 +21,8 @@ export class AdminChannel {
   readonly metadata: Metadata;
   readonly retry: RetryOptions;
   readonly requestTimeoutMs: number;
+  /** Set when a controller call failed: the next one asks Metadata where the controller is now. */
+  private controllerStale = false;
   /** groupId -> node id of its coordinator; forgotten before a group call is retried. */
   private readonly coordinators = new Map<string, number>();
 
@@ -49,13 +51,22 @@ export class AdminChannel {
 
   /** The controller's connection (or any broker's before the controller is known). */
   async controller(signal?: AbortSignal): Promise<Connection> {
-    if (this.metadata.controller < 0 || !this.pool.hasNode(this.metadata.controller)) await this.metadata.refresh([], signal);
+    if (this.controllerStale || this.metadata.controller < 0 || !this.pool.hasNode(this.metadata.controller)) {
+      await this.metadata.refresh([], signal);
+      this.controllerStale = false;
+    }
     const id = this.metadata.controller;
     return id >= 0 && this.pool.hasNode(id) ? this.pool.forNode(id) : this.pool.any(signal);
   }
 
   call<T>(signal: AbortSignal | undefined, fn: (conn: Connection) => Promise<T>): Promise<T> {
-    return withRetry(this.retry, async () => fn(await this.controller(signal)), { signal });
+    return withRetry(this.retry, async () => fn(await this.controller(signal)), {
+      signal,
+      // NOT_CONTROLLER or a lost connection: the controller may have moved.
+      onRetry: () => {
+        this.controllerStale = true;
+      },
+    });
   }
 
   /** The connection to a group's coordinator (FindCoordinator, cached). */
@@ -83,8 +94,16 @@ export class AdminChannel {
     });
   }
 
-  /** ListOffsets per leader; returns "topic\0partition" -> offset. Throws naming every failed partition. */
-  async listOffsets(requests: Array<{ topic: string; partition: number; timestamp: number }>, signal?: AbortSignal): Promise<Map<string, number>> {
+  /**
+   * ListOffsets per leader; returns "topic\0partition" -> offset. Throws naming every failed
+   * partition. Leaders come from `metadata.topic()`, which refuses a topic with any leaderless
+   * partition, unless the caller passes `leaderOf` (and leaves such partitions out itself).
+   */
+  async listOffsets(
+    requests: Array<{ topic: string; partition: number; timestamp: number }>,
+    signal?: AbortSignal,
+    leaderOf?: (topic: string, partition: number) => Promise<number>,
+  ): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     if (requests.length === 0) return out;
     await withRetry(
@@ -93,8 +112,7 @@ export class AdminChannel {
         const byNode = new Map<number, Map<string, Array<{ partition: number; timestamp: number }>>>();
         for (const r of requests) {
           if (out.has(`${r.topic}\u0000${r.partition}`)) continue;
-          const info = await this.metadata.topic(r.topic, { signal });
-          const leader = info.partitions[r.partition]?.leader ?? -1;
+          const leader = leaderOf !== undefined ? await leaderOf(r.topic, r.partition) : ((await this.metadata.topic(r.topic, { signal })).partitions[r.partition]?.leader ?? -1);
           let topics = byNode.get(leader);
           if (topics === undefined) {
             topics = new Map();

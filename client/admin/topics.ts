@@ -1,26 +1,45 @@
-/** Admin calls on topics: create, delete, list, describe (with log start/end), configs, offsets by time. */
+/** Admin calls on topics: create (with replica assignments), delete, list, describe (replicas, ISR, log start/end), configs, offsets by time. */
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/index.js';
-import { ErrorCode, errorFromCode } from '../../protocol/errors.js';
+import { ErrorCode, errorFromCode, rillError } from '../../protocol/errors.js';
 import { topicErrors, unknownTopic } from '../errors.js';
 import { withRetry } from '../retry.js';
-import type { ConfigDescription, PartitionOffsets, TopicDescription } from '../types.js';
+import type { ConfigDescription, ITopicConfig, PartitionOffsets, TopicDescription } from '../types.js';
 import type { AdminChannel } from './channel.js';
 import type { AdminCallOptions, CreateTopicsOptions } from './types.js';
 
 /** Creates topics; rejects naming every topic that failed (e.g. TOPIC_ALREADY_EXISTS). */
 export async function createTopics(ch: AdminChannel, opts: CreateTopicsOptions & AdminCallOptions): Promise<void> {
-  const topics = opts.topics.map((t) => ({
-    name: t.topic,
-    numPartitions: t.numPartitions ?? -1,
-    replicationFactor: t.replicationFactor ?? -1,
-    configs: t.configs ?? {},
-  }));
+  const topics = opts.topics.map((t) => {
+    const assignments = assignmentsOf(t);
+    return {
+      name: t.topic,
+      // With an assignment, the broker takes both from it (Kafka's CreateTopics wants -1).
+      numPartitions: assignments.length > 0 ? -1 : (t.numPartitions ?? -1),
+      replicationFactor: assignments.length > 0 ? -1 : (t.replicationFactor ?? -1),
+      configs: t.configs ?? {},
+      assignments,
+    };
+  });
   const response = await ch.call(opts.signal, async (conn) =>
     conn.request('CreateTopics', { topics, timeoutMs: opts.timeoutMs ?? ch.requestTimeoutMs, validateOnly: opts.validateOnly ?? false }, { signal: opts.signal }),
   );
   for (const t of topics) ch.metadata.markStale(t.name);
   const err = topicErrors(response.topics);
   if (err !== null) throw err;
+}
+
+/** KafkaJS's replicaAssignment as CreateTopics' assignments; refuses counts that contradict it. */
+function assignmentsOf(t: ITopicConfig): Array<{ partitionIndex: number; brokerIds: number[] }> {
+  const given = t.replicaAssignment ?? [];
+  if (given.length === 0) return [];
+  const rf = given[0]!.replicas.length;
+  if (t.numPartitions !== undefined && t.numPartitions !== -1 && t.numPartitions !== given.length) {
+    throw rillError('INVALID_REPLICA_ASSIGNMENT', `topic '${t.topic}': numPartitions ${t.numPartitions} contradicts the replica assignment of ${given.length} partition(s)`, { topic: t.topic });
+  }
+  if (t.replicationFactor !== undefined && t.replicationFactor !== -1 && t.replicationFactor !== rf) {
+    throw rillError('INVALID_REPLICA_ASSIGNMENT', `topic '${t.topic}': replicationFactor ${t.replicationFactor} contradicts the replica assignment's ${rf} replicas`, { topic: t.topic });
+  }
+  return given.map((a) => ({ partitionIndex: a.partition, brokerIds: [...a.replicas] }));
 }
 
 export async function deleteTopics(ch: AdminChannel, opts: { topics: string[]; timeoutMs?: number } & AdminCallOptions): Promise<void> {
@@ -40,8 +59,13 @@ export async function listTopics(ch: AdminChannel, opts: AdminCallOptions = {}):
   return response.topics.filter((t) => t.errorCode === ErrorCode.NONE).map((t) => t.name).sort();
 }
 
-/** Topics with each partition's leader and log start/end offsets (all topics when `topics` is omitted). */
-export async function describeTopics(ch: AdminChannel, opts: { topics?: string[] } & AdminCallOptions = {}): Promise<TopicDescription[]> {
+/**
+ * Topics with each partition's leader, leader epoch, replicas, ISR, offline replicas and log
+ * start/end offsets (all topics when `topics` is omitted). A partition without a leader
+ * (offline) is described with offsets -1 instead of failing the whole call; so is every
+ * partition with `includeOffsets: false` (no ListOffsets: metadata only).
+ */
+export async function describeTopics(ch: AdminChannel, opts: { topics?: string[]; includeOffsets?: boolean } & AdminCallOptions = {}): Promise<TopicDescription[]> {
   const names = opts.topics ?? (await listTopics(ch, opts));
   const response = await withRetry(ch.retry, () => ch.metadata.refresh(names, opts.signal), { signal: opts.signal });
   const out: TopicDescription[] = [];
@@ -54,13 +78,28 @@ export async function describeTopics(ch: AdminChannel, opts: { topics?: string[]
       isInternal: t.isInternal,
       partitions: [...t.partitions]
         .sort((a, b) => a.partition - b.partition)
-        .map((p) => ({ partition: p.partition, leader: p.leader, logStartOffset: -1, logEndOffset: -1 })),
+        .map((p) => ({
+          partition: p.partition,
+          leader: p.errorCode === ErrorCode.NONE ? p.leader : -1,
+          leaderEpoch: p.leaderEpoch,
+          replicas: [...p.replicas],
+          isr: [...p.isr],
+          offlineReplicas: [...p.offlineReplicas],
+          logStartOffset: -1,
+          logEndOffset: -1,
+        })),
     });
   }
-  const requests = out.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partition })));
+  if (opts.includeOffsets === false) return out;
+  const requests = out.flatMap((t) => t.partitions.filter((p) => p.leader >= 0).map((p) => ({ topic: t.name, partition: p.partition })));
+  // Leaders as the refresh above (or a later one, after a failed partition marked its topic stale) saw them.
+  const leaderOf = async (topic: string, partition: number): Promise<number> => {
+    if (ch.metadata.cached(topic) === undefined) await ch.metadata.refresh([topic], opts.signal);
+    return ch.metadata.leaderOf(topic, partition);
+  };
   const [earliest, latest] = await Promise.all([
-    ch.listOffsets(requests.map((r) => ({ ...r, timestamp: EARLIEST_TIMESTAMP })), opts.signal),
-    ch.listOffsets(requests.map((r) => ({ ...r, timestamp: LATEST_TIMESTAMP })), opts.signal),
+    ch.listOffsets(requests.map((r) => ({ ...r, timestamp: EARLIEST_TIMESTAMP })), opts.signal, leaderOf),
+    ch.listOffsets(requests.map((r) => ({ ...r, timestamp: LATEST_TIMESTAMP })), opts.signal, leaderOf),
   ]);
   for (const t of out) {
     for (const p of t.partitions) {

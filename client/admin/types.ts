@@ -1,5 +1,6 @@
 /** The admin's public option and result types (client/admin/*). */
 import type { GroupState } from '../../protocol/apis/index.js';
+import type { RillError } from '../../protocol/errors.js';
 import type { ITopicConfig } from '../types.js';
 import type { PlannedOffset, ResetStrategy, TopicScope } from './offset-reset.js';
 
@@ -89,4 +90,43 @@ export interface ResetOffsetsResult {
   executed: boolean;
   /** Live members when the plan was made: with any, an execute is refused (NON_EMPTY_GROUP). */
   liveMembers: number;
+}
+
+export interface ClusterBroker {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface ClusterDescription {
+  clusterId: string;
+  /** -1 while the cluster has no controller (an election is under way). */
+  controllerId: number;
+  /** Live brokers (registered under a live lease), sorted by node id. */
+  brokers: ClusterBroker[];
+}
+
+export type LeaderElectionType = 'preferred' | 'unclean';
+
+export interface ElectLeadersOptions extends AdminCallOptions {
+  /**
+   * 'preferred' (default): move leadership back to each partition's first replica when it is
+   * live and in sync. 'unclean': elect a leader for partitions that have none, from outside the
+   * ISR if need be (acknowledged records may be lost).
+   */
+  electionType?: LeaderElectionType;
+  /** Topics (all their partitions, or the listed ones); omitted: every partition of the cluster. */
+  partitions?: Array<{ topic: string; partitions?: number[] }>;
+  /** How long the controller may take (default: the client's requestTimeoutMs). */
+  timeoutMs?: number;
+}
+
+export interface LeaderElectionResult {
+  topic: string;
+  partition: number;
+  /** 'not-needed': already led as asked (ELECTION_NOT_NEEDED). */
+  outcome: 'elected' | 'not-needed' | 'failed';
+  /** Why it failed (PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION, ...). */
+  error: RillError | null;
 }

@@ -21,13 +21,16 @@ import {
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
   decodeBatchInto,
+  decodeSegmentedBatchInto,
   readBatchHeader,
   type BatchHeader,
   type RecordHeader,
   type RecordSink,
 } from '../../protocol/record-batch.js';
+import { SegmentedBytes } from '../../protocol/frame.js';
 import { describeBatchCorruption } from '../../protocol/record-validation.js';
 import { CorruptBatchError } from '../errors.js';
+import type { FetchedRecords } from '../response-decoder.js';
 import type { ConsumedMessage } from '../types.js';
 
 /** Bytes counted per record on top of key and value, for prefetch accounting (the message object and its views). */
@@ -53,8 +56,12 @@ export class ChunkDecoder implements RecordSink {
   private messages: ConsumedMessage[] = [];
   private bytes = 0;
 
-  /** Decodes `records` of topic[partition] fetched at `fetchOffset`. */
-  decode(topic: string, partition: number, fetchOffset: number, records: Buffer): DecodedChunk {
+  /**
+   * Decodes `records` of topic[partition] fetched at `fetchOffset`. Records that arrived in
+   * several socket chunks are decoded where they lie: a batch inside one chunk as usual, a
+   * batch across chunks without joining them (protocol's `decodeSegmentedBatchInto`).
+   */
+  decode(topic: string, partition: number, fetchOffset: number, records: FetchedRecords): DecodedChunk {
     this.topic = topic;
     this.partition = partition;
     this.fetchOffset = fetchOffset;
@@ -64,24 +71,42 @@ export class ChunkDecoder implements RecordSink {
     let nextOffset = fetchOffset;
     let wholeBatches = 0;
     let failure: Error | null = null;
+    const segments = records instanceof SegmentedBytes ? records.segments : null;
+    const total = records.length;
+    let seg = 0;
+    let segStart = 0;
     let pos = 0;
-    while (records.length - pos >= LOG_OVERHEAD) {
-      const batchLength = records.readInt32BE(pos + BATCH_LENGTH_POS);
+    while (total - pos >= LOG_OVERHEAD) {
+      // The buffer holding the batch's first byte, and where in it.
+      let data = records as Buffer;
+      let at = pos;
+      if (segments !== null) {
+        while (segStart + segments[seg]!.length <= pos) segStart += segments[seg++]!.length;
+        data = segments[seg]!;
+        at = pos - segStart;
+      }
+      const batchLength = data.length - at >= LOG_OVERHEAD
+        ? data.readInt32BE(at + BATCH_LENGTH_POS)
+        : (records as SegmentedBytes).bytes(pos + BATCH_LENGTH_POS, pos + LOG_OVERHEAD).readInt32BE(0);
       const sizeBytes = LOG_OVERHEAD + batchLength;
       // A batch cut by the response's byte limit; a batchLength below the header's is
       // corruption, never a partial batch (decodeBatchInto says so below).
-      if (batchLength >= MIN_BATCH_LENGTH && sizeBytes > records.length - pos) break;
+      if (batchLength >= MIN_BATCH_LENGTH && sizeBytes > total - pos) break;
       wholeBatches++;
       const messagesBefore = messages.length;
       const bytesBefore = this.bytes;
       let header: BatchHeader;
       try {
-        header = decodeBatchInto(records, pos, this);
+        header = batchLength < MIN_BATCH_LENGTH || data.length - at >= sizeBytes
+          ? decodeBatchInto(data, at, this)
+          : decodeSegmentedBatchInto((records as SegmentedBytes).slice(pos, pos + sizeBytes), pos, this);
       } catch (err) {
         // A batch is delivered whole or not at all.
         messages.length = messagesBefore;
         this.bytes = bytesBefore;
-        const bad = undecodable(topic, partition, fetchOffset, records, pos, nextOffset, err);
+        // Rare: join a chunk list to describe the bad batch with the usual helpers.
+        const whole = segments === null ? (records as Buffer) : (records as SegmentedBytes).join();
+        const bad = undecodable(topic, partition, fetchOffset, whole, pos, nextOffset, err);
         if (bad === null && batchLength >= MIN_BATCH_LENGTH) {
           pos += sizeBytes;
           continue;

@@ -20,18 +20,17 @@
  * them to a GroupSession (group/group-session.ts).
  *
  * Delivery: run() in run-delivery.ts, for-await in message-iterator.ts, both drawing from the
- * ReadyRing (ready-ring.ts) that the Fetcher (fetcher.ts) fills.
+ * ReadyRing (ready-ring.ts) that the Fetcher (fetcher.ts) fills; failing handlers in
+ * dead-letters.ts, lag in lag.ts.
  *
  * The consumer is an EventEmitter: 'group.join', 'rebalance', 'commit', 'lag', 'error'.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { validateTopicName } from '../../protocol/topic-name.js';
 import { partitionKey } from '../topic-partition.js';
 import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
 import { Metadata } from '../metadata.js';
-import { Producer } from '../producer/producer.js';
 import { retryOptions } from '../retry.js';
 import type {
   CloseOptions,
@@ -42,7 +41,6 @@ import type {
   IterateOptions,
   OffsetSpec,
   PartitionLag,
-  RetryOptions,
   RunConfig,
   SubscribeOptions,
   SubscriptionTopics,
@@ -54,7 +52,8 @@ import type {
 import { DEFAULT_LAG_INTERVAL_MS, fetchSettingsOf, groupSettingsOf, nonNegative, positive, validatePartition } from './config.js';
 import { Fetcher } from './fetcher.js';
 import type { CommittedOffset } from './group/offset-committer.js';
-import { HandlerFailurePolicy } from './group/retry-dlq.js';
+import { handlerFailurePolicy } from './dead-letters.js';
+import { partitionLags } from './lag.js';
 import { GroupLink } from './group-link.js';
 import { LongPollConnections } from './long-poll-connections.js';
 import { MessageIterator } from './message-iterator.js';
@@ -70,10 +69,8 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 type Mode = 'idle' | 'iterator' | 'run';
 
 export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIterable<ConsumedMessage> {
-  private readonly ctx: ClientContext;
   private readonly log: Logger;
   private readonly pool: BrokerPool;
-  private readonly metadata: Metadata;
   private readonly fetcher: Fetcher;
   private readonly longPolls: LongPollConnections;
   private readonly ring: ReadyRing;
@@ -88,11 +85,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private resolveLoopDone: () => void = () => undefined;
   private readonly closeHooks: Array<() => Promise<void>> = [];
   private readonly partitionsConsumedConcurrently: number;
-  /** Retry / dead-letter / pause for failing handlers; null: plain rejection (assign mode). */
-  private readonly failurePolicy: HandlerFailurePolicy | null;
   private readonly closeTimeoutMs: number;
-  private deadLetterProducer: Producer | null = null;
-  private readonly retry: RetryOptions;
   /** The group membership (subscribe()); null without a groupId. */
   private readonly group: GroupLink | null;
   private manuallyAssigned = false;
@@ -102,32 +95,19 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
 
   constructor(ctx: ClientContext, config: ConsumerConfig = {}) {
     super();
-    this.ctx = ctx;
     this.log = ctx.logger.child({ component: 'consumer' });
     const retry = retryOptions(ctx.retry, config.retry);
-    this.retry = retry;
-    this.pool = new BrokerPool(ctx.brokers, {
-      clientId: ctx.clientId,
-      connectionTimeoutMs: ctx.connectionTimeoutMs,
-      requestTimeoutMs: ctx.requestTimeoutMs,
-      retry,
-      logger: this.log,
-    });
-    this.metadata = new Metadata(this.pool, { logger: this.log, retry, allowAutoTopicCreation: false });
-    this.longPolls = new LongPollConnections(this.pool, {
-      clientId: ctx.clientId,
-      connectionTimeoutMs: ctx.connectionTimeoutMs,
-      requestTimeoutMs: ctx.requestTimeoutMs,
-      retry,
-      logger: this.log,
-    });
+    const connections = { clientId: ctx.clientId, connectionTimeoutMs: ctx.connectionTimeoutMs, requestTimeoutMs: ctx.requestTimeoutMs, retry, logger: this.log };
+    this.pool = new BrokerPool(ctx.brokers, connections);
+    const metadata = new Metadata(this.pool, { logger: this.log, retry, allowAutoTopicCreation: false });
+    this.longPolls = new LongPollConnections(this.pool, connections);
     const metrics = ctx.metrics;
     // Lag of a consumer without a group (assign()) is labelled group="".
     const metricsGroup = config.groupId ?? '';
     this.fetcher = new Fetcher({
       pool: this.pool,
       longPolls: this.longPolls,
-      metadata: this.metadata,
+      metadata,
       logger: this.log,
       retry,
       requestTimeoutMs: ctx.requestTimeoutMs,
@@ -141,19 +121,12 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     this.ring = new ReadyRing(this.fetcher);
     this.partitionsConsumedConcurrently = positive('partitionsConsumedConcurrently', config.partitionsConsumedConcurrently ?? 1);
     const groupSettings = config.groupId === undefined ? null : groupSettingsOf(config);
-    const deadLetterTopic = config.deadLetterTopic ?? null;
-    if (deadLetterTopic !== null) {
-      const problem = typeof deadLetterTopic === 'string' ? validateTopicName(deadLetterTopic) : 'not a string';
-      if (problem !== null) throw new RangeError(`deadLetterTopic must be a legal topic name: ${problem}`);
-    }
-    this.failurePolicy =
-      groupSettings !== null || deadLetterTopic !== null
-        ? new HandlerFailurePolicy({ retry, deadLetterTopic, producer: () => this.dlqProducer(), logger: this.log })
-        : null;
+    // Retry / dead-letter / pause for failing handlers; null: plain rejection (assign mode).
+    const failurePolicy = handlerFailurePolicy(ctx, config.deadLetterTopic ?? null, groupSettings !== null, retry, this.log, (hook) => this.closeHooks.push(hook));
     const host: RunHost = {
       fetcher: this.fetcher,
       log: this.log,
-      failurePolicy: this.failurePolicy,
+      failurePolicy,
       stopping: () => this.stopping || this.closing !== null,
       fatalError: () => this.fatalError,
       seekTo: (st, offset) => this.seekState(st, offset),
@@ -230,25 +203,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
 
   /** Per-partition lag: the last fetch's high watermark minus the position (what the 'lag' event reports). */
   lag(): PartitionLag[] {
-    const out: PartitionLag[] = [];
-    for (const st of this.fetcher.partitions.values()) {
-      if (st.revoking) continue;
-      const position = this.position(st.topic, st.partition) ?? -1;
-      const hw = st.highWatermark;
-      out.push({ topic: st.topic, partition: st.partition, position, highWatermark: hw, lag: hw < 0 || position < 0 ? -1 : Math.max(0, hw - position) });
-    }
-    return out;
+    return partitionLags(this.fetcher.partitions.values(), (st) => this.positionOf(st));
   }
 
-
-  private dlqProducer(): Producer {
-    if (this.deadLetterProducer === null) {
-      const producer = new Producer(this.ctx, { acks: 'all', idempotent: true, lingerMs: 0 });
-      this.deadLetterProducer = producer;
-      this.closeHooks.push(() => producer.close());
-    }
-    return this.deadLetterProducer;
-  }
 
   /** Emits to the app's listeners; a listener that throws must not break the consumer's machinery. */
   private safeEmit<E extends keyof ConsumerEventMap>(event: E, ...args: ConsumerEventMap[E]): void {
@@ -387,7 +344,10 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
    * while its start ('earliest', 'latest', a timestamp) is still being looked up.
    */
   position(topic: string, partition: number): number | null {
-    const st = this.stateOf(topic, partition);
+    return this.positionOf(this.stateOf(topic, partition));
+  }
+
+  private positionOf(st: PartitionState): number | null {
     const next = this.ring.nextOffsetOf(st);
     if (next !== undefined) return next;
     return st.pendingStart !== null ? null : st.fetchOffset;

@@ -25,7 +25,7 @@
  *   from assign()/seek() (strict), which surfaces the error instead.
  */
 import type { Logger } from 'pino';
-import type { FetchResponse } from '../../protocol/apis/index.js';
+import type { FetchedRecords, SegmentedFetchResponse as FetchResponse } from '../response-decoder.js';
 import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
 import { partitionKey } from '../topic-partition.js';
 import type { BrokerPool } from '../broker-pool.js';
@@ -286,7 +286,7 @@ export class Fetcher {
       return;
     }
     conn
-      .request('Fetch', request, { timeoutMs: this.opts.requestTimeoutMs + this.opts.maxWaitMs, signal: this.abort.signal })
+      .fetch(request, { timeoutMs: this.opts.requestTimeoutMs + this.opts.maxWaitMs, signal: this.abort.signal })
       .then(
         (response) => {
           this.fetchDone(node, states, pollSlot);
@@ -323,7 +323,7 @@ export class Fetcher {
         st.failures = 0;
         st.highWatermark = r.highWatermark;
         st.logStartOffset = r.logStartOffset;
-        if (r.records !== null && r.records.length > 0) this.decodeInto(st, r.records as Buffer);
+        if (r.records !== null && r.records.length > 0) this.decodeInto(st, r.records);
         st.caughtUp = st.fetchOffset >= r.highWatermark;
         this.opts.onLag?.(st.topic, st.partition, Math.max(0, r.highWatermark - st.fetchOffset));
         continue;
@@ -333,7 +333,7 @@ export class Fetcher {
   }
 
   /** Decodes one partition's records into a chunk; a batch that does not decode is raised after the records before it. */
-  private decodeInto(st: PartitionState, records: Buffer): void {
+  private decodeInto(st: PartitionState, records: FetchedRecords): void {
     const { messages, bytes, nextOffset, wholeBatches, failure } = this.decoder.decode(st.topic, st.partition, st.fetchOffset, records);
     if (wholeBatches === 0) {
       // Only a partial batch came back: it is bigger than we asked for. Ask for more next time.

@@ -13,6 +13,7 @@
  * records already in a batch that went out are not un-sent and may still be written.
  */
 import type { Logger } from 'pino';
+import { COMPRESSION_TYPES, isCompression } from '../../protocol/compression/index.js';
 import { rillError } from '../../protocol/errors.js';
 import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
@@ -73,8 +74,8 @@ export class Producer {
     }
     const idempotent = config.idempotent ?? this.acks === -1;
     const compression: CompressionType = config.compression ?? 'none';
-    if (compression !== 'none' && compression !== 'gzip') {
-      throw rillError('UNSUPPORTED_COMPRESSION_TYPE', `compression must be 'none' or 'gzip', got '${String(compression)}'`);
+    if (!isCompression(compression)) {
+      throw rillError('UNSUPPORTED_COMPRESSION_TYPE', `compression must be one of ${COMPRESSION_TYPES.join(', ')}; got '${String(compression)}'`);
     }
     const maxInFlightPerPartition = config.maxInFlightRequests ?? MAX_IDEMPOTENT_IN_FLIGHT;
     if (!Number.isInteger(maxInFlightPerPartition) || maxInFlightPerPartition < 1) {

@@ -15,8 +15,10 @@ import { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '.
 import { CreateTopicsRequest, CreateTopicsResponse } from './create-topics.js';
 import { DeleteGroupsRequest, DeleteGroupsResponse } from './delete-groups.js';
 import { DeleteTopicsRequest, DeleteTopicsResponse } from './delete-topics.js';
+import { DescribeClusterRequest, DescribeClusterResponse } from './describe-cluster.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from './describe-configs.js';
 import { DescribeGroupsRequest, DescribeGroupsResponse } from './describe-groups.js';
+import { ElectLeadersRequest, ElectLeadersResponse } from './elect-leaders.js';
 import { FetchRequest, FetchResponse } from './fetch.js';
 import { FindCoordinatorRequest, FindCoordinatorResponse } from './find-coordinator.js';
 import { InitProducerIdRequest, InitProducerIdResponse } from './init-producer-id.js';
@@ -52,6 +54,8 @@ export const APIS = {
   DescribeConfigs: api(32, DescribeConfigsRequest, DescribeConfigsResponse),
   AlterConfigs: api(33, AlterConfigsRequest, AlterConfigsResponse),
   DeleteGroups: api(42, DeleteGroupsRequest, DeleteGroupsResponse),
+  ElectLeaders: api(43, ElectLeadersRequest, ElectLeadersResponse),
+  DescribeCluster: api(60, DescribeClusterRequest, DescribeClusterResponse),
   ConsumerGroupHeartbeat: api(68, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse),
   AlterGroupOffsets: api(1001, AlterGroupOffsetsRequest, AlterGroupOffsetsResponse),
 } as const;
@@ -156,8 +160,10 @@ export * from './consumer-group-heartbeat.js';
 export * from './create-topics.js';
 export * from './delete-groups.js';
 export * from './delete-topics.js';
+export * from './describe-cluster.js';
 export * from './describe-configs.js';
 export * from './describe-groups.js';
+export * from './elect-leaders.js';
 export * from './fetch.js';
 export * from './find-coordinator.js';
 export * from './init-producer-id.js';

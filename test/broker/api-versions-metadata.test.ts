@@ -29,7 +29,7 @@ describe('ApiVersions and Metadata', () => {
     await createTopic(client, 'payments', 1);
 
     const all = await client.request('Metadata', { topics: null, allowAutoTopicCreation: false });
-    expect(all.brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port: broker.port }]);
+    expect(all.brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port: broker.port, rack: null }]);
     expect(all.controllerId).toBe(0);
     expect(all.clusterId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     // Internal topics (the group coordinator's __consumer_offsets) are listed too, flagged.
@@ -63,7 +63,7 @@ describe('ApiVersions and Metadata', () => {
     const broker = await fx.broker({ 'advertised.host': 'broker-0.example', 'advertised.port': 19092, 'node.id': 7 });
     const client = await fx.client(broker);
     const r = await client.request('Metadata', { topics: null, allowAutoTopicCreation: false });
-    expect(r.brokers).toEqual([{ nodeId: 7, host: 'broker-0.example', port: 19092 }]);
+    expect(r.brokers).toEqual([{ nodeId: 7, host: 'broker-0.example', port: 19092, rack: null }]);
     expect(r.controllerId).toBe(7);
   });
 });

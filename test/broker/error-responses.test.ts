@@ -24,6 +24,8 @@ const SAMPLES: Record<ApiName, unknown> = {
   DescribeConfigs: { resources: [{ resourceType: 'topic', resourceName: 't', configNames: null }] },
   AlterConfigs: { resources: [{ resourceType: 'topic', resourceName: 't', configs: [] }], validateOnly: false },
   DeleteGroups: { groupIds: ['g'] },
+  ElectLeaders: { electionType: 0, topicPartitions: tp, timeoutMs: 1000 },
+  DescribeCluster: {},
   ConsumerGroupHeartbeat: { groupId: 'g', memberId: 'm', memberEpoch: 1, rebalanceTimeoutMs: -1, sessionTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, ownedPartitions: tp },
   AlterGroupOffsets: { groupId: 'g', topics: [{ name: 't', partitions: [{ partition: 0, offset: 0, metadata: null }] }] },
 };

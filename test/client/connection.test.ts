@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../../client/connection.js';
+import { ChunkDecoder } from '../../client/consumer/chunk-decoder.js';
+import { SegmentedBytes } from '../../protocol/frame.js';
 import { withRetry } from '../../client/retry.js';
 import { ConnectionError, RillError, TimeoutError } from '../../protocol/errors.js';
 import { encodeBatch } from '../../protocol/record-batch.js';
@@ -113,6 +115,29 @@ describe('Connection against a real broker', () => {
       end = r.topics[0]!.partitions[0]!.offset;
     }
     expect(end).toBe(2);
+  });
+
+  it('fetch(): a Fetch answer spanning socket chunks keeps its records as views of the chunks, decoding as request() does', async () => {
+    const broker = await env.broker();
+    await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'big', numPartitions: 1 }] });
+    const conn = open(broker.port);
+    // 4 batches of 500 x 200-byte values: ~410 KB, several 64 KiB socket reads.
+    for (let b = 0; b < 4; b++) {
+      const records = encodeBatch(Array.from({ length: 500 }, (_, i) => ({ value: Buffer.alloc(200, (b * 500 + i) & 0xff) })));
+      const r = await conn.request('Produce', { acks: 1, timeoutMs: 5_000, topics: [{ name: 'big', partitions: [{ partition: 0, records }] }] });
+      expect(r.topics[0]!.partitions[0]!.errorCode).toBe(0);
+    }
+    const request = { maxWaitMs: 0, minBytes: 1, maxBytes: 4 * 1024 * 1024, topics: [{ name: 'big', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 4 * 1024 * 1024 }] }] };
+    const segmented = (await conn.fetch(request)).topics[0]!.partitions[0]!;
+    const joined = (await conn.request('Fetch', request)).topics[0]!.partitions[0]!;
+    expect(segmented.records).toBeInstanceOf(SegmentedBytes);
+    const parts = (segmented.records as SegmentedBytes).segments;
+    expect(parts.length).toBeGreaterThan(1);
+    expect(Buffer.concat(parts as Buffer[]).equals(joined.records as Buffer)).toBe(true);
+    expect({ ...segmented, records: null }).toEqual({ ...joined, records: null });
+    const out = new ChunkDecoder().decode('big', 0, 0, segmented.records!);
+    expect(out.failure).toBeNull();
+    expect(out.messages.map((m) => m.value![0])).toEqual(Array.from({ length: 2000 }, (_, i) => i & 0xff));
   });
 
   it('fails in-flight requests with a retriable ConnectionError when the socket drops, then reconnects', async () => {

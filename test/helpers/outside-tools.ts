@@ -22,6 +22,8 @@ export const outsideTools: OutsideTool[] = [
     debianPackages: ['python3', 'python3-msgpack', 'python3-crc32c'],
     probe: [DEBIAN_PYTHON, '-c', 'import msgpack, crc32c'],
   },
+  // kcat (librdkafka's command-line client): a Kafka client nobody here wrote, for test/kafka.
+  { name: 'kcat', debianPackages: ['kcat'], probe: ['kcat', '-V'] },
 ];
 
 export function toolAvailable(tool: OutsideTool): boolean {

@@ -42,7 +42,7 @@ describe('rill CLI', () => {
     const described = await rill(['topics', 'describe', 'cli-topic', ...brokers]);
     expect(described.code).toBe(0);
     expect(described.stdout).toContain('retention.ms=3600000');
-    expect(described.stdout).toMatch(/PARTITION\s+LEADER\s+LOG-START-OFFSET\s+LOG-END-OFFSET/);
+    expect(described.stdout).toMatch(/PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+OFFLINE\s+LOG-START-OFFSET\s+LOG-END-OFFSET/);
     expect(described.stdout.trim().split('\n')).toHaveLength(2 + 3);
     const altered = await rill(['topics', 'alter', 'cli-topic', '--config', 'retention.ms=60000', ...brokers]);
     expect(altered.code).toBe(0);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerContext, BrokerHandle } from '../../broker/index.js';
 import { coordinatorOf } from '../../broker/groups/index.js';
+import { setKafkaAdvertised } from '../../broker/kafka/advertised.js';
 import type { KafkaRequestInfo } from '../../broker/kafka/handler.js';
 import { kafkaGroupHandlers } from '../../broker/kafka/handlers/groups.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -37,8 +38,8 @@ async function broker(overrides: Record<string, unknown> = {}): Promise<{ b: Bro
     ...overrides,
   });
   brokers.push(b);
-  // The Kafka listener publishes its bound port here (see group-support.ts); no listener runs in this test.
-  (b.context as unknown as { kafkaAdvertisedPort: number }).kafkaAdvertisedPort = 19092;
+  // What the Kafka listener records once bound (no listener runs in this test).
+  setKafkaAdvertised(b.context, b.context.advertisedHost, 19092);
   const rill = await connectClient(b.port, 'rill-test');
   clients.push(rill);
   await createTopic(rill, 't', 4);

@@ -68,7 +68,7 @@ describe('request defaults', () => {
     expect(missing).toEqual([]);
     const req = { topics: [{ name: 'x' }] };
     applyRequestDefaults(apiByKey(APIS.CreateTopics.key)!, req);
-    expect(req).toEqual({ topics: [{ name: 'x', numPartitions: -1, replicationFactor: -1, configs: {} }], timeoutMs: 60000, validateOnly: false });
+    expect(req).toEqual({ topics: [{ name: 'x', numPartitions: -1, replicationFactor: -1, configs: {}, assignments: [] }], timeoutMs: 60000, validateOnly: false });
   });
 });
 

@@ -7,6 +7,8 @@
  *   etcd-server                      `etcd`, the cluster's control plane (test/cluster)
  *   python3-msgpack, python3-crc32c  the conformance client written from docs/PROTOCOL.md
  *                                    (test/conformance), run with Debian's /usr/bin/python3
+ *   kcat                             librdkafka's command-line client, against the Kafka
+ *                                    listener (test/kafka)
  *
  * When a tool cannot be had (not root, no apt-get, the install failed), the suites that need it
  * say so in one loud line and skip — except under CI=true, where this setup fails the run: in

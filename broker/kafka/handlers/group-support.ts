@@ -7,6 +7,7 @@ import type { GroupState } from '../../../protocol/apis/list-groups.js';
 import { codeOf, RillError } from '../../../protocol/errors.js';
 import type { BrokerContext } from '../../context.js';
 import { coordinatorOf, type GroupCoordinator } from '../../groups/index.js';
+import { kafkaBrokerAddress } from '../advertised.js';
 
 /** The coordinator once `__consumer_offsets` exists and is loaded; throws the retriable error otherwise. */
 export async function readyCoordinator(ctx: BrokerContext): Promise<GroupCoordinator> {
@@ -21,24 +22,10 @@ export function errorCodeOf(ctx: BrokerContext, err: unknown, api: string): numb
   return codeOf(err);
 }
 
-/**
- * Where Kafka clients reach broker `nodeId`'s Kafka listener, or null if it has none.
- * This broker: `kafka.advertised.host` ?? `kafka.host` ?? `advertised.host` ?? `host`, and
- * `kafka.advertised.port` ?? the bound Kafka port (the listener publishes it in the context as
- * `kafkaAdvertisedPort`). Other brokers of a cluster: their registration's host and kafkaPort.
- */
+/** Where Kafka clients reach broker `nodeId`'s Kafka listener (advertised.ts, as Metadata says), or null if it has none. */
 export function kafkaAddressOf(ctx: BrokerContext, nodeId: number): { host: string; port: number } | null {
-  if (nodeId !== ctx.nodeId) {
-    const broker = ctx.cluster?.liveBrokers().find((b) => b.nodeId === nodeId);
-    return broker === undefined || broker.kafkaPort === null ? null : { host: broker.host, port: broker.kafkaPort };
-  }
-  const config = ctx.config as unknown as Readonly<Record<string, unknown>>;
-  const published = ctx as unknown as { kafkaAdvertisedHost?: unknown; kafkaAdvertisedPort?: unknown };
-  const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-  const port = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null);
-  const host = str(published.kafkaAdvertisedHost) ?? str(config['kafka.advertised.host']) ?? str(config['kafka.host']) ?? ctx.advertisedHost;
-  const kafkaPort = port(published.kafkaAdvertisedPort) ?? port(config['kafka.advertised.port']) ?? port(config['kafka.port']);
-  return kafkaPort === null ? null : { host, port: kafkaPort };
+  const address = kafkaBrokerAddress(ctx, nodeId);
+  return address === undefined ? null : { host: address.host, port: address.port };
 }
 
 /** rill's group state → the name Kafka's clients expect (Kafka's ClassicGroupState / ConsumerGroupState). */

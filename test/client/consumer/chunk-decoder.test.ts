@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkDecoder, RECORD_ACCOUNTING_OVERHEAD_BYTES } from '../../../client/consumer/chunk-decoder.js';
 import { CorruptBatchError } from '../../../client/errors.js';
+import { SegmentedBytes } from '../../../protocol/frame.js';
 import { CRC_POS, encodeBatch } from '../../../protocol/record-batch.js';
 
 function batch(baseOffset: number, values: string[], opts: { isControl?: boolean } = {}): Buffer {
@@ -75,5 +76,48 @@ describe('ChunkDecoder', () => {
     const out = new ChunkDecoder().decode('t', 0, 2, Buffer.concat([bad, batch(2, ['c'])]));
     expect(out.failure).toBeNull();
     expect(out.messages.map((m) => m.offset)).toEqual([2]);
+  });
+
+  describe('records that arrived in several socket chunks (SegmentedBytes, never joined)', () => {
+    /** `buf` cut at every `every` bytes, each piece a view of it, as the socket's chunks would be. */
+    function chunks(buf: Buffer, every: number, offset = 0): SegmentedBytes {
+      const parts: Buffer[] = [];
+      let prev = 0;
+      for (let at = offset > 0 ? offset : every; at < buf.length; at += every) {
+        parts.push(buf.subarray(prev, at));
+        prev = at;
+      }
+      parts.push(buf.subarray(prev));
+      return new SegmentedBytes(parts);
+    }
+    const summary = (out: ReturnType<ChunkDecoder['decode']>): unknown[] =>
+      out.messages.map((m) => [m.offset, m.key?.toString() ?? null, m.value?.toString() ?? null, Object.keys(m.headers), m.timestamp]);
+
+    it('gives the same messages, offsets and accounting as one buffer, wherever the cuts fall', () => {
+      const records = Buffer.concat([batch(0, ['a', 'bb', 'ccc']), batch(3, ['d'.repeat(200), 'e']), batch(5, ['f', 'g', 'h', 'i'])]);
+      const whole = new ChunkDecoder().decode('t', 2, 1, records);
+      for (const every of [7, 13, 61, 64, 100, 250]) {
+        for (const offset of [1, 3, 29, 62]) {
+          const out = new ChunkDecoder().decode('t', 2, 1, chunks(records, every, offset));
+          expect(summary(out)).toEqual(summary(whole));
+          expect([out.bytes, out.nextOffset, out.wholeBatches, out.failure]).toEqual([whole.bytes, whole.nextOffset, whole.wholeBatches, null]);
+        }
+      }
+    });
+
+    it('leaves a trailing partial batch and raises a corrupt batch after the good ones, as with one buffer', () => {
+      const bad = batch(2, ['c', 'd']);
+      bad.writeUInt32BE((bad.readUInt32BE(CRC_POS) ^ 1) >>> 0, CRC_POS);
+      const good = batch(0, ['a', 'b']);
+      const corrupt = new ChunkDecoder().decode('t', 1, 0, chunks(Buffer.concat([good, bad, batch(4, ['e'])]), 50));
+      expect(corrupt.messages.map((m) => m.offset)).toEqual([0, 1]);
+      expect(corrupt.failure).toBeInstanceOf(CorruptBatchError);
+      expect(corrupt.failure).toMatchObject({ topic: 't', partition: 1, baseOffset: 2, lastOffset: 3 });
+      const second = batch(2, ['x', 'y']);
+      const partial = new ChunkDecoder().decode('t', 1, 0, chunks(Buffer.concat([good, second.subarray(0, second.length - 4)]), 33));
+      expect(partial.messages.map((m) => m.offset)).toEqual([0, 1]);
+      expect(partial.nextOffset).toBe(2);
+      expect(partial.failure).toBeNull();
+    });
   });
 });
