@@ -20,6 +20,7 @@
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { crc32cImplementation } from '../protocol/crc32c.js';
+import { rillError } from '../protocol/errors.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerMetadataStore } from './broker-metadata.js';
@@ -35,6 +36,9 @@ import { BrokerMetrics, closeMetricsServer, startMetricsServer } from './metrics
 import { ProducerIdAllocator } from './producer-ids.js';
 import { BrokerServer } from './server.js';
 import { TopicRegistry } from './topic-registry.js';
+// Cluster (issue 9): with etcd.endpoints set, the broker joins a cluster (broker/cluster-runtime.ts).
+import { ClusterRuntime } from './cluster-runtime.js';
+import { parseEtcdEndpoints, resolveClusterId } from './cluster-runtime-identity.js';
 
 export type { BrokerConfig } from './config.js';
 export type { BrokerContext, ConnectionInfo, Handler, HandlerTable } from './context.js';
@@ -96,6 +100,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   let metricsServer: Server | null = null;
   let lock: DataDirLock | null = null;
   let coordinator: ReturnType<typeof createGroupCoordinator> | null = null;
+  let cluster: ClusterRuntime | null = null;
   try {
     let metricsPort: number | null = null;
     if (config['metrics.port'] !== null) {
@@ -110,11 +115,27 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     // Then the data dir: locked before anything in it is read or written.
     lock = await DataDirLock.acquire(dataDir, { port: address.port, nodeId: config['node.id'] });
     if (lock.previousHolder !== null) logPreviousHolder(logger, lock);
-    const meta = await BrokerMetadataStore.open(dataDir, config['node.id']);
+    // ---- cluster: which cluster this data dir joins (a dir of another cluster is refused)
+    const etcdEndpoints = config['etcd.endpoints'] === null ? null : parseEtcdEndpoints(config['etcd.endpoints']);
+    let joinClusterId: string | undefined;
+    if (etcdEndpoints !== null) {
+      const recorded = await BrokerMetadataStore.peek(dataDir);
+      joinClusterId = await resolveClusterId(etcdEndpoints, config['cluster.id'], recorded?.clusterId ?? null, config['broker.session.timeout.ms']);
+    }
+    // ---- end cluster
+    const meta = await BrokerMetadataStore.open(dataDir, config['node.id'], joinClusterId);
     const topics = await TopicRegistry.load(dataDir, logDefaults, logger, {
       enabled: config['auto.create.topics.enable'],
       partitions: config['num.partitions'],
     });
+    if (etcdEndpoints !== null) {
+      // The registry mirrors the cluster's topics; creation and deletion go to the runtime.
+      const runtime = (): ClusterRuntime => {
+        if (cluster === null) throw rillError('NOT_CONTROLLER', 'the broker has not joined its cluster yet');
+        return cluster;
+      };
+      topics.useCluster({ createTopic: (r) => runtime().createTopic(r), deleteTopic: (name) => runtime().deleteTopic(name) });
+    }
     const openedLogs = await LogManager.open({
       dataDir,
       defaultConfig: logDefaults,
@@ -151,10 +172,33 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       closing: false,
     };
 
+    // ---- cluster: joined after the logs are open, before anything is served
+    if (etcdEndpoints !== null) {
+      cluster = await ClusterRuntime.start({
+        config,
+        clusterId: meta.metadata.clusterId,
+        endpoints: etcdEndpoints,
+        logs: openedLogs,
+        topics,
+        fetchPurgatory: purgatory,
+        metrics,
+        logger,
+        advertisedHost: ctx.advertisedHost,
+        advertisedPort: ctx.advertisedPort,
+      });
+      ctx.cluster = cluster;
+      ctx.producerIds.useCluster(cluster);
+    }
+    const liveCluster = cluster;
+    // ---- end cluster
+
     // Consumer groups: the coordinator loads __consumer_offsets before connections are served.
     coordinator = createGroupCoordinator(ctx);
     ctx.groups = coordinator;
-    await coordinator.start();
+    // In a cluster, __consumer_offsets is a replicated topic whose partitions this broker does
+    // not all hold: loading it follows 'partition-role' events (the cluster-groups stage), not
+    // a start-up load of every partition.
+    if (ctx.cluster === null) await coordinator.start();
     server.serve(new Dispatcher(ctx, buildHandlerTable(groupHandlers)));
     logger.info({ host: config.host, port: address.port, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length, crc32c: crc32cImplementation }, 'broker listening');
 
@@ -179,6 +223,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
             firstError ??= err;
           }
         };
+        // The cluster first: the lease goes at once, so other replicas take over leadership now.
+        if (liveCluster !== null) await step('leaving the cluster', () => liveCluster.close());
         await step('closing connections', () => server.close(config['shutdown.timeout.ms']));
         await step('closing the group coordinator', () => liveCoordinator.close());
         await step('writing topics.json', () => topics.flush());
@@ -195,6 +241,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     await server.close(0).catch(() => undefined);
     if (metricsServer !== null) await closeMetricsServer(metricsServer).catch(() => undefined);
     if (coordinator !== null) await coordinator.close().catch(() => undefined);
+    if (cluster !== null) await (cluster as ClusterRuntime).close().catch(() => undefined);
     if (logs !== null) await (logs as LogManager).close().catch(() => undefined);
     if (lock !== null) await lock.release().catch(() => undefined);
     throw err;

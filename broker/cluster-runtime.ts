@@ -1,0 +1,590 @@
+/**
+ * The cluster wiring of one broker (ClusterHandle, broker/cluster/handle.ts): assembles the
+ * control plane (ClusterStore, BrokerSession, ControllerElection, Controller,
+ * ClusterMetadataView) and the data plane (a PartitionState per local replica,
+ * ReplicaFetcherManager, ProducePurgatory), and maps the view's events onto local logs:
+ *
+ *   become-leader    → create/open the log, stop fetching it, PartitionState.becomeLeader
+ *   become-follower  → create/open the log, PartitionState.becomeFollower, fetch from the leader
+ *                      (the fetcher truncates by leader epoch first)
+ *   stop-replica     → stop fetching, PartitionState.stop; the log is deleted when its topic is
+ *                      gone from the cluster (a reassignment away keeps the data, on no guess)
+ *
+ * Events of one partition are applied in order (one promise chain per partition); 'partition-
+ * role' is emitted after the log is ready. The registry (topic-registry.ts) mirrors the
+ * cluster's topics after every change.
+ *
+ * Topic creation from ANY broker is done as ZooKeeper-era Kafka's admin path did: the broker
+ * writes the topic record (`topics/<name>`, create-if-absent, replicas placed here from the live
+ * brokers it sees) and the controller, which watches `topics/`, writes every missing partition
+ * state (its reconciliation creates them) and so elects the leaders; createTopic resolves once
+ * every partition has a leader. Deletion removes the topic and partition keys in one
+ * transaction; every replica's broker then sees stop-replica and deletes its log. Preferred
+ * leader election is the controller's: elsewhere it is refused with NOT_CONTROLLER (the client
+ * asks the controller, as Kafka's ElectLeaders does).
+ *
+ * ISR changes are the leader's, by compare-and-swap on the partition key's mod revision, in a
+ * transaction that also checks this broker's registration (so a broker whose lease is gone
+ * writes nothing), and only while `view.canAcknowledge`. The shrink check runs every half
+ * replica.lag.time.max.ms. Producer ids come from the cluster's blocks (producer-id-blocks.ts).
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ERRORS, rillError, type RillError } from '../protocol/errors.js';
+import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { BrokerConfig } from './config.js';
+import type { BrokerMetrics } from './metrics.js';
+import type { FetchPurgatory } from './fetch-purgatory.js';
+import { MAX_PARTITIONS_PER_TOPIC, isInternalTopicName, requireValidTopicName, type TopicInfo, type TopicRegistry } from './topic-registry.js';
+import type { ClusterBrokerInfo, ClusterHandle, ClusterPartitionInfo, ClusterTopicInfo, CreateClusterTopic, ElectLeadersResult, ElectionType, LocalPartitionRole, PartitionRoleChange } from './cluster/handle.js';
+import { ClusterStore } from './cluster/store.js';
+import { BrokerSession } from './cluster/session.js';
+import { ControllerElection } from './cluster/election.js';
+import { Controller } from './cluster/controller.js';
+import { ClusterMetadataView, type BecomeFollower, type BecomeLeader } from './cluster/metadata-view.js';
+import { placeReplicas } from './cluster/placement.js';
+import { brokerKey, partitionKey, topicKey, topicPartitionsPrefix } from './cluster/keys.js';
+import { NO_LEADER, type TopicRecord } from './cluster/schemas.js';
+import { encodeRecord } from './cluster/store.js';
+import { partitionId } from './cluster/metadata-cache.js';
+import { ProducerIdBlockAllocator } from './cluster/producer-id-blocks.js';
+import type { ClusterLogger } from './cluster/options.js';
+import { PartitionState } from './replication/partition-state.js';
+import { ProducePurgatory } from './replication/produce-purgatory.js';
+import { ReplicaFetcherManager } from './replication/fetcher-manager.js';
+
+export interface ClusterRuntimeDeps {
+  config: Readonly<BrokerConfig>;
+  clusterId: string;
+  endpoints: string[];
+  logs: LogManager;
+  topics: TopicRegistry;
+  fetchPurgatory: FetchPurgatory;
+  metrics: BrokerMetrics;
+  logger: Logger;
+  advertisedHost: string;
+  advertisedPort: number;
+}
+
+/** How long createTopic waits for every partition to get a leader. */
+const CREATE_TOPIC_WAIT_MS = 30_000;
+const POLL_MS = 50;
+
+export class ClusterRuntime extends EventEmitter implements ClusterHandle {
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly store: ClusterStore;
+  readonly session: BrokerSession;
+  readonly election: ControllerElection;
+  readonly controller: Controller;
+  readonly view: ClusterMetadataView;
+  readonly producePurgatory = new ProducePurgatory();
+  readonly fetchers: ReplicaFetcherManager;
+  readonly producerIdBlocks: ProducerIdBlockAllocator;
+  /** ISR shrinks / expands written by this broker as leader (metrics). */
+  readonly isrChanges = { shrinks: 0, expands: 0 };
+  private readonly states = new Map<string, PartitionState>();
+  private readonly chains = new Map<string, Promise<void>>();
+  /** Follower partitions → the `nodeId@host:port` they fetch from ('' = none). */
+  private readonly followTargets = new Map<string, string>();
+  private readonly deps: ClusterRuntimeDeps;
+  private readonly log: Logger;
+  private isrTimer: NodeJS.Timeout | null = null;
+  private registrySync: Promise<void> | null = null;
+  private registrySyncAgain = false;
+  private closed = false;
+
+  private constructor(deps: ClusterRuntimeDeps) {
+    super();
+    this.deps = deps;
+    const c = deps.config;
+    this.clusterId = deps.clusterId;
+    this.nodeId = c['node.id'];
+    this.log = deps.logger.child({ component: 'cluster' });
+    const clusterLogger: ClusterLogger = this.log;
+    this.store = new ClusterStore({ endpoints: deps.endpoints, clusterId: deps.clusterId });
+    this.session = new BrokerSession({
+      store: this.store,
+      nodeId: this.nodeId,
+      endpoint: { host: deps.advertisedHost, port: deps.advertisedPort, kafkaPort: null, rack: c['broker.rack'] },
+      sessionTimeoutMs: c['broker.session.timeout.ms'],
+      logger: clusterLogger,
+    });
+    this.election = new ControllerElection(this.store, this.session, clusterLogger);
+    this.controller = new Controller(
+      this.store,
+      this.election,
+      {
+        sessionTimeoutMs: c['broker.session.timeout.ms'],
+        uncleanLeaderElectionEnable: c['unclean.leader.election.enable'],
+        autoLeaderRebalanceEnable: c['auto.leader.rebalance.enable'],
+        leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
+        leaderImbalancePerBrokerPercentage: c['leader.imbalance.per.broker.percentage'],
+        producerIdBlockSize: c['producer.id.block.size'],
+      },
+      clusterLogger,
+    );
+    this.controller.on('background-error', (err) => this.log.warn({ err }, 'controller step failed; retrying'));
+    this.view = new ClusterMetadataView(this.store, this.session, clusterLogger);
+    this.fetchers = new ReplicaFetcherManager({
+      localBrokerId: this.nodeId,
+      fetchWaitMaxMs: c['replica.fetch.wait.max.ms'],
+      fetchMaxBytes: c['replica.fetch.max.bytes'],
+      fetchResponseMaxBytes: c['replica.fetch.response.max.bytes'],
+      fetchBackoffMs: c['replica.fetch.backoff.ms'],
+      fetchBackoffMaxMs: Math.max(c['replica.fetch.backoff.ms'], 10 * c['replica.fetch.backoff.ms']),
+      logger: this.log,
+    });
+    this.producerIdBlocks = new ProducerIdBlockAllocator(this.store, c['producer.id.block.size']);
+  }
+
+  /** Registers, loads the view, applies the local roles, campaigns; resolves once serving is safe. */
+  static async start(deps: ClusterRuntimeDeps): Promise<ClusterRuntime> {
+    const rt = new ClusterRuntime(deps);
+    try {
+      rt.wire();
+      await rt.session.start();
+      await rt.view.start();
+      await rt.election.start();
+      await rt.syncRegistry();
+      await rt.settled();
+      await rt.deleteStrayLogs();
+      const lagMs = deps.config['replica.lag.time.max.ms'];
+      rt.isrTimer = setInterval(() => rt.checkIsrShrink(), Math.max(10, Math.floor(lagMs / 2)));
+      rt.isrTimer.unref();
+      return rt;
+    } catch (err) {
+      await rt.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private wire(): void {
+    this.view.on('become-leader', (e) => this.enqueue(e.topic, e.partition, () => this.becomeLeader(e)));
+    this.view.on('become-follower', (e) => this.enqueue(e.topic, e.partition, () => this.becomeFollower(e)));
+    this.view.on('stop-replica', (e) => this.enqueue(e.topic, e.partition, () => this.stopReplica(e.topic, e.partition)));
+    this.view.on('partition-changed', (e) => {
+      this.adoptControllerIsr(e.topic, e.partition);
+      this.scheduleRegistrySync();
+    });
+    this.view.on('brokers-changed', () => this.refollow());
+    this.view.on('invalid-record', (err) => this.log.warn({ err }, 'ignoring an invalid cluster record'));
+  }
+
+  /** Resolves once every queued role change has been applied. */
+  async settled(): Promise<void> {
+    for (;;) {
+      const pending = [...this.chains.values()];
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
+  private enqueue(topic: string, partition: number, job: () => Promise<void>): void {
+    const id = partitionId(topic, partition);
+    const prev = this.chains.get(id) ?? Promise.resolve();
+    const next = prev
+      .then(() => (this.closed ? undefined : job()))
+      .catch((err: unknown) => this.log.error({ err, topic, partition }, 'applying a partition role change failed'));
+    this.chains.set(id, next);
+    void next.then(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    });
+  }
+
+  // ------------------------------------------------------------------------- role changes
+
+  private async localLogFor(topic: string, partition: number): Promise<PartitionLog> {
+    const existing = this.deps.logs.get(topic, partition);
+    const log = existing ?? (await this.deps.logs.create(topic, partition, this.deps.topics.configFor(topic)));
+    // A log without a checkpointed high watermark starts from its log start: nothing past it is
+    // known to be replicated (the leader moves it up as the ISR reports in).
+    if (!log.isHighWatermarkManaged) log.manageHighWatermark(log.logStartOffset);
+    return log;
+  }
+
+  private stateFor(topic: string, partition: number, log: PartitionLog): PartitionState {
+    const id = partitionId(topic, partition);
+    let state = this.states.get(id);
+    if (state === undefined || state.log !== log) {
+      state = new PartitionState({
+        topic,
+        partition,
+        localBrokerId: this.nodeId,
+        log,
+        replicaLagTimeMaxMs: this.deps.config['replica.lag.time.max.ms'],
+        minInsyncReplicas: this.minInsyncReplicasOf(topic),
+      });
+      this.states.set(id, state);
+    }
+    return state;
+  }
+
+  private minInsyncReplicasOf(topic: string): number {
+    const raw = this.view.cache.topics.get(topic)?.value.configs['min.insync.replicas'];
+    const n = raw === undefined ? NaN : Number(raw);
+    return Number.isSafeInteger(n) && n >= 1 ? n : this.deps.config['min.insync.replicas'];
+  }
+
+  private async becomeLeader(e: BecomeLeader): Promise<void> {
+    const log = await this.localLogFor(e.topic, e.partition);
+    await this.fetchers.unfollow(e.topic, e.partition);
+    this.followTargets.delete(partitionId(e.topic, e.partition));
+    const state = this.stateFor(e.topic, e.partition, log);
+    if (state.role === 'leader' && state.leaderEpoch >= e.leaderEpoch) return; // a stale event
+    state.minInsyncReplicas = this.minInsyncReplicasOf(e.topic);
+    state.becomeLeader({ leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr, replicas: e.replicas }, Date.now());
+    this.producePurgatory.onPartitionChange(state);
+    this.log.info({ topic: e.topic, partition: e.partition, leaderEpoch: e.leaderEpoch, isr: e.isr }, 'became leader');
+    this.emitRole(e.topic, e.partition, 'leader', e.leaderEpoch);
+  }
+
+  private async becomeFollower(e: BecomeFollower): Promise<void> {
+    const log = await this.localLogFor(e.topic, e.partition);
+    const state = this.stateFor(e.topic, e.partition, log);
+    if (e.leaderEpoch < state.leaderEpoch) return; // a stale event
+    state.becomeFollower({ leader: e.leader, leaderEpoch: e.leaderEpoch, replicas: e.replicas });
+    this.producePurgatory.onPartitionChange(state);
+    await this.followLeader(state, true);
+    this.log.info({ topic: e.topic, partition: e.partition, leader: e.leader, leaderEpoch: e.leaderEpoch }, 'became follower');
+    this.emitRole(e.topic, e.partition, 'follower', e.leaderEpoch);
+  }
+
+  /** Points the partition's fetching at its leader's current address (or at nothing). */
+  private async followLeader(state: PartitionState, force: boolean): Promise<void> {
+    const id = partitionId(state.topic, state.partition);
+    const leader = state.leaderId === NO_LEADER ? undefined : this.view.cache.brokers.get(state.leaderId)?.value;
+    const target = leader === undefined ? '' : `${state.leaderId}@${leader.host}:${leader.port}`;
+    if (!force && this.followTargets.get(id) === target) return;
+    this.followTargets.set(id, target);
+    if (leader === undefined) await this.fetchers.unfollow(state.topic, state.partition);
+    else await this.fetchers.follow(state.log, { nodeId: state.leaderId, host: leader.host, port: leader.port }, state.leaderEpoch);
+  }
+
+  /** Brokers came or went: followers whose leader's address changed fetch from the new one. */
+  private refollow(): void {
+    for (const state of this.states.values()) {
+      if (state.role !== 'follower') continue;
+      this.enqueue(state.topic, state.partition, async () => {
+        if (state.role === 'follower' && this.states.get(partitionId(state.topic, state.partition)) === state) await this.followLeader(state, false);
+      });
+    }
+  }
+
+  private async stopReplica(topic: string, partition: number): Promise<void> {
+    const id = partitionId(topic, partition);
+    await this.fetchers.unfollow(topic, partition);
+    this.followTargets.delete(id);
+    const state = this.states.get(id);
+    if (state !== undefined) {
+      state.stop();
+      this.producePurgatory.onPartitionChange(state);
+      this.states.delete(id);
+    }
+    if (!this.view.cache.topics.has(topic)) {
+      const log = this.deps.logs.get(topic, partition);
+      if (log !== undefined) {
+        this.deps.fetchPurgatory.wakeAll(log);
+        await this.deps.logs.delete(topic, partition);
+      }
+    }
+    this.emitRole(topic, partition, 'none', state?.leaderEpoch ?? -1);
+  }
+
+  /** Logs of topics the cluster no longer has (deleted while this broker was down). */
+  private async deleteStrayLogs(): Promise<void> {
+    for (const log of [...this.deps.logs.all()]) {
+      if (this.view.cache.topics.has(log.topic)) continue;
+      this.log.warn({ topic: log.topic, partition: log.partition }, 'deleting the log of a topic the cluster no longer has');
+      await this.deps.logs.delete(log.topic, log.partition);
+    }
+  }
+
+  private emitRole(topic: string, partition: number, role: LocalPartitionRole, leaderEpoch: number): void {
+    const change: PartitionRoleChange = { topic, partition, role, leaderEpoch };
+    try {
+      this.emit('partition-role', change);
+    } catch (err) {
+      this.log.error({ err, topic, partition }, 'a partition-role listener failed');
+    }
+  }
+
+  // ------------------------------------------------------------------------------- ISR
+
+  /** The controller changed the ISR of a partition we lead at the same epoch: adopt it. */
+  private adoptControllerIsr(topic: string, partition: number): void {
+    const state = this.states.get(partitionId(topic, partition));
+    const cur = this.view.cache.partitionState(topic, partition)?.value;
+    if (state === undefined || cur === undefined || state.role !== 'leader') return;
+    if (cur.leader !== this.nodeId || cur.leaderEpoch !== state.leaderEpoch) return;
+    state.adoptIsr(cur.isr, cur.partitionEpoch);
+    this.producePurgatory.onPartitionChange(state);
+  }
+
+  private checkIsrShrink(): void {
+    const now = Date.now();
+    for (const state of this.states.values()) {
+      if (state.role !== 'leader') continue;
+      const proposal = state.maybeShrinkIsr(now);
+      if (proposal !== null) void this.writeIsr(state, proposal, 'shrink');
+    }
+  }
+
+  private async writeIsr(state: PartitionState, proposal: number[], kind: 'shrink' | 'expand'): Promise<void> {
+    const { topic, partition } = state;
+    const cur = this.view.cache.partitionState(topic, partition);
+    const brokerEpoch = this.session.brokerEpoch();
+    if (
+      cur === undefined || brokerEpoch === null || cur.value.leader !== this.nodeId || cur.value.leaderEpoch !== state.leaderEpoch ||
+      cur.value.partitionEpoch !== state.partitionEpoch || !this.view.canAcknowledge(topic, partition, state.leaderEpoch)
+    ) {
+      state.abortIsrChange();
+      return;
+    }
+    const next = { ...cur.value, isr: proposal, partitionEpoch: cur.value.partitionEpoch + 1 };
+    const key = partitionKey(topic, partition);
+    let ok = false;
+    try {
+      const res = await this.store.ns
+        .if(key, 'Mod', '==', cur.modRevision)
+        .and(brokerKey(this.nodeId), 'Create', '==', brokerEpoch)
+        .then(this.store.ns.put(key).value(encodeRecord(next)))
+        .commit();
+      ok = res.succeeded;
+    } catch (err) {
+      this.log.warn({ err, topic, partition }, 'ISR write failed');
+    }
+    if (ok && state.role === 'leader' && state.leaderEpoch === next.leaderEpoch && state.pendingIsr !== null && next.partitionEpoch > state.partitionEpoch) {
+      state.commitIsr(proposal, next.partitionEpoch);
+      if (kind === 'shrink') this.isrChanges.shrinks++;
+      else this.isrChanges.expands++;
+      this.log.info({ topic, partition, isr: proposal, kind }, 'ISR changed');
+    } else if (state.pendingIsr !== null) state.abortIsrChange();
+    this.producePurgatory.onPartitionChange(state);
+  }
+
+  // --------------------------------------------------------------- handler-facing checks
+
+  /** null when this broker may serve Produce/Fetch of the partition as its leader right now. */
+  checkLeader(topic: string, partition: number, currentLeaderEpoch = -1): RillError | null {
+    const state = this.states.get(partitionId(topic, partition));
+    if (state === undefined) {
+      const replicas = this.view.cache.replicasOf(topic, partition);
+      if (replicas === undefined) return rillError('UNKNOWN_TOPIC_OR_PARTITION', `${topic}-${partition} does not exist in the cluster`, { topic, partition });
+      return rillError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: broker ${this.nodeId} is not a replica`, { topic, partition });
+    }
+    const err = state.checkLeader(currentLeaderEpoch);
+    if (err !== null) return err;
+    if (!this.view.canAcknowledge(topic, partition, state.leaderEpoch)) {
+      return rillError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: broker ${this.nodeId} is no longer the leader (lease or epoch)`, { topic, partition });
+    }
+    return null;
+  }
+
+  /**
+   * A follower fetched (Fetch with replicaId): records its position, proposes an ISR expansion
+   * and completes acks=all produces the new high watermark acknowledges.
+   */
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): RillError | null {
+    const state = this.states.get(partitionId(topic, partition));
+    if (state === undefined || state.role !== 'leader') return this.checkLeader(topic, partition) ?? rillError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: not the leader`);
+    try {
+      const update = state.updateFollowerFetchState(replicaId, fetchOffset, Date.now());
+      if (update.expandIsr !== null) void this.writeIsr(state, update.expandIsr, 'expand');
+      if (update.highWatermarkChanged) this.producePurgatory.onPartitionChange(state);
+      return null;
+    } catch (err) {
+      return err as RillError;
+    }
+  }
+
+  // ------------------------------------------------------------------------ ClusterHandle
+
+  controllerId(): number | null {
+    return this.view.cache.controller?.value.nodeId ?? null;
+  }
+
+  liveBrokers(): readonly ClusterBrokerInfo[] {
+    return [...this.view.cache.brokers.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([nodeId, b]) => ({ nodeId, host: b.value.host, port: b.value.port, kafkaPort: b.value.kafkaPort, rack: b.value.rack }));
+  }
+
+  topics(): readonly ClusterTopicInfo[] {
+    return [...this.view.cache.topics.keys()].sort().map((name) => this.topic(name)!);
+  }
+
+  topic(name: string): ClusterTopicInfo | undefined {
+    const t = this.view.cache.topics.get(name)?.value;
+    return t === undefined ? undefined : { name, topicId: t.topicId, partitions: t.replicas.length, internal: isInternalTopicName(name), configs: t.configs };
+  }
+
+  partition(topic: string, partition: number): ClusterPartitionInfo | undefined {
+    const replicas = this.view.cache.replicasOf(topic, partition);
+    if (replicas === undefined) return undefined;
+    const state = this.view.cache.partitionState(topic, partition)?.value;
+    const live = this.view.cache.brokers;
+    const offlineReplicas = replicas.filter((id) => !live.has(id));
+    if (state === undefined) return { leader: NO_LEADER, leaderEpoch: -1, replicas, isr: [], offlineReplicas };
+    const leader = state.leader !== NO_LEADER && live.has(state.leader) ? state.leader : NO_LEADER;
+    return { leader, leaderEpoch: state.leaderEpoch, replicas, isr: state.isr, offlineReplicas };
+  }
+
+  localRole(topic: string, partition: number): { role: LocalPartitionRole; leaderEpoch: number } {
+    const state = this.states.get(partitionId(topic, partition));
+    if (state === undefined || (state.role !== 'leader' && state.role !== 'follower')) return { role: 'none', leaderEpoch: -1 };
+    if (state.role === 'leader' && !this.view.canAcknowledge(topic, partition, state.leaderEpoch)) return { role: 'follower', leaderEpoch: state.leaderEpoch };
+    return { role: state.role, leaderEpoch: state.leaderEpoch };
+  }
+
+  localLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.states.has(partitionId(topic, partition)) ? this.deps.logs.get(topic, partition) : undefined;
+  }
+
+  async createTopic(request: CreateClusterTopic): Promise<ClusterTopicInfo> {
+    const { name } = request;
+    requireValidTopicName(name);
+    if (this.view.cache.topics.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
+    const internal = isInternalTopicName(name);
+    const brokers = this.liveBrokers().map((b) => ({ nodeId: b.nodeId, rack: b.rack }));
+    let replicas: number[][];
+    if (request.replicaAssignment !== undefined) {
+      replicas = request.replicaAssignment;
+      for (const r of replicas) {
+        if (r.length === 0 || new Set(r).size !== r.length) throw rillError('INVALID_REQUEST', `replica assignment ${JSON.stringify(r)} is empty or repeats a broker`);
+        const unknown = r.find((id) => !this.view.cache.brokers.has(id));
+        if (unknown !== undefined) throw rillError('INVALID_REPLICATION_FACTOR', `replica assignment names broker ${unknown}, which is not live`);
+      }
+    } else {
+      const n = request.numPartitions;
+      if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS_PER_TOPIC) throw rillError('INVALID_PARTITIONS', `Number of partitions must be between 1 and ${MAX_PARTITIONS_PER_TOPIC}, got ${n}`);
+      let rf = request.replicationFactor === -1 ? this.deps.config['default.replication.factor'] : request.replicationFactor;
+      if (internal && request.replicationFactor === -1) rf = Math.min(rf, brokers.length);
+      if (!Number.isInteger(rf) || rf < 1 || rf > brokers.length) {
+        throw rillError('INVALID_REPLICATION_FACTOR', `Replication factor ${rf} is not possible with ${brokers.length} live broker${brokers.length === 1 ? '' : 's'}`);
+      }
+      replicas = placeReplicas(brokers, { numPartitions: n, replicationFactor: rf });
+    }
+    const record: TopicRecord = { topicId: randomUUID(), configs: { ...(request.configs ?? {}) }, replicas };
+    const res = await this.store.ns.if(topicKey(name), 'Create', '==', 0).then(this.store.ns.put(topicKey(name)).value(encodeRecord(record))).commit();
+    if (!res.succeeded) throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
+    this.log.info({ topic: name, replicas }, 'topic written to the cluster; the controller elects its leaders');
+    await this.waitUntil(`every partition of '${name}' has a leader`, CREATE_TOPIC_WAIT_MS, () => replicas.every((_, p) => (this.view.cache.partitionState(name, p)?.value.leader ?? NO_LEADER) !== NO_LEADER));
+    await this.syncRegistry();
+    return this.topic(name)!;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    if (isInternalTopicName(name)) throw rillError('INVALID_TOPIC_EXCEPTION', `Internal topic '${name}' cannot be deleted`);
+    const res = await this.store.ns
+      .if(topicKey(name), 'Create', '>', 0)
+      .then(this.store.ns.delete().key(topicKey(name)), this.store.ns.delete().prefix(topicPartitionsPrefix(name)))
+      .commit();
+    if (!res.succeeded) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+    await this.waitUntil(`topic '${name}' to leave this broker's view`, CREATE_TOPIC_WAIT_MS, () => !this.view.cache.topics.has(name));
+    await this.syncRegistry();
+  }
+
+  async electLeaders(type: ElectionType, partitions: ReadonlyArray<{ topic: string; partition: number }> | null): Promise<ElectLeadersResult[]> {
+    if (type === 'unclean') {
+      return (partitions ?? []).map((p) => ({ ...p, errorCode: ERRORS.INVALID_REQUEST.code, errorMessage: 'unclean election on demand is not supported; set unclean.leader.election.enable on the topic' }));
+    }
+    if (this.controller.activeEpoch() === null) throw rillError('NOT_CONTROLLER', `broker ${this.nodeId} is not the controller (controller: ${this.controllerId() ?? 'none'})`);
+    const results = await this.controller.electPreferredLeaders(partitions === null ? undefined : partitions.map((p) => ({ ...p })));
+    return results.map((r) => {
+      switch (r.outcome) {
+        case 'elected':
+          return { topic: r.topic, partition: r.partition, errorCode: 0, errorMessage: null };
+        case 'not-needed':
+          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.ELECTION_NOT_NEEDED.code, errorMessage: 'the preferred replica already leads' };
+        case 'not-available':
+          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.PREFERRED_LEADER_NOT_AVAILABLE.code, errorMessage: 'the preferred replica is down or out of the ISR' };
+        case 'unknown-partition':
+          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code, errorMessage: 'no such partition' };
+        default:
+          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.LEADER_NOT_AVAILABLE.code, errorMessage: 'the partition changed meanwhile; try again' };
+      }
+    });
+  }
+
+  async appendAsLeader(topic: string, partition: number, batches: Buffer, acks: 1 | -1, timeoutMs: number): Promise<AppendResult> {
+    const notLeader = this.checkLeader(topic, partition);
+    if (notLeader !== null) throw notLeader;
+    const state = this.states.get(partitionId(topic, partition))!;
+    const refused = this.producePurgatory.checkBeforeAppend(state, acks);
+    if (refused !== null) throw refused;
+    const epoch = state.leaderEpoch;
+    const result = await state.log.append(batches);
+    // A leader alone in its ISR moves the high watermark with its own appends.
+    if (state.role === 'leader' && state.maybeIncrementLeaderHW()) this.producePurgatory.onPartitionChange(state);
+    if (acks === -1) {
+      const outcome = await this.producePurgatory.park(state, result.lastOffset + 1, epoch, timeoutMs);
+      if (outcome !== null) throw outcome;
+    }
+    // The SIGSTOP case: whatever happened while we waited, acknowledge only as the live leader.
+    if (!this.view.canAcknowledge(topic, partition, epoch)) {
+      throw rillError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: leadership was lost before the produce could be acknowledged`, { topic, partition });
+    }
+    return result;
+  }
+
+  nextProducerIdBlock(): Promise<{ firstProducerId: number; endProducerId: number }> {
+    return this.producerIdBlocks.nextBlock();
+  }
+
+  /** Runs `check` every POLL_MS until true; REQUEST_TIMED_OUT after `timeoutMs`. */
+  private async waitUntil(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (this.closed) throw rillError('NOT_CONTROLLER', 'the broker is shutting down');
+      if (Date.now() > deadline) throw rillError('REQUEST_TIMED_OUT', `timed out after ${timeoutMs} ms waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  // ---------------------------------------------------------------------- registry mirror
+
+  private scheduleRegistrySync(): void {
+    if (this.registrySync !== null) {
+      this.registrySyncAgain = true;
+      return;
+    }
+    void this.syncRegistry();
+  }
+
+  /** Writes the cluster's topics into the local registry (topics.json); coalesces bursts. */
+  private syncRegistry(): Promise<void> {
+    if (this.registrySync !== null) {
+      this.registrySyncAgain = true;
+      return this.registrySync;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.registrySyncAgain = false;
+        const infos: TopicInfo[] = this.topics().map((t) => ({ name: t.name, partitions: t.partitions, configs: t.configs, internal: t.internal }));
+        await this.deps.topics.mirror(infos).catch((err: unknown) => this.log.warn({ err }, 'writing topics.json failed; retried on the next change'));
+      } while (this.registrySyncAgain && !this.closed);
+    };
+    this.registrySync = run().finally(() => {
+      this.registrySync = null;
+    });
+    return this.registrySync;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.isrTimer !== null) clearInterval(this.isrTimer);
+    this.producePurgatory.close();
+    await this.fetchers.close().catch(() => undefined);
+    await this.view.close().catch(() => undefined);
+    await this.controller.close().catch(() => undefined);
+    await this.election.close().catch(() => undefined);
+    await this.session.close().catch(() => undefined);
+    await Promise.all([...this.chains.values()]).catch(() => undefined);
+    await this.registrySync?.catch(() => undefined);
+    this.store.close();
+  }
+}
