@@ -313,7 +313,10 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
 
   // ------------------------------------------------------------------------------- ISR
 
-  /** The controller changed the ISR of a partition we lead at the same epoch: adopt it. */
+  /**
+   * The ISR of a partition we lead changed at the same leader epoch (the controller removed a
+   * dead replica, or the watch brought our own write before its transaction answered): adopt it.
+   */
   private adoptControllerIsr(topic: string, partition: number): void {
     const state = this.states.get(partitionId(topic, partition));
     const cur = this.view.cache.partitionState(topic, partition)?.value;
@@ -356,8 +359,9 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     } catch (err) {
       this.log.warn({ err, topic, partition }, 'ISR write failed');
     }
-    if (ok && state.role === 'leader' && state.leaderEpoch === next.leaderEpoch && state.pendingIsr !== null && next.partitionEpoch > state.partitionEpoch) {
-      state.commitIsr(proposal, next.partitionEpoch);
+    if (ok) {
+      // The watch may have delivered our own write first (adoptIsr took it then).
+      if (state.role === 'leader' && state.leaderEpoch === next.leaderEpoch && state.pendingIsr !== null && next.partitionEpoch > state.partitionEpoch) state.commitIsr(proposal, next.partitionEpoch);
       if (kind === 'shrink') this.isrChanges.shrinks++;
       else this.isrChanges.expands++;
       this.log.info({ topic, partition, isr: proposal, kind }, 'ISR changed');
