@@ -1,0 +1,137 @@
+/**
+ * Brokers leaving and coming back, in process (graceful close; the SIGKILL/SIGSTOP suites run
+ * brokers as child processes): min.insync.replicas with two brokers down, leader failover with
+ * no acknowledged record lost, the old leader truncating its divergent tail and rejoining the
+ * ISR, and a data dir of another cluster refused.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode, RillError } from '../../protocol/errors.js';
+import { decodeBatches } from '../../protocol/record-batch.js';
+import type { PartitionLog } from '../../storage/partition-log.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { batch } from '../broker/harness.js';
+import { ClusterEnv, type ClusterBroker } from './broker-harness.js';
+import { waitFor } from './etcd.js';
+
+async function produceRaw(client: RawClient, topic: string, partition: number, values: string[], acks: 1 | -1) {
+  const r = await client.request('Produce', { acks, timeoutMs: 5000, topics: [{ name: topic, partitions: [{ partition, records: batch(values) }] }] });
+  return r.topics[0]!.partitions[0]!;
+}
+
+/** Every value in a local log, below `end` (default: the log end). */
+async function valuesOf(log: PartitionLog, end = log.logEndOffset): Promise<string[]> {
+  const out: string[] = [];
+  let offset = log.logStartOffset;
+  while (offset < end) {
+    const r = await log.read(offset, 1 << 20, { isolation: 'logEnd' });
+    if (r.records.length === 0) break;
+    for (const b of decodeBatches(r.records)) {
+      for (const rec of b.records) if (rec.offset >= offset && rec.offset < end) out.push(rec.value!.toString());
+      offset = b.header.baseOffset + b.header.lastOffsetDelta + 1;
+    }
+  }
+  return out;
+}
+
+describe('brokers leaving and returning', () => {
+  let env: ClusterEnv;
+  const clients: RawClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await env.cleanup();
+  }, 60_000);
+
+  async function raw(b: ClusterBroker): Promise<RawClient> {
+    const c = await RawClient.connect(b.port);
+    clients.push(c);
+    return c;
+  }
+
+  function leaderOf(brokers: ClusterBroker[], topic: string, partition: number): ClusterBroker | undefined {
+    for (const b of brokers) {
+      if (env.brokers.get(b.nodeId) !== b) continue;
+      if (b.runtime.localRole(topic, partition).role === 'leader') return b;
+    }
+    return undefined;
+  }
+
+  it('min.insync.replicas=2 with two of three brokers down: acks=all gets NOT_ENOUGH_REPLICAS, acks=1 works', async () => {
+    env = await new ClusterEnv().start();
+    const brokers = await env.brokersUp(3);
+    await brokers[0]!.runtime.createTopic({ name: 'mir', numPartitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
+    const leader = await waitFor('a leader', () => leaderOf(brokers, 'mir', 0));
+    const l = await raw(leader);
+    expect((await produceRaw(l, 'mir', 0, ['a'], -1)).errorCode).toBe(0);
+    for (const b of brokers) if (b !== leader) await env.stop(b.nodeId);
+    // The controller removes the dead replicas from the ISR; the leader adopts it.
+    await waitFor('the ISR to shrink to the leader', () => (leader.runtime.partition('mir', 0)!.isr.length === 1 ? true : undefined), 10_000);
+    expect(leader.runtime.partition('mir', 0)!.offlineReplicas).toHaveLength(2);
+    expect((await produceRaw(l, 'mir', 0, ['b'], -1)).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    const acks1 = await produceRaw(l, 'mir', 0, ['c'], 1);
+    expect(acks1.errorCode).toBe(0);
+    expect(acks1.baseOffset).toBe(1);
+  }, 60_000);
+
+  it('a closed leader is replaced from the ISR, no acked record is lost, and the old leader truncates and rejoins', async () => {
+    env = await new ClusterEnv().start();
+    const brokers = await env.brokersUp(3);
+    await brokers[0]!.runtime.createTopic({ name: 'fo', numPartitions: 1, replicationFactor: 3 });
+    const old = await waitFor('a leader', () => leaderOf(brokers, 'fo', 0));
+    const followers = brokers.filter((b) => b !== old);
+    const epoch0 = old.runtime.partition('fo', 0)!.leaderEpoch;
+    const l = await raw(old);
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      expect((await produceRaw(l, 'fo', 0, [`a${i}`], -1)).errorCode).toBe(0);
+      acked.push(`a${i}`);
+    }
+    // A tail only the old leader has: the followers stop fetching, acks=1 writes it.
+    for (const f of followers) await f.runtime.fetchers.unfollow('fo', 0);
+    expect((await produceRaw(l, 'fo', 0, ['lost0', 'lost1'], 1)).errorCode).toBe(0);
+    const oldDir = old.dataDir;
+    const started = Date.now();
+    await env.stop(old.nodeId);
+    const next = await waitFor('a new leader', () => leaderOf(followers, 'fo', 0), 10_000);
+    const failoverMs = Date.now() - started;
+    expect(failoverMs).toBeLessThan(10_000);
+    const info = next.runtime.partition('fo', 0)!;
+    expect(info.leaderEpoch).toBeGreaterThan(epoch0);
+    const n = await raw(next);
+    // A request with the old epoch is fenced; one with the new epoch is served.
+    const fenced = await n.request('Fetch', { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, topics: [{ name: 'fo', partitions: [{ partition: 0, currentLeaderEpoch: epoch0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }] });
+    expect(fenced.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.FENCED_LEADER_EPOCH);
+    for (let i = 0; i < 3; i++) {
+      const r = await produceRaw(n, 'fo', 0, [`b${i}`], -1);
+      expect(r.errorCode).toBe(0);
+      acked.push(`b${i}`);
+    }
+    expect(await valuesOf(next.runtime.localLog('fo', 0)!)).toEqual(acked);
+
+    // The old leader comes back on its data dir: it truncates lost0/lost1, fetches b0..b2, rejoins.
+    const back = await env.broker(old.nodeId, { dataDir: oldDir });
+    await waitFor('the old leader back in the ISR', () => (next.runtime.partition('fo', 0)!.isr.includes(old.nodeId) ? true : undefined), 15_000);
+    const backLog = back.runtime.localLog('fo', 0)!;
+    await waitFor('the old leader caught up', () => (backLog.logEndOffset === acked.length ? true : undefined));
+    expect(await valuesOf(backLog)).toEqual(acked);
+    expect(back.runtime.localRole('fo', 0).role).toBe('follower');
+  }, 60_000);
+
+  it('refuses a data dir of another cluster with INCONSISTENT_CLUSTER_ID', async () => {
+    env = await new ClusterEnv().start();
+    const b = await env.broker(1);
+    const dir = b.dataDir;
+    await env.stop(1);
+    const other = new ClusterEnv('another-cluster');
+    other.etcd = env.etcd;
+    const err = await other.broker(1, { dataDir: dir }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RillError);
+    expect((err as RillError).code).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
+    expect((err as Error).message).toMatch(/belongs to another cluster/);
+    // And a restart without --cluster-id rejoins the recorded cluster.
+    const again = await env.broker(1, { dataDir: dir, 'cluster.id': null });
+    expect(again.context.clusterId).toBe(env.clusterId);
+  }, 60_000);
+});
