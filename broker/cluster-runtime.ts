@@ -14,14 +14,8 @@
  * role' is emitted after the log is ready. The registry (topic-registry.ts) mirrors the
  * cluster's topics after every change.
  *
- * Topic creation from ANY broker is done as ZooKeeper-era Kafka's admin path did: the broker
- * writes the topic record (`topics/<name>`, create-if-absent, replicas placed here from the live
- * brokers it sees) and the controller, which watches `topics/`, writes every missing partition
- * state (its reconciliation creates them) and so elects the leaders; createTopic resolves once
- * every partition has a leader. Deletion removes the topic and partition keys in one
- * transaction; every replica's broker then sees stop-replica and deletes its log. Preferred
- * leader election is the controller's: elsewhere it is refused with NOT_CONTROLLER (the client
- * asks the controller, as Kafka's ElectLeaders does).
+ * Topic creation (from ANY broker), deletion and preferred leader election: see
+ * cluster-runtime-admin.ts.
  *
  * ISR changes are the leader's, by compare-and-swap on the partition key's mod revision, in a
  * transaction that also checks this broker's registration (so a broker whose lease is gone
@@ -29,24 +23,24 @@
  * replica.lag.time.max.ms. Producer ids come from the cluster's blocks (producer-id-blocks.ts).
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ERRORS, rillError, type RillError } from '../protocol/errors.js';
+import { rillError, type RillError } from '../protocol/errors.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { BrokerConfig } from './config.js';
-import type { BrokerMetrics } from './metrics.js';
+import type { BrokerMetrics, ClusterMetricsSnapshot } from './metrics.js';
+import { countOfflinePartitions, leaderMetrics } from './cluster-runtime-metrics.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
-import { MAX_PARTITIONS_PER_TOPIC, isInternalTopicName, requireValidTopicName, type TopicInfo, type TopicRegistry } from './topic-registry.js';
+import { isInternalTopicName, type TopicInfo, type TopicRegistry } from './topic-registry.js';
 import type { ClusterBrokerInfo, ClusterHandle, ClusterPartitionInfo, ClusterTopicInfo, CreateClusterTopic, ElectLeadersResult, ElectionType, LocalPartitionRole, PartitionRoleChange } from './cluster/handle.js';
 import { ClusterStore } from './cluster/store.js';
 import { BrokerSession } from './cluster/session.js';
 import { ControllerElection } from './cluster/election.js';
 import { Controller } from './cluster/controller.js';
 import { ClusterMetadataView, type BecomeFollower, type BecomeLeader } from './cluster/metadata-view.js';
-import { placeReplicas } from './cluster/placement.js';
-import { brokerKey, partitionKey, topicKey, topicPartitionsPrefix } from './cluster/keys.js';
-import { NO_LEADER, type TopicRecord } from './cluster/schemas.js';
+import { brokerKey, partitionKey } from './cluster/keys.js';
+import { NO_LEADER } from './cluster/schemas.js';
+import { createClusterTopic, deleteClusterTopic, electClusterLeaders, type ClusterAdminContext } from './cluster-runtime-admin.js';
 import { encodeRecord } from './cluster/store.js';
 import { partitionId } from './cluster/metadata-cache.js';
 import { ProducerIdBlockAllocator } from './cluster/producer-id-blocks.js';
@@ -68,9 +62,6 @@ export interface ClusterRuntimeDeps {
   advertisedPort: number;
 }
 
-/** How long createTopic waits for every partition to get a leader. */
-const CREATE_TOPIC_WAIT_MS = 30_000;
-const POLL_MS = 50;
 
 export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   readonly clusterId: string;
@@ -151,6 +142,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
       await rt.syncRegistry();
       await rt.settled();
       await rt.deleteStrayLogs();
+      deps.metrics.clusterSource = () => rt.metricsSnapshot();
       const lagMs = deps.config['replica.lag.time.max.ms'];
       rt.isrTimer = setInterval(() => rt.checkIsrShrink(), Math.max(10, Math.floor(lagMs / 2)));
       rt.isrTimer.unref();
@@ -167,7 +159,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     this.view.on('stop-replica', (e) => this.enqueue(e.topic, e.partition, () => this.stopReplica(e.topic, e.partition)));
     this.view.on('partition-changed', (e) => {
       this.adoptControllerIsr(e.topic, e.partition);
-      this.scheduleRegistrySync();
+      void this.syncRegistry();
     });
     this.view.on('brokers-changed', () => this.refollow());
     this.view.on('invalid-record', (err) => this.log.warn({ err }, 'ignoring an invalid cluster record'));
@@ -369,6 +361,13 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     this.producePurgatory.onPartitionChange(state);
   }
 
+  /** What /metrics reports of the cluster (metrics.ts, cluster-runtime-metrics.ts). */
+  metricsSnapshot(): ClusterMetricsSnapshot {
+    const active = this.controller.activeEpoch() !== null;
+    const offline = active ? countOfflinePartitions(this.view.cache.topics.keys(), (t) => this.topic(t)?.partitions ?? 0, (t, p) => this.partition(t, p)?.leader ?? NO_LEADER) : 0;
+    return leaderMetrics(this.nodeId, this.states.values(), { offline, active, ...this.isrChanges });
+  }
+
   // --------------------------------------------------------------- handler-facing checks
 
   /** null when this broker may serve Produce/Fetch of the partition as its leader right now. */
@@ -448,69 +447,22 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   }
 
   async createTopic(request: CreateClusterTopic): Promise<ClusterTopicInfo> {
-    const { name } = request;
-    requireValidTopicName(name);
-    if (this.view.cache.topics.has(name)) throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
-    const internal = isInternalTopicName(name);
-    const brokers = this.liveBrokers().map((b) => ({ nodeId: b.nodeId, rack: b.rack }));
-    let replicas: number[][];
-    if (request.replicaAssignment !== undefined) {
-      replicas = request.replicaAssignment;
-      for (const r of replicas) {
-        if (r.length === 0 || new Set(r).size !== r.length) throw rillError('INVALID_REQUEST', `replica assignment ${JSON.stringify(r)} is empty or repeats a broker`);
-        const unknown = r.find((id) => !this.view.cache.brokers.has(id));
-        if (unknown !== undefined) throw rillError('INVALID_REPLICATION_FACTOR', `replica assignment names broker ${unknown}, which is not live`);
-      }
-    } else {
-      const n = request.numPartitions;
-      if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS_PER_TOPIC) throw rillError('INVALID_PARTITIONS', `Number of partitions must be between 1 and ${MAX_PARTITIONS_PER_TOPIC}, got ${n}`);
-      let rf = request.replicationFactor === -1 ? this.deps.config['default.replication.factor'] : request.replicationFactor;
-      if (internal && request.replicationFactor === -1) rf = Math.min(rf, brokers.length);
-      if (!Number.isInteger(rf) || rf < 1 || rf > brokers.length) {
-        throw rillError('INVALID_REPLICATION_FACTOR', `Replication factor ${rf} is not possible with ${brokers.length} live broker${brokers.length === 1 ? '' : 's'}`);
-      }
-      replicas = placeReplicas(brokers, { numPartitions: n, replicationFactor: rf });
-    }
-    const record: TopicRecord = { topicId: randomUUID(), configs: { ...(request.configs ?? {}) }, replicas };
-    const res = await this.store.ns.if(topicKey(name), 'Create', '==', 0).then(this.store.ns.put(topicKey(name)).value(encodeRecord(record))).commit();
-    if (!res.succeeded) throw rillError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
-    this.log.info({ topic: name, replicas }, 'topic written to the cluster; the controller elects its leaders');
-    await this.waitUntil(`every partition of '${name}' has a leader`, CREATE_TOPIC_WAIT_MS, () => replicas.every((_, p) => (this.view.cache.partitionState(name, p)?.value.leader ?? NO_LEADER) !== NO_LEADER));
+    await createClusterTopic(this.adminContext(), request);
     await this.syncRegistry();
-    return this.topic(name)!;
+    return this.topic(request.name)!;
   }
 
   async deleteTopic(name: string): Promise<void> {
-    if (isInternalTopicName(name)) throw rillError('INVALID_TOPIC_EXCEPTION', `Internal topic '${name}' cannot be deleted`);
-    const res = await this.store.ns
-      .if(topicKey(name), 'Create', '>', 0)
-      .then(this.store.ns.delete().key(topicKey(name)), this.store.ns.delete().prefix(topicPartitionsPrefix(name)))
-      .commit();
-    if (!res.succeeded) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
-    await this.waitUntil(`topic '${name}' to leave this broker's view`, CREATE_TOPIC_WAIT_MS, () => !this.view.cache.topics.has(name));
+    await deleteClusterTopic(this.adminContext(), name);
     await this.syncRegistry();
   }
 
-  async electLeaders(type: ElectionType, partitions: ReadonlyArray<{ topic: string; partition: number }> | null): Promise<ElectLeadersResult[]> {
-    if (type === 'unclean') {
-      return (partitions ?? []).map((p) => ({ ...p, errorCode: ERRORS.INVALID_REQUEST.code, errorMessage: 'unclean election on demand is not supported; set unclean.leader.election.enable on the topic' }));
-    }
-    if (this.controller.activeEpoch() === null) throw rillError('NOT_CONTROLLER', `broker ${this.nodeId} is not the controller (controller: ${this.controllerId() ?? 'none'})`);
-    const results = await this.controller.electPreferredLeaders(partitions === null ? undefined : partitions.map((p) => ({ ...p })));
-    return results.map((r) => {
-      switch (r.outcome) {
-        case 'elected':
-          return { topic: r.topic, partition: r.partition, errorCode: 0, errorMessage: null };
-        case 'not-needed':
-          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.ELECTION_NOT_NEEDED.code, errorMessage: 'the preferred replica already leads' };
-        case 'not-available':
-          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.PREFERRED_LEADER_NOT_AVAILABLE.code, errorMessage: 'the preferred replica is down or out of the ISR' };
-        case 'unknown-partition':
-          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code, errorMessage: 'no such partition' };
-        default:
-          return { topic: r.topic, partition: r.partition, errorCode: ERRORS.LEADER_NOT_AVAILABLE.code, errorMessage: 'the partition changed meanwhile; try again' };
-      }
-    });
+  electLeaders(type: ElectionType, partitions: ReadonlyArray<{ topic: string; partition: number }> | null): Promise<ElectLeadersResult[]> {
+    return electClusterLeaders(this.adminContext(), type, partitions);
+  }
+
+  private adminContext(): ClusterAdminContext {
+    return { nodeId: this.nodeId, store: this.store, view: this.view, controller: this.controller, config: this.deps.config, logger: this.log, liveBrokers: () => this.liveBrokers(), isClosed: () => this.closed };
   }
 
   async appendAsLeader(topic: string, partition: number, batches: Buffer, acks: 1 | -1, timeoutMs: number): Promise<AppendResult> {
@@ -538,25 +490,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     return this.producerIdBlocks.nextBlock();
   }
 
-  /** Runs `check` every POLL_MS until true; REQUEST_TIMED_OUT after `timeoutMs`. */
-  private async waitUntil(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (this.closed) throw rillError('NOT_CONTROLLER', 'the broker is shutting down');
-      if (Date.now() > deadline) throw rillError('REQUEST_TIMED_OUT', `timed out after ${timeoutMs} ms waiting until ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-  }
-
   // ---------------------------------------------------------------------- registry mirror
-
-  private scheduleRegistrySync(): void {
-    if (this.registrySync !== null) {
-      this.registrySyncAgain = true;
-      return;
-    }
-    void this.syncRegistry();
-  }
 
   /** Writes the cluster's topics into the local registry (topics.json); coalesces bursts. */
   private syncRegistry(): Promise<void> {
@@ -581,6 +515,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     if (this.closed) return;
     this.closed = true;
     if (this.isrTimer !== null) clearInterval(this.isrTimer);
+    this.deps.metrics.clusterSource = null;
     this.producePurgatory.close();
     await this.fetchers.close().catch(() => undefined);
     await this.view.close().catch(() => undefined);

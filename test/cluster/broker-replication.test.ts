@@ -108,6 +108,10 @@ describe('cluster request routing and the high watermark', () => {
     expect(leader.runtime.partition('hw', 0)!.isr).toEqual([leader.nodeId]);
     await waitFor('the HW to reach the log end', () => (log.highWatermark === log.logEndOffset ? true : undefined));
     expect(leader.runtime.isrChanges.shrinks).toBeGreaterThanOrEqual(1);
+    const shrunk = await leader.context.metrics.registry.metrics();
+    expect(shrunk).toMatch(/^rill_under_replicated_partitions\{[^}]*\} 1$/m);
+    expect(shrunk).toMatch(/^rill_isr_shrinks_total\{[^}]*\} [1-9]/m);
+    expect(shrunk).toMatch(new RegExp(`^rill_follower_lag_messages\\{[^}]*topic="hw",partition="0",replica="${followers[0]!.nodeId}"[^}]*\\} [1-9]`, 'm'));
     // The followers fetch again, catch up, and the leader adds them back.
     for (const f of followers) {
       const flog = f.runtime.localLog('hw', 0)!;
@@ -116,5 +120,18 @@ describe('cluster request routing and the high watermark', () => {
     await waitFor('the ISR expansion', () => (leader.runtime.partition('hw', 0)!.isr.length === 3 ? true : undefined), 10_000);
     for (const f of followers) expect(f.runtime.localLog('hw', 0)!.logEndOffset).toBe(log.logEndOffset);
     expect((await produceRaw(l, 'hw', 0, ['after'], -1)).errorCode).toBe(0);
+    const healed = await leader.context.metrics.registry.metrics();
+    expect(healed).toMatch(/^rill_isr_expands_total\{[^}]*\} [1-9]/m);
+  });
+
+  it('reports exactly one active controller across the brokers', async () => {
+    let active = 0;
+    for (const b of brokers) {
+      const text = await b.context.metrics.registry.metrics();
+      const m = /^rill_active_controller\{[^}]*\} (\d)$/m.exec(text);
+      active += Number(m![1]);
+      expect(text).toMatch(/^rill_offline_partitions\{[^}]*\} 0$/m);
+    }
+    expect(active).toBe(1);
   });
 });
