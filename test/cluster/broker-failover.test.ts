@@ -55,11 +55,17 @@ describe('brokers leaving and returning', () => {
     return undefined;
   }
 
-  it('min.insync.replicas=2 with two of three brokers down: acks=all gets NOT_ENOUGH_REPLICAS, acks=1 works', async () => {
+  /** A fresh three-broker cluster with an RF 3 topic; the leader of its partition 0 and the others. */
+  async function clusterWithTopic(topic: string, numPartitions: number, configs: Record<string, string> = {}) {
     env = await new ClusterEnv().start();
     const brokers = await env.brokersUp(3);
-    await brokers[0]!.runtime.createTopic({ name: 'mir', numPartitions: 1, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });
-    const leader = await waitFor('a leader', () => leaderOf(brokers, 'mir', 0));
+    await brokers[0]!.runtime.createTopic({ name: topic, numPartitions, replicationFactor: 3, configs });
+    const leader = await waitFor(`a leader of ${topic}-0`, () => leaderOf(brokers, topic, 0));
+    return { brokers, leader, others: brokers.filter((b) => b !== leader) };
+  }
+
+  it('min.insync.replicas=2 with two of three brokers down: acks=all gets NOT_ENOUGH_REPLICAS, acks=1 works', async () => {
+    const { brokers, leader } = await clusterWithTopic('mir', 1, { 'min.insync.replicas': '2' });
     const l = await raw(leader);
     expect((await produceRaw(l, 'mir', 0, ['a'], -1)).errorCode).toBe(0);
     for (const b of brokers) if (b !== leader) await env.stop(b.nodeId);
@@ -73,11 +79,7 @@ describe('brokers leaving and returning', () => {
   }, 60_000);
 
   it('a closed leader is replaced from the ISR, no acked record is lost, and the old leader truncates and rejoins', async () => {
-    env = await new ClusterEnv().start();
-    const brokers = await env.brokersUp(3);
-    await brokers[0]!.runtime.createTopic({ name: 'fo', numPartitions: 1, replicationFactor: 3 });
-    const old = await waitFor('a leader', () => leaderOf(brokers, 'fo', 0));
-    const followers = brokers.filter((b) => b !== old);
+    const { leader: old, others: followers } = await clusterWithTopic('fo', 1);
     const epoch0 = old.runtime.partition('fo', 0)!.leaderEpoch;
     const l = await raw(old);
     const acked: string[] = [];
@@ -117,11 +119,7 @@ describe('brokers leaving and returning', () => {
   }, 60_000);
 
   it('an SDK producer keeps going across a leader change: every acked record is read back once, in per-key order', async () => {
-    env = await new ClusterEnv().start();
-    const brokers = await env.brokersUp(3);
-    await brokers[0]!.runtime.createTopic({ name: 'keyed', numPartitions: 3, replicationFactor: 3 });
-    const victim = await waitFor('a leader of partition 0', () => leaderOf(brokers, 'keyed', 0));
-    const survivors = brokers.filter((b) => b !== victim);
+    const { leader: victim, others: survivors } = await clusterWithTopic('keyed', 3);
     const rill = env.client(survivors.map((b) => b.port), { retry: { retries: 20, initialBackoffMs: 50, maxBackoffMs: 500 } });
     const producer = rill.producer({ acks: -1, lingerMs: 5 });
     const acked: Array<{ key: string; seq: number }> = [];
