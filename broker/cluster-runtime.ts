@@ -281,6 +281,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
         this.deps.fetchPurgatory.wakeAll(log);
         await this.deps.logs.delete(topic, partition);
       }
+      this.deps.metrics.removeTopic(topic);
     }
     this.emitRole(topic, partition, 'none', state?.leaderEpoch ?? -1);
   }

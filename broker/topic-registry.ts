@@ -42,7 +42,7 @@ const FORMAT_VERSION = 1;
 export const INTERNAL_TOPIC_PREFIX = '__';
 /** Upper bound on partitions per topic (each one is a directory and open files). */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
-/** How long a cluster member waits for an internal topic another broker just created. */
+/** How long a cluster member waits for a topic it (or another broker) created to reach its mirror. */
 const INTERNAL_TOPIC_WAIT_MS = 10_000;
 
 export interface TopicInfo {
@@ -247,11 +247,14 @@ export class TopicRegistry {
     if (this.cluster !== null) {
       this.validateNew(name, partitions, configs, opts);
       const cluster = this.cluster;
-      const creating = cluster.createTopic({ name, numPartitions: partitions, replicationFactor: -1, configs }).then(() => {
-        const info = this.topics.get(name);
-        if (info === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' was created in the cluster but is not in this broker's view yet`);
-        return info;
-      });
+      // Another broker may create the same topic at the same moment (two producers auto-creating
+      // it): then its creation is ours too, once it reaches the mirror.
+      const creating = cluster
+        .createTopic({ name, numPartitions: partitions, replicationFactor: -1, configs })
+        .catch((err: unknown) => {
+          if ((err as RillError).code !== ERRORS.TOPIC_ALREADY_EXISTS.code) throw err;
+        })
+        .then(() => this.waitForMirror(name));
       return this.track(name, creating) as Promise<TopicInfo>;
     }
     const { config } = this.validateNew(name, partitions, configs, opts);
@@ -289,23 +292,24 @@ export class TopicRegistry {
     return this.create(name, this.autoCreate.partitions, {});
   }
 
+  /** The topic once the cluster mirror lists it; UNKNOWN_TOPIC_OR_PARTITION after INTERNAL_TOPIC_WAIT_MS. */
+  private async waitForMirror(name: string): Promise<TopicInfo> {
+    const deadline = Date.now() + INTERNAL_TOPIC_WAIT_MS;
+    for (;;) {
+      const info = this.topics.get(name);
+      if (info !== undefined) return info;
+      if (Date.now() > deadline) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' exists in the cluster but has not reached this broker's view`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Creates an internal topic unless it exists; returns it either way. */
   async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
-    const deadline = Date.now() + INTERNAL_TOPIC_WAIT_MS;
     for (;;) {
       const existing = this.topics.get(name);
       if (existing !== undefined) return existing;
       const pending = this.busy.get(name);
-      if (pending === undefined) {
-        try {
-          return await this.create(name, partitions, configs, { internal: true });
-        } catch (err) {
-          // In a cluster another broker may have created it first: wait for it to reach the mirror.
-          if (this.cluster === null || (err as RillError).code !== ERRORS.TOPIC_ALREADY_EXISTS.code || Date.now() > deadline) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        continue;
-      }
+      if (pending === undefined) return this.create(name, partitions, configs, { internal: true });
       await pending.catch(() => null);
     }
   }

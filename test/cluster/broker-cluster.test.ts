@@ -2,6 +2,7 @@
  * Three brokers started with startBroker() on one real etcd form a cluster: placement, produce
  * with acks=all and consume through the leaders with the rill SDK, from any bootstrap broker.
  */
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumedMessage, Consumer, Rill } from '../../client/index.js';
 import { ClusterEnv, type ClusterBroker } from './broker-harness.js';
@@ -71,5 +72,29 @@ describe('a three-broker cluster', () => {
       const ends = brokers.map((b) => b.runtime.localLog('orders', p)!.logEndOffset);
       expect(new Set(ends).size).toBe(1);
     }
+  });
+
+  it('auto-creates a topic once when producers on two brokers race to it', async () => {
+    const a = env.client([brokers[0]!.port]).producer({ acks: -1 });
+    const b = env.client([brokers[1]!.port]).producer({ acks: -1 });
+    await Promise.all([a.send({ topic: 'auto', messages: [{ value: 'from-a' }] }), b.send({ topic: 'auto', messages: [{ value: 'from-b' }] })]);
+    const info = brokers[2]!.runtime.topic('auto')!;
+    expect(info.partitions).toBe(3); // num.partitions
+    for (const x of brokers) await waitFor('the mirror', () => x.context.topics.get('auto'));
+  });
+
+  it('deletes a topic from any broker: every replica\'s log goes', async () => {
+    const rill = env.client([brokers[1]!.port]);
+    await rill.admin().createTopics({ topics: [{ topic: 'doomed', numPartitions: 2, replicationFactor: 3 }] });
+    await rill.producer().send({ topic: 'doomed', messages: [{ value: 'x', partition: 0 }] });
+    await Promise.all(brokers.map((b) => waitFor('replicas', () => b.runtime.localLog('doomed', 1))));
+    const dirs = brokers.map((b) => b.runtime.localLog('doomed', 0)!.dir);
+    await rill.admin().deleteTopics({ topics: ['doomed'] });
+    for (const b of brokers) {
+      await waitFor('the logs deleted', () => (b.context.logs.get('doomed', 0) === undefined && b.context.logs.get('doomed', 1) === undefined ? true : undefined));
+      await waitFor('the mirror', () => (b.context.topics.get('doomed') === undefined ? true : undefined));
+    }
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
+    expect(await rill.admin().listTopics()).not.toContain('doomed');
   });
 });
