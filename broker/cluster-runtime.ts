@@ -17,9 +17,8 @@
  * Topic creation (from ANY broker), deletion and preferred leader election: see
  * cluster-runtime-admin.ts.
  *
- * ISR changes are the leader's, by compare-and-swap on the partition key's mod revision, in a
- * transaction that also checks this broker's registration (so a broker whose lease is gone
- * writes nothing), and only while `view.canAcknowledge`. The shrink check runs every half
+ * ISR changes are the leader's (cluster-runtime-isr.ts: compare-and-swap, fenced by this broker's
+ * registration, only while `view.canAcknowledge`); the shrink check runs every half
  * replica.lag.time.max.ms. Producer ids come from the cluster's blocks (producer-id-blocks.ts).
  */
 import { EventEmitter } from 'node:events';
@@ -38,10 +37,9 @@ import { BrokerSession } from './cluster/session.js';
 import { ControllerElection } from './cluster/election.js';
 import { Controller } from './cluster/controller.js';
 import { ClusterMetadataView, type BecomeFollower, type BecomeLeader } from './cluster/metadata-view.js';
-import { brokerKey, partitionKey } from './cluster/keys.js';
 import { NO_LEADER } from './cluster/schemas.js';
 import { createClusterTopic, deleteClusterTopic, electClusterLeaders, type ClusterAdminContext } from './cluster-runtime-admin.js';
-import { encodeRecord } from './cluster/store.js';
+import { writeLeaderIsr } from './cluster-runtime-isr.js';
 import { partitionId } from './cluster/metadata-cache.js';
 import { ProducerIdBlockAllocator } from './cluster/producer-id-blocks.js';
 import type { ClusterLogger } from './cluster/options.js';
@@ -329,36 +327,12 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   }
 
   private async writeIsr(state: PartitionState, proposal: number[], kind: 'shrink' | 'expand'): Promise<void> {
-    const { topic, partition } = state;
-    const cur = this.view.cache.partitionState(topic, partition);
-    const brokerEpoch = this.session.brokerEpoch();
-    if (
-      cur === undefined || brokerEpoch === null || cur.value.leader !== this.nodeId || cur.value.leaderEpoch !== state.leaderEpoch ||
-      cur.value.partitionEpoch !== state.partitionEpoch || !this.view.canAcknowledge(topic, partition, state.leaderEpoch)
-    ) {
-      state.abortIsrChange();
-      return;
-    }
-    const next = { ...cur.value, isr: proposal, partitionEpoch: cur.value.partitionEpoch + 1 };
-    const key = partitionKey(topic, partition);
-    let ok = false;
-    try {
-      const res = await this.store.ns
-        .if(key, 'Mod', '==', cur.modRevision)
-        .and(brokerKey(this.nodeId), 'Create', '==', brokerEpoch)
-        .then(this.store.ns.put(key).value(encodeRecord(next)))
-        .commit();
-      ok = res.succeeded;
-    } catch (err) {
-      this.log.warn({ err, topic, partition }, 'ISR write failed');
-    }
-    if (ok) {
-      // The watch may have delivered our own write first (adoptIsr took it then).
-      if (state.role === 'leader' && state.leaderEpoch === next.leaderEpoch && state.pendingIsr !== null && next.partitionEpoch > state.partitionEpoch) state.commitIsr(proposal, next.partitionEpoch);
+    const written = await writeLeaderIsr({ nodeId: this.nodeId, store: this.store, view: this.view, session: this.session, logger: this.log }, state, proposal);
+    if (written) {
       if (kind === 'shrink') this.isrChanges.shrinks++;
       else this.isrChanges.expands++;
-      this.log.info({ topic, partition, isr: proposal, kind }, 'ISR changed');
-    } else if (state.pendingIsr !== null) state.abortIsrChange();
+      this.log.info({ topic: state.topic, partition: state.partition, isr: proposal, kind }, 'ISR changed');
+    }
     this.producePurgatory.onPartitionChange(state);
   }
 
