@@ -160,6 +160,38 @@ describe('brokers leaving and returning', () => {
     }
   }, 60_000);
 
+  it('the controller\'s broker leaves: another takes over and topic creation and elections go on', async () => {
+    env = await new ClusterEnv().start();
+    const brokers = await env.brokersUp(3);
+    const first = await waitFor('a controller', () => brokers[0]!.runtime.controllerId() ?? undefined);
+    await env.stop(first);
+    const rest = brokers.filter((b) => b.nodeId !== first);
+    const next = await waitFor('a new controller', () => {
+      const id = rest[0]!.runtime.controllerId();
+      return id !== null && id !== first ? id : undefined;
+    });
+    expect(rest.map((b) => b.nodeId)).toContain(next);
+    await rest[0]!.runtime.createTopic({ name: 'after', numPartitions: 2, replicationFactor: 2 });
+    const controller = rest.find((b) => b.nodeId === next)!;
+    const results = await controller.runtime.electLeaders('preferred', [{ topic: 'after', partition: 0 }]);
+    expect(results[0]!.errorCode).toBe(ErrorCode.ELECTION_NOT_NEEDED);
+    const other = rest.find((b) => b.nodeId !== next)!;
+    await expect(other.runtime.electLeaders('preferred', null)).rejects.toMatchObject({ code: ErrorCode.NOT_CONTROLLER });
+  }, 60_000);
+
+  it('a whole-cluster restart brings every acked record back', async () => {
+    const { brokers, leader } = await clusterWithTopic('all', 1);
+    const l = await raw(leader);
+    for (let i = 0; i < 5; i++) expect((await produceRaw(l, 'all', 0, [`r${i}`], -1)).errorCode).toBe(0);
+    const dirs = new Map(brokers.map((b) => [b.nodeId, b.dataDir]));
+    for (const b of brokers) await env.stop(b.nodeId);
+    const back = await Promise.all([...dirs].map(([id, dataDir]) => env.broker(id, { dataDir })));
+    const next = await waitFor('a leader after the restart', () => leaderOf(back, 'all', 0), 15_000);
+    const log = next.runtime.localLog('all', 0)!;
+    await waitFor('the HW back at the end', () => (log.highWatermark === 5 ? true : undefined));
+    expect(await valuesOf(log)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+  }, 60_000);
+
   it('refuses a data dir of another cluster with INCONSISTENT_CLUSTER_ID', async () => {
     env = await new ClusterEnv().start();
     const b = await env.broker(1);
