@@ -124,6 +124,19 @@ describe('cluster request routing and the high watermark', () => {
     expect(healed).toMatch(/^rill_isr_expands_total\{[^}]*\} [1-9]/m);
   });
 
+  it('hands out producer ids from cluster-wide blocks: brokers never give the same id', async () => {
+    const ids: number[] = [];
+    for (const b of brokers) {
+      const c = await raw(b);
+      for (let i = 0; i < 3; i++) {
+        const r = await c.request('InitProducerId', { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+        expect(r.errorCode).toBe(0);
+        ids.push(r.producerId);
+      }
+    }
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('reports exactly one active controller across the brokers', async () => {
     let active = 0;
     for (const b of brokers) {
