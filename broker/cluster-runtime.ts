@@ -139,7 +139,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
       await rt.election.start();
       await rt.syncRegistry();
       await rt.settled();
-      await rt.deleteStrayLogs();
+      rt.reportStrayLogs();
       deps.metrics.clusterSource = () => rt.metricsSnapshot();
       const lagMs = deps.config['replica.lag.time.max.ms'];
       rt.isrTimer = setInterval(() => rt.checkIsrShrink(), Math.max(10, Math.floor(lagMs / 2)));
@@ -161,6 +161,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     });
     this.view.on('brokers-changed', () => this.refollow());
     this.view.on('invalid-record', (err) => this.log.warn({ err }, 'ignoring an invalid cluster record'));
+    this.session.on('registration-failed', (err) => this.log.warn({ err }, 'registering in the cluster again failed; retrying'));
   }
 
   /** Resolves once every queued role change has been applied. */
@@ -284,13 +285,14 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     this.emitRole(topic, partition, 'none', state?.leaderEpoch ?? -1);
   }
 
-  /** Logs of topics the cluster no longer has (deleted while this broker was down). */
-  private async deleteStrayLogs(): Promise<void> {
-    for (const log of [...this.deps.logs.all()]) {
-      if (this.view.cache.topics.has(log.topic)) continue;
-      this.log.warn({ topic: log.topic, partition: log.partition }, 'deleting the log of a topic the cluster no longer has');
-      await this.deps.logs.delete(log.topic, log.partition);
-    }
+  /**
+   * Logs of topics the cluster does not have (deleted while this broker was down, or an etcd
+   * that lost its data) are kept and reported, never deleted on that guess: without a deletion
+   * record the two cannot be told apart. The operator removes them (the log names them).
+   */
+  private reportStrayLogs(): void {
+    const stray = [...this.deps.logs.all()].filter((log) => !this.view.cache.topics.has(log.topic)).map((log) => `${log.topic}-${log.partition}`);
+    if (stray.length > 0) this.log.warn({ partitions: stray.slice(0, 100), count: stray.length }, 'keeping partition logs of topics the cluster does not have (deleted while this broker was down?); remove them by hand if so');
   }
 
   private emitRole(topic: string, partition: number, role: LocalPartitionRole, leaderEpoch: number): void {
