@@ -137,6 +137,17 @@ describe('cluster request routing and the high watermark', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('describes a cluster topic\'s replication configs', async () => {
+    await brokers[0]!.runtime.createTopic({ name: 'cfg', numPartitions: 1, replicationFactor: 2, configs: { 'min.insync.replicas': '2', 'retention.ms': '60000' } });
+    const c = await raw(brokers[2]!);
+    await waitFor('the mirror', () => brokers[2]!.context.topics.get('cfg'));
+    const r = await c.request('DescribeConfigs', { resources: [{ resourceType: 'topic', resourceName: 'cfg', configNames: ['min.insync.replicas', 'unclean.leader.election.enable', 'retention.ms'] }] });
+    const byName = new Map(r.resources[0]!.configs.map((e) => [e.name, e]));
+    expect(byName.get('min.insync.replicas')).toMatchObject({ value: '2', source: 'topic' });
+    expect(byName.get('unclean.leader.election.enable')).toMatchObject({ value: 'false', source: 'default' });
+    expect(byName.get('retention.ms')).toMatchObject({ value: '60000', source: 'topic' });
+  });
+
   it('reports exactly one active controller across the brokers', async () => {
     let active = 0;
     for (const b of brokers) {
