@@ -23,7 +23,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { rillError, type RillError } from '../protocol/errors.js';
+import { RillError, rillError } from '../protocol/errors.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { BrokerConfig } from './config.js';
@@ -147,7 +147,9 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
       return rt;
     } catch (err) {
       await rt.close().catch(() => undefined);
-      throw err;
+      if (err instanceof RillError) throw err;
+      // etcd's own errors (UNAVAILABLE, deadline) become one line naming what was tried.
+      throw rillError('UNKNOWN_SERVER_ERROR', `cannot join cluster '${deps.clusterId}' on etcd ${deps.endpoints.join(',')}: ${(err as Error).message.replace(/\s+/g, ' ').trim()}`, { cause: err });
     }
   }
 

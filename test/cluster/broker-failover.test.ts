@@ -206,6 +206,12 @@ describe('brokers leaving and returning', () => {
     expect(err).toBeInstanceOf(RillError);
     expect((err as RillError).code).toBe(ErrorCode.INCONSISTENT_CLUSTER_ID);
     expect((err as Error).message).toMatch(/belongs to another cluster/);
+    // An etcd nobody answers on fails the start with one line naming it, and leaves the dir usable.
+    const unreachable = await env.broker(1, { dataDir: dir, 'etcd.endpoints': 'http://127.0.0.1:1' }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(unreachable?.message).toMatch(/^cannot join cluster '.+' on etcd http:\/\/127\.0\.0\.1:1: /);
     // And a restart without --cluster-id rejoins the recorded cluster.
     const again = await env.broker(1, { dataDir: dir, 'cluster.id': null });
     expect(again.context.clusterId).toBe(env.clusterId);
