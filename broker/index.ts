@@ -12,10 +12,12 @@
  * start with no data dir created) → lock the data dir (storage/data-dir-lock.ts: a second
  * broker on it is refused with DATA_DIR_LOCKED naming the holder) → meta.json (node id,
  * cluster id, producer ids) → topics.json → the logs (LogManager) → reconcile the two →
- * purgatory, group coordinator → serve connections (those that arrived since the bind wait
- * unread until here). Close order: stop accepting and park no more fetches → answer in-flight
- * requests and parked fetches → group coordinator → LogManager.close() (flush + clean-shutdown
- * marker) → /metrics → release the lock.
+ * purgatory → with `etcd.endpoints`, join the cluster (broker/cluster-runtime.ts: register,
+ * load the view, open the local replicas' logs and take up their roles) → group coordinator →
+ * serve connections (those that arrived since the bind wait unread until here). Close order:
+ * stop accepting and park no more fetches → leave the cluster (lease revoked: leadership moves
+ * at once) → answer in-flight requests and parked fetches → group coordinator →
+ * LogManager.close() (flush + clean-shutdown marker) → /metrics → release the lock.
  */
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
