@@ -192,6 +192,22 @@ describe('brokers leaving and returning', () => {
     expect(await valuesOf(log)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
   }, 60_000);
 
+  it('a leader whose lease etcd revoked stops acknowledging at once and comes back as a follower', async () => {
+    const { leader, others } = await clusterWithTopic('lease', 1);
+    const l = await raw(leader);
+    expect((await produceRaw(l, 'lease', 0, ['before'], -1)).errorCode).toBe(0);
+    const leaseId = leader.runtime.session.leaseId()!;
+    const admin = env.etcd!.store(env.clusterId);
+    await admin.client.leaseClient.leaseRevoke({ ID: leaseId });
+    await waitFor('the old leader to notice', () => (leader.runtime.localRole('lease', 0).role !== 'leader' ? true : undefined), 10_000);
+    expect((await produceRaw(l, 'lease', 0, ['stale'], -1)).errorCode).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    const next = await waitFor('a new leader', () => leaderOf(others, 'lease', 0), 10_000);
+    expect((await produceRaw(await raw(next), 'lease', 0, ['after'], -1)).errorCode).toBe(0);
+    await waitFor('the old leader registered again and back in the ISR', () => (next.runtime.partition('lease', 0)!.isr.includes(leader.nodeId) ? true : undefined), 15_000);
+    expect(leader.runtime.localRole('lease', 0).role).toBe('follower');
+    expect(await valuesOf(next.runtime.localLog('lease', 0)!)).toEqual(['before', 'after']);
+  }, 60_000);
+
   it('refuses a data dir of another cluster with INCONSISTENT_CLUSTER_ID', async () => {
     env = await new ClusterEnv().start();
     const b = await env.broker(1);
