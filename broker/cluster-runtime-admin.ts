@@ -8,6 +8,7 @@
  *   broker's view, REQUEST_TIMED_OUT after 30 s.
  * - deleteTopic: the topic key and its partition keys go in one transaction; every replica's
  *   broker then sees stop-replica and deletes its log.
+ * - alterTopicConfigs: compare-and-swap of the topic record's configs, re-applied to the latest.
  * - electLeaders (preferred): the controller's job; another broker answers NOT_CONTROLLER
  *   so the client asks the controller, as with Kafka's ElectLeaders.
  */
@@ -19,7 +20,7 @@ import type { Controller } from './cluster/controller.js';
 import type { ClusterMetadataView } from './cluster/metadata-view.js';
 import { placeReplicas } from './cluster/placement.js';
 import { topicKey, topicPartitionsPrefix } from './cluster/keys.js';
-import { NO_LEADER, type TopicRecord } from './cluster/schemas.js';
+import { NO_LEADER, Records, type TopicRecord } from './cluster/schemas.js';
 import { encodeRecord, type ClusterStore } from './cluster/store.js';
 import { MAX_PARTITIONS_PER_TOPIC, isInternalTopicName, requireValidTopicName } from './topic-registry.js';
 
@@ -102,6 +103,29 @@ export async function electClusterLeaders(ctx: ClusterAdminContext, type: Electi
         return { ...ref, errorCode: ERRORS.LEADER_NOT_AVAILABLE.code, errorMessage: 'the partition changed meanwhile; try again' };
     }
   });
+}
+
+/** Swaps of a topic record lost in a row before giving up (each loss is someone else's change). */
+const MAX_CONFIG_SWAPS = 20;
+
+/**
+ * AlterConfigs of a topic: `apply` runs over the latest configs in etcd and the record is swapped
+ * on its mod revision (re-read and re-applied after a lost swap), so concurrent alters from
+ * several brokers never lose each other's changes.
+ */
+export async function alterClusterTopicConfigs(ctx: ClusterAdminContext, name: string, apply: (configs: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>> {
+  for (let attempt = 0; attempt < MAX_CONFIG_SWAPS; attempt++) {
+    const current = await ctx.store.get(topicKey(name), Records.topic);
+    if (current === null) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+    const configs = apply(current.value.configs);
+    const ns = ctx.store.ns;
+    const res = await ns.if(topicKey(name), 'Mod', '==', current.modRevision).then(ns.put(topicKey(name)).value(encodeRecord({ ...current.value, configs }))).commit();
+    if (res.succeeded) {
+      ctx.logger.info({ topic: name, configs }, 'topic configs altered in the cluster');
+      return configs;
+    }
+  }
+  throw rillError('REQUEST_TIMED_OUT', `topic '${name}' changed ${MAX_CONFIG_SWAPS} times while its configs were being altered; try again`);
 }
 
 /** Polls `check` every POLL_MS until true; REQUEST_TIMED_OUT after ADMIN_WAIT_MS. */

@@ -38,7 +38,7 @@ import { ControllerElection } from './cluster/election.js';
 import { Controller } from './cluster/controller.js';
 import { ClusterMetadataView, type BecomeFollower, type BecomeLeader } from './cluster/metadata-view.js';
 import { NO_LEADER } from './cluster/schemas.js';
-import { createClusterTopic, deleteClusterTopic, electClusterLeaders, type ClusterAdminContext } from './cluster-runtime-admin.js';
+import { alterClusterTopicConfigs, createClusterTopic, deleteClusterTopic, electClusterLeaders, type ClusterAdminContext } from './cluster-runtime-admin.js';
 import { writeLeaderIsr } from './cluster-runtime-isr.js';
 import { partitionId } from './cluster/metadata-cache.js';
 import { ProducerIdBlockAllocator } from './cluster/producer-id-blocks.js';
@@ -158,6 +158,8 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     this.view.on('become-follower', (e) => this.enqueue(e.topic, e.partition, () => this.becomeFollower(e)));
     this.view.on('stop-replica', (e) => this.enqueue(e.topic, e.partition, () => this.stopReplica(e.topic, e.partition)));
     this.view.on('partition-changed', (e) => {
+      const state = this.states.get(partitionId(e.topic, e.partition));
+      if (state !== undefined) state.minInsyncReplicas = this.minInsyncReplicasOf(e.topic); // the topic's configs may have changed
       this.adoptControllerIsr(e.topic, e.partition);
       void this.syncRegistry();
     });
@@ -434,6 +436,10 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   async deleteTopic(name: string): Promise<void> {
     await deleteClusterTopic(this.adminContext(), name);
     await this.syncRegistry();
+  }
+
+  alterTopicConfigs(name: string, apply: (configs: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>> {
+    return alterClusterTopicConfigs(this.adminContext(), name, apply);
   }
 
   electLeaders(type: ElectionType, partitions: ReadonlyArray<{ topic: string; partition: number }> | null): Promise<ElectLeadersResult[]> {

@@ -136,7 +136,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
         if (cluster === null) throw rillError('NOT_CONTROLLER', 'the broker has not joined its cluster yet');
         return cluster;
       };
-      topics.useCluster({ createTopic: (r) => runtime().createTopic(r), deleteTopic: (name) => runtime().deleteTopic(name) });
+      topics.useCluster({
+        createTopic: (r) => runtime().createTopic(r),
+        deleteTopic: (name) => runtime().deleteTopic(name),
+        alterTopicConfigs: (name, apply) => runtime().alterTopicConfigs(name, apply),
+      });
     }
     const openedLogs = await LogManager.open({
       dataDir,

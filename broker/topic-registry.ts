@@ -90,6 +90,8 @@ export function logOverridesOf(configs: Readonly<Record<string, string>>): Recor
 export interface ClusterTopicAdmin {
   createTopic(request: { name: string; numPartitions: number; replicationFactor: number; configs?: Record<string, string> }): Promise<unknown>;
   deleteTopic(name: string): Promise<void>;
+  /** Replaces the topic's configs with `apply(latest)`; resolves with what was written. */
+  alterTopicConfigs(name: string, apply: (configs: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>>;
 }
 
 export class TopicRegistry {
@@ -364,19 +366,31 @@ export class TopicRegistry {
    */
   alterConfigs(name: string, changes: ReadonlyArray<{ name: string; value: string | null }>, opts: { validateOnly?: boolean } = {}): Promise<TopicInfo> {
     if (!this.topics.has(name)) return Promise.reject(noSuchTopic(name));
-    if (this.cluster !== null) return Promise.reject(rillError('INVALID_REQUEST', `altering topic configs is not supported in a cluster yet (topic '${name}')`));
+    const cluster = this.cluster;
+    if (cluster !== null) {
+      // The topic record in etcd changes (compare-and-swap, re-applied to the latest configs);
+      // every broker's mirror then reconfigures its logs.
+      const apply = (configs: Readonly<Record<string, string>>): Record<string, string> => this.applyConfigChanges(configs, changes);
+      const current = this.topics.get(name)!;
+      let proposed: Record<string, string>;
+      try {
+        proposed = apply(current.configs); // validated before anything is written
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (opts.validateOnly === true) return Promise.resolve({ ...current, configs: proposed });
+      return cluster.alterTopicConfigs(name, apply).then(async (written) => {
+        const deadline = Date.now() + INTERNAL_TOPIC_WAIT_MS;
+        while (!sameConfigs(this.topics.get(name)?.configs ?? {}, written) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        const info = this.topics.get(name);
+        if (info === undefined) throw noSuchTopic(name);
+        return info;
+      });
+    }
     return this.serialize(async () => {
       const latest = this.topics.get(name);
       if (latest === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
-      const overrides: Record<string, string> = { ...latest.configs };
-      const seen = new Set<string>();
-      for (const change of changes) {
-        if (seen.has(change.name)) throw rillError('INVALID_REQUEST', `${change.name}: given twice in one request`);
-        seen.add(change.name);
-        if (logConfigKey(change.name) === undefined) throw rillError('INVALID_CONFIG', `${change.name}: unknown topic config`);
-        if (change.value === null) delete overrides[change.name];
-        else overrides[change.name] = change.value;
-      }
+      const overrides = this.applyConfigChanges(latest.configs, changes);
       const config = parseLogConfig(overrides, this.logDefaults);
       const info: TopicInfo = { ...latest, configs: overrides };
       if (opts.validateOnly === true) return info;
@@ -388,6 +402,23 @@ export class TopicRegistry {
       this.logger.info({ topic: name, configs: overrides }, 'topic configs altered');
       return info;
     });
+  }
+
+  /** Kafka's incremental changes over `configs`; throws INVALID_CONFIG / INVALID_REQUEST. */
+  private applyConfigChanges(configs: Readonly<Record<string, string>>, changes: ReadonlyArray<{ name: string; value: string | null }>): Record<string, string> {
+    const overrides: Record<string, string> = { ...configs };
+    const seen = new Set<string>();
+    for (const change of changes) {
+      if (seen.has(change.name)) throw rillError('INVALID_REQUEST', `${change.name}: given twice in one request`);
+      seen.add(change.name);
+      const known = logConfigKey(change.name) !== undefined || (this.cluster !== null && CLUSTER_TOPIC_CONFIG_KEYS.has(change.name));
+      if (!known) throw rillError('INVALID_CONFIG', `${change.name}: unknown topic config`);
+      if (change.value === null) delete overrides[change.name];
+      else overrides[change.name] = change.value;
+    }
+    if (this.cluster !== null) checkClusterTopicConfigs(overrides);
+    parseLogConfig(this.cluster === null ? overrides : logOverridesOf(overrides), this.logDefaults);
+    return overrides;
   }
 
   /** Waits for every pending topics.json write. */

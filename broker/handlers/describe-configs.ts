@@ -9,7 +9,7 @@
  * broker config key, read-only (they change by restarting with a new config).
  *
  * In a cluster a topic also reports `min.insync.replicas` and `unclean.leader.election.enable`
- * (read-only: set at creation; the broker key of the same name is their default).
+ * (the broker key of the same name is their default).
  *
  * `configNames` filters; names that are not configs are left out (as Kafka does).
  */
@@ -51,7 +51,7 @@ function topicConfigs(ctx: BrokerContext, r: Resource): ConfigEntry[] {
       const overridden = Object.prototype.hasOwnProperty.call(info.configs, name);
       const brokerValue = String(ctx.config[name as BrokerConfigKey]);
       const source = overridden ? 'topic' : brokerValue !== String(DEFAULT_BROKER_CONFIG[name as BrokerConfigKey]) ? 'broker' : 'default';
-      out.push({ name, value: overridden ? info.configs[name]! : brokerValue, isDefault: !overridden, readOnly: true, source });
+      out.push({ name, value: overridden ? info.configs[name]! : brokerValue, isDefault: !overridden, readOnly: false, source });
     }
   }
   return out;

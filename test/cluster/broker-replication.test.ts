@@ -148,6 +148,22 @@ describe('cluster request routing and the high watermark', () => {
     expect(byName.get('retention.ms')).toMatchObject({ value: '60000', source: 'topic' });
   });
 
+  it('alters a cluster topic\'s configs from any broker: every replica and the leader\'s min.insync.replicas follow', async () => {
+    await brokers[0]!.runtime.createTopic({ name: 'alt', numPartitions: 1, replicationFactor: 3 });
+    await Promise.all(brokers.map((b) => waitFor('roles applied', () => (b.runtime.localRole('alt', 0).role !== 'none' ? true : undefined))));
+    const rill = env.client([brokers[2]!.port]);
+    await rill.admin().alterConfigs({ topic: 'alt', configs: { 'retention.ms': '120000', 'min.insync.replicas': '3' } });
+    for (const b of brokers) {
+      await waitFor('the new retention on every replica', () => (b.runtime.localLog('alt', 0)!.config.retentionMs === 120_000 ? true : undefined));
+    }
+    const { leader, followers } = roles('alt', 0);
+    // min.insync.replicas=3 with one follower out of the ISR refuses acks=all.
+    for (const f of followers) await f.runtime.fetchers.unfollow('alt', 0);
+    await waitFor('the ISR shrink', () => (leader.runtime.partition('alt', 0)!.isr.length < 3 ? true : undefined), 10_000);
+    expect((await produceRaw(await raw(leader), 'alt', 0, ['x'], -1)).errorCode).toBe(ErrorCode.NOT_ENOUGH_REPLICAS);
+    await expect(rill.admin().alterConfigs({ topic: 'alt', configs: { 'min.insync.replicas': 'zero' } })).rejects.toMatchObject({ code: ErrorCode.INVALID_CONFIG });
+  });
+
   it('reports exactly one active controller across the brokers', async () => {
     let active = 0;
     for (const b of brokers) {
