@@ -94,6 +94,24 @@ export interface BrokerConfig {
   'log.flush.offset.checkpoint.interval.ms': number;
   /** Idempotent producers silent this long are forgotten. */
   'producer.id.expiration.ms': number;
+  // ---- cluster (issue 9): the control plane on etcd and replication (docs/OPERATIONS.md, "## Cluster")
+  /** etcd client URLs, comma-separated; null = a standalone broker (no cluster at all). */
+  'etcd.endpoints': string | null;
+  /** The cluster this broker joins; null = the one in meta.json, else the etcd's default cluster. */
+  'cluster.id': string | null;
+  'broker.rack': string | null;
+  'broker.session.timeout.ms': number;
+  'replica.lag.time.max.ms': number;
+  'min.insync.replicas': number;
+  'unclean.leader.election.enable': boolean;
+  'auto.leader.rebalance.enable': boolean;
+  'leader.imbalance.check.interval.seconds': number;
+  'leader.imbalance.per.broker.percentage': number;
+  'default.replication.factor': number;
+  'replica.fetch.wait.max.ms': number;
+  'replica.fetch.max.bytes': number;
+  'replica.fetch.response.max.bytes': number;
+  'replica.fetch.backoff.ms': number;
 }
 
 export type BrokerConfigKey = keyof BrokerConfig;
@@ -196,6 +214,22 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'log.flush.scheduler.interval.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'How often logs are checked against their flush.ms.' },
   'log.flush.offset.checkpoint.interval.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'How often the recovery-point and log-start-offset checkpoints are written.' },
   'producer.id.expiration.ms': { type: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, doc: 'Idempotent producers silent this long are forgotten by the partitions (their next batch starts a new sequence history).' },
+  // ---- cluster (issue 9)
+  'etcd.endpoints': { type: 'string', nullable: true, doc: 'etcd client URLs, comma-separated (http://h1:2379,http://h2:2379); null = standalone broker.' },
+  'cluster.id': { type: 'string', nullable: true, doc: 'Cluster to join ([A-Za-z0-9._-], 1-128 chars); null = the one recorded in meta.json, or the etcd\'s default cluster on a fresh data dir.' },
+  'broker.rack': { type: 'string', nullable: true, doc: 'Rack of this broker; replica placement spreads replicas over racks when every broker has one.' },
+  'broker.session.timeout.ms': { type: 'int', min: 1000, max: INT_MAX, doc: 'A broker silent this long loses its etcd lease; its partitions move to other replicas.' },
+  'replica.lag.time.max.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'A follower not caught up for this long leaves the ISR.' },
+  'min.insync.replicas': { type: 'int', min: 1, max: INT_MAX, doc: 'Default of the topic config: acks=all needs at least this many replicas in the ISR.' },
+  'unclean.leader.election.enable': { type: 'boolean', doc: 'Elect a replica outside the ISR when no ISR member is live (loses acknowledged records).' },
+  'auto.leader.rebalance.enable': { type: 'boolean', doc: 'The controller moves leadership back to preferred replicas periodically.' },
+  'leader.imbalance.check.interval.seconds': { type: 'int', min: 1, max: INT_MAX, doc: 'How often the controller checks leader imbalance.' },
+  'leader.imbalance.per.broker.percentage': { type: 'int', min: 0, max: 100, doc: 'Share of a broker\'s preferred partitions led elsewhere that triggers a rebalance.' },
+  'default.replication.factor': { type: 'int', min: 1, max: 1000, doc: 'Replication factor of auto-created topics and of CreateTopics with replicationFactor -1.' },
+  'replica.fetch.wait.max.ms': { type: 'int', min: 0, max: INT_MAX, doc: 'Longest wait of a follower\'s fetch at the leader.' },
+  'replica.fetch.max.bytes': { type: 'int', min: 1024, max: INT_MAX, doc: 'Bytes a follower fetches per partition per request.' },
+  'replica.fetch.response.max.bytes': { type: 'int', min: 1024, max: INT_MAX, doc: 'Bytes of one follower fetch response.' },
+  'replica.fetch.backoff.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'A follower\'s first wait after a failed fetch (doubling, capped).' },
 });
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
@@ -251,6 +285,22 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   'log.flush.scheduler.interval.ms': 1000,
   'log.flush.offset.checkpoint.interval.ms': 60_000,
   'producer.id.expiration.ms': 86_400_000,
+  // ---- cluster (issue 9)
+  'etcd.endpoints': null,
+  'cluster.id': null,
+  'broker.rack': null,
+  'broker.session.timeout.ms': 9000,
+  'replica.lag.time.max.ms': 30_000,
+  'min.insync.replicas': 1,
+  'unclean.leader.election.enable': false,
+  'auto.leader.rebalance.enable': true,
+  'leader.imbalance.check.interval.seconds': 300,
+  'leader.imbalance.per.broker.percentage': 10,
+  'default.replication.factor': 1,
+  'replica.fetch.wait.max.ms': 500,
+  'replica.fetch.max.bytes': MiB,
+  'replica.fetch.response.max.bytes': 10 * MiB,
+  'replica.fetch.backoff.ms': 1000,
 });
 
 function isKey(name: string): name is BrokerConfigKey {

@@ -9,6 +9,9 @@
  * (its maxWaitMs). Wakes are coalesced per microtask: a burst of appends re-checks each
  * waiting fetch once.
  *
+ * A consumer of a replicated partition (`waitFor: 'highWatermark'`) is woken by the high
+ * watermark moving instead (PartitionLog.updateHighWatermark calls onAppend too).
+ *
  * How much arrived is estimated without reading: the growth of each watched log's `sizeBytes`
  * since the fetch parked. Only when the estimate reaches the missing bytes is the fetch re-read
  * (the re-read is what is answered, so an over-estimate costs an early answer, nothing more).
@@ -31,10 +34,16 @@ export interface ParkRequest<T> {
   current: T;
   /** Re-reads and builds the answer. */
   complete: () => Promise<T>;
+  /**
+   * 'append' (default): bytes appended count. 'highWatermark': a consumer of a replicated log,
+   * which can read only below the high watermark: any move of it completes the fetch.
+   */
+  waitFor?: 'append' | 'highWatermark';
 }
 
 interface Entry {
-  readonly watched: Array<{ log: PartitionLog; sizeAtPark: number }>;
+  readonly watched: Array<{ log: PartitionLog; sizeAtPark: number; highWatermarkAtPark: number }>;
+  readonly waitForHighWatermark: boolean;
   readonly missingBytes: number;
   readonly signal: AbortSignal;
   timer: NodeJS.Timeout | null;
@@ -73,7 +82,8 @@ export class FetchPurgatory {
     }
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
-        watched: req.logs.map((log) => ({ log, sizeAtPark: log.sizeBytes })),
+        watched: req.logs.map((log) => ({ log, sizeAtPark: log.sizeBytes, highWatermarkAtPark: log.highWatermark })),
+        waitForHighWatermark: req.waitFor === 'highWatermark',
         missingBytes: req.missingBytes,
         signal: req.signal,
         timer: null,
@@ -154,6 +164,10 @@ export class FetchPurgatory {
 function arrivedBytes(entry: Entry): number {
   let total = 0;
   for (const w of entry.watched) {
+    if (entry.waitForHighWatermark) {
+      if (w.log.highWatermark > w.highWatermarkAtPark) return Number.POSITIVE_INFINITY;
+      continue;
+    }
     const grown = w.log.sizeBytes - w.sizeAtPark;
     if (grown > 0) total += grown;
   }

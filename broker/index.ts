@@ -12,15 +12,18 @@
  * (nothing on disk yet: a busy port fails the start with no data dir created) → lock the data
  * dir (storage/data-dir-lock.ts: a second broker on it is refused with DATA_DIR_LOCKED naming
  * the holder) → meta.json (node id, cluster id, producer ids) → topics.json → the logs
- * (LogManager) → reconcile the two → purgatory, group coordinator → serve connections (those
- * that arrived since the bind wait unread until here). Close order: stop accepting and park no
- * more fetches → answer in-flight requests and parked fetches (the Kafka listener's, then the
- * rill listener's) → group coordinator → LogManager.close() (flush + clean-shutdown marker) →
- * /metrics → release the lock.
+ * (LogManager) → reconcile the two → purgatory → with `etcd.endpoints`, join the cluster
+ * (broker/cluster-runtime.ts: register, load the view, open the local replicas' logs and take
+ * up their roles) → group coordinator → serve connections (those that arrived since the bind
+ * wait unread until here). Close order: stop accepting and park no more fetches → leave the
+ * cluster (lease revoked: leadership moves at once) → answer in-flight requests and parked
+ * fetches (the Kafka listener's, then the rill listener's) → group coordinator →
+ * LogManager.close() (flush + clean-shutdown marker) → /metrics → release the lock.
  */
 import type { Server } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { crc32cImplementation } from '../protocol/crc32c.js';
+import { rillError } from '../protocol/errors.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
 import { LogManager } from '../storage/log-manager.js';
 import { BrokerMetadataStore } from './broker-metadata.js';
@@ -40,6 +43,9 @@ import { kafkaGroupHandlers } from './kafka/handlers/groups.js';
 import { buildKafkaHandlerTable } from './kafka/handlers/index.js';
 import { KafkaListener } from './kafka/listener.js';
 import { TopicRegistry } from './topic-registry.js';
+// Cluster (issue 9): with etcd.endpoints set, the broker joins a cluster (broker/cluster-runtime.ts).
+import { ClusterRuntime } from './cluster-runtime.js';
+import { parseEtcdEndpoints, resolveClusterId } from './cluster-runtime-identity.js';
 
 export type { BrokerConfig } from './config.js';
 export type { BrokerContext, ConnectionInfo, Handler, HandlerTable } from './context.js';
@@ -120,6 +126,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   let metricsServer: Server | null = null;
   let lock: DataDirLock | null = null;
   let coordinator: ReturnType<typeof createGroupCoordinator> | null = null;
+  let cluster: ClusterRuntime | null = null;
   try {
     let metricsPort: number | null = null;
     if (config['metrics.port'] !== null) {
@@ -134,11 +141,31 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     // Then the data dir: locked before anything in it is read or written.
     lock = await DataDirLock.acquire(dataDir, { port: address.port, nodeId: config['node.id'] });
     if (lock.previousHolder !== null) logPreviousHolder(logger, lock);
-    const meta = await BrokerMetadataStore.open(dataDir, config['node.id']);
+    // ---- cluster: which cluster this data dir joins (a dir of another cluster is refused)
+    const etcdEndpoints = config['etcd.endpoints'] === null ? null : parseEtcdEndpoints(config['etcd.endpoints']);
+    let joinClusterId: string | undefined;
+    if (etcdEndpoints !== null) {
+      const recorded = await BrokerMetadataStore.peek(dataDir);
+      joinClusterId = await resolveClusterId(etcdEndpoints, config['cluster.id'], recorded?.clusterId ?? null, config['broker.session.timeout.ms']);
+    }
+    // ---- end cluster
+    const meta = await BrokerMetadataStore.open(dataDir, config['node.id'], joinClusterId);
     const topics = await TopicRegistry.load(dataDir, logDefaults, logger, {
       enabled: config['auto.create.topics.enable'],
       partitions: config['num.partitions'],
     });
+    if (etcdEndpoints !== null) {
+      // The registry mirrors the cluster's topics; creation and deletion go to the runtime.
+      const runtime = (): ClusterRuntime => {
+        if (cluster === null) throw rillError('NOT_CONTROLLER', 'the broker has not joined its cluster yet');
+        return cluster;
+      };
+      topics.useCluster({
+        createTopic: (r) => runtime().createTopic(r),
+        deleteTopic: (name) => runtime().deleteTopic(name),
+        alterTopicConfigs: (name, apply) => runtime().alterTopicConfigs(name, apply),
+      });
+    }
     const openedLogs = await LogManager.open({
       dataDir,
       defaultConfig: logDefaults,
@@ -175,7 +202,30 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       closing: false,
     };
 
-    // Consumer groups: the coordinator loads __consumer_offsets before connections are served.
+    // ---- cluster: joined after the logs are open, before anything is served
+    if (etcdEndpoints !== null) {
+      cluster = await ClusterRuntime.start({
+        config,
+        clusterId: meta.metadata.clusterId,
+        endpoints: etcdEndpoints,
+        logs: openedLogs,
+        topics,
+        fetchPurgatory: purgatory,
+        metrics,
+        logger,
+        advertisedHost: ctx.advertisedHost,
+        advertisedPort: ctx.advertisedPort,
+        advertisedKafkaPort: kafkaBoundPort === null ? null : (config['kafka.advertised.port'] ?? kafkaBoundPort),
+      });
+      ctx.cluster = cluster;
+      ctx.producerIds.useCluster(cluster);
+    }
+    const liveCluster = cluster;
+    // ---- end cluster
+
+    // Consumer groups: standalone, the coordinator loads __consumer_offsets before connections
+    // are served; in a cluster it loads the partitions this broker leads, following their
+    // 'partition-role' events (broker/groups/placement.ts), and start() waits for nothing.
     coordinator = createGroupCoordinator(ctx);
     ctx.groups = coordinator;
     await coordinator.start();
@@ -205,7 +255,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
             firstError ??= err;
           }
         };
-        // The Kafka listener closes first, then the rill one; each answers what it has read.
+        // The cluster first: the lease goes at once, so other replicas take over leadership now.
+        if (liveCluster !== null) await step('leaving the cluster', () => liveCluster.close());
+        // The Kafka listener closes next, then the rill one; each answers what it has read.
         if (liveKafka !== null) await step('closing Kafka connections', () => liveKafka.close(config['shutdown.timeout.ms']));
         await step('closing connections', () => server.close(config['shutdown.timeout.ms']));
         await step('closing the group coordinator', () => liveCoordinator.close());
@@ -224,6 +276,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     if (kafka !== null) await kafka.close(0).catch(() => undefined);
     if (metricsServer !== null) await closeMetricsServer(metricsServer).catch(() => undefined);
     if (coordinator !== null) await coordinator.close().catch(() => undefined);
+    if (cluster !== null) await (cluster as ClusterRuntime).close().catch(() => undefined);
     if (logs !== null) await (logs as LogManager).close().catch(() => undefined);
     if (lock !== null) await lock.release().catch(() => undefined);
     throw err;

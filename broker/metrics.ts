@@ -18,6 +18,26 @@ export interface PartitionSnapshot {
   sizeBytes: number;
 }
 
+/** The cluster's figures at scrape time (broker/cluster-runtime.ts provides them). */
+export interface ClusterMetricsSnapshot {
+  /** Partitions this broker leads whose ISR is smaller than their replica set. */
+  underReplicatedPartitions: number;
+  /** Partitions without a leader (counted by the active controller only, as in Kafka; 0 elsewhere). */
+  offlinePartitions: number;
+  activeController: boolean;
+  isrShrinks: number;
+  isrExpands: number;
+  /** Per partition this broker leads, per follower: leader log end - follower log end. */
+  followerLag: Iterable<FollowerLag>;
+}
+
+export interface FollowerLag {
+  topic: string;
+  partition: number;
+  replica: number;
+  lagMessages: number;
+}
+
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly messagesIn: Counter<'topic'>;
@@ -31,6 +51,8 @@ export class BrokerMetrics {
   readonly connectionsRefused: Counter;
   readonly readPauses: Counter;
   readonly parkedFetches: Gauge;
+  /** Set by the cluster runtime; null on a standalone broker (no cluster series then). */
+  clusterSource: (() => ClusterMetricsSnapshot) | null = null;
 
   /**
    * `processMetrics`: also export CPU, memory, event-loop lag and GC of this process. Only the
@@ -78,8 +100,45 @@ export class BrokerMetrics {
         }
       },
     });
+    this.registerClusterMetrics(registers);
     const logEnd = new Gauge({ name: 'rill_log_end_offset', help: 'Offset the next record will get, per partition', labelNames: ['topic', 'partition'], registers });
     const logSize = new Gauge({ name: 'rill_log_size_bytes', help: 'Bytes of all segments, per partition', labelNames: ['topic', 'partition'], registers });
+  }
+
+  /**
+   * Kafka's replication metrics under rill names (UnderReplicatedPartitions,
+   * OfflinePartitionsCount, ActiveControllerCount, IsrShrinksPerSec / IsrExpandsPerSec as
+   * counters, and per-follower lag), all computed at scrape time from `clusterSource`; a
+   * standalone broker reports none of them.
+   */
+  private registerClusterMetrics(registers: Registry[]): void {
+    const under: Gauge = new Gauge({
+      name: 'rill_under_replicated_partitions',
+      help: 'Partitions this broker leads whose ISR is smaller than their replicas',
+      registers,
+      collect: () => {
+        const snap = this.clusterSource?.();
+        under.reset();
+        offline.reset();
+        controller.reset();
+        shrinks.reset();
+        expands.reset();
+        lag.reset();
+        if (snap === undefined) return;
+        under.set(snap.underReplicatedPartitions);
+        offline.set(snap.offlinePartitions);
+        controller.set(snap.activeController ? 1 : 0);
+        shrinks.set(snap.isrShrinks);
+        expands.set(snap.isrExpands);
+        for (const l of snap.followerLag) lag.set({ topic: l.topic, partition: String(l.partition), replica: String(l.replica) }, l.lagMessages);
+      },
+    });
+    const offline = new Gauge({ name: 'rill_offline_partitions', help: 'Partitions without a leader (reported by the active controller)', registers });
+    const controller = new Gauge({ name: 'rill_active_controller', help: '1 on the active controller, else 0', registers });
+    // Monotonic totals kept by the runtime: exposed with counter names, set at scrape time.
+    const shrinks = new Gauge({ name: 'rill_isr_shrinks_total', help: 'ISR shrinks this broker wrote as leader', registers });
+    const expands = new Gauge({ name: 'rill_isr_expands_total', help: 'ISR expansions this broker wrote as leader', registers });
+    const lag = new Gauge({ name: 'rill_follower_lag_messages', help: 'Leader log end minus the follower\'s, per partition this broker leads and follower', labelNames: ['topic', 'partition', 'replica'], registers });
   }
 
   /** Forget a deleted topic's series, so label sets do not grow without bound. */

@@ -19,11 +19,18 @@
  * (`__consumer_offsets`), which only the broker itself creates (`ensureInternalTopic`).
  *
  * Mutations are serialized (one topics.json write at a time); reads are synchronous.
+ *
+ * In a cluster (`useCluster`), etcd's topic records are the truth and this registry is their
+ * local mirror (`mirror`, fed by broker/cluster-runtime.ts): it lists every topic of the
+ * cluster, while partition logs exist only for the replicas this broker holds (the runtime
+ * creates and deletes them). Creation (auto-create, internal topics) and deletion go to the
+ * cluster; the cluster-only topic configs (`min.insync.replicas`,
+ * `unclean.leader.election.enable`) are kept with the overrides but are not log configs.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { rillError, type RillError } from '../protocol/errors.js';
+import { ERRORS, rillError, type RillError } from '../protocol/errors.js';
 import { validateTopicName } from '../protocol/topic-name.js';
 import { writeFileAtomic } from '../storage/checkpoint.js';
 import { logConfigKey, parseLogConfig, type LogConfig } from '../storage/log-config.js';
@@ -35,6 +42,8 @@ const FORMAT_VERSION = 1;
 export const INTERNAL_TOPIC_PREFIX = '__';
 /** Upper bound on partitions per topic (each one is a directory and open files). */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+/** How long a cluster member waits for a topic it (or another broker) created to reach its mirror. */
+const INTERNAL_TOPIC_WAIT_MS = 10_000;
 
 export interface TopicInfo {
   readonly name: string;
@@ -67,6 +76,24 @@ export function noSuchTopic(name: string): RillError {
 
 type DeleteListener = (topic: TopicInfo, logs: PartitionLog[]) => void;
 
+/** Topic configs that are the cluster's, not the log's: valid on a topic, ignored by storage. */
+export const CLUSTER_TOPIC_CONFIG_KEYS: ReadonlySet<string> = new Set(['min.insync.replicas', 'unclean.leader.election.enable']);
+
+/** The overrides storage understands (the cluster-only keys left out). */
+export function logOverridesOf(configs: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(configs)) if (!CLUSTER_TOPIC_CONFIG_KEYS.has(k)) out[k] = v;
+  return out;
+}
+
+/** What the registry needs of the cluster to create and delete topics (ClusterHandle has it). */
+export interface ClusterTopicAdmin {
+  createTopic(request: { name: string; numPartitions: number; replicationFactor: number; configs?: Record<string, string> }): Promise<unknown>;
+  deleteTopic(name: string): Promise<void>;
+  /** Replaces the topic's configs with `apply(latest)`; resolves with what was written. */
+  alterTopicConfigs(name: string, apply: (configs: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>>;
+}
+
 export class TopicRegistry {
   private readonly topics = new Map<string, TopicInfo>();
   private readonly effective = new Map<string, LogConfig>();
@@ -75,6 +102,7 @@ export class TopicRegistry {
   private writes: Promise<void> = Promise.resolve();
   private logs: LogManager | null = null;
   private readonly deleteListeners: DeleteListener[] = [];
+  private cluster: ClusterTopicAdmin | null = null;
 
   private constructor(
     private readonly path: string,
@@ -121,6 +149,8 @@ export class TopicRegistry {
       }
     }
     if (adopted) await this.persist();
+    // In a cluster the runtime creates the logs of this broker's replicas only.
+    if (this.cluster !== null) return;
     for (const info of this.topics.values()) {
       for (let p = 0; p < info.partitions; p++) {
         if (logs.get(info.name, p) === undefined) await logs.create(info.name, p, this.configFor(info.name));
@@ -130,6 +160,43 @@ export class TopicRegistry {
 
   get(name: string): TopicInfo | undefined {
     return this.topics.get(name);
+  }
+
+  /** Cluster mode (see the file comment); call before `attach`. */
+  useCluster(cluster: ClusterTopicAdmin): void {
+    this.cluster = cluster;
+  }
+
+  get clusterMode(): boolean {
+    return this.cluster !== null;
+  }
+
+  /**
+   * Makes the registry list exactly `topics` (the cluster's), persisting topics.json when that
+   * changed anything. Creates and deletes no log. Resolves once written.
+   */
+  mirror(topics: readonly TopicInfo[]): Promise<void> {
+    const next = new Map<string, TopicInfo>();
+    for (const t of topics) next.set(t.name, t);
+    let changed = next.size !== this.topics.size;
+    for (const [name, t] of next) {
+      const old = this.topics.get(name);
+      if (old !== undefined && old.partitions === t.partitions && sameConfigs(old.configs, t.configs)) continue;
+      changed = true;
+      try {
+        this.effective.set(name, parseLogConfig(logOverridesOf(t.configs), this.logDefaults));
+      } catch (err) {
+        // Someone wrote a config storage cannot use: serve the topic with the defaults, loudly.
+        this.logger.warn({ topic: name, err }, 'ignoring the invalid configs of a cluster topic');
+        this.effective.set(name, this.logDefaults);
+      }
+      for (let p = 0; p < t.partitions; p++) this.logs?.get(name, p)?.updateConfig(this.effective.get(name)!);
+    }
+    if (!changed) return this.writes;
+    for (const name of [...this.topics.keys()]) if (!next.has(name)) this.effective.delete(name);
+    this.topics.clear();
+    for (const [name, t] of next) this.topics.set(name, t);
+    return this.serialize(() => this.write(this.topics));
   }
 
   list(): TopicInfo[] {
@@ -173,11 +240,25 @@ export class TopicRegistry {
     if (partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
       throw rillError('INVALID_PARTITIONS', `Number of partitions must be between 1 and ${MAX_PARTITIONS_PER_TOPIC}, got ${partitions}`);
     }
-    return { partitions, config: parseLogConfig(configs, this.logDefaults) };
+    if (this.cluster !== null) checkClusterTopicConfigs(configs);
+    return { partitions, config: parseLogConfig(this.cluster === null ? configs : logOverridesOf(configs), this.logDefaults) };
   }
 
   /** Creates a topic and its partition logs; resolves once both are durable. */
   create(name: string, partitions: number, configs: Record<string, string>, opts: { internal?: boolean } = {}): Promise<TopicInfo> {
+    if (this.cluster !== null) {
+      this.validateNew(name, partitions, configs, opts);
+      const cluster = this.cluster;
+      // Another broker may create the same topic at the same moment (two producers auto-creating
+      // it): then its creation is ours too, once it reaches the mirror.
+      const creating = cluster
+        .createTopic({ name, numPartitions: partitions, replicationFactor: -1, configs })
+        .catch((err: unknown) => {
+          if ((err as RillError).code !== ERRORS.TOPIC_ALREADY_EXISTS.code) throw err;
+        })
+        .then(() => this.waitForMirror(name));
+      return this.track(name, creating) as Promise<TopicInfo>;
+    }
     const { config } = this.validateNew(name, partitions, configs, opts);
     const info: TopicInfo = { name, partitions, configs: { ...configs }, internal: opts.internal === true };
     const creating = this.serialize(async () => {
@@ -213,6 +294,17 @@ export class TopicRegistry {
     return this.create(name, this.autoCreate.partitions, {});
   }
 
+  /** The topic once the cluster mirror lists it; UNKNOWN_TOPIC_OR_PARTITION after INTERNAL_TOPIC_WAIT_MS. */
+  private async waitForMirror(name: string): Promise<TopicInfo> {
+    const deadline = Date.now() + INTERNAL_TOPIC_WAIT_MS;
+    for (;;) {
+      const info = this.topics.get(name);
+      if (info !== undefined) return info;
+      if (Date.now() > deadline) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' exists in the cluster but has not reached this broker's view`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Creates an internal topic unless it exists; returns it either way. */
   async ensureInternalTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
     for (;;) {
@@ -236,6 +328,8 @@ export class TopicRegistry {
     const info = this.topics.get(name);
     if (info === undefined || this.busy.has(name)) return Promise.reject(noSuchTopic(name));
     if (info.internal) return Promise.reject(rillError('INVALID_TOPIC_EXCEPTION', `Internal topic '${name}' cannot be deleted`));
+    // The cluster deletes it everywhere; each replica's log goes when its broker sees the change.
+    if (this.cluster !== null) return this.cluster.deleteTopic(name);
     // Gone from reads at once: new produces and fetches answer UNKNOWN_TOPIC_OR_PARTITION.
     this.topics.delete(name);
     this.effective.delete(name);
@@ -272,18 +366,31 @@ export class TopicRegistry {
    */
   alterConfigs(name: string, changes: ReadonlyArray<{ name: string; value: string | null }>, opts: { validateOnly?: boolean } = {}): Promise<TopicInfo> {
     if (!this.topics.has(name)) return Promise.reject(noSuchTopic(name));
+    const cluster = this.cluster;
+    if (cluster !== null) {
+      // The topic record in etcd changes (compare-and-swap, re-applied to the latest configs);
+      // every broker's mirror then reconfigures its logs.
+      const apply = (configs: Readonly<Record<string, string>>): Record<string, string> => this.applyConfigChanges(configs, changes);
+      const current = this.topics.get(name)!;
+      let proposed: Record<string, string>;
+      try {
+        proposed = apply(current.configs); // validated before anything is written
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (opts.validateOnly === true) return Promise.resolve({ ...current, configs: proposed });
+      return cluster.alterTopicConfigs(name, apply).then(async (written) => {
+        const deadline = Date.now() + INTERNAL_TOPIC_WAIT_MS;
+        while (!sameConfigs(this.topics.get(name)?.configs ?? {}, written) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        const info = this.topics.get(name);
+        if (info === undefined) throw noSuchTopic(name);
+        return info;
+      });
+    }
     return this.serialize(async () => {
       const latest = this.topics.get(name);
       if (latest === undefined) throw rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
-      const overrides: Record<string, string> = { ...latest.configs };
-      const seen = new Set<string>();
-      for (const change of changes) {
-        if (seen.has(change.name)) throw rillError('INVALID_REQUEST', `${change.name}: given twice in one request`);
-        seen.add(change.name);
-        if (logConfigKey(change.name) === undefined) throw rillError('INVALID_CONFIG', `${change.name}: unknown topic config`);
-        if (change.value === null) delete overrides[change.name];
-        else overrides[change.name] = change.value;
-      }
+      const overrides = this.applyConfigChanges(latest.configs, changes);
       const config = parseLogConfig(overrides, this.logDefaults);
       const info: TopicInfo = { ...latest, configs: overrides };
       if (opts.validateOnly === true) return info;
@@ -295,6 +402,23 @@ export class TopicRegistry {
       this.logger.info({ topic: name, configs: overrides }, 'topic configs altered');
       return info;
     });
+  }
+
+  /** Kafka's incremental changes over `configs`; throws INVALID_CONFIG / INVALID_REQUEST. */
+  private applyConfigChanges(configs: Readonly<Record<string, string>>, changes: ReadonlyArray<{ name: string; value: string | null }>): Record<string, string> {
+    const overrides: Record<string, string> = { ...configs };
+    const seen = new Set<string>();
+    for (const change of changes) {
+      if (seen.has(change.name)) throw rillError('INVALID_REQUEST', `${change.name}: given twice in one request`);
+      seen.add(change.name);
+      const known = logConfigKey(change.name) !== undefined || (this.cluster !== null && CLUSTER_TOPIC_CONFIG_KEYS.has(change.name));
+      if (!known) throw rillError('INVALID_CONFIG', `${change.name}: unknown topic config`);
+      if (change.value === null) delete overrides[change.name];
+      else overrides[change.name] = change.value;
+    }
+    if (this.cluster !== null) checkClusterTopicConfigs(overrides);
+    parseLogConfig(this.cluster === null ? overrides : logOverridesOf(overrides), this.logDefaults);
+    return overrides;
   }
 
   /** Waits for every pending topics.json write. */
@@ -341,6 +465,18 @@ export class TopicRegistry {
 
 function collisionKey(name: string): string {
   return name.replace(/\./g, '_');
+}
+
+function checkClusterTopicConfigs(configs: Record<string, string>): void {
+  const mir = configs['min.insync.replicas'];
+  if (mir !== undefined && !/^[1-9][0-9]{0,8}$/.test(mir)) throw rillError('INVALID_CONFIG', `min.insync.replicas: expected a positive integer, got '${mir}'`);
+  const unclean = configs['unclean.leader.election.enable'];
+  if (unclean !== undefined && unclean !== 'true' && unclean !== 'false') throw rillError('INVALID_CONFIG', `unclean.leader.election.enable: expected true or false, got '${unclean}'`);
+}
+
+function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 function parseTopicsFile(text: string, path: string): TopicInfo[] {

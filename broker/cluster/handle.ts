@@ -9,6 +9,7 @@
  * metadata view, partition states, replica fetchers and the produce purgatory; nothing outside
  * it touches those directly.
  */
+import type { RillError } from '../../protocol/errors.js';
 import type { AppendResult, PartitionLog } from '../../storage/partition-log.js';
 
 export interface ClusterBrokerInfo {
@@ -98,6 +99,19 @@ export interface ClusterHandle {
    * NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT (after `timeoutMs`).
    */
   appendAsLeader(topic: string, partition: number, batches: Buffer, acks: 1 | -1, timeoutMs: number): Promise<AppendResult>;
+
+  /**
+   * null when this broker may serve Produce/Fetch/ListOffsets of the partition as its leader now;
+   * else UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, or (for `currentLeaderEpoch` >= 0)
+   * FENCED_LEADER_EPOCH when it is older than the leader's, UNKNOWN_LEADER_EPOCH when newer.
+   */
+  checkLeader(topic: string, partition: number, currentLeaderEpoch?: number): RillError | null;
+
+  /** A follower's Fetch reached this leader: its position, ISR expansion, acks=all completion. */
+  recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): RillError | null;
+
+  /** A block of producer ids no other broker of the cluster hands out. */
+  nextProducerIdBlock(): Promise<{ firstProducerId: number; endProducerId: number }>;
 
   /** The local log of a partition this broker holds a replica of. */
   localLog(topic: string, partition: number): PartitionLog | undefined;

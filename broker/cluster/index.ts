@@ -1,6 +1,6 @@
 /**
  * The cluster control plane on etcd (DESIGN.md section 9; docs/OPERATIONS.md, "Cluster: control
- * plane"). A library for now: the broker wiring (startBroker with --etcd) is the next stage.
+ * plane"). broker/cluster-runtime.ts assembles it into a broker started with `etcd.endpoints`.
  *
  *   store.ts               typed access to /rill/<clusterId>/ (keys.ts, schemas.ts)
  *   session.ts             broker registration under a lease, lease-loss detection, re-registration

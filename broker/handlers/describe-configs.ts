@@ -8,6 +8,9 @@
  * Broker resources (resourceName = this broker's node id, or '' for "this broker"): every
  * broker config key, read-only (they change by restarting with a new config).
  *
+ * In a cluster a topic also reports `min.insync.replicas` and `unclean.leader.election.enable`
+ * (the broker key of the same name is their default).
+ *
  * `configNames` filters; names that are not configs are left out (as Kafka does).
  */
 import { rillError } from '../../protocol/errors.js';
@@ -15,7 +18,7 @@ import type { ConfigEntry, DescribeConfigsRequest, DescribeConfigsResponse } fro
 import { DEFAULT_LOG_CONFIG, LOG_CONFIG_KEYS, logConfigToStrings } from '../../storage/log-config.js';
 import { BROKER_CONFIG_KEYS, DEFAULT_BROKER_CONFIG, brokerConfigToStrings, type BrokerConfigKey } from '../config.js';
 import type { BrokerContext, Handler } from '../context.js';
-import { noSuchTopic } from '../topic-registry.js';
+import { CLUSTER_TOPIC_CONFIG_KEYS, noSuchTopic } from '../topic-registry.js';
 import { classifyError } from '../error-codes.js';
 
 type Resource = DescribeConfigsRequest['resources'][number];
@@ -40,6 +43,16 @@ function topicConfigs(ctx: BrokerContext, r: Resource): ConfigEntry[] {
     const overridden = Object.prototype.hasOwnProperty.call(info.configs, name);
     const source = overridden ? 'topic' : brokerDefaults[name] !== kafkaDefaults[name] ? 'broker' : 'default';
     out.push({ name, value: values[name] ?? null, isDefault: !overridden, readOnly: false, source });
+  }
+  // In a cluster the topic also has the replication configs (broker default unless overridden).
+  if (ctx.cluster !== null) {
+    for (const name of CLUSTER_TOPIC_CONFIG_KEYS) {
+      if (!include(name)) continue;
+      const overridden = Object.prototype.hasOwnProperty.call(info.configs, name);
+      const brokerValue = String(ctx.config[name as BrokerConfigKey]);
+      const source = overridden ? 'topic' : brokerValue !== String(DEFAULT_BROKER_CONFIG[name as BrokerConfigKey]) ? 'broker' : 'default';
+      out.push({ name, value: overridden ? info.configs[name]! : brokerValue, isDefault: !overridden, readOnly: false, source });
+    }
   }
   return out;
 }

@@ -2,7 +2,8 @@
  * ListOffsets: timestamp -2 → the log start offset, -1 → the high watermark (the end a
  * consumer can read to), both with timestamp -1; otherwise the first offset whose record
  * timestamp is >= it, with that record's timestamp (offset -1, timestamp -1 when every record
- * is older). A partition error carries its reason in `errorMessage`.
+ * is older). In a cluster only the partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere;
+ * `currentLeaderEpoch` is checked as Fetch checks it). A partition error carries its reason in `errorMessage`.
  */
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsResponse } from '../../protocol/apis/index.js';
 import type { Handler } from '../context.js';
@@ -19,9 +20,11 @@ export const listOffsetsHandler: Handler<'ListOffsets'> = async (ctx, req) => {
   for (const t of req.topics) {
     const partitions: PartitionOut[] = [];
     for (const p of t.partitions) {
-      const log = ctx.topics.partitionLog(t.name, p.partition);
+      // In a cluster only the leader answers (its high watermark is the latest offset).
+      const refused = ctx.cluster === null ? null : ctx.cluster.checkLeader(t.name, p.partition, p.currentLeaderEpoch);
+      const log = refused !== null ? undefined : ctx.cluster === null ? ctx.topics.partitionLog(t.name, p.partition) : ctx.cluster.localLog(t.name, p.partition);
       if (log === undefined) {
-        const e = ctx.topics.noSuchPartition(t.name, p.partition);
+        const e = refused ?? ctx.topics.noSuchPartition(t.name, p.partition);
         partitions.push(failedPartition(p.partition, e.code, e.message));
         continue;
       }

@@ -4,8 +4,9 @@
  * divergent tail before fetching. `currentLeaderEpoch` (unless -1) is checked against the
  * partition's epoch as this broker has it (the log's leaderEpoch, which the replication layer
  * sets on becoming leader): older → FENCED_LEADER_EPOCH, newer → UNKNOWN_LEADER_EPOCH. Whether
- * this broker leads the partition is the cluster wiring's check (NOT_LEADER_OR_FOLLOWER), added
- * where the handlers learn the metadata view; a single broker leads every partition it has.
+ * this broker leads the partition is checked in a cluster (ClusterHandle.checkLeader:
+ * NOT_LEADER_OR_FOLLOWER, and the epoch checks against the leader's state); a single broker
+ * leads every partition it has.
  */
 import type { OffsetsForLeaderEpochResponse } from '../../protocol/apis/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
@@ -22,9 +23,11 @@ export const offsetsForLeaderEpochHandler: Handler<'OffsetsForLeaderEpoch'> = (c
   for (const t of req.topics) {
     const partitions: PartitionOut[] = [];
     for (const p of t.partitions) {
-      const log = ctx.topics.partitionLog(t.name, p.partition);
+      // In a cluster only the leader answers where an epoch ended (a follower asks it).
+      const refused = ctx.cluster === null ? null : ctx.cluster.checkLeader(t.name, p.partition, p.currentLeaderEpoch);
+      const log = refused !== null ? undefined : ctx.cluster === null ? ctx.topics.partitionLog(t.name, p.partition) : ctx.cluster.localLog(t.name, p.partition);
       if (log === undefined) {
-        const e = ctx.topics.noSuchPartition(t.name, p.partition);
+        const e = refused ?? ctx.topics.noSuchPartition(t.name, p.partition);
         partitions.push(failedPartition(p.partition, e.code, e.message));
         continue;
       }

@@ -26,6 +26,11 @@
  * (as on a Kafka leader, whose flush.messages flush also happens before its ack); acks=0 gets
  * no response at all (the dispatcher drops it).
  *
+ * In a cluster (`ctx.cluster`), each partition goes through ClusterHandle.appendAsLeader: only
+ * its leader appends (NOT_LEADER_OR_FOLLOWER elsewhere), and acks=all is answered once the ISR
+ * has the batch (NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT at the
+ * request's timeoutMs).
+ *
  * Ordering: appends of one request, and of successive requests on one connection, reach the
  * logs in the order they were sent — storage assigns offsets in call order, and this handler
  * calls append synchronously unless it must wait for a topic to be auto-created, in which case
@@ -141,8 +146,9 @@ export const produceHandler: Handler<'Produce'> = async (ctx, req, conn) => {
       if (topic != null && topic.internal) {
         return failed(p.partition, rillError('INVALID_TOPIC_EXCEPTION', `Cannot produce to internal topic '${t.name}': only the broker writes it`), ctx, t.name);
       }
-      const log = topic == null ? undefined : ctx.topics.partitionLog(t.name, p.partition);
-      if (log === undefined || config === undefined) return unknownPartition(p.partition, t.name);
+      const cluster = ctx.cluster;
+      const log = topic == null || cluster !== null ? undefined : ctx.topics.partitionLog(t.name, p.partition);
+      if (config === undefined || (cluster === null ? log === undefined : p.partition >= topic!.partitions)) return unknownPartition(p.partition, t.name);
       const records = asBuffer(p.records);
       let messages: number;
       try {
@@ -150,7 +156,9 @@ export const produceHandler: Handler<'Produce'> = async (ctx, req, conn) => {
       } catch (err) {
         return failed(p.partition, err, ctx, t.name);
       }
-      return log.append(records).then(
+      // In a cluster only the leader appends; acks=all waits for the ISR (replication purgatory).
+      const appended = cluster === null ? log!.append(records) : cluster.appendAsLeader(t.name, p.partition, records, req.acks === -1 ? -1 : 1, req.timeoutMs);
+      return appended.then(
         (r: AppendResult) => {
           if (!r.duplicate) {
             ctx.metrics.messagesIn.inc({ topic: t.name }, messages);

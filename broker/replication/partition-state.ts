@@ -276,6 +276,26 @@ export class PartitionState {
     return this.maybeIncrementLeaderHW();
   }
 
+  /**
+   * The controller changed the ISR of a partition this broker still leads at the same epoch
+   * (it removes replicas whose broker died: a partitionEpoch bump only). Adopts it, dropping any
+   * pending proposal (whose compare-and-swap fails against the newer state anyway). Returns
+   * whether the high watermark moved. Ignored unless `partitionEpoch` is newer.
+   */
+  adoptIsr(isr: readonly number[], partitionEpoch: number): boolean {
+    if (this.roleNow !== 'leader' || partitionEpoch <= this.partitionEpochNow) return false;
+    if (!isr.includes(this.localBrokerId)) return false; // a leader outside its ISR: the controller's next write fixes it
+    this.isrNow = [...isr];
+    this.partitionEpochNow = partitionEpoch;
+    this.pending = null;
+    for (const id of isr) {
+      const f = this.followers.get(id);
+      // Added by someone else: give it a full lag window, as becomeLeader does.
+      if (f !== undefined && f.lastCaughtUpTimeMs === 0) f.lastCaughtUpTimeMs = Date.now();
+    }
+    return this.maybeIncrementLeaderHW();
+  }
+
   /** The proposed ISR write failed (someone else changed the partition): forget the proposal. */
   abortIsrChange(): void {
     this.pending = null;
