@@ -63,6 +63,13 @@ export interface BrokerConfig {
   'group.consumer.max.session.timeout.ms': number;
   'group.consumer.rebalance.timeout.ms': number;
   'group.consumer.max.size': number;
+  /** Classic groups (JoinGroup/SyncGroup): how long the first rebalance of an empty group waits for more members. */
+  'group.initial.rebalance.delay.ms': number;
+  /** Classic groups: bounds of the session timeout a JoinGroup may ask for. */
+  'group.min.session.timeout.ms': number;
+  'group.max.session.timeout.ms': number;
+  /** Classic groups: members (and members asked to rejoin with their id) per group. */
+  'group.max.size': number;
   'offsets.topic.num.partitions': number;
   'offsets.topic.replication.factor': number;
   'log.segment.bytes': number;
@@ -184,6 +191,10 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'group.consumer.max.session.timeout.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'Largest session timeout a member may ask for.' },
   'group.consumer.rebalance.timeout.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'How long a member may take to revoke partitions it must give up.' },
   'group.consumer.max.size': { type: 'int', min: 1, max: INT_MAX, doc: 'Members per group; one more is refused with GROUP_MAX_SIZE_REACHED.' },
+  'group.initial.rebalance.delay.ms': { type: 'int', min: 0, max: INT_MAX, doc: 'Classic groups: the first rebalance of an empty group waits this long (extended while members keep joining, up to the rebalance timeout).' },
+  'group.min.session.timeout.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: smallest session timeout a JoinGroup may ask for (else INVALID_SESSION_TIMEOUT).' },
+  'group.max.session.timeout.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: largest session timeout a JoinGroup may ask for (else INVALID_SESSION_TIMEOUT).' },
+  'group.max.size': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: members per group; one more is refused with GROUP_MAX_SIZE_REACHED.' },
   'offsets.topic.num.partitions': { type: 'int', min: 1, max: 1000, doc: 'Partitions of __consumer_offsets (Kafka: 50; rill: 10). Fixed once the topic exists.' },
   'offsets.topic.replication.factor': { type: 'int', min: 1, max: 32767, doc: 'Replication factor of __consumer_offsets in a cluster, capped at the live brokers when the topic is created (on first need).' },
   'log.segment.bytes': logSpec('segment.bytes'),
@@ -250,6 +261,11 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   'group.consumer.max.session.timeout.ms': 1_800_000,
   'group.consumer.rebalance.timeout.ms': 300_000,
   'group.consumer.max.size': 1000,
+  'group.initial.rebalance.delay.ms': 3000,
+  'group.min.session.timeout.ms': 6000,
+  'group.max.session.timeout.ms': 1_800_000,
+  // Kafka's default is unbounded (2^31-1); rill bounds the members it keeps in memory per group.
+  'group.max.size': 1000,
   'offsets.topic.num.partitions': 10,
   'offsets.topic.replication.factor': 3,
   'log.segment.bytes': logDefault('segment.bytes') as number,
@@ -375,6 +391,9 @@ export function validateBrokerConfig(config: BrokerConfig): BrokerConfig {
   }
   if (config['group.consumer.heartbeat.interval.ms'] >= config['group.consumer.session.timeout.ms']) {
     throw rillError('INVALID_CONFIG', 'group.consumer.heartbeat.interval.ms: must be below group.consumer.session.timeout.ms');
+  }
+  if (config['group.min.session.timeout.ms'] > config['group.max.session.timeout.ms']) {
+    throw rillError('INVALID_CONFIG', 'group.min.session.timeout.ms: must not exceed group.max.session.timeout.ms');
   }
   logDefaultsOf(config);
   return config;

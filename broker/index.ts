@@ -39,6 +39,7 @@ import { BrokerMetrics, closeMetricsServer, startMetricsServer } from './metrics
 import { ProducerIdAllocator } from './producer-ids.js';
 import { BrokerServer } from './server.js';
 // The Kafka-protocol listener (broker/kafka/): off unless kafka.port is set.
+import { kafkaGroupHandlers } from './kafka/handlers/groups.js';
 import { buildKafkaHandlerTable } from './kafka/handlers/index.js';
 import { KafkaListener } from './kafka/listener.js';
 import { TopicRegistry } from './topic-registry.js';
@@ -229,7 +230,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     ctx.groups = coordinator;
     await coordinator.start();
     server.serve(new Dispatcher(ctx, buildHandlerTable(groupHandlers)));
-    kafka?.serve(ctx, buildKafkaHandlerTable());
+    kafka?.serve(ctx, buildKafkaHandlerTable(kafkaGroupHandlers));
     logger.info({ host: config.host, port: address.port, kafkaPort: kafkaBoundPort, metricsPort, dataDir, clusterId: ctx.clusterId, topics: topics.list().length, crc32c: crc32cImplementation }, 'broker listening');
 
     const liveCoordinator = coordinator;

@@ -40,6 +40,7 @@ import type { GroupState, ListGroupsRequest, ListGroupsResponse } from '../../pr
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/apis/offset-commit.js';
 import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/apis/offset-fetch.js';
 import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
+import { ClassicGroups, DEFAULT_CLASSIC_GROUP_CONFIG, RILL_STATE_OF, type ClassicGroupConfig } from './classic/groups.js';
 import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
 import { OFFSETS_TOPIC, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
 import { GroupPlacement, type CoordinatorNode, type GroupPlacementConfig } from './placement.js';
@@ -51,6 +52,8 @@ export const OFFSET_METADATA_MAX_BYTES = 4096;
 
 export interface GroupCoordinatorOptions extends GroupPlacementConfig {
   group: GroupConfig;
+  /** Classic (JoinGroup/SyncGroup) groups' settings; Kafka's defaults when absent. */
+  classic?: ClassicGroupConfig;
   /** Assert the group invariants after every change (tests; RILL_DEBUG_GROUPS=1). */
   debugChecks: boolean;
 }
@@ -74,9 +77,16 @@ export class GroupCoordinator {
   private readonly deleting = new Set<string>();
   private readonly placement: GroupPlacement;
   private closed = false;
+  /** Classic groups (Kafka's JoinGroup/SyncGroup protocol, broker/groups/classic/). */
+  readonly classic: ClassicGroups;
 
   constructor(private readonly opts: GroupCoordinatorOptions) {
     this.placement = new GroupPlacement({ ...opts, onUnload: (p) => this.unloadPartition(p) });
+    this.classic = new ClassicGroups({
+      config: opts.classic ?? DEFAULT_CLASSIC_GROUP_CONFIG,
+      logger: opts.logger,
+      consumerGroupActive: (groupId) => (this.groups.get(groupId)?.members.size ?? 0) > 0,
+    });
   }
 
   private get offsetsTopic(): OffsetsTopic | null {
@@ -104,6 +114,7 @@ export class GroupCoordinator {
   async close(): Promise<void> {
     this.closed = true;
     this.placement.close();
+    this.classic.close();
     for (const g of this.groups.values()) g.close();
     this.groups.clear();
   }
@@ -135,6 +146,9 @@ export class GroupCoordinator {
 
   heartbeat(req: ConsumerGroupHeartbeatRequest, client: ClientIdentity): ConsumerGroupHeartbeatResponse {
     this.requireLoaded(req.groupId);
+    // One kind per group id: Kafka 3.x answers a KIP-848 heartbeat for a classic group in use so.
+    if (this.classic.liveCount(req.groupId) > 0) throw rillError('GROUP_ID_NOT_FOUND', `group '${req.groupId}' is a classic (JoinGroup/SyncGroup) group, not a consumer group`);
+    this.classic.drop(req.groupId);
     let group = this.groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH) {
@@ -156,11 +170,17 @@ export class GroupCoordinator {
     }
   }
 
-  async commitOffsets(req: OffsetCommitRequest): Promise<OffsetCommitResponse> {
+  /**
+   * `kafka` marks a Kafka OffsetCommit: its memberEpoch is a classic generation id unless the
+   * group is a KIP-848 group, and a commit for no group at all follows Kafka's classic rules.
+   */
+  async commitOffsets(req: OffsetCommitRequest, kafka?: { groupInstanceId: string | null }): Promise<OffsetCommitResponse> {
     const offsetsTopic = this.requireLoaded(req.groupId);
     this.requireNotDeleting(req.groupId);
     const group = this.groups.get(req.groupId);
-    if (group !== undefined) group.validateOffsetCommit(req.memberId, req.memberEpoch);
+    if (this.classic.get(req.groupId) !== undefined || (kafka !== undefined && group === undefined)) {
+      this.classic.validateOffsetCommit(req.groupId, req.memberId, kafka?.groupInstanceId ?? null, req.memberEpoch);
+    } else if (group !== undefined) group.validateOffsetCommit(req.memberId, req.memberEpoch);
     else if (req.memberId !== '' || req.memberEpoch >= 0) {
       throw rillError('UNKNOWN_MEMBER_ID', `member '${req.memberId}' is not a live member of group '${req.groupId}' (it has no live members); its commit is refused`);
     }
@@ -174,7 +194,7 @@ export class GroupCoordinator {
   async alterGroupOffsets(req: AlterGroupOffsetsRequest): Promise<AlterGroupOffsetsResponse> {
     const offsetsTopic = this.requireLoaded(req.groupId);
     this.requireNotDeleting(req.groupId);
-    const live = this.groups.get(req.groupId)?.members.size ?? 0;
+    const live = (this.groups.get(req.groupId)?.members.size ?? 0) + this.classic.liveCount(req.groupId);
     if (live > 0) {
       throw rillError('NON_EMPTY_GROUP', `group '${req.groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before resetting offsets`);
     }
@@ -211,7 +231,7 @@ export class GroupCoordinator {
     if (offsetsTopic === null) return { errorCode: this.placement.isCreating ? ERRORS.COORDINATOR_LOAD_IN_PROGRESS.code : 0, groups: [] };
     // Groups are listed only where they are loaded (in a cluster: by their coordinator).
     const loading = offsetsTopic.anyLoading;
-    const ids = new Set<string>([...this.groups.keys(), ...offsetsTopic.offsets.groupIds()]);
+    const ids = new Set<string>([...this.groups.keys(), ...this.classic.ids(), ...offsetsTopic.offsets.groupIds()]);
     const groups: ListGroupsResponse['groups'] = [];
     for (const groupId of [...ids].sort()) {
       if (!offsetsTopic.isLoaded(offsetsTopic.partitionFor(groupId))) continue;
@@ -234,7 +254,8 @@ export class GroupCoordinator {
           return { ...empty, errorCode: (err as RillError).code, errorMessage: (err as RillError).message };
         }
         const group = this.groups.get(groupId);
-        if (offsetsTopic === null || (group === undefined && !offsetsTopic.offsets.hasGroup(groupId))) {
+        const classic = this.classic.get(groupId);
+        if (offsetsTopic === null || (group === undefined && classic === undefined && !offsetsTopic.offsets.hasGroup(groupId))) {
           return { ...empty, errorCode: ERRORS.GROUP_ID_NOT_FOUND.code, errorMessage: `group '${groupId}' does not exist (no live members and no committed offsets)` };
         }
         const offsets: DescribedOffset[] = this.lagOf(groupId).map((l) => ({
@@ -250,9 +271,10 @@ export class GroupCoordinator {
           errorCode: 0,
           errorMessage: null,
           state: this.stateOf(groupId),
-          groupEpoch: group?.groupEpoch ?? 0,
-          assignmentEpoch: group?.assignmentEpoch ?? 0,
-          members: group?.describeMembers() ?? [],
+          // A classic group's generation stands in for both epochs.
+          groupEpoch: classic?.generationId ?? group?.groupEpoch ?? 0,
+          assignmentEpoch: classic?.generationId ?? group?.assignmentEpoch ?? 0,
+          members: classic !== undefined ? this.classic.describeForRill(groupId) : (group?.describeMembers() ?? []),
           offsets,
         };
       }),
@@ -291,9 +313,18 @@ export class GroupCoordinator {
 
   /** Every group with committed offsets or live members (for metrics). */
   groupIds(): string[] {
-    const ids = new Set<string>(this.groups.keys());
+    const ids = new Set<string>([...this.groups.keys(), ...this.classic.ids()]);
     if (this.offsetsTopic !== null) for (const id of this.offsetsTopic.offsets.groupIds()) ids.add(id);
     return [...ids].sort();
+  }
+
+  /**
+   * The classic groups, for a request about `groupId`: throws what the other group APIs do when
+   * this broker cannot serve the group now (NOT_COORDINATOR in a cluster, still loading, shut down).
+   */
+  classicFor(groupId: string): ClassicGroups {
+    this.requireLoaded(groupId);
+    return this.classic;
   }
 
   /** The live membership of a group, if it has any (tests and metrics). */
@@ -302,6 +333,8 @@ export class GroupCoordinator {
   }
 
   stateOf(groupId: string): GroupState {
+    const classic = this.classic.get(groupId);
+    if (classic !== undefined) return RILL_STATE_OF[classic.state];
     const group = this.groups.get(groupId);
     if (group !== undefined) return group.state;
     return this.offsetsTopic?.offsets.hasGroup(groupId) === true ? 'empty' : 'dead';
@@ -312,10 +345,12 @@ export class GroupCoordinator {
     if (offsetsTopic === null) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
     this.requireNotDeleting(groupId);
     const group = this.groups.get(groupId);
-    const live = group?.members.size ?? 0;
+    const live = (group?.members.size ?? 0) + this.classic.liveCount(groupId);
     if (live > 0) throw rillError('NON_EMPTY_GROUP', `group '${groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before deleting it`);
     const committed = offsetsTopic.offsets.ofGroup(groupId);
-    if (group === undefined && committed === undefined) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
+    const classic = this.classic.get(groupId);
+    if (classic !== undefined && classic.state !== 'Empty') throw rillError('NON_EMPTY_GROUP', `group '${groupId}' is ${classic.state}; stop its members before deleting it`);
+    if (group === undefined && classic === undefined && committed === undefined) throw rillError('GROUP_ID_NOT_FOUND', `group '${groupId}' does not exist`);
     const tombstones: OffsetWrite[] = [];
     for (const [topic, byPartition] of committed ?? []) for (const partition of byPartition.keys()) tombstones.push({ topic, partition, value: null });
     this.deleting.add(groupId);
@@ -326,6 +361,7 @@ export class GroupCoordinator {
     } finally {
       this.deleting.delete(groupId);
     }
+    if (this.classic.liveCount(groupId) === 0) this.classic.drop(groupId);
     const current = this.groups.get(groupId);
     if (current !== undefined && current.members.size === 0) {
       current.markDead();
@@ -405,6 +441,8 @@ export class GroupCoordinator {
       this.groups.delete(groupId);
       dropped++;
     }
+    // Classic groups too; their parked joins and syncs are told to find the new coordinator.
+    dropped += this.classic.unload((groupId) => topic.partitionFor(groupId) === partition);
     if (dropped > 0) this.opts.logger.info({ partition, groups: dropped }, `${OFFSETS_TOPIC}-${partition} unloaded: dropped its groups' membership`);
   }
 

@@ -9,10 +9,13 @@
  * offsets.topic.replication.factor (a cluster only), and, when the broker's
  * config table declares them, group.consumer.min.session.timeout.ms,
  * group.consumer.max.session.timeout.ms, group.consumer.rebalance.timeout.ms and
- * group.consumer.max.size (otherwise DEFAULT_GROUP_CONFIG's values).
+ * group.consumer.max.size (otherwise DEFAULT_GROUP_CONFIG's values); for classic groups
+ * (broker/groups/classic/) group.initial.rebalance.delay.ms, group.min.session.timeout.ms,
+ * group.max.session.timeout.ms and group.max.size (otherwise Kafka's defaults).
  */
 import type { BrokerContext, HandlerTable } from '../context.js';
 import { GroupCoordinator } from './coordinator.js';
+import { DEFAULT_CLASSIC_GROUP_CONFIG, type ClassicGroupConfig } from './classic/groups.js';
 import { DEFAULT_GROUP_CONFIG, type GroupConfig } from './group.js';
 import {
   alterGroupOffsetsHandler,
@@ -30,14 +33,31 @@ export { GroupCoordinator } from './coordinator.js';
 export { coordinatorOf } from './handlers.js';
 export { OFFSETS_TOPIC, partitionForGroup } from './offsets-topic.js';
 export { DEFAULT_GROUP_CONFIG, type GroupConfig } from './group.js';
+export { DEFAULT_CLASSIC_GROUP_CONFIG, type ClassicGroupConfig } from './classic/groups.js';
+
+/** Reads an integer config key >= `min`; keys the config table lacks keep `fallback`. */
+function intReader(config: BrokerContext['config']): (key: string, fallback: number, min?: number) => number {
+  const raw = config as unknown as Readonly<Record<string, unknown>>;
+  return (key, fallback, min = 1) => {
+    const v = raw[key];
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : fallback;
+  };
+}
+
+/** The classic groups' settings from the broker config. */
+export function classicGroupConfigOf(config: BrokerContext['config']): ClassicGroupConfig {
+  const int = intReader(config);
+  return {
+    initialRebalanceDelayMs: int('group.initial.rebalance.delay.ms', DEFAULT_CLASSIC_GROUP_CONFIG.initialRebalanceDelayMs, 0),
+    minSessionTimeoutMs: int('group.min.session.timeout.ms', DEFAULT_CLASSIC_GROUP_CONFIG.minSessionTimeoutMs),
+    maxSessionTimeoutMs: int('group.max.session.timeout.ms', DEFAULT_CLASSIC_GROUP_CONFIG.maxSessionTimeoutMs),
+    maxSize: int('group.max.size', DEFAULT_CLASSIC_GROUP_CONFIG.maxSize),
+  };
+}
 
 /** The group settings from the broker config; keys the config table lacks keep their defaults. */
 export function groupConfigOf(config: BrokerContext['config']): GroupConfig {
-  const raw = config as unknown as Readonly<Record<string, unknown>>;
-  const int = (key: string, fallback: number): number => {
-    const v = raw[key];
-    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : fallback;
-  };
+  const int = intReader(config);
   return {
     heartbeatIntervalMs: int('group.consumer.heartbeat.interval.ms', DEFAULT_GROUP_CONFIG.heartbeatIntervalMs),
     sessionTimeoutMs: int('group.consumer.session.timeout.ms', DEFAULT_GROUP_CONFIG.sessionTimeoutMs),
@@ -57,6 +77,7 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     offsetsTopicPartitions: ctx.config['offsets.topic.num.partitions'],
     offsetsTopicReplicationFactor: ctx.config['offsets.topic.replication.factor'],
     group: groupConfigOf(ctx.config),
+    classic: classicGroupConfigOf(ctx.config),
     logger: ctx.logger.child({ component: 'groups' }),
     // The no-double-ownership invariant is asserted after every change under test runners
     // (NODE_ENV=test, which vitest sets and child brokers inherit) or on demand.

@@ -28,7 +28,7 @@ export function registerGroupMetrics(registry: Registry, coordinator: GroupCoord
       committed.reset();
       members.reset();
       for (const groupId of coordinator.groupIds()) {
-        members.set({ group: groupId }, coordinator.group(groupId)?.members.size ?? 0);
+        members.set({ group: groupId }, (coordinator.group(groupId)?.members.size ?? 0) + (coordinator.classic.get(groupId)?.members.size ?? 0));
         for (const l of coordinator.lagOf(groupId)) {
           const labels = { group: groupId, topic: l.topic, partition: String(l.partition) };
           committed.set(labels, l.committedOffset);

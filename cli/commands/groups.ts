@@ -19,7 +19,8 @@ import {
 import { rillError } from '../../protocol/errors.js';
 import { action, createClient, table, writeOut, type BrokersOption } from '../common.js';
 
-const STATES: readonly GroupState[] = ['empty', 'assigning', 'reconciling', 'stable'];
+// KIP-848 states, then the classic (JoinGroup/SyncGroup) groups' rebalance states.
+const STATES: readonly GroupState[] = ['empty', 'assigning', 'reconciling', 'stable', 'preparing_rebalance', 'completing_rebalance'];
 
 interface ListOptions extends BrokersOption {
   /** true: show states; a list: show only groups in those states. */
@@ -226,8 +227,10 @@ function parseStates(list: string[]): GroupState[] {
   for (const item of list.flatMap((s) => s.split(','))) {
     const s = item.trim().toLowerCase();
     if (s.length === 0) continue;
-    if (!(STATES as readonly string[]).includes(s)) throw new InvalidArgumentError(`unknown group state '${item}'; states are ${STATES.join(', ')}`);
-    out.push(s as GroupState);
+    // Kafka's spellings too: PreparingRebalance, preparing-rebalance.
+    const state = STATES.find((known) => known.replace('_', '') === s.replace(/[-_]/g, ''));
+    if (state === undefined) throw new InvalidArgumentError(`unknown group state '${item}'; states are ${STATES.join(', ')}`);
+    out.push(state);
   }
   return out;
 }
