@@ -119,8 +119,8 @@ afterEach(async () => {
 });
 
 /** A broker child process; `state()` asks it what it has loaded. */
-async function childBroker(extraEnv: Record<string, string> = {}): Promise<{ port: number; initial: ZstdState; state(): Promise<ZstdState> }> {
-  const dataDir = await env.tempDir('rill-zstd-lazy-data-');
+async function childBroker(extraEnv: Record<string, string> = {}, dataDir?: string): Promise<{ port: number; initial: ZstdState; state(): Promise<ZstdState> }> {
+  dataDir ??= await env.tempDir('rill-zstd-lazy-data-');
   const child = spawnNode(join(scripts, 'broker.mjs'), [dataDir], { RILL_ROOT: ROOT, ...extraEnv });
   children.push(child);
   let stderr = '';
@@ -209,5 +209,26 @@ describe('zstd is loaded on first use', () => {
     expect(jitlessConsumer.values).toEqual([]);
     expect(jitlessConsumer.error).toBe('UNSUPPORTED_COMPRESSION_TYPE');
     expect(jitlessConsumer.message).toMatch(/zstd\[0\] at offset 0: zstd is unavailable in this process/);
+  });
+
+  it('a broker without WebAssembly answers a timestamp lookup inside a zstd batch with the batch\'s base offset', async () => {
+    // Two zstd batches, written by a broker that has WebAssembly: offsets 0-2 at 1000-1002 ms, 3-5 at 2000-2002 ms.
+    const wasmBroker = await env.broker();
+    await env.client(wasmBroker.port).admin().createTopics({ topics: [{ topic: 'times', numPartitions: 1 }] });
+    const writer = env.client(wasmBroker.port).producer({ compression: 'zstd', lingerMs: 0 });
+    for (const base of [1000, 2000]) {
+      await writer.send({ topic: 'times', messages: [0, 1, 2].map((i) => ({ value: `t${base + i}`, timestamp: base + i, partition: 0 })) });
+    }
+    // It reads inside the batch: the first record at or after 2001 ms is offset 4.
+    expect(await env.client(wasmBroker.port).admin().offsetsForTimes('times', 2001)).toEqual([{ partition: 0, offset: 4 }]);
+    await env.stop(wasmBroker);
+
+    // The same log served by a broker that cannot decompress zstd: the batch is unreadable
+    // there (segment-reader.ts), so the answer is where that batch starts, not a failure.
+    const broker = await childBroker(JITLESS, wasmBroker.dataDir);
+    const admin = env.client(broker.port).admin();
+    expect(await admin.offsetsForTimes('times', 2001)).toEqual([{ partition: 0, offset: 3 }]);
+    expect(await admin.offsetsForTimes('times', 5000)).toEqual([{ partition: 0, offset: -1 }]);
+    expect(await broker.state()).toEqual(NOT_LOADED);
   });
 });
