@@ -144,8 +144,8 @@ const UNREADABLE = Symbol('unreadable batch');
 
 /**
  * The first record of `batch` at or after `minOffset` with a timestamp >= timestampMs, null
- * when none is, UNREADABLE when its records cannot be decoded (CORRUPT_MESSAGE, or a codec rill
- * does not read). The records go through a sink that keeps only the answer: no Record objects.
+ * when none is, UNREADABLE when its records cannot be decoded (CORRUPT_MESSAGE, or a codec this
+ * process cannot run). The records go through a sink that keeps only the answer: no Record objects.
  */
 function firstRecordAtOrAfter(batch: Buffer, timestampMs: number, minOffset: number): { offset: number; timestamp: number } | null | typeof UNREADABLE {
   let hit: { offset: number; timestamp: number } | null = null;
@@ -158,6 +158,8 @@ function firstRecordAtOrAfter(batch: Buffer, timestampMs: number, minOffset: num
   try {
     decodeBatchInto(batch, 0, sink);
   } catch (err) {
+    // UNSUPPORTED_COMPRESSION_TYPE: a zstd batch in a process where libzstd cannot load (no
+    // WebAssembly, protocol/compression/libzstd.ts); the lookup answers as for a corrupt batch.
     if (err instanceof RillError && (err.errorName === 'CORRUPT_MESSAGE' || err.errorName === 'UNSUPPORTED_COMPRESSION_TYPE')) return UNREADABLE;
     throw err;
   }

@@ -9,7 +9,8 @@
  */
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Acks, Message, RecordMetadata } from '../../client/index.js';
+import type { Acks, CompressionType, Message, RecordMetadata } from '../../client/index.js';
+import { COMPRESSION_TYPES } from '../../protocol/compression/index.js';
 import { action, createClient, intOption, writeOut, type BrokersOption } from '../common.js';
 import { Progress, formatElapsed, formatRate } from '../progress.js';
 
@@ -20,7 +21,7 @@ interface ProduceOptions extends BrokersOption {
   keySeparator?: string;
   acks: Acks;
   partition?: number;
-  compression: 'none' | 'gzip';
+  compression: CompressionType;
   lingerMs: number;
 }
 
@@ -45,7 +46,7 @@ export function registerProduceCommand(program: Command): void {
     .option('--key-separator <sep>', 'split each line at the first <sep> into key and value (e.g. ":")')
     .option('--acks <all|1|0>', 'acknowledgement level: all (durable per the topic\'s flush policy), 1, or 0 (fire and forget)', parseAcks, 'all' as Acks)
     .option('--partition <p>', 'send every message to this partition instead of by key', intOption('--partition'))
-    .addOption(new Option('--compression <codec>', 'batch compression').choices(['none', 'gzip']).default('none'))
+    .addOption(new Option('--compression <codec>', 'batch compression (Kafka\'s compression.type)').choices(COMPRESSION_TYPES).default('none'))
     .option('--linger-ms <ms>', 'how long a batch waits for more lines', intOption('--linger-ms'), 5)
     .action(
       action(async (topic: string, opts: ProduceOptions) => {

@@ -5,9 +5,10 @@
  * batch as one unit (the 61-byte header is never compressed).
  *
  * Decompression is always bounded (limits.ts): failures of any kind, a bomb included, surface
- * as CORRUPT_MESSAGE naming the batch and the codec.
+ * as CORRUPT_MESSAGE naming the batch and the codec; a codec that cannot run in this process
+ * (zstd without WebAssembly, libzstd.ts) as UNSUPPORTED_COMPRESSION_TYPE.
  */
-import { rillError } from '../errors.js';
+import { RillError, rillError } from '../errors.js';
 import { gzipCompress, gzipDecompress } from './gzip.js';
 import { DecompressedTooLarge } from './limits.js';
 import { lz4Compress, lz4Decompress } from './lz4.js';
@@ -15,6 +16,7 @@ import { snappyCompress, snappyDecompress } from './snappy.js';
 import { zstdCompress, zstdDecompress } from './zstd.js';
 
 export { MAX_COMPRESSION_RATIO, MAX_DECOMPRESSED_BYTES, decompressionLimitBytes } from './limits.js';
+export { libzstdLoaded } from './libzstd.js';
 
 /** Kafka's compression.type values, in codec-id order. */
 export const COMPRESSION_TYPES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -50,12 +52,14 @@ export function compressRecords(codec: Codec, raw: Buffer): Buffer {
 /**
  * The records section `data` decompressed, at most `limitBytes` of it. Throws CORRUPT_MESSAGE
  * (mentioning `where`, e.g. "Record batch at position 0") when the data does not decompress
- * or would inflate past the limit.
+ * or would inflate past the limit, UNSUPPORTED_COMPRESSION_TYPE when the codec cannot run here.
  */
 export function decompressRecords(codec: Codec, data: Buffer, limitBytes: number, where: string): Buffer {
   try {
     return CODECS[codec].decompress(data, limitBytes);
   } catch (cause) {
+    // A codec this process cannot run (libzstd did not load) is no fault of the batch's.
+    if (cause instanceof RillError && cause.errorName === 'UNSUPPORTED_COMPRESSION_TYPE') throw cause;
     const reason = cause instanceof DecompressedTooLarge ? cause.message : `do not decompress (${(cause as Error).message})`;
     throw rillError('CORRUPT_MESSAGE', `${where}: ${codec} records ${reason}`, { cause });
   }

@@ -20,13 +20,13 @@
  * regenerates its size, a compressed one at most 128 KiB), so a frame is refused, or given
  * an output of at most the limit, before libzstd allocates it. Frames are decompressed one by
  * one by libzstd compiled to WebAssembly (`@bokuweb/zstd-wasm`), which also checks a frame's
- * declared content size and checksum. Its module is instantiated when this file loads (a
- * top-level await), so compress and decompress are synchronous afterwards.
+ * declared content size and checksum.
+ *
+ * libzstd is loaded on first use (libzstd.ts), not when this file loads: a process that never
+ * sees a zstd batch (most brokers, the CLI, most SDK users) does not pay for it.
  */
-import { compress as zstdFrame, decompress as unzstdFrame, init } from '@bokuweb/zstd-wasm';
+import { libzstd } from './libzstd.js';
 import { DecompressedTooLarge } from './limits.js';
-
-await init();
 
 const FRAME_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
@@ -40,7 +40,7 @@ const MAX_WINDOW_LOG = 30;
 export const KAFKA_ZSTD_LEVEL = 3;
 
 export function zstdCompress(raw: Buffer): Buffer {
-  const frame = zstdFrame(raw, KAFKA_ZSTD_LEVEL);
+  const frame = libzstd().compress(raw, KAFKA_ZSTD_LEVEL);
   return Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
 }
 
@@ -54,6 +54,7 @@ interface FrameExtent {
 
 export function zstdDecompress(data: Buffer, limitBytes: number): Buffer {
   const frames = walkFrames(data);
+  const zstd = libzstd();
   const parts: Buffer[] = [];
   let total = 0;
   for (const frame of frames) {
@@ -62,7 +63,7 @@ export function zstdDecompress(data: Buffer, limitBytes: number): Buffer {
     const capacity = Math.min(frame.outputBytes, left);
     let part: Uint8Array;
     try {
-      part = unzstdFrame(data.subarray(frame.start, frame.end), { defaultHeapSize: capacity });
+      part = zstd.decompress(data.subarray(frame.start, frame.end), { defaultHeapSize: capacity });
     } catch (cause) {
       // Without a declared size the output was capped: failing at the cap is the limit's doing.
       if (!frame.declared && capacity === left && frame.outputBytes > left) throw new DecompressedTooLarge(limitBytes);
