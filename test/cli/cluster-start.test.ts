@@ -102,7 +102,7 @@ describe('rill cluster start --brokers 3', () => {
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs etcd and 3 brokers; describe, create RF 3, elect; a dead broker is reported; SIGINT stops all; a restart brings it back', async () => {
+  it('runs etcd and 3 brokers; describe, create RF 3, elect; a dead broker is reported; SIGINT stops all; a restart brings it back', { timeout: 240_000 }, async () => {
     dir = await mkdtemp(join(tmpdir(), 'rill-cluster-start-'));
     const dataDir = join(dir, 'data');
     const base = await freeBasePort();
