@@ -14,23 +14,20 @@
  *   (`ProducerBatch.drop`); offsets of the other records are mapped past the hole.
  */
 import { rillError } from '../../protocol/errors.js';
-import { BATCH_HEADER_BYTES } from '../../protocol/record-batch.js';
+import { RecordBatchBuilder, type BuilderHeaders } from '../../protocol/record-batch-builder.js';
+import { BATCH_HEADER_BYTES, decodeBatch, encodeBatch, type Compression, type RecordHeader } from '../../protocol/record-batch.js';
 import { BufferExhaustedError, abortError } from '../errors.js';
 import { partitionKey } from '../topic-partition.js';
+import { BatchBufferPool } from './buffer-pool.js';
+import { RECORD_OVERHEAD_BYTES, estimateHeaderBytes } from './records.js';
 
 export { partitionKey };
+export type { RecordHeader };
 
 /** RecordBatch v2 header bytes (baseOffset .. recordCount), counted once per batch. */
 export const BATCH_OVERHEAD_BYTES = BATCH_HEADER_BYTES;
-/** Worst-case per-record framing: length, attributes, timestamp/offset deltas, key/value lengths, header count. */
-const RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
-const HEADER_OVERHEAD_BYTES = 10;
 
-export interface RecordHeader {
-  key: string;
-  value: Buffer | null;
-}
-
+/** A record given as one object: what liveRecords() returns and append() takes. */
 export interface PendingRecord {
   key: Buffer | null;
   value: Buffer | null;
@@ -40,27 +37,32 @@ export interface PendingRecord {
 
 /** An upper bound of a record's encoded size, cheap enough to compute per record. */
 export function estimateRecordBytes(r: PendingRecord): number {
-  let n = RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (let i = 0; i < r.headers.length; i++) {
-    const h = r.headers[i]!;
-    n += HEADER_OVERHEAD_BYTES + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-  }
-  return n;
+  return RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0) + estimateHeaderBytes(r.headers, 0);
 }
 
 export type AckMode = -1 | 0 | 1;
 
-/** One batch: its records, then (once drained by the sender) its encoded bytes and fate. */
+/** Settings a batch is sealed with when the sender drains it. */
+export interface SealOptions {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  compression: Compression;
+}
+
+/**
+ * One batch: its records are encoded into a RecordBatchBuilder as they are appended (no object
+ * per record); once drained it holds the sealed bytes, then its fate.
+ */
 export class ProducerBatch {
   readonly topic: string;
   readonly partition: number;
   readonly acks: AckMode;
   readonly createdAtMs: number;
-  readonly records: PendingRecord[] = [];
   sizeBytes = BATCH_OVERHEAD_BYTES;
   /** No more records go in (full or drained). */
   closed = false;
-  /** Encoded once, when first drained; restamped only if the producer epoch is bumped. */
+  /** Sealed once, when first drained; restamped only if the producer epoch is bumped. */
   encoded: Buffer | null = null;
   baseSequence = -1;
   producerEpoch = -1;
@@ -74,12 +76,22 @@ export class ProducerBatch {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private rejectDone!: (err: Error) => void;
+  private readonly pool: BatchBufferPool | null;
+  /** The records written so far; null before the first append and once the bytes were let go. */
+  private builder: RecordBatchBuilder | null = null;
+  /** Records appended (dropped ones included). */
+  private appended = 0;
+  /** Each record's estimated bytes, for what drop() hands back; grows by doubling. */
+  private estimates: Int32Array = EMPTY_ESTIMATES;
+  /** 1 per record dropped by an aborted send; null while none was. */
+  private dropped: Uint8Array | null = null;
 
-  constructor(topic: string, partition: number, acks: AckMode, nowMs: number) {
+  constructor(topic: string, partition: number, acks: AckMode, nowMs: number, pool: BatchBufferPool | null = null) {
     this.topic = topic;
     this.partition = partition;
     this.acks = acks;
     this.createdAtMs = nowMs;
+    this.pool = pool;
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -89,28 +101,63 @@ export class ProducerBatch {
   }
 
   private encodedCount = -1;
-  /** Records dropped by aborted sends (null slots in `records`) before the batch was drained. */
+  /** Records dropped by aborted sends before the batch was drained. */
   private droppedCount = 0;
   /** index appended at -> index in the encoded batch, once records were dropped. */
   private finalIndexes: Int32Array | null = null;
 
   get recordCount(): number {
-    return this.encodedCount >= 0 ? this.encodedCount : this.records.length - this.droppedCount;
+    return this.encodedCount >= 0 ? this.encodedCount : this.appended - this.droppedCount;
+  }
+
+  /** Records appended so far, dropped ones included (the next record's index). */
+  get appendedCount(): number {
+    return this.appended;
+  }
+
+  /**
+   * Encodes one record into the batch (checked first: a throw leaves the batch unchanged).
+   * `recordBytes` is its estimate, counted in sizeBytes. Returns the record's index.
+   */
+  appendRecord(timestamp: number, key: Buffer | null, value: Uint8Array | string | null | undefined, headers: BuilderHeaders, recordBytes: number): number {
+    if (this.encoded !== null || this.settled) throw new Error('a drained batch takes no more records');
+    let builder = this.builder;
+    if (builder === null) {
+      const first = BATCH_OVERHEAD_BYTES + recordBytes;
+      const preferred = this.pool?.batchBytes ?? first;
+      builder = new RecordBatchBuilder(this.pool !== null ? this.pool.allocate(first) : Buffer.allocUnsafe(first), preferred);
+      this.builder = builder;
+    }
+    builder.append(timestamp, key, value, headers);
+    const index = this.appended;
+    if (index === this.estimates.length) {
+      const grown = new Int32Array(Math.max(64, index * 2));
+      grown.set(this.estimates);
+      this.estimates = grown;
+    }
+    this.estimates[index] = recordBytes;
+    this.appended = index + 1;
+    this.sizeBytes += recordBytes;
+    return index;
   }
 
   /**
    * Drops records [from, to) — an aborted send's — from a batch that was not drained yet.
-   * Returns the estimated bytes freed. The slots stay (as null) so indexes handed out remain valid.
+   * Returns the estimated bytes freed. Indexes handed out stay valid.
    */
   drop(from: number, to: number): number {
     if (this.encoded !== null) throw new Error('a drained batch cannot drop records');
     let freed = 0;
-    const records = this.records as Array<PendingRecord | null>;
-    for (let i = from; i < to; i++) {
-      const r = records[i];
-      if (r === null || r === undefined) continue;
-      freed += estimateRecordBytes(r);
-      records[i] = null;
+    this.dropped ??= new Uint8Array(this.appended);
+    if (this.dropped.length < this.appended) {
+      const grown = new Uint8Array(this.appended);
+      grown.set(this.dropped);
+      this.dropped = grown;
+    }
+    for (let i = from; i < to && i < this.appended; i++) {
+      if (this.dropped[i] === 1) continue;
+      freed += this.estimates[i]!;
+      this.dropped[i] = 1;
       this.droppedCount++;
     }
     this.sizeBytes -= freed;
@@ -122,19 +169,42 @@ export class ProducerBatch {
     return this.droppedCount > 0;
   }
 
-  /** The records to encode (dropped ones left out). */
+  /**
+   * The records not dropped, read back from the batch's bytes (the record objects are made
+   * here, for the rare batch with an aborted send's hole in it, never on the hot path).
+   */
   liveRecords(): PendingRecord[] {
-    if (this.droppedCount === 0) return this.records;
+    if (this.builder === null || this.appended === 0) return [];
+    const all = decodeBatch(this.builder.build()).records;
     const live: PendingRecord[] = [];
-    const map = new Int32Array(this.records.length);
-    const records = this.records as Array<PendingRecord | null>;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      map[i] = r === null ? -1 : live.length;
-      if (r !== null && r !== undefined) live.push(r);
+    const map = new Int32Array(this.appended);
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i]!;
+      const isDropped = this.dropped !== null && this.dropped[i] === 1;
+      map[i] = isDropped ? -1 : live.length;
+      if (!isDropped) live.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp });
     }
-    this.finalIndexes = map;
+    if (this.droppedCount > 0) this.finalIndexes = map;
     return live;
+  }
+
+  /**
+   * Seals the batch for sending (header, producer state, CRC; compression) and keeps the
+   * bytes: resends use them as they are. A batch with dropped records is re-encoded without
+   * them. Returns false (and seals nothing) when every record was dropped.
+   */
+  seal(opts: SealOptions): boolean {
+    if (this.recordCount === 0) return false;
+    if (this.droppedCount === 0) {
+      this.setEncoded(this.builder!.build(opts), this.appended);
+      // Compressed: the records were copied out, so their buffer can serve the next batch.
+      if (opts.compression !== 'none') this.recycle();
+      return true;
+    }
+    const live = this.liveRecords();
+    this.setEncoded(encodeBatch(live, opts), live.length);
+    this.recycle();
+    return true;
   }
 
   /** The offset of the record appended at `index`, once acked (-1 for acks 0 or unknown). */
@@ -143,17 +213,20 @@ export class ProducerBatch {
     return this.baseOffset + (this.finalIndexes === null ? index : this.finalIndexes[index]!);
   }
 
-  /** Keeps the encoded bytes and lets the record objects go: resends use the bytes only. */
-  setEncoded(bytes: Buffer, count = this.records.length - this.droppedCount): void {
+  /** Keeps the sealed bytes; resends use the bytes only. */
+  setEncoded(bytes: Buffer, count = this.appended - this.droppedCount): void {
     this.encodedCount = count;
     this.encoded = bytes;
-    this.records.length = 0;
+    this.estimates = EMPTY_ESTIMATES;
   }
 
   complete(baseOffset: number): void {
     if (this.settled) return;
     this.settled = true;
     this.baseOffset = baseOffset;
+    // The broker answered, so the request holding these bytes was written and read: the buffer
+    // may serve the next batch. With acks 0 nobody answers, so it is left to the GC.
+    if (this.acks !== 0 || this.encoded === null) this.recycle();
     this.resolveDone();
   }
 
@@ -161,9 +234,19 @@ export class ProducerBatch {
     if (this.settled) return;
     this.settled = true;
     this.lastError = err;
+    // A failed request may still sit in a socket's queue: its buffer is not reused.
+    this.builder = null;
     this.rejectDone(err);
   }
+
+  /** Hands the builder's buffer back to the pool; the batch must not read it afterwards. */
+  private recycle(): void {
+    if (this.builder !== null && this.pool !== null) this.pool.release(this.builder.buffer);
+    this.builder = null;
+  }
 }
+
+const EMPTY_ESTIMATES = new Int32Array(0);
 
 export interface AccumulatorOptions {
   batchBytes: number;
@@ -205,6 +288,8 @@ export class RecordAccumulator {
   /** Whether the last append() left a batch ready to send. */
   lastReady = false;
   private readonly waiters: MemoryWaiter[] = [];
+  /** Batch buffers recycled from acked batches. */
+  readonly pool: BatchBufferPool;
   /** > 0 while flush()/close() want every batch sent now. */
   private flushes = 0;
 
@@ -220,6 +305,7 @@ export class RecordAccumulator {
     this.maxBlockMs = opts.maxBlockMs ?? DEFAULT_MAX_BLOCK_MS;
     if (!(this.maxBlockMs >= 0)) throw new RangeError(`maxBlockMs must be >= 0, got ${this.maxBlockMs}`);
     this.onBatchClosed = opts.onBatchClosed;
+    this.pool = new BatchBufferPool(this.batchBytes, this.bufferMemoryBytes);
   }
 
   /** Bytes of records buffered or in flight. */
@@ -289,14 +375,30 @@ export class RecordAccumulator {
     w.onAbort = null;
   }
 
+  /** append() with the record given as one object (tests and tools; send() uses appendRecord). */
+  append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): ProducerBatch {
+    return this.appendRecord(topic, partition, record.timestamp, record.key, record.value, record.headers, recordBytes, acks, nowMs);
+  }
+
   /**
-   * Appends a record (its memory already reserved) to the partition's open batch, opening a
+   * Encodes a record (its memory already reserved) into the partition's open batch, opening a
    * new one when there is none, the open one is full, or it has a different acks mode.
    * Returns the batch; the record's index in it is `lastIndex`, and `lastReady` says whether
    * that batch is ready to go (full, or with a younger batch queued behind it) — fields rather
-   * than a result object, which would be one more allocation per record.
+   * than a result object, which would be one more allocation per record. A record the encoder
+   * refuses throws and is not appended (the caller gives its memory back).
    */
-  append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): ProducerBatch {
+  appendRecord(
+    topic: string,
+    partition: number,
+    timestamp: number,
+    key: Buffer | null,
+    value: Uint8Array | string | null | undefined,
+    headers: BuilderHeaders,
+    recordBytes: number,
+    acks: AckMode,
+    nowMs: number,
+  ): ProducerBatch {
     // Consecutive records usually go to the same partition: skip building the key string and
     // the map lookup while the previous queue is still the live one.
     let queue: ProducerBatch[] | undefined;
@@ -314,18 +416,25 @@ export class RecordAccumulator {
       this.lastQueue = queue;
     }
     let batch = queue.length > 0 ? queue[queue.length - 1]! : undefined;
-    if (batch !== undefined && !batch.closed && (batch.acks !== acks || batch.sizeBytes + recordBytes > this.batchBytes) && batch.records.length > 0) {
+    if (batch !== undefined && !batch.closed && (batch.acks !== acks || batch.sizeBytes + recordBytes > this.batchBytes) && batch.appendedCount > 0) {
       this.close(batch);
     }
     if (batch === undefined || batch.closed) {
-      batch = new ProducerBatch(topic, partition, acks, nowMs);
+      const fresh = new ProducerBatch(topic, partition, acks, nowMs, this.pool);
+      try {
+        this.lastIndex = fresh.appendRecord(timestamp, key, value, headers, recordBytes);
+      } catch (err) {
+        // Refused: no empty batch (or queue) is left behind.
+        if (queue.length === 0) this.dropQueue(topic, partition, queue);
+        throw err;
+      }
+      batch = fresh;
       queue.push(batch);
+    } else {
+      this.lastIndex = batch.appendRecord(timestamp, key, value, headers, recordBytes);
     }
-    batch.records.push(record);
-    batch.sizeBytes += recordBytes;
     const full = batch.sizeBytes >= this.batchBytes;
     if (full) this.close(batch);
-    this.lastIndex = batch.records.length - 1;
     this.lastReady = full || queue.length > 1;
     return batch;
   }
@@ -336,6 +445,11 @@ export class RecordAccumulator {
     if (queue.length > 1 || this.flushes > 0) return true;
     const head = queue[0]!;
     return head.closed || nowMs - head.createdAtMs >= this.lingerMs;
+  }
+
+  private dropQueue(topic: string, partition: number, queue: ProducerBatch[]): void {
+    this.queues.delete(partitionKey(topic, partition));
+    if (this.lastQueue === queue) this.lastQueue = null;
   }
 
   /** Removes and closes the head batch of the partition's queue. */
