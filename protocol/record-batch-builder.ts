@@ -157,10 +157,13 @@ export class RecordBatchBuilder {
     return out;
   }
 
-  /** Doubles the buffer (at least to `needed` bytes, at most to preferredBytes unless needed is more). */
+  /**
+   * Doubles the buffer, at least to `needed` bytes; stops at exactly preferredBytes (the size
+   * a pool takes back) unless more is needed.
+   */
   private grow(needed: number): void {
     let size = Math.max(this.buffer.length * 2, needed);
-    if (size > this.preferredBytes) size = Math.max(this.preferredBytes, needed);
+    if (needed <= this.preferredBytes && size > this.preferredBytes) size = this.preferredBytes;
     const grown = Buffer.allocUnsafe(size);
     this.buffer.copy(grown, 0, 0, this.pos);
     this.buffer = grown;
