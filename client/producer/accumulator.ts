@@ -278,6 +278,8 @@ export class RecordAccumulator {
   private readonly onBatchClosed: ((batch: ProducerBatch) => void) | undefined;
   /** partitionKey -> batches not yet drained, oldest first. */
   readonly queues = new Map<string, ProducerBatch[]>();
+  /** The same queues by topic, then partition number (what append looks them up by). */
+  private readonly byTopic = new Map<string, Array<ProducerBatch[] | undefined>>();
   /** The queue the last append went to (null once take() emptied and dropped it). */
   private lastQueue: ProducerBatch[] | null = null;
   private lastTopic = '';
@@ -405,11 +407,18 @@ export class RecordAccumulator {
     if (this.lastQueue !== null && this.lastTopic === topic && this.lastPartition === partition) {
       queue = this.lastQueue;
     } else {
-      const key = partitionKey(topic, partition);
-      queue = this.queues.get(key);
+      // Keyed records hop between partitions: index the queues by topic, then partition
+      // number, so no key string is built (and hashed) per record.
+      let perPartition = this.byTopic.get(topic);
+      if (perPartition === undefined) {
+        perPartition = [];
+        this.byTopic.set(topic, perPartition);
+      }
+      queue = perPartition[partition];
       if (queue === undefined) {
         queue = [];
-        this.queues.set(key, queue);
+        this.queues.set(partitionKey(topic, partition), queue);
+        perPartition[partition] = queue;
       }
       this.lastTopic = topic;
       this.lastPartition = partition;
@@ -449,6 +458,8 @@ export class RecordAccumulator {
 
   private dropQueue(topic: string, partition: number, queue: ProducerBatch[]): void {
     this.queues.delete(partitionKey(topic, partition));
+    const perPartition = this.byTopic.get(topic);
+    if (perPartition !== undefined) perPartition[partition] = undefined;
     if (this.lastQueue === queue) this.lastQueue = null;
   }
 
@@ -457,10 +468,7 @@ export class RecordAccumulator {
     const queue = this.queues.get(key);
     if (queue === undefined || queue.length === 0) return undefined;
     const batch = queue.shift()!;
-    if (queue.length === 0) {
-      this.queues.delete(key);
-      if (this.lastQueue === queue) this.lastQueue = null;
-    }
+    if (queue.length === 0) this.dropQueue(batch.topic, batch.partition, queue);
     this.close(batch);
     return batch;
   }
