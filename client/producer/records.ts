@@ -6,7 +6,7 @@
  * here, for the record's size estimate.
  */
 import { rillError } from '../../protocol/errors.js';
-import type { AckMode, RecordHeader } from './accumulator.js';
+import type { AckMode, RecordHeader } from './producer-batch.js';
 import type { Acks, MessageHeaders } from '../types.js';
 
 /** Worst-case per-record framing: length, attributes, timestamp/offset deltas, key/value lengths, header count. */
