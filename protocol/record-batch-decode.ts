@@ -352,9 +352,10 @@ export function decodeSegmentedBatchInto(batch: SegmentedBytes, pos: number, sin
   const header = checkHeader(readBatchHeader(head, 0), pos);
   if (!sink.begin(header)) return header;
   const records = body.slice(RECORDS_POS, sizeBytes);
-  if (compressionOf(header.attributes) !== 'none') {
-    // A compressed batch is small on the wire; gunzip needs its bytes in one buffer anyway.
-    const data = gunzipRecords(records.join(), pos);
+  const compression = compressionOf(header.attributes);
+  if (compression !== 'none') {
+    // A compressed batch is small on the wire; its codec needs its bytes in one buffer anyway.
+    const data = decompressRecords(compression, records.join(), MAX_DECOMPRESSED_BYTES, `Record batch at position ${pos}`);
     if (header.recordCount > data.length / MIN_RECORD_BYTES) {
       throw rillError('CORRUPT_MESSAGE', `Record batch at position ${pos} claims ${header.recordCount} records in ${data.length} decompressed bytes`);
     }

@@ -226,28 +226,60 @@ export function encodeBatch(records: RecordInput[], opts: EncodeOptions = {}): B
     out.set(compressed, RECORDS_POS);
   }
 
-  const attributes = codecId(compression)
-    | (logAppendTime ? TIMESTAMP_TYPE_MASK : 0)
-    | (opts.isTransactional === true ? TRANSACTIONAL_MASK : 0)
-    | (opts.isControl === true ? CONTROL_MASK : 0);
-  writeInt64(out, BASE_OFFSET_POS, baseOffset);
-  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_POS);
-  out.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_POS);
-  out[MAGIC_POS] = MAGIC;
-  out.writeInt16BE(attributes, ATTRIBUTES_POS);
-  out.writeInt32BE(lastOffsetDelta, LAST_OFFSET_DELTA_POS);
-  writeInt64(out, BASE_TIMESTAMP_POS, baseTimestamp);
-  writeInt64(out, MAX_TIMESTAMP_POS, maxTimestamp);
-  writeInt64(out, PRODUCER_ID_POS, producerId);
-  out.writeInt16BE(producerEpoch, PRODUCER_EPOCH_POS);
-  out.writeInt32BE(baseSequence, BASE_SEQUENCE_POS);
-  out.writeInt32BE(count, RECORD_COUNT_POS);
-  sealCrc(out, 0);
+  writeBatchHeader(out, {
+    baseOffset,
+    partitionLeaderEpoch,
+    attributes: codecId(compression)
+      | (logAppendTime ? TIMESTAMP_TYPE_MASK : 0)
+      | (opts.isTransactional === true ? TRANSACTIONAL_MASK : 0)
+      | (opts.isControl === true ? CONTROL_MASK : 0),
+    lastOffsetDelta,
+    baseTimestamp,
+    maxTimestamp,
+    producerId,
+    producerEpoch,
+    baseSequence,
+    recordCount: count,
+  });
   return out;
 }
 
+/** The header fields writeBatchHeader stores (batchLength comes from the buffer's length). */
+export interface BatchHeaderFields {
+  baseOffset: number;
+  partitionLeaderEpoch: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+/**
+ * Writes the 61-byte header of the batch that fills all of `out` (its records already after
+ * RECORDS_POS) and seals its CRC. The values must have been checked by the caller.
+ */
+export function writeBatchHeader(out: Buffer, h: BatchHeaderFields): void {
+  writeInt64(out, BASE_OFFSET_POS, h.baseOffset);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_POS);
+  out.writeInt32BE(h.partitionLeaderEpoch, PARTITION_LEADER_EPOCH_POS);
+  out[MAGIC_POS] = MAGIC;
+  out.writeInt16BE(h.attributes, ATTRIBUTES_POS);
+  out.writeInt32BE(h.lastOffsetDelta, LAST_OFFSET_DELTA_POS);
+  writeInt64(out, BASE_TIMESTAMP_POS, h.baseTimestamp);
+  writeInt64(out, MAX_TIMESTAMP_POS, h.maxTimestamp);
+  writeInt64(out, PRODUCER_ID_POS, h.producerId);
+  out.writeInt16BE(h.producerEpoch, PRODUCER_EPOCH_POS);
+  out.writeInt32BE(h.baseSequence, BASE_SEQUENCE_POS);
+  out.writeInt32BE(h.recordCount, RECORD_COUNT_POS);
+  sealCrc(out, 0);
+}
+
 /** Byte length of a key/value/header value (-1 for null); strings count as UTF-8. */
-function byteLengthOf(data: unknown, index: number, what: string): number {
+export function byteLengthOf(data: unknown, index: number, what: string): number {
   if (data === null || data === undefined) return -1;
   if (typeof data === 'string') return data.length === 0 ? 0 : Buffer.byteLength(data, 'utf8');
   if (data instanceof Uint8Array) return data.length;
@@ -341,7 +373,7 @@ function writeHeader(out: Buffer, pos: number, key: string, value: unknown, scra
 const SHORT_STRING_CHARS = 16;
 
 /** Copies bytes or writes a string's UTF-8 (`byteLength` measured in pass 1) at `pos`. */
-function writeData(out: Buffer, pos: number, data: Uint8Array | string, byteLength: number): number {
+export function writeData(out: Buffer, pos: number, data: Uint8Array | string, byteLength: number): number {
   if (typeof data === 'string') {
     // A string whose UTF-8 length equals its UTF-16 length is ASCII. Short ASCII (typical
     // keys and header names) is cheaper to store char by char than through Buffer#write's
@@ -361,7 +393,7 @@ function writeData(out: Buffer, pos: number, data: Uint8Array | string, byteLeng
   return pos + byteLength;
 }
 
-function checkTimestamp(value: number, what: string): void {
+export function checkTimestamp(value: number, what: string): void {
   if (!Number.isSafeInteger(value)) {
     throw rillError('INVALID_TIMESTAMP', `${what} ${value} is not an integer number of milliseconds within 2^53 - 1`);
   }

@@ -12,158 +12,19 @@
  *   `max.block.ms`): then it fails with BufferExhaustedError.
  * - A record of an aborted send that is still in a batch not yet drained is dropped from it
  *   (`ProducerBatch.drop`); offsets of the other records are mapped past the hole.
+ * - Records are encoded into their batch as they are appended (producer-batch.ts), into
+ *   buffers from a bounded pool (buffer-pool.ts) that acked batches hand back.
  */
 import { rillError } from '../../protocol/errors.js';
-import { BATCH_HEADER_BYTES } from '../../protocol/record-batch.js';
+import type { BuilderHeaders } from '../../protocol/record-batch-builder.js';
 import { BufferExhaustedError, abortError } from '../errors.js';
 import { partitionKey } from '../topic-partition.js';
+import { BatchBufferPool } from './buffer-pool.js';
+import { ProducerBatch, type AckMode, type PendingRecord } from './producer-batch.js';
 
 export { partitionKey };
-
-/** RecordBatch v2 header bytes (baseOffset .. recordCount), counted once per batch. */
-export const BATCH_OVERHEAD_BYTES = BATCH_HEADER_BYTES;
-/** Worst-case per-record framing: length, attributes, timestamp/offset deltas, key/value lengths, header count. */
-const RECORD_OVERHEAD_BYTES = 5 + 1 + 10 + 5 + 5 + 5 + 5;
-const HEADER_OVERHEAD_BYTES = 10;
-
-export interface RecordHeader {
-  key: string;
-  value: Buffer | null;
-}
-
-export interface PendingRecord {
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: RecordHeader[];
-  timestamp: number;
-}
-
-/** An upper bound of a record's encoded size, cheap enough to compute per record. */
-export function estimateRecordBytes(r: PendingRecord): number {
-  let n = RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (let i = 0; i < r.headers.length; i++) {
-    const h = r.headers[i]!;
-    n += HEADER_OVERHEAD_BYTES + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-  }
-  return n;
-}
-
-export type AckMode = -1 | 0 | 1;
-
-/** One batch: its records, then (once drained by the sender) its encoded bytes and fate. */
-export class ProducerBatch {
-  readonly topic: string;
-  readonly partition: number;
-  readonly acks: AckMode;
-  readonly createdAtMs: number;
-  readonly records: PendingRecord[] = [];
-  sizeBytes = BATCH_OVERHEAD_BYTES;
-  /** No more records go in (full or drained). */
-  closed = false;
-  /** Encoded once, when first drained; restamped only if the producer epoch is bumped. */
-  encoded: Buffer | null = null;
-  baseSequence = -1;
-  producerEpoch = -1;
-  /** Sends so far; the sender gives up after retries + 1. */
-  attempts = 0;
-  retryAtMs = 0;
-  lastError: Error | null = null;
-  baseOffset = -1;
-  settled = false;
-  /** Resolves when acked, rejects when it failed for good. Exactly one promise per batch. */
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
-  private rejectDone!: (err: Error) => void;
-
-  constructor(topic: string, partition: number, acks: AckMode, nowMs: number) {
-    this.topic = topic;
-    this.partition = partition;
-    this.acks = acks;
-    this.createdAtMs = nowMs;
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolveDone = resolve;
-      this.rejectDone = reject;
-    });
-    // Awaited by send() and flush(); this keeps a failure nobody awaits from crashing the process.
-    this.done.catch(() => undefined);
-  }
-
-  private encodedCount = -1;
-  /** Records dropped by aborted sends (null slots in `records`) before the batch was drained. */
-  private droppedCount = 0;
-  /** index appended at -> index in the encoded batch, once records were dropped. */
-  private finalIndexes: Int32Array | null = null;
-
-  get recordCount(): number {
-    return this.encodedCount >= 0 ? this.encodedCount : this.records.length - this.droppedCount;
-  }
-
-  /**
-   * Drops records [from, to) — an aborted send's — from a batch that was not drained yet.
-   * Returns the estimated bytes freed. The slots stay (as null) so indexes handed out remain valid.
-   */
-  drop(from: number, to: number): number {
-    if (this.encoded !== null) throw new Error('a drained batch cannot drop records');
-    let freed = 0;
-    const records = this.records as Array<PendingRecord | null>;
-    for (let i = from; i < to; i++) {
-      const r = records[i];
-      if (r === null || r === undefined) continue;
-      freed += estimateRecordBytes(r);
-      records[i] = null;
-      this.droppedCount++;
-    }
-    this.sizeBytes -= freed;
-    return freed;
-  }
-
-  /** True once an aborted send dropped records from this batch (offsets are then remapped). */
-  get droppedRecords(): boolean {
-    return this.droppedCount > 0;
-  }
-
-  /** The records to encode (dropped ones left out). */
-  liveRecords(): PendingRecord[] {
-    if (this.droppedCount === 0) return this.records;
-    const live: PendingRecord[] = [];
-    const map = new Int32Array(this.records.length);
-    const records = this.records as Array<PendingRecord | null>;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      map[i] = r === null ? -1 : live.length;
-      if (r !== null && r !== undefined) live.push(r);
-    }
-    this.finalIndexes = map;
-    return live;
-  }
-
-  /** The offset of the record appended at `index`, once acked (-1 for acks 0 or unknown). */
-  offsetOf(index: number): number {
-    if (this.baseOffset < 0) return -1;
-    return this.baseOffset + (this.finalIndexes === null ? index : this.finalIndexes[index]!);
-  }
-
-  /** Keeps the encoded bytes and lets the record objects go: resends use the bytes only. */
-  setEncoded(bytes: Buffer, count = this.records.length - this.droppedCount): void {
-    this.encodedCount = count;
-    this.encoded = bytes;
-    this.records.length = 0;
-  }
-
-  complete(baseOffset: number): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.baseOffset = baseOffset;
-    this.resolveDone();
-  }
-
-  fail(err: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.lastError = err;
-    this.rejectDone(err);
-  }
-}
+export { BATCH_OVERHEAD_BYTES, ProducerBatch, estimateRecordBytes } from './producer-batch.js';
+export type { AckMode, PendingRecord, RecordHeader, SealOptions } from './producer-batch.js';
 
 export interface AccumulatorOptions {
   batchBytes: number;
@@ -195,6 +56,8 @@ export class RecordAccumulator {
   private readonly onBatchClosed: ((batch: ProducerBatch) => void) | undefined;
   /** partitionKey -> batches not yet drained, oldest first. */
   readonly queues = new Map<string, ProducerBatch[]>();
+  /** The same queues by topic, then partition number (what append looks them up by). */
+  private readonly byTopic = new Map<string, Array<ProducerBatch[] | undefined>>();
   /** The queue the last append went to (null once take() emptied and dropped it). */
   private lastQueue: ProducerBatch[] | null = null;
   private lastTopic = '';
@@ -205,6 +68,8 @@ export class RecordAccumulator {
   /** Whether the last append() left a batch ready to send. */
   lastReady = false;
   private readonly waiters: MemoryWaiter[] = [];
+  /** Batch buffers recycled from acked batches. */
+  readonly pool: BatchBufferPool;
   /** > 0 while flush()/close() want every batch sent now. */
   private flushes = 0;
 
@@ -220,6 +85,7 @@ export class RecordAccumulator {
     this.maxBlockMs = opts.maxBlockMs ?? DEFAULT_MAX_BLOCK_MS;
     if (!(this.maxBlockMs >= 0)) throw new RangeError(`maxBlockMs must be >= 0, got ${this.maxBlockMs}`);
     this.onBatchClosed = opts.onBatchClosed;
+    this.pool = new BatchBufferPool(this.batchBytes, this.bufferMemoryBytes);
   }
 
   /** Bytes of records buffered or in flight. */
@@ -289,43 +155,73 @@ export class RecordAccumulator {
     w.onAbort = null;
   }
 
+  /** append() with the record given as one object (tests and tools; send() uses appendRecord). */
+  append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): ProducerBatch {
+    return this.appendRecord(topic, partition, record.timestamp, record.key, record.value, record.headers, recordBytes, acks, nowMs);
+  }
+
   /**
-   * Appends a record (its memory already reserved) to the partition's open batch, opening a
+   * Encodes a record (its memory already reserved) into the partition's open batch, opening a
    * new one when there is none, the open one is full, or it has a different acks mode.
    * Returns the batch; the record's index in it is `lastIndex`, and `lastReady` says whether
    * that batch is ready to go (full, or with a younger batch queued behind it) — fields rather
-   * than a result object, which would be one more allocation per record.
+   * than a result object, which would be one more allocation per record. A record the encoder
+   * refuses throws and is not appended (the caller gives its memory back).
    */
-  append(topic: string, partition: number, record: PendingRecord, recordBytes: number, acks: AckMode, nowMs: number): ProducerBatch {
+  appendRecord(
+    topic: string,
+    partition: number,
+    timestamp: number,
+    key: Buffer | null,
+    value: Uint8Array | string | null | undefined,
+    headers: BuilderHeaders,
+    recordBytes: number,
+    acks: AckMode,
+    nowMs: number,
+  ): ProducerBatch {
     // Consecutive records usually go to the same partition: skip building the key string and
     // the map lookup while the previous queue is still the live one.
     let queue: ProducerBatch[] | undefined;
     if (this.lastQueue !== null && this.lastTopic === topic && this.lastPartition === partition) {
       queue = this.lastQueue;
     } else {
-      const key = partitionKey(topic, partition);
-      queue = this.queues.get(key);
+      // Keyed records hop between partitions: index the queues by topic, then partition
+      // number, so no key string is built (and hashed) per record.
+      let perPartition = this.byTopic.get(topic);
+      if (perPartition === undefined) {
+        perPartition = [];
+        this.byTopic.set(topic, perPartition);
+      }
+      queue = perPartition[partition];
       if (queue === undefined) {
         queue = [];
-        this.queues.set(key, queue);
+        this.queues.set(partitionKey(topic, partition), queue);
+        perPartition[partition] = queue;
       }
       this.lastTopic = topic;
       this.lastPartition = partition;
       this.lastQueue = queue;
     }
     let batch = queue.length > 0 ? queue[queue.length - 1]! : undefined;
-    if (batch !== undefined && !batch.closed && (batch.acks !== acks || batch.sizeBytes + recordBytes > this.batchBytes) && batch.records.length > 0) {
+    if (batch !== undefined && !batch.closed && (batch.acks !== acks || batch.sizeBytes + recordBytes > this.batchBytes) && batch.appendedCount > 0) {
       this.close(batch);
     }
     if (batch === undefined || batch.closed) {
-      batch = new ProducerBatch(topic, partition, acks, nowMs);
+      const fresh = new ProducerBatch(topic, partition, acks, nowMs, this.pool);
+      try {
+        this.lastIndex = fresh.appendRecord(timestamp, key, value, headers, recordBytes);
+      } catch (err) {
+        // Refused: no empty batch (or queue) is left behind.
+        if (queue.length === 0) this.dropQueue(topic, partition, queue);
+        throw err;
+      }
+      batch = fresh;
       queue.push(batch);
+    } else {
+      this.lastIndex = batch.appendRecord(timestamp, key, value, headers, recordBytes);
     }
-    batch.records.push(record);
-    batch.sizeBytes += recordBytes;
     const full = batch.sizeBytes >= this.batchBytes;
     if (full) this.close(batch);
-    this.lastIndex = batch.records.length - 1;
     this.lastReady = full || queue.length > 1;
     return batch;
   }
@@ -338,15 +234,19 @@ export class RecordAccumulator {
     return head.closed || nowMs - head.createdAtMs >= this.lingerMs;
   }
 
+  private dropQueue(topic: string, partition: number, queue: ProducerBatch[]): void {
+    this.queues.delete(partitionKey(topic, partition));
+    const perPartition = this.byTopic.get(topic);
+    if (perPartition !== undefined) perPartition[partition] = undefined;
+    if (this.lastQueue === queue) this.lastQueue = null;
+  }
+
   /** Removes and closes the head batch of the partition's queue. */
   take(key: string): ProducerBatch | undefined {
     const queue = this.queues.get(key);
     if (queue === undefined || queue.length === 0) return undefined;
     const batch = queue.shift()!;
-    if (queue.length === 0) {
-      this.queues.delete(key);
-      if (this.lastQueue === queue) this.lastQueue = null;
-    }
+    if (queue.length === 0) this.dropQueue(batch.topic, batch.partition, queue);
     this.close(batch);
     return batch;
   }

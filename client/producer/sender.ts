@@ -14,7 +14,6 @@
 import type { Logger } from 'pino';
 import type { ProduceResponse } from '../../protocol/apis/index.js';
 import { ErrorCode, RillError, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
-import { encodeBatch } from '../../protocol/record-batch.js';
 import type { BrokerPool } from '../broker-pool.js';
 import { codeNeedsMetadataRefresh, needsMetadataRefresh } from '../errors.js';
 import type { Metadata } from '../metadata.js';
@@ -191,8 +190,7 @@ export class Sender {
 
   /** Assigns the sequence and encodes a freshly drained batch. False if it is not to be sent. */
   private prepare(ps: PartitionSendState, batch: ProducerBatch): boolean {
-    const records = batch.liveRecords();
-    if (records.length === 0) {
+    if (batch.recordCount === 0) {
       // Every record was dropped by aborted sends: nothing to write.
       batch.complete(-1);
       this.accumulator.release(batch.sizeBytes - BATCH_OVERHEAD_BYTES);
@@ -201,15 +199,12 @@ export class Sender {
     const idem = this.idempotence;
     if (idem !== null) idem.assignSequence(ps, batch);
     try {
-      batch.setEncoded(
-        encodeBatch(records, {
-          producerId: idem !== null ? idem.producerId : -1,
-          producerEpoch: idem !== null ? idem.producerEpoch : -1,
-          baseSequence: idem !== null ? batch.baseSequence : -1,
-          compression: this.opts.compression,
-        }),
-        records.length,
-      );
+      batch.seal({
+        producerId: idem !== null ? idem.producerId : -1,
+        producerEpoch: idem !== null ? idem.producerEpoch : -1,
+        baseSequence: idem !== null ? batch.baseSequence : -1,
+        compression: this.opts.compression,
+      });
     } catch (err) {
       // Nothing was sent, so the sequence range can be handed back.
       if (idem !== null) idem.returnSequence(ps, batch);

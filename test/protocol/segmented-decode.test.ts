@@ -168,11 +168,13 @@ describe('decodeSegmentedBatchInto', () => {
     expect(values[0]!.buffer).toBe(batch.buffer);
   });
 
-  it('decodes a gzip batch cut in pieces', () => {
-    const batch = encodeBatch(records(30, rng(5)), { compression: 'gzip' });
-    const { sink, got } = collect();
-    decodeSegmentedBatchInto(cutAt(batch, [20, 61, 100]), 0, sink);
-    expect(got).toEqual(expected(batch));
+  it('decodes a compressed batch cut in pieces, with its own codec (not always gzip)', () => {
+    for (const compression of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
+      const batch = encodeBatch(records(30, rng(5)), { compression });
+      const { sink, got } = collect();
+      decodeSegmentedBatchInto(cutAt(batch, [20, 61, 100]), 0, sink);
+      expect(got).toEqual(expected(batch));
+    }
   });
 
   it('refuses a bad CRC, a truncated batch and trailing garbage in the records, as decodeBatch does', () => {

@@ -22,11 +22,11 @@ describe('RecordAccumulator', () => {
     }
     expect(seen.size).toBe(3);
     const queue = acc.queues.get('t\u00000')!;
-    expect(queue.map((b) => b.records.length)).toEqual([perBatch, perBatch, perBatch]);
+    expect(queue.map((b) => b.recordCount)).toEqual([perBatch, perBatch, perBatch]);
     // A record bigger than batchBytes still gets a batch (of its own).
     const big = record(5000);
     const batch = acc.append('t', 0, big, estimateRecordBytes(big), -1, 0);
-    expect(batch.records).toEqual([big]);
+    expect(batch.liveRecords()).toEqual([big]);
     expect(queue.length).toBe(4);
   });
 

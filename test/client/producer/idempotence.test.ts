@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerPool } from '../../../client/broker-pool.js';
-import { ProducerBatch, type PendingRecord } from '../../../client/producer/accumulator.js';
+import { ProducerBatch, estimateRecordBytes, type PendingRecord } from '../../../client/producer/accumulator.js';
 import { Idempotence, SEQUENCE_WRAP } from '../../../client/producer/idempotence.js';
 import { newPartitionState, type PartitionSendState } from '../../../client/producer/partition-state.js';
 import { encodeBatch, readBatchHeader } from '../../../protocol/record-batch.js';
@@ -14,7 +14,10 @@ function record(i: number): PendingRecord {
 
 function batchOf(count: number): ProducerBatch {
   const b = new ProducerBatch('t', 0, -1, 0);
-  for (let i = 0; i < count; i++) b.records.push(record(i));
+  for (let i = 0; i < count; i++) {
+    const r = record(i);
+    b.appendRecord(r.timestamp, r.key, r.value, r.headers, estimateRecordBytes(r));
+  }
   return b;
 }
 
@@ -90,7 +93,7 @@ describe('Idempotence', () => {
     const queued = [batchOf(4), batchOf(3)];
     for (const b of queued) {
       idem.assignSequence(ps, b);
-      b.setEncoded(encodeBatch(b.records, { producerId: 7, producerEpoch: 0, baseSequence: b.baseSequence, compression: 'none' }));
+      b.setEncoded(encodeBatch(b.liveRecords(), { producerId: 7, producerEpoch: 0, baseSequence: b.baseSequence, compression: 'none' }));
     }
     ps.retries.push(...queued);
     idem.producerEpoch = 1;
