@@ -215,8 +215,10 @@ export class ProducerBatch {
     this.settled = true;
     this.baseOffset = baseOffset;
     // The broker answered, so the request holding these bytes was written and read: the buffer
-    // may serve the next batch. With acks 0 nobody answers, so it is left to the GC.
-    if (this.acks !== 0 || this.encoded === null) this.recycle();
+    // may serve the next batch. With acks 0 nobody answers, and a batch sent more than once may
+    // still have an earlier copy of its request queued on another (timed-out) connection, so
+    // those buffers are left to the GC rather than reused under a pending write.
+    if ((this.acks !== 0 && this.attempts <= 1) || this.encoded === null) this.recycle();
     this.resolveDone();
   }
 
