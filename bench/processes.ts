@@ -80,6 +80,8 @@ export interface BrokerProcessOptions {
   execArgv?: string[];
   /** More broker flags (e.g. ['--metrics-port', '0'] or ['--config', file]). */
   args?: string[];
+  /** How long to wait for the listening line; default 15 s. */
+  startTimeoutMs?: number;
 }
 
 /** Starts `node <brokerMain> --data-dir D --port 0 ...args` and waits for its listening line. */
@@ -98,7 +100,8 @@ export function startBrokerProcess(group: ProcessGroup, brokerMain: string, data
       proc.kill('SIGKILL');
       reject(new Error(`broker did not start: ${why}`));
     };
-    const timer = setTimeout(() => fail(`no listening line within ${BROKER_START_TIMEOUT_MS} ms (stdout: ${out})`), BROKER_START_TIMEOUT_MS);
+    const startTimeoutMs = opts.startTimeoutMs ?? BROKER_START_TIMEOUT_MS;
+    const timer = setTimeout(() => fail(`no listening line within ${startTimeoutMs} ms (stdout: ${out})`), startTimeoutMs);
     const onError = (err: Error): void => fail(err.message);
     const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited with ${code ?? signal} (stdout: ${out})`);
     proc.once('error', onError);
@@ -145,6 +148,8 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 const ETCD_START_TIMEOUT_MS = 20_000;
+/** A restarted cluster broker recovers its logs (no clean-shutdown marker) and re-registers: slower on a loaded machine. */
+const CLUSTER_BROKER_START_TIMEOUT_MS = 60_000;
 
 /** Starts `etcd` (from PATH) on free loopback ports with its data under `dataDir`; resolves with its client URL once healthy. */
 export async function startEtcdProcess(group: ProcessGroup, dataDir: string): Promise<{ proc: ChildProcess; endpoint: string }> {
@@ -208,7 +213,7 @@ export class ClusterProcesses {
   async start(nodeId: number): Promise<ClusterBrokerProcess> {
     const dataDir = join(this.baseDir, `broker-${nodeId}`);
     await mkdir(dataDir, { recursive: true });
-    const b = await startBrokerProcess(this.group, this.brokerMain, dataDir, { args: ['--config', this.configFile, '--node-id', String(nodeId), '--log-level', 'error'] });
+    const b = await startBrokerProcess(this.group, this.brokerMain, dataDir, { args: ['--config', this.configFile, '--node-id', String(nodeId), '--log-level', 'error'], startTimeoutMs: CLUSTER_BROKER_START_TIMEOUT_MS });
     const broker = { ...b, nodeId, dataDir };
     this.brokers.set(nodeId, broker);
     return broker;

@@ -1,0 +1,154 @@
+/**
+ * The Kafka listener on a cluster: three brokers in this process on a real etcd, each with a
+ * Kafka listener on an ephemeral port. KafkaJS's Metadata lists all three with their Kafka
+ * ports and the partitions' leaders as the cluster has them; a KafkaJS producer (acks=-1) and
+ * kcat's consumer reach each partition through its leader (a Fetch or Produce anywhere else
+ * would get NOT_LEADER_OR_FOLLOWER); and when a partition leader is closed, KafkaJS gets
+ * NOT_LEADER_OR_FOLLOWER or a lost connection, refreshes its metadata and carries on with the
+ * new leader, and nothing it had acknowledged is lost.
+ */
+import { spawn } from 'node:child_process';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { requireTool } from '../helpers/outside-tools.js';
+import { ClusterEnv, type ClusterBroker } from '../cluster/broker-harness.js';
+import { waitFor } from '../cluster/etcd.js';
+
+const haveKcat = requireTool('kcat');
+
+/** `kcat -C` of every partition of `topic` from the beginning to the end, one `partition key value` line per record. */
+function kcatConsume(bootstrap: string[], topic: string, timeoutMs = 30_000): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kcat', ['-C', '-b', bootstrap.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %k %s\\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, lines: stdout.split('\n').filter((l) => l !== ''), stderr });
+    });
+  });
+}
+
+describe.skipIf(!haveKcat)('the Kafka listener on a three-broker cluster', () => {
+  let env: ClusterEnv;
+  const open: Array<Admin | Producer> = [];
+  afterEach(async () => {
+    for (const c of open.splice(0)) await c.disconnect().catch(() => undefined);
+    await env.cleanup();
+  }, 60_000);
+
+  async function setup(): Promise<{ brokers: ClusterBroker[]; kafka: Kafka; admin: Admin; bootstrap: string[] }> {
+    env = await new ClusterEnv().start();
+    const brokers: ClusterBroker[] = [];
+    for (const id of [1, 2, 3]) brokers.push(await env.broker(id, { kafkaPort: 0 }));
+    // Every broker must have seen the others' registrations (with their Kafka ports) before a client asks.
+    await waitFor('every broker to see three Kafka listeners', () =>
+      brokers.every((b) => b.runtime.liveBrokers().filter((x) => x.kafkaPort !== null).length === 3) ? true : undefined,
+    );
+    const bootstrap = brokers.map((b) => `127.0.0.1:${b.kafkaPort}`);
+    const kafka = new Kafka({ clientId: 'kafka-cluster-test', brokers: [bootstrap[0]!], logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    open.push(admin);
+    return { brokers, kafka, admin, bootstrap };
+  }
+
+  /** Partition -> leader node id, as the cluster's runtime (not the Kafka listener) has it. */
+  function runtimeLeaders(brokers: ClusterBroker[], topic: string, partitions: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (let p = 0; p < partitions; p++) {
+      const leader = brokers.find((b) => env.brokers.get(b.nodeId) === b && b.runtime.localRole(topic, p).role === 'leader');
+      if (leader !== undefined) out.set(p, leader.nodeId);
+    }
+    return out;
+  }
+
+  async function createTopic(admin: Admin, brokers: ClusterBroker[], topic: string, partitions: number): Promise<Map<number, number>> {
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 3 }], waitForLeaders: true })).toBe(true);
+    return waitFor(`leaders of every partition of ${topic}`, () => {
+      const leaders = runtimeLeaders(brokers, topic, partitions);
+      return leaders.size === partitions ? leaders : undefined;
+    });
+  }
+
+  it('Metadata lists all three brokers with their Kafka ports and each partition leader and ISR', async () => {
+    const { brokers, admin } = await setup();
+    const leaders = await createTopic(admin, brokers, 'kc-meta', 6);
+    const cluster = await admin.describeCluster();
+    expect(cluster.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })).sort((a, b) => a.nodeId - b.nodeId)).toEqual(
+      brokers.map((b) => ({ nodeId: b.nodeId, host: '127.0.0.1', port: b.kafkaPort })),
+    );
+    // The Kafka ports, never the rill ones.
+    for (const b of brokers) expect(cluster.brokers.some((x) => x.port === b.port)).toBe(false);
+    const meta = await admin.fetchTopicMetadata({ topics: ['kc-meta'] });
+    const partitions = meta.topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId);
+    expect(partitions).toHaveLength(6);
+    for (const p of partitions) {
+      expect(p.leader).toBe(leaders.get(p.partitionId));
+      expect([...p.replicas].sort()).toEqual([1, 2, 3]);
+      expect(p.replicas).toContain(p.leader);
+    }
+    // Leadership is spread (round-robin placement), so a client must use more than one broker.
+    expect(new Set(partitions.map((p) => p.leader)).size).toBe(3);
+  }, 60_000);
+
+  it('a KafkaJS producer (acks=-1) and kcat -C reach every partition through its leader', async () => {
+    const { brokers, kafka, admin, bootstrap } = await setup();
+    await createTopic(admin, brokers, 'kc-data', 3);
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    open.push(producer);
+    const sent = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const [meta] = await producer.send({ topic: 'kc-data', acks: -1, messages: [{ key: `k${i}`, value: `v${i}` }] });
+      expect(meta!.errorCode).toBe(0);
+      sent.set(`k${i}`, meta!.partition);
+    }
+    expect(new Set(sent.values()).size).toBe(3);
+    // kcat bootstraps from one broker only: it must find the other leaders through Metadata.
+    const read = await kcatConsume([bootstrap[1]!], 'kc-data');
+    expect(read.code, read.stderr).toBe(0);
+    const got = new Map(read.lines.map((l) => {
+      const [p, k, v] = l.split(' ');
+      expect(v).toBe(`v${k!.slice(1)}`);
+      return [k!, Number(p)] as const;
+    }));
+    expect(got).toEqual(sent);
+  }, 60_000);
+
+  it('KafkaJS carries on after a partition leader is closed: it refreshes metadata and produces to the new leader', async () => {
+    const { brokers, kafka, admin, bootstrap } = await setup();
+    const leaders = await createTopic(admin, brokers, 'kc-move', 3);
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    open.push(producer);
+    const send = async (value: string) => {
+      const [meta] = await producer.send({ topic: 'kc-move', acks: -1, messages: [{ value, partition: 0 }] });
+      return meta!;
+    };
+    for (let i = 0; i < 5; i++) expect((await send(`before-${i}`)).errorCode).toBe(0);
+    // The bootstrap broker stays up: close the partition's leader, or move the bootstrap to a broker that stays.
+    const oldLeader = leaders.get(0)!;
+    await env.stop(oldLeader);
+    // KafkaJS still has the old leader in its metadata: its next send hits a closed connection
+    // or NOT_LEADER_OR_FOLLOWER from a broker, refreshes, and retries against the new leader.
+    for (let i = 0; i < 5; i++) expect((await send(`after-${i}`)).errorCode).toBe(0);
+    const live = brokers.filter((b) => b.nodeId !== oldLeader);
+    const newLeader = runtimeLeaders(live, 'kc-move', 1).get(0);
+    expect(newLeader).toBeDefined();
+    expect(newLeader).not.toBe(oldLeader);
+    const meta = await admin.fetchTopicMetadata({ topics: ['kc-move'] });
+    expect(meta.topics[0]!.partitions.find((p) => p.partitionId === 0)!.leader).toBe(newLeader);
+    const read = await kcatConsume(live.map((b) => `127.0.0.1:${b.kafkaPort}`), 'kc-move');
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.lines.filter((l) => l.startsWith('0 ')).map((l) => l.split(' ')[2])).toEqual([...Array.from({ length: 5 }, (_, i) => `before-${i}`), ...Array.from({ length: 5 }, (_, i) => `after-${i}`)]);
+    expect(bootstrap).toHaveLength(3);
+  }, 90_000);
+});
