@@ -10,9 +10,14 @@
 import { spawn } from 'node:child_process';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StartBrokerOptions } from '../../broker/index.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { KafkaApiKey } from '../../protocol/kafka/index.js';
+import { batch } from '../broker/harness.js';
 import { requireTool } from '../helpers/outside-tools.js';
 import { ClusterEnv, type ClusterBroker } from '../cluster/broker-harness.js';
 import { waitFor } from '../cluster/etcd.js';
+import { RawKafkaClient } from './raw-kafka-client.js';
 
 const haveKcat = requireTool('kcat');
 
@@ -39,15 +44,17 @@ function kcatConsume(bootstrap: string[], topic: string, timeoutMs = 30_000): Pr
 describe.skipIf(!haveKcat)('the Kafka listener on a three-broker cluster', () => {
   let env: ClusterEnv;
   const open: Array<Admin | Producer> = [];
+  const raws: RawKafkaClient[] = [];
   afterEach(async () => {
     for (const c of open.splice(0)) await c.disconnect().catch(() => undefined);
+    for (const c of raws.splice(0)) await c.close();
     await env.cleanup();
   }, 60_000);
 
-  async function setup(): Promise<{ brokers: ClusterBroker[]; kafka: Kafka; admin: Admin; bootstrap: string[] }> {
+  async function setup(extra: Record<number, Partial<StartBrokerOptions>> = {}): Promise<{ brokers: ClusterBroker[]; kafka: Kafka; admin: Admin; bootstrap: string[] }> {
     env = await new ClusterEnv().start();
     const brokers: ClusterBroker[] = [];
-    for (const id of [1, 2, 3]) brokers.push(await env.broker(id, { kafkaPort: 0 }));
+    for (const id of [1, 2, 3]) brokers.push(await env.broker(id, { kafkaPort: 0, ...extra[id] }));
     // Every broker must have seen the others' registrations (with their Kafka ports) before a client asks.
     await waitFor('every broker to see three Kafka listeners', () =>
       brokers.every((b) => b.runtime.liveBrokers().filter((x) => x.kafkaPort !== null).length === 3) ? true : undefined,
@@ -58,6 +65,12 @@ describe.skipIf(!haveKcat)('the Kafka listener on a three-broker cluster', () =>
     await admin.connect();
     open.push(admin);
     return { brokers, kafka, admin, bootstrap };
+  }
+
+  async function raw(b: ClusterBroker): Promise<RawKafkaClient> {
+    const c = await RawKafkaClient.connect(b.kafkaPort!);
+    raws.push(c);
+    return c;
   }
 
   /** Partition -> leader node id, as the cluster's runtime (not the Kafka listener) has it. */
@@ -97,6 +110,29 @@ describe.skipIf(!haveKcat)('the Kafka listener on a three-broker cluster', () =>
     }
     // Leadership is spread (round-robin placement), so a client must use more than one broker.
     expect(new Set(partitions.map((p) => p.leader)).size).toBe(3);
+  }, 60_000);
+
+  it("every broker's Metadata advertises each broker's own kafka.advertised.host and Kafka port", async () => {
+    // Broker 3 is reachable by Kafka clients under another name (as behind NAT or in a container).
+    const { brokers } = await setup({ 3: { 'kafka.advertised.host': 'kafka-3.example' } });
+    const expected = brokers.map((b) => ({ nodeId: b.nodeId, host: b.nodeId === 3 ? 'kafka-3.example' : '127.0.0.1', port: b.kafkaPort }));
+    for (const b of brokers) {
+      const c = await raw(b);
+      const md = await c.request(KafkaApiKey.Metadata, 9, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false, includeClusterAuthorizedOperations: false });
+      const listed = (md.body.brokers as Array<{ nodeId: number; host: string; port: number }>).map(({ nodeId, host, port }) => ({ nodeId, host, port }));
+      expect(listed, `Metadata from broker ${b.nodeId}`).toEqual(expected);
+    }
+  }, 60_000);
+
+  it('Produce and Fetch on the Kafka port of a follower get NOT_LEADER_OR_FOLLOWER', async () => {
+    const { brokers, admin } = await setup();
+    const leaders = await createTopic(admin, brokers, 'kc-raw', 1);
+    const follower = brokers.find((b) => b.nodeId !== leaders.get(0))!;
+    const c = await raw(follower);
+    const p = await c.request(KafkaApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'kc-raw', partitionData: [{ index: 0, records: batch(['x']) }] }] });
+    expect(p.body.responses).toMatchObject([{ name: 'kc-raw', partitionResponses: [{ index: 0, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }] }]);
+    const f = await c.request(KafkaApiKey.Fetch, 12, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: 'kc-raw', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: '' });
+    expect(f.body.responses).toMatchObject([{ topic: 'kc-raw', partitions: [{ partitionIndex: 0, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER }] }]);
   }, 60_000);
 
   it('a KafkaJS producer (acks=-1) and kcat -C reach every partition through its leader', async () => {
