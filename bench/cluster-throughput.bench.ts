@@ -95,11 +95,16 @@ export default async function clusterThroughputBench(argv: string[]): Promise<vo
       console.log(`run ${run + 1}: ${line.join(', ')} msgs/s`);
     }
     const mb = (rate: number): string => ((rate * o['value-bytes']) / 1e6).toFixed(1);
-    console.log('\ncase           median msgs/s   MB/s (values)   vs rf1 acks=1');
-    const base = median(results.get(CASES[0]!.name)!);
+    // Two ratios: of the medians, and the median of the ratios within each run (the cases of one
+    // run ran back to back, so a run's ratio is less exposed to load that comes and goes).
+    console.log('\ncase           median msgs/s   MB/s (values)   vs rf1 acks=1 (medians)   (median of per-run ratios)');
+    const baseRuns = results.get(CASES[0]!.name)!;
+    const base = median(baseRuns);
     for (const c of CASES) {
-      const m = median(results.get(c.name)!);
-      console.log(`${c.name.padEnd(13)}  ${Math.round(m).toLocaleString('en-US').padStart(13)}   ${mb(m).padStart(13)}   ${(m / base).toFixed(2).padStart(13)}`);
+      const runs = results.get(c.name)!;
+      const m = median(runs);
+      const perRun = median(runs.map((r, i) => r / baseRuns[i]!));
+      console.log(`${c.name.padEnd(13)}  ${Math.round(m).toLocaleString('en-US').padStart(13)}   ${mb(m).padStart(13)}   ${(m / base).toFixed(2).padStart(23)}   ${perRun.toFixed(2).padStart(26)}`);
     }
   } finally {
     await cluster.close();
