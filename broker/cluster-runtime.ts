@@ -60,7 +60,7 @@ export interface ClusterRuntimeDeps {
   advertisedPort: number;
   /** The Kafka listener's advertised port, registered for other brokers' Metadata; null when it is off. */
   advertisedKafkaPort: number | null;
-  /** The Kafka listener's advertised host when it is not `advertisedHost`; null otherwise. */
+  /** The Kafka listener's advertised host (kafka.advertised.host, else kafka.host), registered with the port; null when it is off. */
   advertisedKafkaHost: string | null;
 }
 

@@ -23,8 +23,8 @@ export const BrokerRegistration = Type.Object({
   kafkaPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
   /**
    * Host of the Kafka listener as Kafka clients must reach it (`kafka.advertised.host`, else
-   * `kafka.host`), when it differs from `host`; absent or null: `host`. Optional so that
-   * registrations written before it existed still parse.
+   * `kafka.host`); null when the broker runs none. Optional so that registrations written
+   * before it existed still parse (absent: `host`).
    */
   kafkaHost: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
   rack: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
