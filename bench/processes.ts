@@ -2,9 +2,13 @@
  * Child processes of the process-level benchmarks (bench/e2e, bench/groups): a ProcessGroup that
  * ends everything it started (graceful first, SIGKILL after a bound, and SIGKILL from an exit
  * hook if the parent dies or is interrupted), and the broker process (`dist/broker/main.js`,
- * port 0, its JSON "listening" line read from stdout).
+ * port 0, its JSON "listening" line read from stdout); for the cluster benchmarks, an etcd process
+ * and N broker processes joined to it (ClusterProcesses).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export function isRunning(p: ChildProcess): boolean {
   return p.exitCode === null && p.signalCode === null;
@@ -76,6 +80,8 @@ export interface BrokerProcessOptions {
   execArgv?: string[];
   /** More broker flags (e.g. ['--metrics-port', '0'] or ['--config', file]). */
   args?: string[];
+  /** How long to wait for the listening line; default 15 s. */
+  startTimeoutMs?: number;
 }
 
 /** Starts `node <brokerMain> --data-dir D --port 0 ...args` and waits for its listening line. */
@@ -94,7 +100,8 @@ export function startBrokerProcess(group: ProcessGroup, brokerMain: string, data
       proc.kill('SIGKILL');
       reject(new Error(`broker did not start: ${why}`));
     };
-    const timer = setTimeout(() => fail(`no listening line within ${BROKER_START_TIMEOUT_MS} ms (stdout: ${out})`), BROKER_START_TIMEOUT_MS);
+    const startTimeoutMs = opts.startTimeoutMs ?? BROKER_START_TIMEOUT_MS;
+    const timer = setTimeout(() => fail(`no listening line within ${startTimeoutMs} ms (stdout: ${out})`), startTimeoutMs);
     const onError = (err: Error): void => fail(err.message);
     const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited with ${code ?? signal} (stdout: ${out})`);
     proc.once('error', onError);
@@ -125,3 +132,110 @@ export function startBrokerProcess(group: ProcessGroup, brokerMain: string, data
   });
 }
 
+
+// ---- Cluster benchmarks (bench/cluster-*.bench.ts): an etcd process and broker processes ----
+
+/** A port that was free a moment ago on 127.0.0.1 (the caller retries if someone takes it). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const ETCD_START_TIMEOUT_MS = 20_000;
+/** A restarted cluster broker recovers its logs (no clean-shutdown marker) and re-registers: slower on a loaded machine. */
+const CLUSTER_BROKER_START_TIMEOUT_MS = 60_000;
+
+/** Starts `etcd` (from PATH) on free loopback ports with its data under `dataDir`; resolves with its client URL once healthy. */
+export async function startEtcdProcess(group: ProcessGroup, dataDir: string): Promise<{ proc: ChildProcess; endpoint: string }> {
+  const endpoint = `http://127.0.0.1:${await freeLoopbackPort()}`;
+  const peer = `http://127.0.0.1:${await freeLoopbackPort()}`;
+  const proc = spawn('etcd', [
+    '--name', 'bench', '--data-dir', join(dataDir, 'etcd'),
+    '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `bench=${peer}`,
+    '--logger', 'zap', '--log-level', 'error',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  group.add(proc);
+  const spawnFailed = new Promise<never>((_, reject) => proc.once('error', (err) => reject(new Error(`etcd could not start (is it on PATH? Debian: apt-get install etcd-server): ${err.message}`))));
+  spawnFailed.catch(() => undefined);
+  const deadline = Date.now() + ETCD_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (!isRunning(proc)) throw new Error(`etcd exited with ${proc.exitCode ?? proc.signalCode}`);
+    const healthy = await Promise.race([
+      fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) })
+        .then(async (res) => res.ok && ((await res.json()) as { health?: string }).health === 'true')
+        .catch(() => false),
+      spawnFailed,
+    ]);
+    if (healthy) return { proc, endpoint };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`etcd did not become healthy on ${endpoint} within ${ETCD_START_TIMEOUT_MS} ms`);
+}
+
+export interface ClusterBrokerProcess extends BrokerProcess {
+  nodeId: number;
+  dataDir: string;
+}
+
+/**
+ * N broker processes (node ids 1..N) on one etcd, each with its own data dir under `baseDir`
+ * and the broker config keys `configs` (written to a --config file). `start(id)` starts or
+ * restarts broker `id` on its own data dir (on a new ephemeral port: it registers that in etcd).
+ */
+export class ClusterProcesses {
+  readonly brokers = new Map<number, ClusterBrokerProcess>();
+  private constructor(
+    private readonly group: ProcessGroup,
+    private readonly brokerMain: string,
+    private readonly baseDir: string,
+    private readonly configFile: string,
+    private readonly etcd: ChildProcess,
+    readonly etcdEndpoint: string,
+  ) {}
+
+  static async start(group: ProcessGroup, brokerMain: string, baseDir: string, count: number, configs: Record<string, string | number | boolean>): Promise<ClusterProcesses> {
+    const etcd = await startEtcdProcess(group, baseDir);
+    const configFile = join(baseDir, 'broker-config.json');
+    await writeFile(configFile, JSON.stringify({ 'etcd.endpoints': etcd.endpoint, 'cluster.id': 'bench', ...configs }));
+    const cluster = new ClusterProcesses(group, brokerMain, baseDir, configFile, etcd.proc, etcd.endpoint);
+    for (let id = 1; id <= count; id++) await cluster.start(id);
+    return cluster;
+  }
+
+  async start(nodeId: number): Promise<ClusterBrokerProcess> {
+    const dataDir = join(this.baseDir, `broker-${nodeId}`);
+    await mkdir(dataDir, { recursive: true });
+    const b = await startBrokerProcess(this.group, this.brokerMain, dataDir, { args: ['--config', this.configFile, '--node-id', String(nodeId), '--log-level', 'error'], startTimeoutMs: CLUSTER_BROKER_START_TIMEOUT_MS });
+    const broker = { ...b, nodeId, dataDir };
+    this.brokers.set(nodeId, broker);
+    return broker;
+  }
+
+  /** SIGKILLs broker `nodeId` and waits for it to be gone. */
+  async kill(nodeId: number): Promise<void> {
+    const b = this.brokers.get(nodeId);
+    if (b === undefined) return;
+    this.brokers.delete(nodeId);
+    await stopProcess(b.proc, 'SIGKILL');
+  }
+
+  /** Stops the brokers (SIGTERM: they leave the cluster while etcd is still there), then etcd. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.brokers.values()].map((b) => stopProcess(b.proc)));
+    this.brokers.clear();
+    await stopProcess(this.etcd);
+  }
+
+  /** `127.0.0.1:port` of every running broker. */
+  bootstrap(): string[] {
+    return [...this.brokers.values()].map((b) => `127.0.0.1:${b.port}`);
+  }
+}

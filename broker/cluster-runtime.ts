@@ -60,6 +60,8 @@ export interface ClusterRuntimeDeps {
   advertisedPort: number;
   /** The Kafka listener's advertised port, registered for other brokers' Metadata; null when it is off. */
   advertisedKafkaPort: number | null;
+  /** The Kafka listener's advertised host (kafka.advertised.host, else kafka.host), registered with the port; null when it is off. */
+  advertisedKafkaHost: string | null;
 }
 
 
@@ -99,7 +101,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     this.session = new BrokerSession({
       store: this.store,
       nodeId: this.nodeId,
-      endpoint: { host: deps.advertisedHost, port: deps.advertisedPort, kafkaPort: deps.advertisedKafkaPort, rack: c['broker.rack'] },
+      endpoint: { host: deps.advertisedHost, port: deps.advertisedPort, kafkaPort: deps.advertisedKafkaPort, kafkaHost: deps.advertisedKafkaHost, rack: c['broker.rack'] },
       sessionTimeoutMs: c['broker.session.timeout.ms'],
       logger: clusterLogger,
     });
@@ -395,7 +397,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   liveBrokers(): readonly ClusterBrokerInfo[] {
     return [...this.view.cache.brokers.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([nodeId, b]) => ({ nodeId, host: b.value.host, port: b.value.port, kafkaPort: b.value.kafkaPort, rack: b.value.rack }));
+      .map(([nodeId, b]) => ({ nodeId, host: b.value.host, port: b.value.port, kafkaPort: b.value.kafkaPort, kafkaHost: b.value.kafkaHost ?? b.value.host, rack: b.value.rack }));
   }
 
   topics(): readonly ClusterTopicInfo[] {

@@ -216,6 +216,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
         advertisedHost: ctx.advertisedHost,
         advertisedPort: ctx.advertisedPort,
         advertisedKafkaPort: kafkaBoundPort === null ? null : (config['kafka.advertised.port'] ?? kafkaBoundPort),
+        // As the listener advertises itself (broker/kafka/listener.ts), so other brokers' Metadata agrees.
+        advertisedKafkaHost: kafka === null ? null : (config['kafka.advertised.host'] ?? kafka.host),
       });
       ctx.cluster = cluster;
       ctx.producerIds.useCluster(cluster);

@@ -18,6 +18,8 @@ export interface ClusterBrokerInfo {
   port: number;
   /** The broker's Kafka listener (advertised), when it has one. */
   kafkaPort: number | null;
+  /** The Kafka listener's advertised host (`host` unless kafka.advertised.host / kafka.host say otherwise). */
+  kafkaHost: string;
   rack: string | null;
 }
 

@@ -4,7 +4,7 @@
  * so the names below are relative to it:
  *
  *   cluster                  {clusterId, createdAt}                     written once (create-if-absent)
- *   brokers/<nodeId>         {host, port, kafkaPort, rack, incarnation} under the broker's lease
+ *   brokers/<nodeId>         {host, port, kafkaPort, kafkaHost?, rack, incarnation} under the broker's lease
  *   controller               {nodeId}  under the controller's lease; controllerEpoch = its create revision
  *   topics/<name>            {topicId, configs, replicas}               written by the controller
  *   partitions/<topic>/<p>   {leader, leaderEpoch, isr, partitionEpoch} changed only by txn on mod revision

@@ -21,6 +21,12 @@ export const BrokerRegistration = Type.Object({
   port: Type.Integer({ minimum: 1, maximum: 65535 }),
   /** Port of the Kafka listener; null when the broker runs none. */
   kafkaPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
+  /**
+   * Host of the Kafka listener as Kafka clients must reach it (`kafka.advertised.host`, else
+   * `kafka.host`); null when the broker runs none. Optional so that registrations written
+   * before it existed still parse (absent: `host`).
+   */
+  kafkaHost: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
   rack: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
   /** New on every registration: tells a re-registered broker from its previous life. */
   incarnation: Type.String({ minLength: 1 }),

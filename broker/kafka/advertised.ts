@@ -1,8 +1,8 @@
 /**
  * Where Kafka clients are told to connect: this broker's Kafka listener
  * (`kafka.advertised.host/port`, else the bound address), and on a cluster every live broker's
- * Kafka listener from the cluster seam (ctx.cluster.liveBrokers(): its advertised host and
- * `kafkaPort`; brokers without a Kafka listener are left out). Metadata uses it, and the group
+ * Kafka listener from the cluster seam (ctx.cluster.liveBrokers(): its registered `kafkaHost`
+ * (its kafka.advertised.host, else kafka.host, else host) and `kafkaPort`; brokers without a Kafka listener are left out). Metadata uses it, and the group
  * handlers' FindCoordinator must too, so a Kafka client is never sent to a rill port.
  *
  * The address is known only once the listener is bound, after the context exists, so it is
@@ -38,7 +38,7 @@ export function kafkaBrokers(ctx: BrokerContext): KafkaBrokerAddress[] {
         const self = kafkaAdvertised(ctx);
         if (self !== null) out.push({ nodeId: b.nodeId, host: self.host, port: self.port, rack: b.rack });
       } else if (b.kafkaPort !== null) {
-        out.push({ nodeId: b.nodeId, host: b.host, port: b.kafkaPort, rack: b.rack });
+        out.push({ nodeId: b.nodeId, host: b.kafkaHost, port: b.kafkaPort, rack: b.rack });
       }
     }
     return out;
