@@ -29,6 +29,7 @@ describe('SIGKILL of a partition leader under an acks=all load', () => {
     const before = await cluster.partitions(rill, TOPIC);
     const victim = before[0]!.leader;
     const victimPartitions = before.filter((d) => d.leader === victim).map((d) => d.partition);
+    const killedAt = Date.now();
     await cluster.kill(victim);
     const ackedAtKill = load.acked.length;
 
@@ -38,6 +39,7 @@ describe('SIGKILL of a partition leader under an acks=all load', () => {
       expect(before[p]!.isr).toContain(d.leader);
       expect(d.leaderEpoch).toBeGreaterThan(before[p]!.leaderEpoch);
     }
+    console.log(`broker ${victim} SIGKILLed: partitions ${victimPartitions.join(',')} had new leaders in Metadata after ${Date.now() - killedAt} ms`);
     // The stream goes on through the new leaders.
     await load.ackedAtLeast(ackedAtKill + 150);
     await load.stop();

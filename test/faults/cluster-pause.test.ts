@@ -1,7 +1,8 @@
 /**
  * A leader paused (SIGSTOP) past its session timeout: the cluster elects another leader and keeps
  * taking acks=all writes; when the paused broker wakes (SIGCONT), a Produce sent straight to it
- * (on a connection opened before the pause, so it is the first thing it reads) is not
+ * (on a connection opened before the pause, written before the SIGCONT, so it is among the first
+ * things it reads) is not
  * acknowledged, neither with acks=1 nor acks=all, and the cluster converges: the woken broker
  * is back in every ISR, nothing acked is lost, and what it was sent after waking is not in the log.
  */
@@ -64,9 +65,12 @@ describe('SIGSTOP of a leader past its session timeout, then SIGCONT', () => {
     }
     await load.ackedAtLeast(ackedAtPause + 100);
 
-    // Woken, it reads these before it can hear from etcd: it must refuse them (or never answer).
+    // Sent while it is still stopped, these wait in its socket buffers: woken, it reads them
+    // before it can hear from etcd, and must refuse them (or never answer).
+    const answers = Promise.all([produceTo(raw1, led[0]!, 'stale-acks1', 1), produceTo(rawAll, led[0]!, 'stale-acksall', -1)]);
+    await new Promise((r) => setTimeout(r, 100));
     cluster.resume(victim);
-    const [answer1, answerAll] = await Promise.all([produceTo(raw1, led[0]!, 'stale-acks1', 1), produceTo(rawAll, led[0]!, 'stale-acksall', -1)]);
+    const [answer1, answerAll] = await answers;
     console.log(`woken broker ${victim} answered acks=1 with ${answer1}, acks=all with ${answerAll}`);
     expect(answer1, cluster.logs()).not.toBe(ErrorCode.NONE);
     expect(answerAll, cluster.logs()).not.toBe(ErrorCode.NONE);
