@@ -2,7 +2,8 @@
  * min.insync.replicas=2 with two of three brokers SIGKILLed: an SDK acks=all send fails with the
  * typed NOT_ENOUGH_REPLICAS, acks=1 still works. Unclean leader election is off: once the last
  * ISR member is killed too, the partition stays offline (Metadata leader -1) even while a
- * broker outside the ISR is back, until the ISR member returns; then it serves with no acked
+ * broker outside the ISR is back (a send to it fails with a retriable error), until the ISR
+ * member returns; then it serves with no acked
  * record lost (acks=1 records acked by the lone leader included) and the others catch up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,15 @@ describe('min.insync.replicas and unclean election with brokers SIGKILLed', () =
       await new Promise((r) => setTimeout(r, 250));
     }
 
+    // A send to the offline partition fails, after the retries, with a retriable typed error.
+    const offline = await cluster
+      .client({ retry: { retries: 2, initialBackoffMs: 50, maxBackoffMs: 100 }, requestTimeoutMs: 5000 }, [outside1])
+      .producer({ acks: 1, idempotent: false, lingerMs: 0 })
+      .send({ topic: TOPIC, messages: [{ key: 'k', value: 'offline', partition: 0 }] })
+      .then(() => null, (err: unknown) => err);
+    expect(offline).toBeInstanceOf(RillError);
+    expect((offline as RillError).retriable, String(offline)).toBe(true);
+
     // The ISR member returns: it leads again, with everything acked, and the others catch up.
     await cluster.startBroker(leader);
     await cluster.startBroker(outside2);
@@ -73,6 +83,7 @@ describe('min.insync.replicas and unclean election with brokers SIGKILLed', () =
     const records = await waitFor('a full read of the partition', async () => readAll(watcher, TOPIC).catch(() => undefined));
     expectAckedExactlyOnceInOrder(records, acked);
     expect(records.map((r) => r.value)).not.toContain('refused');
+    expect(records.map((r) => r.value)).not.toContain('offline');
     await cluster.waitPartition(watcher, TOPIC, 0, `${TOPIC}-0 fully in sync again`, (d) => d.isr.length === 3, 20_000);
     // In sync again, acks=all is taken again (a fresh client: every port of the first one changed).
     const [meta] = await watcher.producer({ acks: -1, lingerMs: 0 }).send({ topic: TOPIC, messages: [{ key: 'k', value: 'k:30', partition: 0 }] });

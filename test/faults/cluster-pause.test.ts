@@ -2,9 +2,9 @@
  * A leader paused (SIGSTOP) past its session timeout: the cluster elects another leader and keeps
  * taking acks=all writes; when the paused broker wakes (SIGCONT), a Produce sent straight to it
  * (on a connection opened before the pause, written before the SIGCONT, so it is among the first
- * things it reads) is not
- * acknowledged, neither with acks=1 nor acks=all, and the cluster converges: the woken broker
- * is back in every ISR, nothing acked is lost, and what it was sent after waking is not in the log.
+ * things it reads) is not acknowledged, neither with acks=1 nor acks=all, and the cluster
+ * converges: the woken broker is back in every ISR, nothing acked is lost, and what it was sent
+ * on waking is not in the log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/errors.js';
