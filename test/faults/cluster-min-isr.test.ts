@@ -1,10 +1,10 @@
 /**
  * min.insync.replicas=2 with two of three brokers SIGKILLed: an SDK acks=all send fails with the
  * typed NOT_ENOUGH_REPLICAS, acks=1 still works. Unclean leader election is off: once the last
- * ISR member is killed too, the partition stays offline (Metadata leader -1) even while a
- * broker outside the ISR is back (a send to it fails with a retriable error), until the ISR
- * member returns; then it serves with no acked
- * record lost (acks=1 records acked by the lone leader included) and the others catch up.
+ * ISR member is killed too, the partition stays offline (Metadata leader -1, a send fails with a
+ * retriable error) even while a broker outside the ISR is back, until the ISR member returns;
+ * then it serves with no acked record lost (acks=1 records acked by the lone leader included)
+ * and the others catch up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RillError } from '../../protocol/errors.js';
