@@ -3,7 +3,8 @@
  * bounded keyed stream while the leader of some partitions is SIGKILLed. A new leader from the
  * ISR takes over, every acked record is read back exactly once and in per-key order, and the
  * killed broker, restarted on its data dir, truncates its divergent tail, catches up, rejoins the
- * ISR and, made leader again, serves exactly the same records.
+ * ISR and, made leader again, serves exactly the same records. A tail written with acks=1 to the
+ * old leader alone (its followers SIGSTOPped for a moment) is gone once it returns.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyedLoad, ProcessCluster, expectAckedExactlyOnceInOrder, readAll, waitFor } from './cluster-process.js';
@@ -63,4 +64,46 @@ describe('SIGKILL of a partition leader under an acks=all load', () => {
     const key = (r: { partition: number; offset: number; value: string }): string => `${r.partition}@${r.offset}=${r.value}`;
     expect(again.map(key).sort()).toEqual(first.map(key).sort());
   }, 90_000);
+
+  it('a killed leader with a tail only it has truncates that tail when it returns', async () => {
+    const rill = cluster.client({ retry: RETRY, requestTimeoutMs: 5000 });
+    const ids = [...cluster.brokers.keys()].sort((a, b) => a - b);
+    await rill.admin().createTopics({ topics: [{ topic: 'diverge', replicaAssignment: [{ partition: 0, replicas: ids }] }] });
+    const start = await cluster.waitPartition(rill, 'diverge', 0, 'diverge-0 fully in sync', (d) => d.leader === ids[0] && d.isr.length === 3);
+    const leader = start.leader;
+    const followers = ids.filter((id) => id !== leader);
+    const all = rill.producer({ acks: -1, lingerMs: 0, retry: RETRY });
+    const acked: Array<{ key: string; value: string }> = [];
+    for (let i = 0; i < 10; i++) {
+      await all.send({ topic: 'diverge', messages: [{ key: 'k', value: `k:${i}`, partition: 0 }] });
+      acked.push({ key: 'k', value: `k:${i}` });
+    }
+    // The followers stopped (briefly, well within their sessions and the replica lag time), an
+    // acks=1 write lands on the leader only; then the leader dies with it.
+    for (const f of followers) cluster.pause(f);
+    // A fetch they had parked at the leader would carry the write into their socket buffers:
+    // let those expire (replica.fetch.wait.max.ms is 100) before writing.
+    await new Promise((r) => setTimeout(r, 400));
+    const one = cluster.client({ retry: { retries: 0 } }, [leader]).producer({ acks: 1, idempotent: false, lingerMs: 0 });
+    const [tail] = await one.send({ topic: 'diverge', messages: [{ key: 'k', value: 'tail-only-on-the-old-leader', partition: 0 }] });
+    expect(tail!.offset).toBe(10);
+    await cluster.kill(leader);
+    for (const f of followers) cluster.resume(f);
+
+    const watcher = cluster.client({ retry: RETRY, requestTimeoutMs: 5000 }, followers);
+    await cluster.waitPartition(watcher, 'diverge', 0, 'a new leader of diverge-0', (d) => d.leader >= 0 && d.leader !== leader, 15_000);
+    const next = watcher.producer({ acks: -1, lingerMs: 0, retry: RETRY });
+    for (let i = 10; i < 15; i++) {
+      await next.send({ topic: 'diverge', messages: [{ key: 'k', value: `k:${i}`, partition: 0 }] });
+      acked.push({ key: 'k', value: `k:${i}` });
+    }
+    // Back on its data dir, the old leader drops its tail, fetches k:10..k:14 and rejoins; led by
+    // it again, the partition holds exactly the acked records at the new leader's offsets.
+    await cluster.startBroker(leader);
+    await cluster.waitPartition(watcher, 'diverge', 0, `broker ${leader} back in the ISR`, (d) => d.isr.length === 3, 20_000);
+    await watcher.admin().electLeaders({ partitions: [{ topic: 'diverge', partitions: [0] }] });
+    await cluster.waitPartition(watcher, 'diverge', 0, `broker ${leader} leading diverge-0 again`, (d) => d.leader === leader);
+    const records = await waitFor('a full read through the returned leader', async () => readAll(watcher, 'diverge').catch(() => undefined));
+    expect(records.map((r) => `${r.offset}=${r.value}`)).toEqual(acked.map((a, i) => `${i}=${a.value}`));
+  }, 60_000);
 });
