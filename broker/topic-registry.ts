@@ -123,7 +123,8 @@ export class TopicRegistry {
     if (text !== null) {
       for (const info of parseTopicsFile(text, registry.path)) {
         registry.topics.set(info.name, info);
-        registry.effective.set(info.name, parseLogConfig({ ...info.configs }, logDefaults));
+        // A cluster broker's mirror keeps the cluster-only configs too: they are not log configs.
+        registry.effective.set(info.name, parseLogConfig(logOverridesOf(info.configs), logDefaults));
       }
     }
     return registry;
@@ -143,7 +144,7 @@ export class TopicRegistry {
       if (known === undefined || known.partitions < count) {
         const info: TopicInfo = { name, partitions: count, configs: known?.configs ?? {}, internal: known?.internal ?? isInternalTopicName(name) };
         this.topics.set(name, info);
-        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
+        this.effective.set(name, parseLogConfig(logOverridesOf(info.configs), this.logDefaults));
         this.logger.warn({ topic: name, partitions: count }, 'adopting partition logs that topics.json does not list (interrupted delete or lost topics.json)');
         adopted = true;
       }
