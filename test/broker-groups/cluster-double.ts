@@ -51,7 +51,7 @@ export class ClusterDouble implements ClusterHandle {
     private readonly dir: string,
     liveBrokerIds: number[],
   ) {
-    this.brokers = liveBrokerIds.map((id) => ({ nodeId: id, host: `broker-${id}.test`, port: 9000 + id, kafkaPort: null, rack: null }));
+    this.brokers = liveBrokerIds.map((id) => ({ nodeId: id, host: `broker-${id}.test`, port: 9000 + id, kafkaHost: `broker-${id}.test`, kafkaPort: null, rack: null }));
   }
 
   controllerId(): number | null {
