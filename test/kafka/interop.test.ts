@@ -2,7 +2,8 @@
  * Interop between KafkaJS and the `rill` CLI (dist/, as a child process), over one in-process
  * broker with both listeners:
  *  - records produced with KafkaJS are printed by `rill consume --format json` with their keys,
- *    headers and timestamps intact;
+ *    headers and timestamps intact, and records produced with the rill SDK reach a KafkaJS
+ *    group member the same way;
  *  - `rill groups reset-offsets --execute` on a stopped classic group, then a KafkaJS group
  *    member replays from exactly the new offsets.
  */
@@ -53,6 +54,32 @@ describe('KafkaJS and the rill CLI', () => {
       expect.objectContaining({ offset: 1, key: null, value: 'tick', headers: {}, timestamp: base + 7 }),
       expect.objectContaining({ offset: 2, key: 'user-2', value: 'bought', headers: { trace: 'def' }, timestamp: base + 9 }),
     ]);
+  }, 60_000);
+
+  it('records produced with the rill SDK reach a KafkaJS group member with keys, headers and timestamps', async () => {
+    const { broker, kafka } = await setup('audit', 1);
+    const base = 1_700_000_000_000;
+    await env.client(broker.port).producer().send({
+      topic: 'audit',
+      messages: [
+        { key: 'a', value: 'one', headers: { trace: 'abc', n: '1' }, timestamp: base },
+        { key: null, value: Buffer.from([0, 255]), timestamp: base + 1 },
+        { key: Buffer.from([1, 2]), value: null, headers: { bin: Buffer.from([7]) }, timestamp: base + 2 },
+      ],
+    });
+    const consumer = kafka.consumer({ groupId: 'auditors', maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    stops.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: 'audit', fromBeginning: true });
+    const got: Array<{ offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, unknown>; timestamp: string }> = [];
+    await consumer.run({ eachMessage: async ({ message }) => void got.push({ offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {}, timestamp: message.timestamp }) });
+    await waitFor(() => got.length >= 3, 30_000, 'three records read by KafkaJS');
+    expect(got.map((m) => [m.offset, m.key, m.value, m.timestamp])).toEqual([
+      ['0', Buffer.from('a'), Buffer.from('one'), String(base)],
+      ['1', null, Buffer.from([0, 255]), String(base + 1)],
+      ['2', Buffer.from([1, 2]), null, String(base + 2)],
+    ]);
+    expect(got.map((m) => m.headers)).toEqual([{ trace: Buffer.from('abc'), n: Buffer.from('1') }, {}, { bin: Buffer.from([7]) }]);
   }, 60_000);
 
   it('`rill groups reset-offsets --execute` on a stopped group, then a KafkaJS member replays from the new offsets', async () => {
