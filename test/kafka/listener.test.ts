@@ -169,13 +169,13 @@ describe('Kafka listener', () => {
     expect(l6.body.topics).toMatchObject([{ name: 'raw', partitions: [{ partitionIndex: 1, errorCode: 0, offset: 0 }, { partitionIndex: 7, errorCode: 3, offset: -1 }] }]);
   });
 
-  it('ListOffsets v9 special timestamps: -4 earliest local, -5 latest tiered (none), -3 max timestamp refused per partition', async () => {
+  it('ListOffsets v9 special timestamps: -4 earliest local, -5 latest tiered (none), -3 max timestamp refused per partition; an unknown partition still says so', async () => {
     const broker = await kafkaBroker();
     const c = await connect(broker);
     await c.request(KafkaApiKey.CreateTopics, 7, { topics: [{ name: 'ts', numPartitions: 5, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
     for (const p of [0, 1, 2, 3, 4]) await c.request(KafkaApiKey.Produce, 9, produceBody('ts', p, batch(['a', 'b', 'c'])));
     const partitions = [-1, -4, -5, -3, -2].map((timestamp, partitionIndex) => ({ partitionIndex, timestamp, currentLeaderEpoch: -1 }));
-    const l9 = await c.request(KafkaApiKey.ListOffsets, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'ts', partitions }, { name: 'nope', partitions: [{ partitionIndex: 0, timestamp: -4 }] }] });
+    const l9 = await c.request(KafkaApiKey.ListOffsets, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'ts', partitions }, { name: 'nope', partitions: [{ partitionIndex: 0, timestamp: -5 }] }] });
     expect(l9.body.topics).toMatchObject([
       { name: 'ts', partitions: [0, 1, 2, 3, 4].map((partitionIndex) => ({ partitionIndex, ...[{ errorCode: 0, offset: 3 }, { errorCode: 0, offset: 0 }, { errorCode: 0, offset: -1, timestamp: -1 }, { errorCode: 35, offset: -1 }, { errorCode: 0, offset: 0 }][partitionIndex] })) },
       { name: 'nope', partitions: [{ partitionIndex: 0, errorCode: 3, offset: -1 }] },

@@ -18,66 +18,47 @@ import { callRill } from '../rill-call.js';
 type Req = KafkaRequestBody<typeof LIST_OFFSETS>;
 type Res = KafkaResponseInput<typeof LIST_OFFSETS>;
 
+const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
 
-interface Answer {
-  partitionIndex: number;
-  errorCode: number;
-  oldStyleOffsets: number[];
-  timestamp: number;
-  offset: number;
-  leaderEpoch: number;
-}
-
-function answer(partitionIndex: number, errorCode: number, timestamp: number, offset: number): Answer {
-  return { partitionIndex, errorCode, oldStyleOffsets: errorCode === 0 && offset >= 0 ? [offset] : [], timestamp, offset, leaderEpoch: -1 };
+/** What the rill handler is asked for a Kafka timestamp: the special ones need only the checks. */
+function rillTimestamp(timestamp: number): number {
+  if (timestamp === EARLIEST_LOCAL) return EARLIEST;
+  // -3 and -5 are answered here; asking for the latest offset still runs the partition and
+  // leadership checks, whose errors win.
+  if (timestamp === MAX_TIMESTAMP || timestamp === LATEST_TIERED) return LATEST;
+  return timestamp;
 }
 
 export const listOffsetsHandler: KafkaHandler = async (ctx, body, _info, conn) => {
   const req = body as Req;
-  // Answers that need no log: keyed by topic then partition, merged back in request order.
-  const local = new Map<string, Map<number, Answer>>();
-  const localAnswer = (topic: string, p: number, a: Answer) => {
-    if (!local.has(topic)) local.set(topic, new Map());
-    local.get(topic)!.set(p, a);
-  };
-  for (const t of req.topics) {
-    for (const p of t.partitions) {
-      if (p.timestamp === MAX_TIMESTAMP) localAnswer(t.name, p.partitionIndex, answer(p.partitionIndex, ErrorCode.UNSUPPORTED_VERSION, -1, -1));
-      else if (p.timestamp === LATEST_TIERED) localAnswer(t.name, p.partitionIndex, answer(p.partitionIndex, 0, -1, -1));
-    }
-  }
   const rill = await callRill(
     ctx,
     'ListOffsets',
     {
       topics: req.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions
-          .filter((p) => !local.get(t.name)?.has(p.partitionIndex))
-          .map((p) => ({ partition: p.partitionIndex, currentLeaderEpoch: p.currentLeaderEpoch, timestamp: p.timestamp === EARLIEST_LOCAL ? EARLIEST : p.timestamp })),
-      }))
-      .filter((t) => t.partitions.length > 0),
+        partitions: t.partitions.map((p) => ({ partition: p.partitionIndex, currentLeaderEpoch: p.currentLeaderEpoch, timestamp: rillTimestamp(p.timestamp) })),
+      })),
     },
     conn,
   );
+  // The rill handler answers every topic and partition in request order, one for one.
   const res: Res = {
     throttleTimeMs: 0,
-    topics: req.topics.map((t) => {
-      const fromRill = new Map(rill.topics.filter((r) => r.name === t.name).flatMap((r) => r.partitions).map((p) => [p.partition, p]));
-      return {
-        name: t.name,
-        partitions: t.partitions.map((q) => {
-          const own = local.get(t.name)?.get(q.partitionIndex);
-          if (own) return own;
-          const p = fromRill.get(q.partitionIndex);
-          return p ? answer(p.partition, p.errorCode, p.timestamp, p.offset) : answer(q.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
-        }),
-      };
-    }),
+    topics: rill.topics.map((t, ti) => ({
+      name: t.name,
+      partitions: t.partitions.map((p, pi) => {
+        const asked = req.topics[ti]?.partitions[pi]?.timestamp;
+        let { errorCode, timestamp, offset } = p;
+        if (errorCode === 0 && asked === MAX_TIMESTAMP) [errorCode, timestamp, offset] = [ErrorCode.UNSUPPORTED_VERSION, -1, -1];
+        else if (errorCode === 0 && asked === LATEST_TIERED) [timestamp, offset] = [-1, -1];
+        return { partitionIndex: p.partition, errorCode, oldStyleOffsets: errorCode === 0 && offset >= 0 ? [offset] : [], timestamp, offset, leaderEpoch: -1 };
+      }),
+    })),
   };
   return res;
 };
