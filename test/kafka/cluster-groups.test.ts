@@ -39,6 +39,18 @@ describe('classic groups on a cluster (KafkaJS)', () => {
     }
   }
 
+  /** The node ids Metadata v9 lists as brokers and as the topic's leaders, asked of `kafkaPort`. */
+  async function metadataNodes(kafkaPort: number): Promise<{ brokers: number[]; leaders: number[] }> {
+    const c = await RawKafkaClient.connect(kafkaPort);
+    try {
+      const r = await c.request(KafkaApiKey.Metadata, 9, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const body = r.body as { brokers: Array<{ nodeId: number }>; topics: Array<{ partitions: Array<{ leaderId: number }> }> };
+      return { brokers: body.brokers.map((b) => b.nodeId).sort(), leaders: body.topics[0]!.partitions.map((p) => p.leaderId) };
+    } finally {
+      await c.close();
+    }
+  }
+
   it('closing the coordinating broker: the member finds the new coordinator and resumes from its commits', async () => {
     await env.start();
     const brokers = await env.brokersUp(3, { kafkaPort: 0, 'offsets.topic.num.partitions': 3, 'group.initial.rebalance.delay.ms': 0 });
@@ -79,6 +91,11 @@ describe('classic groups on a cluster (KafkaJS)', () => {
     const survivors = brokers.filter((b) => b.nodeId !== coordinator);
     await waitFor(async () => (await coordinatorOf(survivors[0]!.kafkaPort!, 'ledger').catch(() => coordinator)) !== coordinator, 30_000, 'a new coordinator');
     expect(survivors.map((b) => b.nodeId)).toContain(await coordinatorOf(survivors[1]!.kafkaPort!, 'ledger'));
+    // The survivors stop advertising the closed broker, as broker and as leader.
+    await waitFor(async () => {
+      const md = await metadataNodes(survivors[0]!.kafkaPort!);
+      return !md.brokers.includes(coordinator) && md.leaders.every((l) => l !== coordinator && l >= 0);
+    }, 30_000, 'Metadata without the closed broker');
 
     await produce(30, 30);
     await waitFor(() => new Set(seen.map((s) => s.value)).size === 60, 60_000, 'the next 30 records consumed after the failover');
