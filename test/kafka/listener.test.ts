@@ -59,7 +59,7 @@ describe('Kafka listener', () => {
       const byKey = new Map(keys.map((k) => [k.apiKey, k]));
       expect(byKey.get(KafkaApiKey.Produce)).toEqual({ apiKey: 0, minVersion: 3, maxVersion: 9 });
       expect(byKey.get(KafkaApiKey.Fetch)).toEqual({ apiKey: 1, minVersion: 4, maxVersion: 12 });
-      expect(byKey.get(KafkaApiKey.ListOffsets)).toEqual({ apiKey: 2, minVersion: 0, maxVersion: 6 });
+      expect(byKey.get(KafkaApiKey.ListOffsets)).toEqual({ apiKey: 2, minVersion: 0, maxVersion: 9 });
       expect(byKey.get(KafkaApiKey.Metadata)).toEqual({ apiKey: 3, minVersion: 0, maxVersion: 9 });
       expect(byKey.get(KafkaApiKey.ApiVersions)).toEqual({ apiKey: 18, minVersion: 0, maxVersion: 3 });
       for (const k of [KafkaApiKey.CreateTopics, KafkaApiKey.DeleteTopics, KafkaApiKey.InitProducerId, KafkaApiKey.DescribeConfigs]) {
@@ -167,6 +167,19 @@ describe('Kafka listener', () => {
     expect(l0.body.topics).toMatchObject([{ name: 'raw', partitions: [{ partitionIndex: 1, errorCode: 0, oldStyleOffsets: [4] }] }]);
     const l6 = await c.request(KafkaApiKey.ListOffsets, 6, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'raw', partitions: [{ partitionIndex: 1, timestamp: -2 }, { partitionIndex: 7, timestamp: -1 }] }] });
     expect(l6.body.topics).toMatchObject([{ name: 'raw', partitions: [{ partitionIndex: 1, errorCode: 0, offset: 0 }, { partitionIndex: 7, errorCode: 3, offset: -1 }] }]);
+  });
+
+  it('ListOffsets v9 special timestamps: -4 earliest local, -5 latest tiered (none), -3 max timestamp refused per partition; an unknown partition still says so', async () => {
+    const broker = await kafkaBroker();
+    const c = await connect(broker);
+    await c.request(KafkaApiKey.CreateTopics, 7, { topics: [{ name: 'ts', numPartitions: 5, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    for (const p of [0, 1, 2, 3, 4]) await c.request(KafkaApiKey.Produce, 9, produceBody('ts', p, batch(['a', 'b', 'c'])));
+    const partitions = [-1, -4, -5, -3, -2].map((timestamp, partitionIndex) => ({ partitionIndex, timestamp, currentLeaderEpoch: -1 }));
+    const l9 = await c.request(KafkaApiKey.ListOffsets, 9, { replicaId: -1, isolationLevel: 0, topics: [{ name: 'ts', partitions }, { name: 'nope', partitions: [{ partitionIndex: 0, timestamp: -5 }] }] });
+    expect(l9.body.topics).toMatchObject([
+      { name: 'ts', partitions: [0, 1, 2, 3, 4].map((partitionIndex) => ({ partitionIndex, ...[{ errorCode: 0, offset: 3 }, { errorCode: 0, offset: 0 }, { errorCode: 0, offset: -1, timestamp: -1 }, { errorCode: 35, offset: -1 }, { errorCode: 0, offset: 0 }][partitionIndex] })) },
+      { name: 'nope', partitions: [{ partitionIndex: 0, errorCode: 3, offset: -1 }] },
+    ]);
   });
 
   it('Metadata advertises kafka.advertised.host/port, never the rill port', async () => {

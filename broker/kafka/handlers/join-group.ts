@@ -1,9 +1,10 @@
 /**
- * Kafka JoinGroup (key 11) v0-7, on a classic group (broker/groups/classic/). The response may
+ * Kafka JoinGroup (key 11) v0-9, on a classic group (broker/groups/classic/). The response may
  * wait: until the rebalance completes, bounded by the group's rebalance timeout (or the
  * initial rebalance delay), and is answered when the coordinator shuts down.
  * v0 has no rebalance timeout (the session timeout serves); v4+ new members first get
- * MEMBER_ID_REQUIRED with their id; v7 answers the protocol type and a nullable name.
+ * MEMBER_ID_REQUIRED with their id; v7 answers the protocol type and a nullable name; v8's reason is
+ * accepted and ignored; v9's skipAssignment is always false.
  */
 import type { JOIN_GROUP, KafkaRequestBody, KafkaResponseInput } from '../../../protocol/kafka/index.js';
 import type { JoinResult } from '../../groups/classic/groups.js';
@@ -40,6 +41,8 @@ export const joinGroupHandler: KafkaHandler = async (ctx, req, info, conn) => {
     // Before v7 the name is not nullable: Kafka sends '' for none.
     protocolName: v >= 7 ? result.protocolName : (result.protocolName ?? ''),
     leader: result.leader,
+    // rill never assigns for a classic group: the leader always runs the assignment.
+    skipAssignment: false,
     memberId: result.memberId,
     members: result.members,
   } satisfies KafkaResponseInput<typeof JOIN_GROUP>;

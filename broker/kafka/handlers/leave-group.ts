@@ -1,5 +1,5 @@
 /**
- * Kafka LeaveGroup (key 13) v0-4, on a classic group: v0-2 one member (its error is the
+ * Kafka LeaveGroup (key 13) v0-5 (v5's per-member reason is accepted and ignored), on a classic group: v0-2 one member (its error is the
  * response's), v3+ a batch (by member id, or by group.instance.id for static members) with an
  * error per member and the top-level error reserved for the group as a whole.
  */

@@ -1,7 +1,8 @@
 /**
- * JoinGroup (API key 11), versions 0-7 served; flexible versions (compact encodings, tagged fields) 6+.
+ * JoinGroup (API key 11), versions 0-9 served; flexible versions (compact encodings, tagged fields) 6+.
  * Transcribed from Apache Kafka's JoinGroupRequest.json / JoinGroupResponse.json (whose validVersions
- * are 0-9); fields that exist only outside 0-7 are left out.
+ * are 0-9); v8 adds the join reason (logged nowhere, accepted), v9 the SkipAssignment flag (always false: rill
+ * never runs a server-side assignor for classic groups).
  *
  * Request:
  *   groupId: string
@@ -14,6 +15,7 @@
  *     name: string
  *     metadata: bytes
  *   }]
+ *   reason: string   (v8+, null v8+, default null)
  *
  * Response:
  *   throttleTimeMs: int32   (v2+)
@@ -22,6 +24,7 @@
  *   protocolType: string   (v7+, null v7+, default null)
  *   protocolName: string   (null v7+)
  *   leader: string
+ *   skipAssignment: bool   (v9+, default false)
  *   memberId: string
  *   members: [{
  *     memberId: string
@@ -35,7 +38,7 @@ export const JOIN_GROUP = {
   key: 11,
   name: 'JoinGroup',
   minVersion: 0,
-  maxVersion: 7,
+  maxVersion: 9,
   flexibleVersions: '6+',
   request: [
     { name: 'groupId', type: 'string', versions: '0+' },
@@ -48,6 +51,7 @@ export const JOIN_GROUP = {
       { name: 'name', type: 'string', versions: '0+' },
       { name: 'metadata', type: 'bytes', versions: '0+' },
     ] },
+    { name: 'reason', type: 'string', versions: '8+', nullableVersions: '8+', default: null },
   ],
   response: [
     { name: 'throttleTimeMs', type: 'int32', versions: '2+' },
@@ -56,6 +60,7 @@ export const JOIN_GROUP = {
     { name: 'protocolType', type: 'string', versions: '7+', nullableVersions: '7+', default: null },
     { name: 'protocolName', type: 'string', versions: '0+', nullableVersions: '7+' },
     { name: 'leader', type: 'string', versions: '0+' },
+    { name: 'skipAssignment', type: 'bool', versions: '9+', default: false },
     { name: 'memberId', type: 'string', versions: '0+' },
     { name: 'members', type: '[]struct', versions: '0+', fields: [
       { name: 'memberId', type: 'string', versions: '0+' },

@@ -1,7 +1,7 @@
 /**
- * LeaveGroup (API key 13), versions 0-4 served; flexible versions (compact encodings, tagged fields) 4+.
+ * LeaveGroup (API key 13), versions 0-5 served; flexible versions (compact encodings, tagged fields) 4+.
  * Transcribed from Apache Kafka's LeaveGroupRequest.json / LeaveGroupResponse.json (whose validVersions
- * are 0-5); fields that exist only outside 0-4 are left out.
+ * are 0-5); v5 adds a per-member leave reason (accepted, not kept).
  *
  * Request:
  *   groupId: string
@@ -9,6 +9,7 @@
  *   members: [{   (v3+)
  *     memberId: string   (v3+)
  *     groupInstanceId: string   (v3+, null v3+, default null)
+ *     reason: string   (v5+, null v5+, default null)
  *   }]
  *
  * Response:
@@ -26,7 +27,7 @@ export const LEAVE_GROUP = {
   key: 13,
   name: 'LeaveGroup',
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   flexibleVersions: '4+',
   request: [
     { name: 'groupId', type: 'string', versions: '0+' },
@@ -34,6 +35,7 @@ export const LEAVE_GROUP = {
     { name: 'members', type: '[]struct', versions: '3+', fields: [
       { name: 'memberId', type: 'string', versions: '3+' },
       { name: 'groupInstanceId', type: 'string', versions: '3+', nullableVersions: '3+', default: null },
+      { name: 'reason', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
     ] },
   ],
   response: [

@@ -1,7 +1,8 @@
 /**
- * ListOffsets (API key 2), versions 0-6 served; flexible versions (compact encodings, tagged fields) 6+.
+ * ListOffsets (API key 2), versions 0-9 served; flexible versions (compact encodings, tagged fields) 6+.
  * Transcribed from Apache Kafka's ListOffsetsRequest.json / ListOffsetsResponse.json (whose validVersions
- * are 0-10); fields that exist only outside 0-6 are left out.
+ * are 0-10); v7-9 add no fields, only the special timestamps -3 (max timestamp), -4 (earliest
+ * local) and -5 (latest tiered); v10's timeoutMs is left out.
  *
  * Request:
  *   replicaId: int32
@@ -36,7 +37,7 @@ export const LIST_OFFSETS = {
   key: 2,
   name: 'ListOffsets',
   minVersion: 0,
-  maxVersion: 6,
+  maxVersion: 9,
   flexibleVersions: '6+',
   request: [
     { name: 'replicaId', type: 'int32', versions: '0+' },

@@ -125,7 +125,7 @@ describe('KafkaJS-encoded requests decode', () => {
     for (let v = 0; v <= 3; v++) {
       const body = await decodeKafkajsRequest('leaveGroup', v, { groupId: 'g', memberId: 'm1', members: [{ memberId: 'm1' }] });
       expect(body.groupId).toBe('g');
-      if (v >= 3) expect(body.members).toEqual([{ memberId: 'm1', groupInstanceId: null }]);
+      if (v >= 3) expect(body.members).toEqual([{ memberId: 'm1', groupInstanceId: null, reason: null }]);
       else expect(body.memberId).toBe('m1');
     }
   });
