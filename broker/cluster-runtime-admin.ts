@@ -9,8 +9,8 @@
  * - deleteTopic: the topic key and its partition keys go in one transaction; every replica's
  *   broker then sees stop-replica and deletes its log.
  * - alterTopicConfigs: compare-and-swap of the topic record's configs, re-applied to the latest.
- * - electLeaders (preferred): the controller's job; another broker answers NOT_CONTROLLER
- *   so the client asks the controller, as with Kafka's ElectLeaders.
+ * - electLeaders (preferred or unclean): the controller's job; another broker answers
+ *   NOT_CONTROLLER so the client asks the controller, as with Kafka's ElectLeaders.
  */
 import { randomUUID } from 'node:crypto';
 import { ERRORS, rillError } from '../protocol/errors.js';
@@ -81,22 +81,22 @@ export async function deleteClusterTopic(ctx: ClusterAdminContext, name: string)
 }
 
 export async function electClusterLeaders(ctx: ClusterAdminContext, type: ElectionType, partitions: ReadonlyArray<{ topic: string; partition: number }> | null): Promise<ElectLeadersResult[]> {
-  if (type === 'unclean') {
-    return (partitions ?? []).map((p) => ({ ...p, errorCode: ERRORS.INVALID_REQUEST.code, errorMessage: 'unclean election on demand is not supported; set unclean.leader.election.enable on the topic' }));
-  }
   if (ctx.controller.activeEpoch() === null) {
     throw rillError('NOT_CONTROLLER', `broker ${ctx.nodeId} is not the controller (controller: ${ctx.view.cache.controller?.value.nodeId ?? 'none'})`);
   }
-  const results = await ctx.controller.electPreferredLeaders(partitions === null ? undefined : partitions.map((p) => ({ ...p })));
+  const refs = partitions === null ? undefined : partitions.map((p) => ({ ...p }));
+  const results = type === 'unclean' ? await ctx.controller.electUncleanLeaders(refs) : await ctx.controller.electPreferredLeaders(refs);
   return results.map((r) => {
     const ref = { topic: r.topic, partition: r.partition };
     switch (r.outcome) {
       case 'elected':
         return { ...ref, errorCode: 0, errorMessage: null };
       case 'not-needed':
-        return { ...ref, errorCode: ERRORS.ELECTION_NOT_NEEDED.code, errorMessage: 'the preferred replica already leads' };
+        return { ...ref, errorCode: ERRORS.ELECTION_NOT_NEEDED.code, errorMessage: type === 'unclean' ? 'the partition has a leader' : 'the preferred replica already leads' };
       case 'not-available':
-        return { ...ref, errorCode: ERRORS.PREFERRED_LEADER_NOT_AVAILABLE.code, errorMessage: 'the preferred replica is down or out of the ISR' };
+        return type === 'unclean'
+          ? { ...ref, errorCode: ERRORS.ELIGIBLE_LEADERS_NOT_AVAILABLE.code, errorMessage: 'no replica of the partition is live' }
+          : { ...ref, errorCode: ERRORS.PREFERRED_LEADER_NOT_AVAILABLE.code, errorMessage: 'the preferred replica is down or out of the ISR' };
       case 'unknown-partition':
         return { ...ref, errorCode: ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code, errorMessage: 'no such partition' };
       default:

@@ -5,7 +5,8 @@
  * - reconciles every partition against the live brokers (leader-election.ts decides; the
  *   writer swaps): on activation, on every change under `brokers/` and `topics/`, and again
  *   after a lost swap (re-read and obey),
- * - moves leadership back to preferred replicas on demand and, with
+ * - on demand (ElectLeaders), elects unclean leaders for leaderless partitions, and moves
+ *   leadership back to preferred replicas, and, with
  *   auto.leader.rebalance.enable, every leader.imbalance.check.interval for brokers above
  *   leader.imbalance.per.broker.percentage.
  * Reconciliation is level-triggered (it compares what is with what should be, never replays
@@ -21,7 +22,7 @@ import type { ClusterStore, Follow, Versioned } from './store.js';
 import type { ControllerElection } from './election.js';
 import { ControllerWriter, FencedControllerError } from './writer.js';
 import { placeReplicas, type PlacementBroker } from './placement.js';
-import { brokersOverImbalance, electPreferred, initialPartitionState, reconcilePartition, type CurrentPartition, type LiveBrokers, type PreferredElection } from './leader-election.js';
+import { brokersOverImbalance, electPreferred, electUnclean, initialPartitionState, reconcilePartition, type CurrentPartition, type Election, type LiveBrokers } from './leader-election.js';
 import { DEFAULT_CLUSTER_CONTROL_OPTIONS, SILENT_LOGGER, type ClusterControlOptions, type ClusterLogger } from './options.js';
 
 export interface CreateTopicRequest {
@@ -38,7 +39,8 @@ export interface TopicPartitionRef {
   partition: number;
 }
 
-export type PreferredElectionResult = TopicPartitionRef & { outcome: PreferredElection['outcome'] | 'unknown-partition' | 'conflict' };
+/** 'conflict': the partition changed between the read and the swap (the caller may ask again). */
+export type ElectionResult = TopicPartitionRef & { outcome: Election['outcome'] | 'unknown-partition' | 'conflict' };
 
 export interface ReconcileSummary {
   epoch: number;
@@ -287,23 +289,45 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /** Preferred leader election for the given partitions, or every partition. */
-  async electPreferredLeaders(partitions?: TopicPartitionRef[]): Promise<PreferredElectionResult[]> {
+  electPreferredLeaders(partitions?: TopicPartitionRef[]): Promise<ElectionResult[]> {
+    return this.electOnDemand('preferred', electPreferred, partitions);
+  }
+
+  /**
+   * Unclean leader election for the given partitions, or every partition: each one without a
+   * valid leader gets a live replica as leader even from outside the ISR (acknowledged records
+   * only the dead ISR held are lost), whatever unclean.leader.election.enable says.
+   */
+  electUncleanLeaders(partitions?: TopicPartitionRef[]): Promise<ElectionResult[]> {
+    return this.electOnDemand('unclean', electUnclean, partitions);
+  }
+
+  /** One election per partition, each written by compare-and-swap on the state it was decided on. */
+  private async electOnDemand(type: 'preferred' | 'unclean', decide: (p: CurrentPartition, live: LiveBrokers) => Election, partitions?: TopicPartitionRef[]): Promise<ElectionResult[]> {
     const writer = this.requireWriter();
     const view = await this.read();
     const wanted = partitions ?? [...view.partitions.keys()].map((k) => parseKey(`${PARTITIONS_PREFIX}${k}`)).flatMap((k) => (k?.kind === 'partition' ? [{ topic: k.topic, partition: k.partition }] : []));
-    const out: PreferredElectionResult[] = [];
+    const out: ElectionResult[] = [];
     for (const ref of wanted) {
       const current = this.currentOf(view, ref);
       if (current === null) {
         out.push({ ...ref, outcome: 'unknown-partition' });
         continue;
       }
-      const decision = electPreferred(current, view.live);
+      const decision = decide(current, view.live);
       if (decision.outcome !== 'elected') {
         out.push({ ...ref, outcome: decision.outcome });
         continue;
       }
       const result = await writer.swapPartition(ref.topic, ref.partition, current.modRevision, decision.state);
+      if (result === 'written') {
+        const { leader, leaderEpoch, isr } = decision.state;
+        // An unclean winner from outside the old ISR drops whatever only that ISR held.
+        const lossy = type === 'unclean' && !current.state.isr.includes(leader);
+        const fields = { ...ref, leader, leaderEpoch, isr, electionType: type };
+        if (lossy) this.logger.warn(fields, 'unclean leader elected from outside the ISR; records only the old ISR held are lost');
+        else this.logger.info(fields, 'leader elected on demand');
+      }
       out.push({ ...ref, outcome: result === 'written' ? 'elected' : 'conflict' });
     }
     return out;
@@ -316,7 +340,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /** One auto-rebalance check: preferred elections for brokers over the imbalance threshold. */
-  async rebalanceImbalanced(): Promise<PreferredElectionResult[]> {
+  async rebalanceImbalanced(): Promise<ElectionResult[]> {
     if (this.activeEpoch() === null) return [];
     const view = await this.read();
     const refs: TopicPartitionRef[] = [];

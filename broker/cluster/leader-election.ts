@@ -78,19 +78,34 @@ export function reconcilePartition(p: CurrentPartition, live: LiveBrokers, uncle
   return state.leader === NO_LEADER ? null : changed(state, NO_LEADER, [...state.isr], true);
 }
 
-export type PreferredElection =
+/** The decision of an election on demand (ElectLeaders) for one partition. */
+export type Election =
   | { outcome: 'elected'; state: PartitionState }
   | { outcome: 'not-needed' }
-  /** The preferred replica is down or not in the ISR. */
+  /** Preferred: the preferred replica is down or not in the ISR. Unclean: no replica is live. */
   | { outcome: 'not-available' };
 
 /** Kafka's preferred replica election: move leadership back to replicas[0] when it can lead. */
-export function electPreferred(p: CurrentPartition, live: LiveBrokers): PreferredElection {
+export function electPreferred(p: CurrentPartition, live: LiveBrokers): Election {
   const preferred = p.replicas[0]!;
   if (p.state.leader === preferred && isValidLeader(p, live)) return { outcome: 'not-needed' };
   if (!live.has(preferred) || !p.state.isr.includes(preferred)) return { outcome: 'not-available' };
   const isr = p.state.isr.filter((id) => live.has(id));
   return { outcome: 'elected', state: changed(p.state, preferred, isr, true) };
+}
+
+/**
+ * Kafka's unclean election on demand (kafka-leader-election --election-type unclean): a
+ * partition without a valid leader gets one as offline election with unclean election enabled
+ * would pick it (reconcilePartition decides, so the rule lives in one place): a live ISR member
+ * first, else the first live replica as the whole ISR. A partition with a valid leader needs
+ * none; one with no live replica cannot have one (its state is left as it is).
+ */
+export function electUnclean(p: CurrentPartition, live: LiveBrokers): Election {
+  if (isValidLeader(p, live)) return { outcome: 'not-needed' };
+  const next = reconcilePartition(p, live, true);
+  if (next === null || next.leader === NO_LEADER) return { outcome: 'not-available' };
+  return { outcome: 'elected', state: next };
 }
 
 /**

@@ -144,6 +144,40 @@ describe.skipIf(!hasEtcd)('controller (real etcd)', () => {
     expect(await partitionState(c.store, 'dirty', 0)).toEqual({ leader: 1, leaderEpoch: 1, isr: [1], partitionEpoch: 2 });
   });
 
+  it('elects unclean leaders on demand: out of the ISR when no ISR member lives, not needed with a leader, not available with no live replica', async () => {
+    // Unclean election is off (the default): only the on-demand election may elect outside the ISR.
+    const { byId } = await startCluster([1, 2, 3]);
+    let c = await activeController(byId);
+    await c.controller.createTopic({ name: 'u', numPartitions: 3, replicationFactor: 2, replicaAssignment: [[2, 1], [1, 3], [2]] });
+    // Only 2 in the ISR of u/0 (as after 1 fell behind).
+    const kv = (await c.store.get(partitionKey('u', 0), Records.partition))!;
+    await new ControllerWriter(c.store, c.controller.activeEpoch()!).swapPartition('u', 0, kv.modRevision, { ...kv.value, isr: [2], partitionEpoch: 1 });
+    const store = c.store;
+    await stopNode(byId, 2);
+    await waitFor('u/0 and u/2 offline', async () => {
+      const [s0, s2] = [await partitionState(store, 'u', 0), await partitionState(store, 'u', 2)];
+      return s0?.leader === -1 && s2?.leader === -1 ? true : undefined;
+    });
+    c = await activeController(byId);
+    await c.controller.settled();
+    expect(await partitionState(store, 'u', 0)).toEqual({ leader: -1, leaderEpoch: 1, isr: [2], partitionEpoch: 2 });
+    // A broker that is not the controller refuses.
+    const other = [...byId.values()].find((n) => n !== c)!;
+    await expect(other.controller.electUncleanLeaders([{ topic: 'u', partition: 0 }])).rejects.toMatchObject({ errorName: 'NOT_CONTROLLER' });
+
+    const results = await c.controller.electUncleanLeaders([{ topic: 'u', partition: 0 }, { topic: 'u', partition: 1 }, { topic: 'u', partition: 2 }, { topic: 'u', partition: 9 }, { topic: 'nope', partition: 0 }]);
+    expect(results.map((r) => `${r.topic}/${r.partition}:${r.outcome}`)).toEqual(['u/0:elected', 'u/1:not-needed', 'u/2:not-available', 'u/9:unknown-partition', 'nope/0:unknown-partition']);
+    // 1 leads although it was out of the ISR, and is the whole ISR; both epochs bumped.
+    expect(await partitionState(store, 'u', 0)).toEqual({ leader: 1, leaderEpoch: 2, isr: [1], partitionEpoch: 3 });
+    expect(await partitionState(store, 'u', 2)).toEqual({ leader: -1, leaderEpoch: 1, isr: [2], partitionEpoch: 1 });
+    // Every partition (none named): only u/2 still has no leader, and none can be elected.
+    const all = await c.controller.electUncleanLeaders();
+    expect(all.map((r) => `${r.topic}/${r.partition}:${r.outcome}`).sort()).toEqual(['u/0:not-needed', 'u/1:not-needed', 'u/2:not-available']);
+    // The controller's reconciliation keeps the new state (unclean election stays off otherwise).
+    await c.controller.settled();
+    expect(await partitionState(store, 'u', 0)).toEqual({ leader: 1, leaderEpoch: 2, isr: [1], partitionEpoch: 3 });
+  });
+
   it('moves leadership back to the preferred replica on demand and when imbalanced', async () => {
     const { byId } = await startCluster([1, 2]);
     const c = await activeController(byId);
