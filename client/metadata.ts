@@ -6,6 +6,11 @@
  * `maxAgeMs`. Concurrent refreshes for the same topics share one Metadata request. Producers
  * ask with `allowAutoTopicCreation` so a first send can create its topic (the broker's
  * `auto.create.topics.enable` decides).
+ *
+ * Leader epochs (KIP-320): a partition's cached leaderEpoch never moves backwards. In a
+ * cluster every broker answers Metadata from its own copy of the cluster state, and a broker
+ * that has not yet seen a leader change would otherwise send the client back to the old leader;
+ * its answer is ignored for each partition where the cache already knows a newer epoch.
  */
 import type { Logger } from 'pino';
 import type { MetadataResponse } from '../protocol/apis/index.js';
@@ -89,6 +94,12 @@ export class Metadata {
     return c?.info.partitions[partition]?.leader ?? -1;
   }
 
+  /** The leader epoch the cache knows for a partition, or -1 (sent as "unknown": no check). */
+  leaderEpochOf(topic: string, partition: number): number {
+    const c = this.topics.get(topic);
+    return c?.info.partitions[partition]?.leaderEpoch ?? -1;
+  }
+
   markStale(topic: string): void {
     this.stale.add(topic);
   }
@@ -148,8 +159,15 @@ export class Metadata {
     const now = Date.now();
     for (const t of response.topics) {
       if (t.errorCode === ErrorCode.NONE) {
+        const previous = this.topics.get(t.name)?.info.partitions;
         const partitions: PartitionInfo[] = [];
         for (const p of t.partitions) {
+          const known = previous?.[p.partition];
+          if (known !== undefined && isOlder(p.leaderEpoch, known.leaderEpoch)) {
+            this.opts.logger.debug({ topic: t.name, partition: p.partition, answered: p.leaderEpoch, known: known.leaderEpoch }, 'stale metadata for partition ignored');
+            partitions[p.partition] = known;
+            continue;
+          }
           partitions[p.partition] = { partition: p.partition, leader: p.errorCode === ErrorCode.NONE ? p.leader : -1, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
         }
         // A sparse array would mean the broker skipped a partition: treat the hole as leaderless.
@@ -165,4 +183,12 @@ export class Metadata {
     this.opts.logger.debug({ topics: topics ?? 'all', brokers: response.brokers.length }, 'metadata refreshed');
     return response;
   }
+}
+
+/**
+ * An answered epoch older than the cached one. -1 (a standalone broker, or no epoch known)
+ * never counts as older: without epochs there is nothing to compare.
+ */
+function isOlder(answered: number, known: number): boolean {
+  return answered >= 0 && known >= 0 && answered < known;
 }

@@ -86,6 +86,12 @@ export class Fetcher {
   private readonly inFlight = new Map<number, NodeFetches>();
   private readonly decoder = new ChunkDecoder();
   private readonly refreshingTopics = new Set<string>();
+  /**
+   * Partitions whose leader answered NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH or whose
+   * connection failed: they wait for their topic's metadata refresh. Only they wait; the
+   * topic's other partitions keep fetching from the leaders the cache knows.
+   */
+  private readonly awaitingLeader = new Set<string>();
   private totalBufferedBytes = 0;
   private readonly abort = new AbortController();
   private kickScheduled = false;
@@ -215,11 +221,13 @@ export class Fetcher {
         if (st.paused || st.bufferedBytes >= this.opts.maxBytesPerPartition) continue;
         if (this.totalBufferedBytes >= this.opts.maxPrefetchBytes) continue;
       }
-      const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
-      if (leader < 0 || !this.opts.pool.hasNode(leader) || this.opts.metadata.cached(st.topic) === undefined) {
+      if (!this.hasLeader(st) || this.awaitingLeader.has(st.key)) {
         this.refreshTopic(st.topic);
         continue;
       }
+      // Expired or marked stale by another partition: refresh in the background.
+      if (this.opts.metadata.cached(st.topic) === undefined) this.refreshTopic(st.topic);
+      const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
       const target = wantsResolve ? toResolve : st.caughtUp ? toPoll : toFetch;
       let list = target.get(leader);
       if (list === undefined) {
@@ -258,7 +266,7 @@ export class Fetcher {
   private fetchFrom(node: number, states: PartitionState[], pollSlot: number): void {
     const epochs = new Array<number>(states.length);
     const offsets = new Array<number>(states.length);
-    const byTopic = new Map<string, Array<{ partition: number; fetchOffset: number; partitionMaxBytes: number }>>();
+    const byTopic = new Map<string, Array<{ partition: number; currentLeaderEpoch: number; fetchOffset: number; partitionMaxBytes: number }>>();
     for (let i = 0; i < states.length; i++) {
       const st = states[i]!;
       st.fetching = true;
@@ -269,7 +277,10 @@ export class Fetcher {
         list = [];
         byTopic.set(st.topic, list);
       }
-      list.push({ partition: st.partition, fetchOffset: st.fetchOffset, partitionMaxBytes: st.fetchSizeBytes });
+      // The leader fences a stale epoch (FENCED_LEADER_EPOCH: refresh) and one it does not know
+      // yet (UNKNOWN_LEADER_EPOCH: back off), so a deposed leader never serves us (KIP-320).
+      const currentLeaderEpoch = this.opts.metadata.leaderEpochOf(st.topic, st.partition);
+      list.push({ partition: st.partition, currentLeaderEpoch, fetchOffset: st.fetchOffset, partitionMaxBytes: st.fetchSizeBytes });
     }
     const request = {
       maxWaitMs: this.opts.maxWaitMs,
@@ -371,7 +382,7 @@ export class Fetcher {
       return;
     }
     if (errorEntry(code).retriable) {
-      if (codeNeedsMetadataRefresh(code)) this.opts.metadata.markStale(st.topic);
+      if (codeNeedsMetadataRefresh(code)) this.awaitLeader(st);
       st.failures++;
       st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
       this.log.debug({ topic: st.topic, partition: st.partition, error: name, failures: st.failures }, 'fetch failed; will retry');
@@ -391,7 +402,7 @@ export class Fetcher {
         this.fail(st, err);
         continue;
       }
-      this.opts.metadata.markStale(st.topic);
+      this.awaitLeader(st);
       st.failures++;
       st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
     }
@@ -418,7 +429,8 @@ export class Fetcher {
       this.onRequestError(states, epochs, err as Error);
       return;
     }
-    conn.request('ListOffsets', listOffsetsRequest(states, specs), { signal: this.abort.signal }).then(
+    const request = listOffsetsRequest(states, specs, (st) => this.opts.metadata.leaderEpochOf(st.topic, st.partition));
+    conn.request('ListOffsets', request, { signal: this.abort.signal }).then(
       (response) => {
         applyStartPositions(states, epochs, specs, response, (st, code) => this.onPartitionError(st, code, -1, -1));
         done();
@@ -444,6 +456,7 @@ export class Fetcher {
     this.opts.metadata.topic(topic, { waitForTopic: true, signal: this.abort.signal }).then(
       (info) => {
         this.refreshingTopics.delete(topic);
+        this.leadersKnown(topic);
         for (const st of this.partitions.values()) {
           if (st.topic === topic && st.partition >= info.partitions.length) {
             this.fail(st, rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${info.partitions.length} partition(s); partition ${st.partition} does not exist`, { topic, partition: st.partition }));
@@ -454,6 +467,7 @@ export class Fetcher {
       (err: Error) => {
         this.refreshingTopics.delete(topic);
         if (this.stopped) return;
+        const waited = this.leadersKnown(topic);
         // A consumer outlives broker restarts: retriable trouble (broker down, topic not there
         // yet) is retried for as long as it lasts, with capped backoff; the rest stops the partitions.
         const retriable = isRetriable(err);
@@ -461,6 +475,8 @@ export class Fetcher {
         let wakeInMs = -1;
         for (const st of this.partitions.values()) {
           if (st.topic !== topic || st.removed) continue;
+          // The refresh still updated the cache: partitions that have a leader keep fetching.
+          if (retriable && this.hasLeader(st) && !waited.has(st.key)) continue;
           if (!retriable) {
             this.fail(st, err);
             continue;
@@ -472,6 +488,28 @@ export class Fetcher {
         if (wakeInMs >= 0) this.armTimer(wakeInMs);
       },
     );
+  }
+
+  private awaitLeader(st: PartitionState): void {
+    this.awaitingLeader.add(st.key);
+    this.opts.metadata.markStale(st.topic);
+  }
+
+  /** A refresh of `topic` ended: its partitions stop waiting. Returns the keys that were waiting. */
+  private leadersKnown(topic: string): Set<string> {
+    const waited = new Set<string>();
+    for (const key of this.awaitingLeader) {
+      const st = this.partitions.get(key);
+      if (st !== undefined && st.topic !== topic) continue;
+      waited.add(key);
+      this.awaitingLeader.delete(key);
+    }
+    return waited;
+  }
+
+  private hasLeader(st: PartitionState): boolean {
+    const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
+    return leader >= 0 && this.opts.pool.hasNode(leader);
   }
 
   private armTimer(inMs: number): void {

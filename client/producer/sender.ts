@@ -64,6 +64,12 @@ export class Sender {
   private drainScheduled = false;
   private readonly wakeTimer = new WakeTimer(() => this.drain());
   private readonly refreshingTopics = new Set<string>();
+  /**
+   * Partitions whose last send failed in a way that says the leader moved (NOT_LEADER_OR_FOLLOWER,
+   * a lost connection...): they send nothing until their topic's metadata is refreshed. Only
+   * they wait; the topic's other partitions keep sending to the leaders the cache knows.
+   */
+  private readonly awaitingLeader = new Set<string>();
   private stopped = false;
 
   constructor(opts: SenderOptions) {
@@ -149,10 +155,12 @@ export class Sender {
       const hasNew = queue !== undefined && this.accumulator.isReady(queue, now);
       if (ps.retries.length === 0 && !hasNew) continue;
       const leader = metadata.leaderOf(ps.topic, ps.partition);
-      if (leader < 0 || !pool.hasNode(leader) || metadata.cached(ps.topic) === undefined) {
+      if (leader < 0 || !pool.hasNode(leader) || this.awaitingLeader.has(ps.key)) {
         this.refreshTopic(ps.topic);
         continue;
       }
+      // Expired, or marked stale by another partition: refresh in the background.
+      if (metadata.cached(ps.topic) === undefined) this.refreshTopic(ps.topic);
       while (ps.inFlight.length < maxInFlight) {
         let batch: ProducerBatch | undefined;
         if (ps.retries.length > 0) {
@@ -334,6 +342,7 @@ export class Sender {
     }
     if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped) {
       if (needsMetadataRefresh(err) || (err instanceof RillError && codeNeedsMetadataRefresh(err.code))) {
+        this.awaitingLeader.add(ps.key);
         this.opts.metadata.markStale(batch.topic);
       }
       this.requeue(ps, batch, true);
@@ -401,7 +410,12 @@ export class Sender {
     });
   }
 
-  /** Refreshes a topic's metadata once at a time; on failure the topic's waiting batches fail. */
+  /**
+   * Refreshes a topic's metadata once at a time. When it fails (after the metadata retries),
+   * the batches waiting for a partition that still has no reachable leader fail with that
+   * (retriable) error; partitions of the topic that do have a leader keep sending, and so does
+   * every other topic: one dead partition never blocks the rest.
+   */
   private refreshTopic(topic: string): void {
     if (this.refreshingTopics.has(topic)) return;
     this.refreshingTopics.add(topic);
@@ -409,14 +423,30 @@ export class Sender {
     this.opts.metadata.topic(topic, { waitForTopic: true }).then(
       () => {
         this.refreshingTopics.delete(topic);
+        this.leadersKnown(topic);
         this.wake();
       },
       (err: Error) => {
         this.refreshingTopics.delete(topic);
-        this.log.warn({ topic, err: err.message }, "metadata refresh failed; failing the topic's queued batches");
-        for (const ps of this.partitions.values()) if (ps.topic === topic) this.failQueued(ps, err);
+        this.leadersKnown(topic);
+        const { metadata, pool } = this.opts;
+        let failed = 0;
+        for (const ps of this.partitions.values()) {
+          if (ps.topic !== topic) continue;
+          const leader = metadata.leaderOf(topic, ps.partition);
+          if (leader >= 0 && pool.hasNode(leader)) continue;
+          failed++;
+          this.failQueued(ps, partitionError(err, topic, ps.partition));
+        }
+        this.log.warn({ topic, err: err.message, partitions: failed }, 'metadata refresh failed; failed the queued batches of partitions without a leader');
+        this.wake();
       },
     );
+  }
+
+  /** A refresh of `topic` ended: its partitions stop waiting for it. */
+  private leadersKnown(topic: string): void {
+    for (const ps of this.partitions.values()) if (ps.topic === topic) this.awaitingLeader.delete(ps.key);
   }
 
   private failAllQueued(err: Error): void {
@@ -428,6 +458,12 @@ export class Sender {
     let b: ProducerBatch | undefined;
     while ((b = this.accumulator.take(ps.key)) !== undefined) this.settleFailed(b, err);
   }
+}
+
+/** The topic-level metadata error, naming the partition whose batches it fails. */
+function partitionError(err: Error, topic: string, partition: number): Error {
+  if (!(err instanceof RillError)) return err;
+  return errorFromCode(err.code, `${topic}[${partition}] has no available leader: ${err.message}`, { topic, partition, cause: err });
 }
 
 function removeFrom(list: ProducerBatch[], batch: ProducerBatch): void {
