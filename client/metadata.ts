@@ -159,21 +159,8 @@ export class Metadata {
     const now = Date.now();
     for (const t of response.topics) {
       if (t.errorCode === ErrorCode.NONE) {
-        const previous = this.topics.get(t.name)?.info.partitions;
-        const partitions: PartitionInfo[] = [];
-        for (const p of t.partitions) {
-          const known = previous?.[p.partition];
-          if (known !== undefined && isOlder(p.leaderEpoch, known.leaderEpoch)) {
-            this.opts.logger.debug({ topic: t.name, partition: p.partition, answered: p.leaderEpoch, known: known.leaderEpoch }, 'stale metadata for partition ignored');
-            partitions[p.partition] = known;
-            continue;
-          }
-          partitions[p.partition] = { partition: p.partition, leader: p.errorCode === ErrorCode.NONE ? p.leader : -1, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
-        }
-        // A sparse array would mean the broker skipped a partition: treat the hole as leaderless.
-        for (let i = 0; i < partitions.length; i++) {
-          partitions[i] ??= { partition: i, leader: -1, leaderEpoch: -1, errorCode: ErrorCode.LEADER_NOT_AVAILABLE };
-        }
+        const { partitions, ignored } = mergePartitions(this.topics.get(t.name)?.info.partitions, t.partitions);
+        if (ignored.length > 0) this.opts.logger.debug({ topic: t.name, partitions: ignored }, 'metadata older than the cache ignored for these partitions');
         this.topics.set(t.name, { info: { name: t.name, isInternal: t.isInternal, partitions }, fetchedAtMs: now });
         this.stale.delete(t.name);
       } else if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
@@ -185,10 +172,38 @@ export class Metadata {
   }
 }
 
+/** A partition as a Metadata response describes it. */
+export interface AnsweredPartition {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  errorCode: number;
+}
+
 /**
- * An answered epoch older than the cached one. -1 (a standalone broker, or no epoch known)
- * never counts as older: without epochs there is nothing to compare.
+ * A topic's partitions from a Metadata answer, merged over what the cache had: a partition
+ * whose answered leader epoch is older than the cached one keeps the cached entry (the
+ * answering broker has not yet seen the leader change). -1 epochs (a standalone broker) are
+ * never older: without epochs there is nothing to compare. A hole in the answer (the broker
+ * skipped a partition) becomes a leaderless entry. `ignored` lists the partitions kept.
  */
-function isOlder(answered: number, known: number): boolean {
-  return answered >= 0 && known >= 0 && answered < known;
+export function mergePartitions(
+  previous: readonly PartitionInfo[] | undefined,
+  answered: readonly AnsweredPartition[],
+): { partitions: PartitionInfo[]; ignored: number[] } {
+  const partitions: PartitionInfo[] = [];
+  const ignored: number[] = [];
+  for (const p of answered) {
+    const known = previous?.[p.partition];
+    if (known !== undefined && p.leaderEpoch >= 0 && known.leaderEpoch >= 0 && p.leaderEpoch < known.leaderEpoch) {
+      partitions[p.partition] = known;
+      ignored.push(p.partition);
+      continue;
+    }
+    partitions[p.partition] = { partition: p.partition, leader: p.errorCode === ErrorCode.NONE ? p.leader : -1, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
+  }
+  for (let i = 0; i < partitions.length; i++) {
+    partitions[i] ??= { partition: i, leader: -1, leaderEpoch: -1, errorCode: ErrorCode.LEADER_NOT_AVAILABLE };
+  }
+  return { partitions, ignored };
 }

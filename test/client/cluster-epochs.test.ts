@@ -1,0 +1,110 @@
+/**
+ * Leader epochs in the SDK (KIP-320): the metadata cache never moves a partition's epoch
+ * backwards (a lagging broker's answer is ignored for it), and a consumer keeps reading, in
+ * order and without gaps or repeats, while leadership moves away and back (the deposed leader
+ * stays up and fences the old epoch). Three in-process brokers on a real etcd.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerPool } from '../../client/broker-pool.js';
+import { Metadata, mergePartitions } from '../../client/metadata.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { ClusterEnv, type ClusterBroker } from '../cluster/broker-harness.js';
+import { waitFor } from '../cluster/etcd.js';
+import { testLogger } from '../integration/harness.js';
+
+const RETRY = { retries: 30, initialBackoffMs: 50, maxBackoffMs: 300 };
+
+describe('mergePartitions', () => {
+  const known = [
+    { partition: 0, leader: 2, leaderEpoch: 5, errorCode: 0 },
+    { partition: 1, leader: 3, leaderEpoch: 1, errorCode: 0 },
+  ];
+
+  it('keeps the cached entry where the answer carries an older epoch, takes newer and equal ones', () => {
+    const { partitions, ignored } = mergePartitions(known, [
+      { partition: 0, leader: 1, leaderEpoch: 4, errorCode: 0 },
+      { partition: 1, leader: 1, leaderEpoch: 2, errorCode: 0 },
+    ]);
+    expect(ignored).toEqual([0]);
+    expect(partitions.map((p) => [p.leader, p.leaderEpoch])).toEqual([
+      [2, 5],
+      [1, 2],
+    ]);
+    expect(mergePartitions(known, [{ partition: 0, leader: -1, leaderEpoch: 5, errorCode: ErrorCode.LEADER_NOT_AVAILABLE }]).partitions[0]).toEqual({
+      partition: 0,
+      leader: -1,
+      leaderEpoch: 5,
+      errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
+    });
+  });
+
+  it('never compares -1 epochs (a broker without epochs), and fills a skipped partition as leaderless', () => {
+    const { partitions, ignored } = mergePartitions(known, [
+      { partition: 0, leader: 1, leaderEpoch: -1, errorCode: 0 },
+      { partition: 2, leader: 1, leaderEpoch: 0, errorCode: 0 },
+    ]);
+    expect(ignored).toEqual([]);
+    expect(partitions[0]).toMatchObject({ leader: 1, leaderEpoch: -1 });
+    expect(partitions[1]).toEqual({ partition: 1, leader: -1, leaderEpoch: -1, errorCode: ErrorCode.LEADER_NOT_AVAILABLE });
+  });
+});
+
+describe('leader epochs in a cluster', () => {
+  let env: ClusterEnv;
+  afterEach(() => env.cleanup(), 60_000);
+
+  it('a consumer reads every record once, in order, while the leader moves away and back', async () => {
+    env = await new ClusterEnv().start();
+    const brokers = await env.brokersUp(3);
+    await brokers[0]!.runtime.createTopic({ name: 'ep', numPartitions: 1, replicationFactor: 3, replicaAssignment: [[1, 2, 3]] });
+    const leaderIs = (id: number) => () => ([...env.brokers.values()].some((b) => b.nodeId === id && b.runtime.localRole('ep', 0).role === 'leader') ? true : undefined);
+    await waitFor('broker 1 leads ep-0', leaderIs(1));
+    const epoch0 = brokers[0]!.runtime.partition('ep', 0)!.leaderEpoch;
+    const rill = env.client(brokers.map((b) => b.port));
+    const producer = rill.producer({ acks: 'all', lingerMs: 0, retry: RETRY });
+    const consumer = rill.consumer({ maxWaitMs: 100, retry: RETRY });
+    consumer.assign([{ topic: 'ep', partition: 0, offset: 0 }]);
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const m of consumer.iterate()) {
+        seen.push(m.value!.toString());
+        if (seen.length === 60) break;
+      }
+    })();
+    const produce = async (from: number) => {
+      for (let i = from; i < from + 20; i++) await producer.send({ topic: 'ep', messages: [{ value: `v${i}` }] });
+    };
+    await produce(0);
+    await waitFor('the first 20 read', () => (seen.length >= 20 ? true : undefined));
+
+    // Away: broker 1 closes, 2 or 3 takes over under a newer epoch.
+    const dir1 = env.brokers.get(1)!.dataDir;
+    await env.stop(1);
+    await produce(20);
+    // Back: broker 1 returns, catches up, and a preferred election hands it leadership again;
+    // the consumer's cached leader is now a live follower that fences the epoch it was sent.
+    const back: ClusterBroker = await env.broker(1, { dataDir: dir1 });
+    await waitFor('broker 1 in the ISR', () => (back.runtime.partition('ep', 0)?.isr.includes(1) ? true : undefined), 20_000);
+    await waitFor('broker 2 caught up', () => (seen.length >= 40 ? true : undefined), 20_000);
+    const admin = rill.admin({ retry: RETRY });
+    expect((await admin.electLeaders({ partitions: [{ topic: 'ep', partitions: [0] }] }))[0]!.outcome).toBe('elected');
+    await waitFor('broker 1 leads ep-0 again', leaderIs(1));
+    await produce(40);
+    await reading;
+    await consumer.close();
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => `v${i}`));
+
+    // The SDK's cache carries the cluster's epoch for the partition, two elections on.
+    const epochNow = back.runtime.partition('ep', 0)!.leaderEpoch;
+    expect(epochNow).toBeGreaterThanOrEqual(epoch0 + 2);
+    const pool = new BrokerPool([`127.0.0.1:${back.port}`], { clientId: 'epochs', connectionTimeoutMs: 2000, requestTimeoutMs: 5000, retry: RETRY, logger: testLogger });
+    try {
+      const metadata = new Metadata(pool, { logger: testLogger, retry: RETRY, allowAutoTopicCreation: false });
+      await metadata.topic('ep');
+      expect(metadata.leaderEpochOf('ep', 0)).toBe(epochNow);
+      expect(metadata.leaderOf('ep', 0)).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  }, 90_000);
+});
