@@ -123,7 +123,7 @@ export class TopicRegistry {
     if (text !== null) {
       for (const info of parseTopicsFile(text, registry.path)) {
         registry.topics.set(info.name, info);
-        registry.effective.set(info.name, parseLogConfig({ ...info.configs }, logDefaults));
+        registry.effective.set(info.name, parseLogConfig(logOverridesOf(info.configs), logDefaults));
       }
     }
     return registry;
@@ -143,7 +143,7 @@ export class TopicRegistry {
       if (known === undefined || known.partitions < count) {
         const info: TopicInfo = { name, partitions: count, configs: known?.configs ?? {}, internal: known?.internal ?? isInternalTopicName(name) };
         this.topics.set(name, info);
-        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
+        this.effective.set(name, parseLogConfig(logOverridesOf(info.configs), this.logDefaults));
         this.logger.warn({ topic: name, partitions: count }, 'adopting partition logs that topics.json does not list (interrupted delete or lost topics.json)');
         adopted = true;
       }
@@ -338,7 +338,7 @@ export class TopicRegistry {
         await this.write(this.topics);
       } catch (err) {
         this.topics.set(name, info);
-        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
+        this.effective.set(name, parseLogConfig(logOverridesOf(info.configs), this.logDefaults));
         throw err;
       }
       const logs = this.requireLogs();

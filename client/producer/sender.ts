@@ -29,6 +29,8 @@ import { newPartitionState, type PartitionSendState } from './partition-state.js
 
 /** Slack on top of the broker-side produce timeout before the client gives up on an answer. */
 const PRODUCE_TIMEOUT_SLACK_MS = 5_000;
+/** Kafka's delivery.timeout.ms default. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
 
 export interface SenderOptions {
   accumulator: RecordAccumulator;
@@ -40,6 +42,8 @@ export interface SenderOptions {
   compression: CompressionType;
   maxInFlightPerPartition: number;
   requestTimeoutMs: number;
+  /** A batch older than this is not retried again (Kafka's delivery.timeout.ms). Default 120,000. */
+  deliveryTimeoutMs?: number;
   metrics: ClientMetrics;
   logger: Logger;
 }
@@ -340,12 +344,18 @@ export class Sender {
       this.requeue(ps, batch, false);
       return;
     }
-    if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped) {
+    const deliveryTimeoutMs = this.opts.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
+    const expired = Date.now() - batch.createdAtMs >= deliveryTimeoutMs;
+    if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped && !expired) {
       if (needsMetadataRefresh(err) || (err instanceof RillError && codeNeedsMetadataRefresh(err.code))) {
         this.awaitingLeader.add(ps.key);
         this.opts.metadata.markStale(batch.topic);
       }
       this.requeue(ps, batch, true);
+      return;
+    }
+    if (expired && isRetriable(err) && err instanceof RillError) {
+      this.settleFailed(batch, errorFromCode(err.code, `${err.message} (deliveryTimeoutMs ${deliveryTimeoutMs} reached)`, { topic: batch.topic, partition: batch.partition, cause: err }));
       return;
     }
     this.settleFailed(batch, err);

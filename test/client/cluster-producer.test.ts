@@ -91,6 +91,37 @@ describe('producer in a cluster', () => {
     for (const rounds of byKey.values()) expect(rounds).toEqual(Array.from({ length: ROUNDS }, (_, i) => i));
   }, 90_000);
 
+  it('NOT_ENOUGH_REPLICAS is retried with backoff: acked once the ISR is back, a typed retriable failure past deliveryTimeoutMs', async () => {
+    env = await new ClusterEnv().start();
+    const brokers = await env.brokersUp(3);
+    await brokers[0]!.runtime.createTopic({ name: 'mir', numPartitions: 1, replicationFactor: 2, replicaAssignment: [[1, 2]], configs: { 'min.insync.replicas': '2' } });
+    await waitFor('broker 1 leads mir-0', () => (leaderOf(env, 'mir', 0)?.nodeId === 1 ? true : undefined));
+    const rill = env.client(brokers.map((b) => b.port));
+    const patient = rill.producer({ acks: 'all', lingerMs: 0, retry: { retries: 1000, initialBackoffMs: 50, maxBackoffMs: 200 }, deliveryTimeoutMs: 30_000 });
+    const hasty = rill.producer({ acks: 'all', lingerMs: 0, retry: { retries: 1000, initialBackoffMs: 50, maxBackoffMs: 200 }, deliveryTimeoutMs: 1_500 });
+    await patient.send({ topic: 'mir', messages: [{ value: 'first' }] });
+    await hasty.send({ topic: 'mir', messages: [{ value: 'hasty-first' }] });
+
+    const dir2 = env.brokers.get(2)!.dataDir;
+    await env.stop(2);
+    await waitFor('the ISR shrinks to broker 1', () => (env.brokers.get(1)!.runtime.partition('mir', 0)!.isr.length === 1 ? true : undefined), 15_000);
+    const started = Date.now();
+    const waiting = patient.send({ topic: 'mir', messages: [{ value: 'second' }] });
+    const err = await hasty.send({ topic: 'mir', messages: [{ value: 'never' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RillError);
+    expect((err as RillError).errorName).toBe('NOT_ENOUGH_REPLICAS');
+    expect((err as RillError).retriable).toBe(true);
+    expect((err as RillError).message).toContain('deliveryTimeoutMs 1500 reached');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+
+    // Broker 2 returns and rejoins the ISR: the patient producer's retry goes through.
+    await env.broker(2, { dataDir: dir2 });
+    const [second] = await waiting;
+    expect(second!.offset).toBeGreaterThanOrEqual(2);
+    const read = await readAll(env.client([...env.brokers.values()].map((b) => b.port)), 'mir', 1, 3);
+    expect(read.map((m) => m.value!.toString())).toEqual(['first', 'hasty-first', 'second']);
+  }, 90_000);
+
   it('a topic whose replicas are all down fails its sends with a retriable typed error while another topic keeps flowing', async () => {
     env = await new ClusterEnv().start();
     const brokers = await env.brokersUp(3);
