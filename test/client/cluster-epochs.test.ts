@@ -107,4 +107,33 @@ describe('leader epochs in a cluster', () => {
       await pool.close();
     }
   }, 90_000);
+
+  it('a partition with no leader does not stall the topic\'s other partitions', async () => {
+    env = await new ClusterEnv().start();
+    const brokers = await env.brokersUp(3);
+    // Partition 0 lives only on broker 3; partition 1 on brokers 1 and 2.
+    await brokers[0]!.runtime.createTopic({ name: 'split', numPartitions: 2, replicationFactor: 1, replicaAssignment: [[3], [1, 2]] });
+    await waitFor('leaders of split', () => ([0, 1].every((p) => [...env.brokers.values()].some((b) => b.runtime.localRole('split', p).role === 'leader')) ? true : undefined));
+    const rill = env.client(brokers.map((b) => b.port));
+    const producer = rill.producer({ acks: 'all', lingerMs: 0, retry: RETRY });
+    for (const partition of [0, 1]) await producer.send({ topic: 'split', messages: [{ value: `p${partition}-first`, partition }] });
+    const consumer = rill.consumer({ maxWaitMs: 100, retry: { retries: 3, initialBackoffMs: 50, maxBackoffMs: 200 } });
+    consumer.assign([0, 1].map((partition) => ({ topic: 'split', partition, offset: 0 })));
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const m of consumer.iterate()) {
+        seen.push(m.value!.toString());
+        if (seen.length === 12) break;
+      }
+    })();
+    await waitFor('both first records', () => (seen.length >= 2 ? true : undefined));
+
+    await env.stop(3);
+    // Partition 0 is offline now (unclean election off); partition 1 keeps being read.
+    for (let i = 0; i < 10; i++) await producer.send({ topic: 'split', messages: [{ value: `p1-${i}`, partition: 1 }] });
+    await reading;
+    await consumer.close();
+    expect(seen.slice(2)).toEqual(Array.from({ length: 10 }, (_, i) => `p1-${i}`));
+    expect([...seen.slice(0, 2)].sort()).toEqual(['p0-first', 'p1-first']);
+  }, 90_000);
 });
