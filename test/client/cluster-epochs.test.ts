@@ -1,9 +1,12 @@
 /**
  * Leader epochs in the SDK (KIP-320): the metadata cache never moves a partition's epoch
  * backwards (a lagging broker's answer is ignored for it), and a consumer keeps reading, in
- * order and without gaps or repeats, while leadership moves away and back (the deposed leader
- * stays up and fences the old epoch). Three in-process brokers on a real etcd.
+ * order and without gaps or repeats, while leadership moves away and back; a consumer that
+ * slept through both elections sends its old epoch to the returned leader, is fenced
+ * (FENCED_LEADER_EPOCH), refreshes and reads on; a leaderless partition does not stall its
+ * topic's others. Three in-process brokers on a real etcd.
  */
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerPool } from '../../client/broker-pool.js';
 import { Metadata, mergePartitions } from '../../client/metadata.js';
@@ -77,13 +80,27 @@ describe('leader epochs in a cluster', () => {
     await produce(0);
     await waitFor('the first 20 read', () => (seen.length >= 20 ? true : undefined));
 
+    // A second consumer reads the first 20 and then sleeps (paused: no fetch in flight) through
+    // both elections: it still believes broker 1 leads under the first epoch. Its client logs
+    // are kept to see what broker 1 answers when it wakes up.
+    const logLines: string[] = [];
+    const sleeperClient = env.client(brokers.map((b) => b.port), { logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }) });
+    const sleeper = sleeperClient.consumer({ maxWaitMs: 100, retry: RETRY });
+    sleeper.assign([{ topic: 'ep', partition: 0, offset: 0 }]);
+    const slept: string[] = [];
+    const sleeperIt = sleeper.iterate();
+    while (slept.length < 20) slept.push((await sleeperIt.next()).value!.value!.toString());
+    sleeper.pause([{ topic: 'ep' }]);
+    await new Promise((r) => setTimeout(r, 500));
+
     // Away: broker 1 closes, 2 or 3 takes over under a newer epoch.
     const dir1 = env.brokers.get(1)!.dataDir;
+    const port1 = env.brokers.get(1)!.port;
     await env.stop(1);
     await produce(20);
     // Back: broker 1 returns, catches up, and a preferred election hands it leadership again;
     // the consumer's cached leader is now a live follower that fences the epoch it was sent.
-    const back: ClusterBroker = await env.broker(1, { dataDir: dir1 });
+    const back: ClusterBroker = await env.broker(1, { dataDir: dir1, port: port1 });
     await waitFor('broker 1 in the ISR', () => (back.runtime.partition('ep', 0)?.isr.includes(1) ? true : undefined), 20_000);
     await waitFor('broker 2 caught up', () => (seen.length >= 40 ? true : undefined), 20_000);
     const admin = rill.admin({ retry: RETRY });
@@ -93,6 +110,14 @@ describe('leader epochs in a cluster', () => {
     await reading;
     await consumer.close();
     expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => `v${i}`));
+
+    // The sleeper wakes up: its Fetch carries the first epoch to broker 1 (same address, leader
+    // again under a newer epoch), is fenced, refreshes and reads on without a gap or a repeat.
+    sleeper.resume([{ topic: 'ep' }]);
+    while (slept.length < 60) slept.push((await sleeperIt.next()).value!.value!.toString());
+    await sleeper.close();
+    expect(slept).toEqual(Array.from({ length: 60 }, (_, i) => `v${i}`));
+    expect(logLines.some((l) => l.includes('"error":"FENCED_LEADER_EPOCH"'))).toBe(true);
 
     // The SDK's cache carries the cluster's epoch for the partition, two elections on.
     const epochNow = back.runtime.partition('ep', 0)!.leaderEpoch;
