@@ -90,6 +90,8 @@ export class AdminChannel {
       signal,
       onRetry: () => {
         this.coordinators.delete(groupId);
+        // FindCoordinator goes to the controller: it may be the broker that went away.
+        this.controllerStale = true;
       },
     });
   }
