@@ -30,6 +30,7 @@ import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '..
 import { partitionKey } from '../topic-partition.js';
 import type { BrokerPool } from '../broker-pool.js';
 import { codeNeedsMetadataRefresh } from '../errors.js';
+import { LeaderWaits } from '../leader-waits.js';
 import type { Metadata } from '../metadata.js';
 import { backoffMs } from '../retry.js';
 import type { AutoOffsetReset, OffsetSpec, RetryOptions } from '../types.js';
@@ -85,13 +86,8 @@ export class Fetcher {
   private readonly log: Logger;
   private readonly inFlight = new Map<number, NodeFetches>();
   private readonly decoder = new ChunkDecoder();
-  private readonly refreshingTopics = new Set<string>();
-  /**
-   * Partitions whose leader answered NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH or whose
-   * connection failed: they wait for their topic's metadata refresh. Only they wait; the
-   * topic's other partitions keep fetching from the leaders the cache knows.
-   */
-  private readonly awaitingLeader = new Set<string>();
+  /** Partitions waiting for a new leader (leader-waits.ts). */
+  private readonly leaders: LeaderWaits;
   private totalBufferedBytes = 0;
   private readonly abort = new AbortController();
   private kickScheduled = false;
@@ -101,6 +97,7 @@ export class Fetcher {
   constructor(opts: FetcherOptions) {
     this.opts = opts;
     this.log = opts.logger;
+    this.leaders = new LeaderWaits(opts.metadata, opts.pool);
   }
 
   /** Fetches in flight to every broker (data fetches and long polls). */
@@ -127,6 +124,7 @@ export class Fetcher {
 
   remove(st: PartitionState): void {
     st.removed = true;
+    this.leaders.forget(st.key);
     this.clearChunks(st);
     this.partitions.delete(st.key);
   }
@@ -221,7 +219,7 @@ export class Fetcher {
         if (st.paused || st.bufferedBytes >= this.opts.maxBytesPerPartition) continue;
         if (this.totalBufferedBytes >= this.opts.maxPrefetchBytes) continue;
       }
-      if (!this.hasLeader(st) || this.awaitingLeader.has(st.key)) {
+      if (!this.leaders.canSend(st.topic, st.partition, st.key)) {
         this.refreshTopic(st.topic);
         continue;
       }
@@ -382,7 +380,7 @@ export class Fetcher {
       return;
     }
     if (errorEntry(code).retriable) {
-      if (codeNeedsMetadataRefresh(code)) this.awaitLeader(st);
+      if (codeNeedsMetadataRefresh(code)) this.leaders.wait(st.topic, st.key);
       st.failures++;
       st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
       this.log.debug({ topic: st.topic, partition: st.partition, error: name, failures: st.failures }, 'fetch failed; will retry');
@@ -402,7 +400,7 @@ export class Fetcher {
         this.fail(st, err);
         continue;
       }
-      this.awaitLeader(st);
+      this.leaders.wait(st.topic, st.key);
       st.failures++;
       st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
     }
@@ -450,66 +448,38 @@ export class Fetcher {
   }
 
   private refreshTopic(topic: string): void {
-    if (this.refreshingTopics.has(topic)) return;
-    this.refreshingTopics.add(topic);
-    this.opts.metadata.markStale(topic);
-    this.opts.metadata.topic(topic, { waitForTopic: true, signal: this.abort.signal }).then(
-      (info) => {
-        this.refreshingTopics.delete(topic);
-        this.leadersKnown(topic);
+    this.leaders.refresh(topic, this.abort.signal, (outcome, waited) => {
+      if (this.stopped) return;
+      if ('info' in outcome) {
+        const count = outcome.info.partitions.length;
         for (const st of this.partitions.values()) {
-          if (st.topic === topic && st.partition >= info.partitions.length) {
-            this.fail(st, rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${info.partitions.length} partition(s); partition ${st.partition} does not exist`, { topic, partition: st.partition }));
+          if (st.topic === topic && st.partition >= count) {
+            this.fail(st, rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${count} partition(s); partition ${st.partition} does not exist`, { topic, partition: st.partition }));
           }
         }
         this.kick();
-      },
-      (err: Error) => {
-        this.refreshingTopics.delete(topic);
-        if (this.stopped) return;
-        const waited = this.leadersKnown(topic);
-        // A consumer outlives broker restarts: retriable trouble (broker down, topic not there
-        // yet) is retried for as long as it lasts, with capped backoff; the rest stops the partitions.
-        const retriable = isRetriable(err);
-        if (retriable) this.log.warn({ topic, err: err.message }, 'metadata unavailable; will keep retrying');
-        let wakeInMs = -1;
-        for (const st of this.partitions.values()) {
-          if (st.topic !== topic || st.removed) continue;
-          // The refresh still updated the cache: partitions that have a leader keep fetching.
-          if (retriable && this.hasLeader(st) && !waited.has(st.key)) continue;
-          if (!retriable) {
-            this.fail(st, err);
-            continue;
-          }
-          st.failures++;
-          st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
-          wakeInMs = wakeInMs < 0 ? st.retryAtMs - Date.now() : Math.min(wakeInMs, st.retryAtMs - Date.now());
+        return;
+      }
+      const err = outcome.error;
+      // A consumer outlives broker restarts: retriable trouble (broker down, topic not there
+      // yet) is retried for as long as it lasts, with capped backoff; the rest stops the partitions.
+      const retriable = isRetriable(err);
+      if (retriable) this.log.warn({ topic, err: err.message }, 'metadata unavailable; will keep retrying');
+      let wakeInMs = -1;
+      for (const st of this.partitions.values()) {
+        if (st.topic !== topic || st.removed) continue;
+        // The refresh still updated the cache: partitions that have a leader keep fetching.
+        if (retriable && this.leaders.hasLeader(st.topic, st.partition) && !waited.has(st.key)) continue;
+        if (!retriable) {
+          this.fail(st, err);
+          continue;
         }
-        if (wakeInMs >= 0) this.armTimer(wakeInMs);
-      },
-    );
-  }
-
-  private awaitLeader(st: PartitionState): void {
-    this.awaitingLeader.add(st.key);
-    this.opts.metadata.markStale(st.topic);
-  }
-
-  /** A refresh of `topic` ended: its partitions stop waiting. Returns the keys that were waiting. */
-  private leadersKnown(topic: string): Set<string> {
-    const waited = new Set<string>();
-    for (const key of this.awaitingLeader) {
-      const st = this.partitions.get(key);
-      if (st !== undefined && st.topic !== topic) continue;
-      waited.add(key);
-      this.awaitingLeader.delete(key);
-    }
-    return waited;
-  }
-
-  private hasLeader(st: PartitionState): boolean {
-    const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
-    return leader >= 0 && this.opts.pool.hasNode(leader);
+        st.failures++;
+        st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
+        wakeInMs = wakeInMs < 0 ? st.retryAtMs - Date.now() : Math.min(wakeInMs, st.retryAtMs - Date.now());
+      }
+      if (wakeInMs >= 0) this.armTimer(wakeInMs);
+    });
   }
 
   private armTimer(inMs: number): void {

@@ -22,6 +22,7 @@ import type { ClientMetrics } from '../metrics.js';
 import { backoffMs } from '../retry.js';
 import { partitionKey } from '../topic-partition.js';
 import type { CompressionType, RetryOptions } from '../types.js';
+import { LeaderWaits } from '../leader-waits.js';
 import { WakeTimer } from '../wake-timer.js';
 import { BATCH_OVERHEAD_BYTES, type AckMode, type ProducerBatch, type RecordAccumulator } from './accumulator.js';
 import type { Idempotence } from './idempotence.js';
@@ -67,13 +68,8 @@ export class Sender {
   private batchCounter = 0;
   private drainScheduled = false;
   private readonly wakeTimer = new WakeTimer(() => this.drain());
-  private readonly refreshingTopics = new Set<string>();
-  /**
-   * Partitions whose last send failed in a way that says the leader moved (NOT_LEADER_OR_FOLLOWER,
-   * a lost connection...): they send nothing until their topic's metadata is refreshed. Only
-   * they wait; the topic's other partitions keep sending to the leaders the cache knows.
-   */
-  private readonly awaitingLeader = new Set<string>();
+  /** Partitions waiting for a new leader (leader-waits.ts). */
+  private readonly leaders: LeaderWaits;
   private stopped = false;
 
   constructor(opts: SenderOptions) {
@@ -82,6 +78,7 @@ export class Sender {
     this.idempotence = opts.idempotence;
     this.metrics = opts.metrics;
     this.log = opts.logger;
+    this.leaders = new LeaderWaits(opts.metadata, opts.pool);
   }
 
   /** A new batch opened in the accumulator: number it and make sure its partition is known. */
@@ -148,7 +145,7 @@ export class Sender {
       );
       return;
     }
-    const { metadata, pool } = this.opts;
+    const { metadata } = this.opts;
     const maxInFlight = this.opts.maxInFlightPerPartition;
     const now = Date.now();
     const requests = new Map<string, RequestBuilder[]>();
@@ -158,13 +155,13 @@ export class Sender {
       const queue = this.accumulator.queues.get(ps.key);
       const hasNew = queue !== undefined && this.accumulator.isReady(queue, now);
       if (ps.retries.length === 0 && !hasNew) continue;
-      const leader = metadata.leaderOf(ps.topic, ps.partition);
-      if (leader < 0 || !pool.hasNode(leader) || this.awaitingLeader.has(ps.key)) {
+      if (!this.leaders.canSend(ps.topic, ps.partition, ps.key)) {
         this.refreshTopic(ps.topic);
         continue;
       }
       // Expired, or marked stale by another partition: refresh in the background.
       if (metadata.cached(ps.topic) === undefined) this.refreshTopic(ps.topic);
+      const leader = metadata.leaderOf(ps.topic, ps.partition);
       while (ps.inFlight.length < maxInFlight) {
         let batch: ProducerBatch | undefined;
         if (ps.retries.length > 0) {
@@ -348,8 +345,7 @@ export class Sender {
     const expired = Date.now() - batch.createdAtMs >= deliveryTimeoutMs;
     if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped && !expired) {
       if (needsMetadataRefresh(err) || (err instanceof RillError && codeNeedsMetadataRefresh(err.code))) {
-        this.awaitingLeader.add(ps.key);
-        this.opts.metadata.markStale(batch.topic);
+        this.leaders.wait(ps.topic, ps.key);
       }
       this.requeue(ps, batch, true);
       return;
@@ -427,36 +423,21 @@ export class Sender {
    * every other topic: one dead partition never blocks the rest.
    */
   private refreshTopic(topic: string): void {
-    if (this.refreshingTopics.has(topic)) return;
-    this.refreshingTopics.add(topic);
-    this.opts.metadata.markStale(topic);
-    this.opts.metadata.topic(topic, { waitForTopic: true }).then(
-      () => {
-        this.refreshingTopics.delete(topic);
-        this.leadersKnown(topic);
+    this.leaders.refresh(topic, undefined, (outcome) => {
+      if ('info' in outcome) {
         this.wake();
-      },
-      (err: Error) => {
-        this.refreshingTopics.delete(topic);
-        this.leadersKnown(topic);
-        const { metadata, pool } = this.opts;
-        let failed = 0;
-        for (const ps of this.partitions.values()) {
-          if (ps.topic !== topic) continue;
-          const leader = metadata.leaderOf(topic, ps.partition);
-          if (leader >= 0 && pool.hasNode(leader)) continue;
-          failed++;
-          this.failQueued(ps, partitionError(err, topic, ps.partition));
-        }
-        this.log.warn({ topic, err: err.message, partitions: failed }, 'metadata refresh failed; failed the queued batches of partitions without a leader');
-        this.wake();
-      },
-    );
-  }
-
-  /** A refresh of `topic` ended: its partitions stop waiting for it. */
-  private leadersKnown(topic: string): void {
-    for (const ps of this.partitions.values()) if (ps.topic === topic) this.awaitingLeader.delete(ps.key);
+        return;
+      }
+      const err = outcome.error;
+      let failed = 0;
+      for (const ps of this.partitions.values()) {
+        if (ps.topic !== topic || this.leaders.hasLeader(topic, ps.partition)) continue;
+        failed++;
+        this.failQueued(ps, partitionError(err, topic, ps.partition));
+      }
+      this.log.warn({ topic, err: err.message, partitions: failed }, 'metadata refresh failed; failed the queued batches of partitions without a leader');
+      this.wake();
+    });
   }
 
   private failAllQueued(err: Error): void {
