@@ -123,6 +123,7 @@ export class TopicRegistry {
     if (text !== null) {
       for (const info of parseTopicsFile(text, registry.path)) {
         registry.topics.set(info.name, info);
+        // A cluster broker's mirror keeps the cluster-only configs too: they are not log configs.
         registry.effective.set(info.name, parseLogConfig(logOverridesOf(info.configs), logDefaults));
       }
     }
@@ -338,7 +339,7 @@ export class TopicRegistry {
         await this.write(this.topics);
       } catch (err) {
         this.topics.set(name, info);
-        this.effective.set(name, parseLogConfig(logOverridesOf(info.configs), this.logDefaults));
+        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
         throw err;
       }
       const logs = this.requireLogs();

@@ -26,7 +26,7 @@ import { RecordAccumulator, estimateRecordBytes, type AckMode, type PendingRecor
 import { Idempotence, MAX_IDEMPOTENT_IN_FLIGHT } from './idempotence.js';
 import { DefaultPartitioner } from './partitioner.js';
 import { normalizeAcks, toPendingRecord } from './records.js';
-import { DEFAULT_DELIVERY_TIMEOUT_MS, Sender } from './sender.js';
+import { Sender } from './sender.js';
 
 export { normalizeAcks } from './records.js';
 
@@ -84,8 +84,10 @@ export class Producer {
     if (idempotent && maxInFlightPerPartition > MAX_IDEMPOTENT_IN_FLIGHT) {
       throw new RangeError(`an idempotent producer allows at most ${MAX_IDEMPOTENT_IN_FLIGHT} in-flight requests per partition, got ${maxInFlightPerPartition}`);
     }
-    const deliveryTimeoutMs = config.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
-    if (!Number.isInteger(deliveryTimeoutMs) || deliveryTimeoutMs < 1) throw new RangeError(`deliveryTimeoutMs must be a positive integer, got ${deliveryTimeoutMs}`);
+    const deliveryTimeoutMs = config.deliveryTimeoutMs;
+    if (deliveryTimeoutMs !== undefined && (!Number.isInteger(deliveryTimeoutMs) || deliveryTimeoutMs < 1)) {
+      throw new RangeError(`deliveryTimeoutMs must be a positive integer, got ${deliveryTimeoutMs}`);
+    }
     this.customPartitioner = config.partitioner;
     const metrics = ctx.metrics ?? NO_METRICS;
     this.pool = new BrokerPool(ctx.brokers, {
@@ -118,7 +120,8 @@ export class Producer {
       compression,
       maxInFlightPerPartition,
       requestTimeoutMs: ctx.requestTimeoutMs,
-      deliveryTimeoutMs,
+      // The sender's default (Kafka's 120 s) when not given.
+      ...(deliveryTimeoutMs !== undefined ? { deliveryTimeoutMs } : {}),
       metrics,
       logger: this.log,
     });
