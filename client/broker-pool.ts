@@ -10,6 +10,9 @@ import { Connection, DEFAULT_MAX_IN_FLIGHT_REQUESTS, DEFAULT_MAX_RESPONSE_FRAME_
 import type { ClientMetrics } from './metrics.js';
 import type { RetryOptions } from './types.js';
 
+/** Broker addresses kept as fallbacks for any() beyond the current metadata. */
+const MAX_REMEMBERED = 64;
+
 export interface BrokerPoolOptions {
   clientId: string;
   connectionTimeoutMs: number;
@@ -43,6 +46,12 @@ export class BrokerPool {
   private readonly bootstrap: BrokerAddress[];
   private readonly connections = new Map<string, Connection>();
   private readonly nodes = new Map<number, BrokerAddress>();
+  /**
+   * Every broker address Metadata ever named (most recent last, at most MAX_REMEMBERED):
+   * fallbacks for any(). A broker shutting down may answer Metadata naming only itself; without
+   * these, a client bootstrapped from that broker alone would have no live broker left to ask.
+   */
+  private readonly remembered = new Map<string, BrokerAddress>();
   private rotation = 0;
   private closed = false;
 
@@ -56,7 +65,14 @@ export class BrokerPool {
   /** Records the cluster's brokers as Metadata reported them. */
   setBrokers(brokers: ReadonlyArray<MetadataBroker>): void {
     this.nodes.clear();
-    for (const b of brokers) this.nodes.set(b.nodeId, { host: b.host, port: b.port });
+    for (const b of brokers) {
+      const addr = { host: b.host, port: b.port };
+      this.nodes.set(b.nodeId, addr);
+      const key = `${b.host}:${b.port}`;
+      this.remembered.delete(key);
+      this.remembered.set(key, addr);
+    }
+    while (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
   }
 
   hasNode(nodeId: number): boolean {
@@ -109,7 +125,7 @@ export class BrokerPool {
   private candidates(): BrokerAddress[] {
     const seen = new Set<string>();
     const out: BrokerAddress[] = [];
-    for (const a of [...this.nodes.values(), ...this.bootstrap]) {
+    for (const a of [...this.nodes.values(), ...this.bootstrap, ...this.remembered.values()]) {
       const k = `${a.host}:${a.port}`;
       if (!seen.has(k)) {
         seen.add(k);

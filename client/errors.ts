@@ -83,6 +83,7 @@ export function needsMetadataRefresh(err: unknown): boolean {
     case 'UNKNOWN_TOPIC_OR_PARTITION':
     case 'NOT_LEADER_OR_FOLLOWER':
     case 'LEADER_NOT_AVAILABLE':
+    case 'FENCED_LEADER_EPOCH':
     case 'NETWORK_EXCEPTION':
     case 'REQUEST_TIMED_OUT':
       return true;
@@ -91,11 +92,18 @@ export function needsMetadataRefresh(err: unknown): boolean {
   }
 }
 
+/**
+ * Partition error codes after which the cached leader is wrong. FENCED_LEADER_EPOCH: our epoch
+ * is older than the broker's, so the leader moved. Not UNKNOWN_LEADER_EPOCH: there our
+ * metadata is newer than the broker's, which has yet to learn of the change; the caller backs
+ * off and retries with the metadata it has.
+ */
 export function codeNeedsMetadataRefresh(code: number): boolean {
   return (
     code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
     code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
-    code === ErrorCode.LEADER_NOT_AVAILABLE
+    code === ErrorCode.LEADER_NOT_AVAILABLE ||
+    code === ErrorCode.FENCED_LEADER_EPOCH
   );
 }
 

@@ -6,6 +6,11 @@
  * `maxAgeMs`. Concurrent refreshes for the same topics share one Metadata request. Producers
  * ask with `allowAutoTopicCreation` so a first send can create its topic (the broker's
  * `auto.create.topics.enable` decides).
+ *
+ * Leader epochs (KIP-320): a partition's cached leaderEpoch never moves backwards. In a
+ * cluster every broker answers Metadata from its own copy of the cluster state, and a broker
+ * that has not yet seen a leader change would otherwise send the client back to the old leader;
+ * its answer is ignored for each partition where the cache already knows a newer epoch.
  */
 import type { Logger } from 'pino';
 import type { MetadataResponse } from '../protocol/apis/index.js';
@@ -89,6 +94,12 @@ export class Metadata {
     return c?.info.partitions[partition]?.leader ?? -1;
   }
 
+  /** The leader epoch the cache knows for a partition, or -1 (sent as "unknown": no check). */
+  leaderEpochOf(topic: string, partition: number): number {
+    const c = this.topics.get(topic);
+    return c?.info.partitions[partition]?.leaderEpoch ?? -1;
+  }
+
   markStale(topic: string): void {
     this.stale.add(topic);
   }
@@ -148,14 +159,8 @@ export class Metadata {
     const now = Date.now();
     for (const t of response.topics) {
       if (t.errorCode === ErrorCode.NONE) {
-        const partitions: PartitionInfo[] = [];
-        for (const p of t.partitions) {
-          partitions[p.partition] = { partition: p.partition, leader: p.errorCode === ErrorCode.NONE ? p.leader : -1, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
-        }
-        // A sparse array would mean the broker skipped a partition: treat the hole as leaderless.
-        for (let i = 0; i < partitions.length; i++) {
-          partitions[i] ??= { partition: i, leader: -1, leaderEpoch: -1, errorCode: ErrorCode.LEADER_NOT_AVAILABLE };
-        }
+        const { partitions, ignored } = mergePartitions(this.topics.get(t.name)?.info.partitions, t.partitions);
+        if (ignored.length > 0) this.opts.logger.debug({ topic: t.name, partitions: ignored }, 'metadata older than the cache ignored for these partitions');
         this.topics.set(t.name, { info: { name: t.name, isInternal: t.isInternal, partitions }, fetchedAtMs: now });
         this.stale.delete(t.name);
       } else if (t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
@@ -165,4 +170,40 @@ export class Metadata {
     this.opts.logger.debug({ topics: topics ?? 'all', brokers: response.brokers.length }, 'metadata refreshed');
     return response;
   }
+}
+
+/** A partition as a Metadata response describes it. */
+export interface AnsweredPartition {
+  partition: number;
+  leader: number;
+  leaderEpoch: number;
+  errorCode: number;
+}
+
+/**
+ * A topic's partitions from a Metadata answer, merged over what the cache had: a partition
+ * whose answered leader epoch is older than the cached one keeps the cached entry (the
+ * answering broker has not yet seen the leader change). -1 epochs (a standalone broker) are
+ * never older: without epochs there is nothing to compare. A hole in the answer (the broker
+ * skipped a partition) becomes a leaderless entry. `ignored` lists the partitions kept.
+ */
+export function mergePartitions(
+  previous: readonly PartitionInfo[] | undefined,
+  answered: readonly AnsweredPartition[],
+): { partitions: PartitionInfo[]; ignored: number[] } {
+  const partitions: PartitionInfo[] = [];
+  const ignored: number[] = [];
+  for (const p of answered) {
+    const known = previous?.[p.partition];
+    if (known !== undefined && p.leaderEpoch >= 0 && known.leaderEpoch >= 0 && p.leaderEpoch < known.leaderEpoch) {
+      partitions[p.partition] = known;
+      ignored.push(p.partition);
+      continue;
+    }
+    partitions[p.partition] = { partition: p.partition, leader: p.errorCode === ErrorCode.NONE ? p.leader : -1, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode };
+  }
+  for (let i = 0; i < partitions.length; i++) {
+    partitions[i] ??= { partition: i, leader: -1, leaderEpoch: -1, errorCode: ErrorCode.LEADER_NOT_AVAILABLE };
+  }
+  return { partitions, ignored };
 }

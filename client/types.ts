@@ -93,6 +93,13 @@ export interface ProducerConfig {
   /** Unacknowledged batches per partition; at most 5 when idempotent. Default 5. */
   maxInFlightRequests?: number;
   retry?: Partial<RetryOptions>;
+  /**
+   * Upper bound on the time from a record's batch being created to its send() settling
+   * (Kafka's delivery.timeout.ms): retriable failures (a leader change, NOT_ENOUGH_REPLICAS,
+   * a lost connection) are retried until `retry.retries` or this, whichever comes first.
+   * Default 120,000.
+   */
+  deliveryTimeoutMs?: number;
   partitioner?: Partitioner;
   /** Create unknown topics on first send (the broker's auto.create.topics.enable decides). Default true. */
   allowAutoTopicCreation?: boolean;

@@ -90,6 +90,8 @@ export class AdminChannel {
       signal,
       onRetry: () => {
         this.coordinators.delete(groupId);
+        // FindCoordinator goes to the controller: it may be the broker that went away.
+        this.controllerStale = true;
       },
     });
   }
@@ -109,7 +111,7 @@ export class AdminChannel {
     await withRetry(
       this.retry,
       async () => {
-        const byNode = new Map<number, Map<string, Array<{ partition: number; timestamp: number }>>>();
+        const byNode = new Map<number, Map<string, Array<{ partition: number; currentLeaderEpoch: number; timestamp: number }>>>();
         for (const r of requests) {
           if (out.has(`${r.topic}\u0000${r.partition}`)) continue;
           const leader = leaderOf !== undefined ? await leaderOf(r.topic, r.partition) : ((await this.metadata.topic(r.topic, { signal })).partitions[r.partition]?.leader ?? -1);
@@ -123,7 +125,7 @@ export class AdminChannel {
             list = [];
             topics.set(r.topic, list);
           }
-          list.push({ partition: r.partition, timestamp: r.timestamp });
+          list.push({ partition: r.partition, currentLeaderEpoch: this.metadata.leaderEpochOf(r.topic, r.partition), timestamp: r.timestamp });
         }
         const responses = await Promise.all(
           [...byNode].map(([node, topics]) =>

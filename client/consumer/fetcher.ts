@@ -30,6 +30,7 @@ import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '..
 import { partitionKey } from '../topic-partition.js';
 import type { BrokerPool } from '../broker-pool.js';
 import { codeNeedsMetadataRefresh } from '../errors.js';
+import { LeaderWaits } from '../leader-waits.js';
 import type { Metadata } from '../metadata.js';
 import { backoffMs } from '../retry.js';
 import type { AutoOffsetReset, OffsetSpec, RetryOptions } from '../types.js';
@@ -85,7 +86,8 @@ export class Fetcher {
   private readonly log: Logger;
   private readonly inFlight = new Map<number, NodeFetches>();
   private readonly decoder = new ChunkDecoder();
-  private readonly refreshingTopics = new Set<string>();
+  /** Partitions waiting for a new leader (leader-waits.ts). */
+  private readonly leaders: LeaderWaits;
   private totalBufferedBytes = 0;
   private readonly abort = new AbortController();
   private kickScheduled = false;
@@ -95,6 +97,7 @@ export class Fetcher {
   constructor(opts: FetcherOptions) {
     this.opts = opts;
     this.log = opts.logger;
+    this.leaders = new LeaderWaits(opts.metadata, opts.pool);
   }
 
   /** Fetches in flight to every broker (data fetches and long polls). */
@@ -121,6 +124,7 @@ export class Fetcher {
 
   remove(st: PartitionState): void {
     st.removed = true;
+    this.leaders.forget(st.key);
     this.clearChunks(st);
     this.partitions.delete(st.key);
   }
@@ -215,11 +219,13 @@ export class Fetcher {
         if (st.paused || st.bufferedBytes >= this.opts.maxBytesPerPartition) continue;
         if (this.totalBufferedBytes >= this.opts.maxPrefetchBytes) continue;
       }
-      const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
-      if (leader < 0 || !this.opts.pool.hasNode(leader) || this.opts.metadata.cached(st.topic) === undefined) {
+      if (!this.leaders.canSend(st.topic, st.partition, st.key)) {
         this.refreshTopic(st.topic);
         continue;
       }
+      // Expired or marked stale by another partition: refresh in the background.
+      if (this.opts.metadata.cached(st.topic) === undefined) this.refreshTopic(st.topic);
+      const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
       const target = wantsResolve ? toResolve : st.caughtUp ? toPoll : toFetch;
       let list = target.get(leader);
       if (list === undefined) {
@@ -258,7 +264,7 @@ export class Fetcher {
   private fetchFrom(node: number, states: PartitionState[], pollSlot: number): void {
     const epochs = new Array<number>(states.length);
     const offsets = new Array<number>(states.length);
-    const byTopic = new Map<string, Array<{ partition: number; fetchOffset: number; partitionMaxBytes: number }>>();
+    const byTopic = new Map<string, Array<{ partition: number; currentLeaderEpoch: number; fetchOffset: number; partitionMaxBytes: number }>>();
     for (let i = 0; i < states.length; i++) {
       const st = states[i]!;
       st.fetching = true;
@@ -269,7 +275,10 @@ export class Fetcher {
         list = [];
         byTopic.set(st.topic, list);
       }
-      list.push({ partition: st.partition, fetchOffset: st.fetchOffset, partitionMaxBytes: st.fetchSizeBytes });
+      // The leader fences a stale epoch (FENCED_LEADER_EPOCH: refresh) and one it does not know
+      // yet (UNKNOWN_LEADER_EPOCH: back off), so a deposed leader never serves us (KIP-320).
+      const currentLeaderEpoch = this.opts.metadata.leaderEpochOf(st.topic, st.partition);
+      list.push({ partition: st.partition, currentLeaderEpoch, fetchOffset: st.fetchOffset, partitionMaxBytes: st.fetchSizeBytes });
     }
     const request = {
       maxWaitMs: this.opts.maxWaitMs,
@@ -371,7 +380,7 @@ export class Fetcher {
       return;
     }
     if (errorEntry(code).retriable) {
-      if (codeNeedsMetadataRefresh(code)) this.opts.metadata.markStale(st.topic);
+      if (codeNeedsMetadataRefresh(code)) this.leaders.wait(st.topic, st.key);
       st.failures++;
       st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
       this.log.debug({ topic: st.topic, partition: st.partition, error: name, failures: st.failures }, 'fetch failed; will retry');
@@ -391,7 +400,7 @@ export class Fetcher {
         this.fail(st, err);
         continue;
       }
-      this.opts.metadata.markStale(st.topic);
+      this.leaders.wait(st.topic, st.key);
       st.failures++;
       st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
     }
@@ -418,7 +427,8 @@ export class Fetcher {
       this.onRequestError(states, epochs, err as Error);
       return;
     }
-    conn.request('ListOffsets', listOffsetsRequest(states, specs), { signal: this.abort.signal }).then(
+    const request = listOffsetsRequest(states, specs, (st) => this.opts.metadata.leaderEpochOf(st.topic, st.partition));
+    conn.request('ListOffsets', request, { signal: this.abort.signal }).then(
       (response) => {
         applyStartPositions(states, epochs, specs, response, (st, code) => this.onPartitionError(st, code, -1, -1));
         done();
@@ -438,40 +448,38 @@ export class Fetcher {
   }
 
   private refreshTopic(topic: string): void {
-    if (this.refreshingTopics.has(topic)) return;
-    this.refreshingTopics.add(topic);
-    this.opts.metadata.markStale(topic);
-    this.opts.metadata.topic(topic, { waitForTopic: true, signal: this.abort.signal }).then(
-      (info) => {
-        this.refreshingTopics.delete(topic);
+    this.leaders.refresh(topic, this.abort.signal, (outcome, waited) => {
+      if (this.stopped) return;
+      if ('info' in outcome) {
+        const count = outcome.info.partitions.length;
         for (const st of this.partitions.values()) {
-          if (st.topic === topic && st.partition >= info.partitions.length) {
-            this.fail(st, rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${info.partitions.length} partition(s); partition ${st.partition} does not exist`, { topic, partition: st.partition }));
+          if (st.topic === topic && st.partition >= count) {
+            this.fail(st, rillError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${topic}' has ${count} partition(s); partition ${st.partition} does not exist`, { topic, partition: st.partition }));
           }
         }
         this.kick();
-      },
-      (err: Error) => {
-        this.refreshingTopics.delete(topic);
-        if (this.stopped) return;
-        // A consumer outlives broker restarts: retriable trouble (broker down, topic not there
-        // yet) is retried for as long as it lasts, with capped backoff; the rest stops the partitions.
-        const retriable = isRetriable(err);
-        if (retriable) this.log.warn({ topic, err: err.message }, 'metadata unavailable; will keep retrying');
-        let wakeInMs = -1;
-        for (const st of this.partitions.values()) {
-          if (st.topic !== topic || st.removed) continue;
-          if (!retriable) {
-            this.fail(st, err);
-            continue;
-          }
-          st.failures++;
-          st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
-          wakeInMs = wakeInMs < 0 ? st.retryAtMs - Date.now() : Math.min(wakeInMs, st.retryAtMs - Date.now());
+        return;
+      }
+      const err = outcome.error;
+      // A consumer outlives broker restarts: retriable trouble (broker down, topic not there
+      // yet) is retried for as long as it lasts, with capped backoff; the rest stops the partitions.
+      const retriable = isRetriable(err);
+      if (retriable) this.log.warn({ topic, err: err.message }, 'metadata unavailable; will keep retrying');
+      let wakeInMs = -1;
+      for (const st of this.partitions.values()) {
+        if (st.topic !== topic || st.removed) continue;
+        // The refresh still updated the cache: partitions that have a leader keep fetching.
+        if (retriable && this.leaders.hasLeader(st.topic, st.partition) && !waited.has(st.key)) continue;
+        if (!retriable) {
+          this.fail(st, err);
+          continue;
         }
-        if (wakeInMs >= 0) this.armTimer(wakeInMs);
-      },
-    );
+        st.failures++;
+        st.retryAtMs = Date.now() + backoffMs(this.opts.retry, st.failures);
+        wakeInMs = wakeInMs < 0 ? st.retryAtMs - Date.now() : Math.min(wakeInMs, st.retryAtMs - Date.now());
+      }
+      if (wakeInMs >= 0) this.armTimer(wakeInMs);
+    });
   }
 
   private armTimer(inMs: number): void {

@@ -12,8 +12,8 @@ import type { PartitionState } from './partition-state.js';
 
 export type StartSpec = Exclude<OffsetSpec, number>;
 
-/** The ListOffsets request for `states`, each asked for its `specs[i]`. */
-export function listOffsetsRequest(states: readonly PartitionState[], specs: readonly StartSpec[]): ListOffsetsRequest {
+/** The ListOffsets request for `states`, each asked for its `specs[i]`, with the leader epoch the client knows. */
+export function listOffsetsRequest(states: readonly PartitionState[], specs: readonly StartSpec[], leaderEpochOf: (st: PartitionState) => number = () => -1): ListOffsetsRequest {
   const byTopic = new Map<string, Array<{ partition: number; currentLeaderEpoch: number; timestamp: number }>>();
   for (let i = 0; i < states.length; i++) {
     const st = states[i]!;
@@ -24,7 +24,7 @@ export function listOffsetsRequest(states: readonly PartitionState[], specs: rea
       list = [];
       byTopic.set(st.topic, list);
     }
-    list.push({ partition: st.partition, currentLeaderEpoch: -1, timestamp });
+    list.push({ partition: st.partition, currentLeaderEpoch: leaderEpochOf(st), timestamp });
   }
   return { topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
 }

@@ -84,6 +84,10 @@ export class Producer {
     if (idempotent && maxInFlightPerPartition > MAX_IDEMPOTENT_IN_FLIGHT) {
       throw new RangeError(`an idempotent producer allows at most ${MAX_IDEMPOTENT_IN_FLIGHT} in-flight requests per partition, got ${maxInFlightPerPartition}`);
     }
+    const deliveryTimeoutMs = config.deliveryTimeoutMs;
+    if (deliveryTimeoutMs !== undefined && (!Number.isInteger(deliveryTimeoutMs) || deliveryTimeoutMs < 1)) {
+      throw new RangeError(`deliveryTimeoutMs must be a positive integer, got ${deliveryTimeoutMs}`);
+    }
     this.customPartitioner = config.partitioner;
     const metrics = ctx.metrics ?? NO_METRICS;
     this.pool = new BrokerPool(ctx.brokers, {
@@ -116,6 +120,8 @@ export class Producer {
       compression,
       maxInFlightPerPartition,
       requestTimeoutMs: ctx.requestTimeoutMs,
+      // The sender's default (Kafka's 120 s) when not given.
+      ...(deliveryTimeoutMs !== undefined ? { deliveryTimeoutMs } : {}),
       metrics,
       logger: this.log,
     });

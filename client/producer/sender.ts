@@ -21,6 +21,7 @@ import type { ClientMetrics } from '../metrics.js';
 import { backoffMs } from '../retry.js';
 import { partitionKey } from '../topic-partition.js';
 import type { CompressionType, RetryOptions } from '../types.js';
+import { LeaderWaits } from '../leader-waits.js';
 import { WakeTimer } from '../wake-timer.js';
 import { BATCH_OVERHEAD_BYTES, type AckMode, type ProducerBatch, type RecordAccumulator } from './accumulator.js';
 import type { Idempotence } from './idempotence.js';
@@ -28,6 +29,8 @@ import { newPartitionState, type PartitionSendState } from './partition-state.js
 
 /** Slack on top of the broker-side produce timeout before the client gives up on an answer. */
 const PRODUCE_TIMEOUT_SLACK_MS = 5_000;
+/** Kafka's delivery.timeout.ms default. */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
 
 export interface SenderOptions {
   accumulator: RecordAccumulator;
@@ -39,6 +42,8 @@ export interface SenderOptions {
   compression: CompressionType;
   maxInFlightPerPartition: number;
   requestTimeoutMs: number;
+  /** A batch older than this is not retried again (Kafka's delivery.timeout.ms). Default 120,000. */
+  deliveryTimeoutMs?: number;
   metrics: ClientMetrics;
   logger: Logger;
 }
@@ -62,7 +67,8 @@ export class Sender {
   private batchCounter = 0;
   private drainScheduled = false;
   private readonly wakeTimer = new WakeTimer(() => this.drain());
-  private readonly refreshingTopics = new Set<string>();
+  /** Partitions waiting for a new leader (leader-waits.ts). */
+  private readonly leaders: LeaderWaits;
   private stopped = false;
 
   constructor(opts: SenderOptions) {
@@ -71,6 +77,7 @@ export class Sender {
     this.idempotence = opts.idempotence;
     this.metrics = opts.metrics;
     this.log = opts.logger;
+    this.leaders = new LeaderWaits(opts.metadata, opts.pool);
   }
 
   /** A new batch opened in the accumulator: number it and make sure its partition is known. */
@@ -137,7 +144,7 @@ export class Sender {
       );
       return;
     }
-    const { metadata, pool } = this.opts;
+    const { metadata } = this.opts;
     const maxInFlight = this.opts.maxInFlightPerPartition;
     const now = Date.now();
     const requests = new Map<string, RequestBuilder[]>();
@@ -147,11 +154,13 @@ export class Sender {
       const queue = this.accumulator.queues.get(ps.key);
       const hasNew = queue !== undefined && this.accumulator.isReady(queue, now);
       if (ps.retries.length === 0 && !hasNew) continue;
-      const leader = metadata.leaderOf(ps.topic, ps.partition);
-      if (leader < 0 || !pool.hasNode(leader) || metadata.cached(ps.topic) === undefined) {
+      if (!this.leaders.canSend(ps.topic, ps.partition, ps.key)) {
         this.refreshTopic(ps.topic);
         continue;
       }
+      // Expired, or marked stale by another partition: refresh in the background.
+      if (metadata.cached(ps.topic) === undefined) this.refreshTopic(ps.topic);
+      const leader = metadata.leaderOf(ps.topic, ps.partition);
       while (ps.inFlight.length < maxInFlight) {
         let batch: ProducerBatch | undefined;
         if (ps.retries.length > 0) {
@@ -327,11 +336,17 @@ export class Sender {
       this.requeue(ps, batch, false);
       return;
     }
-    if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped) {
+    const deliveryTimeoutMs = this.opts.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
+    const expired = Date.now() - batch.createdAtMs >= deliveryTimeoutMs;
+    if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped && !expired) {
       if (needsMetadataRefresh(err) || (err instanceof RillError && codeNeedsMetadataRefresh(err.code))) {
-        this.opts.metadata.markStale(batch.topic);
+        this.leaders.wait(ps.topic, ps.key);
       }
       this.requeue(ps, batch, true);
+      return;
+    }
+    if (expired && isRetriable(err) && err instanceof RillError) {
+      this.settleFailed(batch, errorFromCode(err.code, `${err.message} (deliveryTimeoutMs ${deliveryTimeoutMs} reached)`, { topic: batch.topic, partition: batch.partition, cause: err }));
       return;
     }
     this.settleFailed(batch, err);
@@ -396,22 +411,28 @@ export class Sender {
     });
   }
 
-  /** Refreshes a topic's metadata once at a time; on failure the topic's waiting batches fail. */
+  /**
+   * Refreshes a topic's metadata once at a time. When it fails (after the metadata retries),
+   * the batches waiting for a partition that still has no reachable leader fail with that
+   * (retriable) error; partitions of the topic that do have a leader keep sending, and so does
+   * every other topic: one dead partition never blocks the rest.
+   */
   private refreshTopic(topic: string): void {
-    if (this.refreshingTopics.has(topic)) return;
-    this.refreshingTopics.add(topic);
-    this.opts.metadata.markStale(topic);
-    this.opts.metadata.topic(topic, { waitForTopic: true }).then(
-      () => {
-        this.refreshingTopics.delete(topic);
+    this.leaders.refresh(topic, undefined, (outcome) => {
+      if ('info' in outcome) {
         this.wake();
-      },
-      (err: Error) => {
-        this.refreshingTopics.delete(topic);
-        this.log.warn({ topic, err: err.message }, "metadata refresh failed; failing the topic's queued batches");
-        for (const ps of this.partitions.values()) if (ps.topic === topic) this.failQueued(ps, err);
-      },
-    );
+        return;
+      }
+      const err = outcome.error;
+      let failed = 0;
+      for (const ps of this.partitions.values()) {
+        if (ps.topic !== topic || this.leaders.hasLeader(topic, ps.partition)) continue;
+        failed++;
+        this.failQueued(ps, partitionError(err, topic, ps.partition));
+      }
+      this.log.warn({ topic, err: err.message, partitions: failed }, 'metadata refresh failed; failed the queued batches of partitions without a leader');
+      this.wake();
+    });
   }
 
   private failAllQueued(err: Error): void {
@@ -423,6 +444,12 @@ export class Sender {
     let b: ProducerBatch | undefined;
     while ((b = this.accumulator.take(ps.key)) !== undefined) this.settleFailed(b, err);
   }
+}
+
+/** The topic-level metadata error, naming the partition whose batches it fails. */
+function partitionError(err: Error, topic: string, partition: number): Error {
+  if (!(err instanceof RillError)) return err;
+  return errorFromCode(err.code, `${topic}[${partition}] has no available leader: ${err.message}`, { topic, partition, cause: err });
 }
 
 function removeFrom(list: ProducerBatch[], batch: ProducerBatch): void {

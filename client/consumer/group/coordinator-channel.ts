@@ -65,9 +65,13 @@ export class CoordinatorChannel {
     const c = response.coordinators.find((x) => x.key === this.groupId);
     if (c === undefined) throw errorFromCode(ErrorCode.COORDINATOR_NOT_AVAILABLE, `FindCoordinator named no coordinator for group '${this.groupId}'`);
     if (c.errorCode !== ErrorCode.NONE) throw errorFromCode(c.errorCode, c.errorMessage ?? `no coordinator for group '${this.groupId}'`);
-    // The pool of group connections only ever talks to the coordinator (and bootstrap brokers
-    // to find it), so its node table is just that broker.
-    this.pool.setBrokers([{ nodeId: c.nodeId, host: c.host, port: c.port, rack: null }]);
+    // The group's pool learns every live broker (connections open lazily, so it still talks
+    // only to the coordinator): when the coordinator's broker goes away, the next lookup can
+    // go through any of them, not only the bootstrap list, which may name just that broker.
+    const md = await any.request('Metadata', { topics: [], allowAutoTopicCreation: false }, { signal });
+    const brokers = md.brokers.filter((b) => b.nodeId !== c.nodeId);
+    brokers.push({ nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
+    this.pool.setBrokers(brokers);
     this.coordinator = { nodeId: c.nodeId, address: `${c.host}:${c.port}` };
     this.log.debug({ groupId: this.groupId, coordinator: this.coordinator.address }, 'coordinator found');
     return this.pool.forNode(c.nodeId);
