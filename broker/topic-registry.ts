@@ -339,7 +339,7 @@ export class TopicRegistry {
         await this.write(this.topics);
       } catch (err) {
         this.topics.set(name, info);
-        this.effective.set(name, parseLogConfig({ ...info.configs }, this.logDefaults));
+        this.effective.set(name, parseLogConfig(logOverridesOf(info.configs), this.logDefaults));
         throw err;
       }
       const logs = this.requireLogs();
