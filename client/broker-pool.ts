@@ -13,6 +13,29 @@ import type { RetryOptions } from './types.js';
 /** Broker addresses kept as fallbacks for any() beyond the current metadata. */
 const MAX_REMEMBERED = 64;
 
+/**
+ * Every broker address any component of one client learned from Metadata (most recent last,
+ * bounded): the pools of a Rill (producer, consumer, group session, admin) share one, so a pool
+ * whose own bootstrap broker is gone can still reach a broker another component heard of. A
+ * broker shutting down may answer Metadata naming only itself, and a group session's pool
+ * hears only of coordinators: without the shared set, either could be left with no live
+ * broker to ask.
+ */
+export class KnownBrokers {
+  private readonly addresses = new Map<string, BrokerAddress>();
+
+  record(addr: BrokerAddress): void {
+    const key = `${addr.host}:${addr.port}`;
+    this.addresses.delete(key);
+    this.addresses.set(key, addr);
+    while (this.addresses.size > MAX_REMEMBERED) this.addresses.delete(this.addresses.keys().next().value!);
+  }
+
+  values(): IterableIterator<BrokerAddress> {
+    return this.addresses.values();
+  }
+}
+
 export interface BrokerPoolOptions {
   clientId: string;
   connectionTimeoutMs: number;
@@ -23,6 +46,8 @@ export interface BrokerPoolOptions {
   maxFrameBytes?: number;
   /** Request latency per API (default: none). */
   metrics?: ClientMetrics;
+  /** Addresses shared with the client's other pools (default: this pool's own). */
+  knownBrokers?: KnownBrokers;
 }
 
 export interface BrokerAddress {
@@ -46,12 +71,8 @@ export class BrokerPool {
   private readonly bootstrap: BrokerAddress[];
   private readonly connections = new Map<string, Connection>();
   private readonly nodes = new Map<number, BrokerAddress>();
-  /**
-   * Every broker address Metadata ever named (most recent last, at most MAX_REMEMBERED):
-   * fallbacks for any(). A broker shutting down may answer Metadata naming only itself; without
-   * these, a client bootstrapped from that broker alone would have no live broker left to ask.
-   */
-  private readonly remembered = new Map<string, BrokerAddress>();
+  /** Fallbacks for any() beyond the current metadata (shared with the client's other pools). */
+  private readonly remembered: KnownBrokers;
   private rotation = 0;
   private closed = false;
 
@@ -60,6 +81,7 @@ export class BrokerPool {
     this.bootstrap = bootstrap.map(parseBrokerAddress);
     this.opts = opts;
     this.requestTimeoutMs = opts.requestTimeoutMs;
+    this.remembered = opts.knownBrokers ?? new KnownBrokers();
   }
 
   /** Records the cluster's brokers as Metadata reported them. */
@@ -68,11 +90,8 @@ export class BrokerPool {
     for (const b of brokers) {
       const addr = { host: b.host, port: b.port };
       this.nodes.set(b.nodeId, addr);
-      const key = `${b.host}:${b.port}`;
-      this.remembered.delete(key);
-      this.remembered.set(key, addr);
+      this.remembered.record(addr);
     }
-    while (this.remembered.size > MAX_REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
   }
 
   hasNode(nodeId: number): boolean {

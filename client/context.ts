@@ -3,6 +3,7 @@
  * client-wide settings. Each component builds its own BrokerPool and Metadata from it.
  */
 import type { Logger } from 'pino';
+import type { KnownBrokers } from './broker-pool.js';
 import type { ClientMetrics } from './metrics.js';
 import type { RetryOptions } from './types.js';
 
@@ -15,4 +16,6 @@ export interface ClientContext {
   logger: Logger;
   /** The client metrics (client/metrics.ts); absent means NO_METRICS. */
   metrics?: ClientMetrics;
+  /** Broker addresses learned by any component, shared by all their pools (broker-pool.ts). */
+  knownBrokers?: KnownBrokers;
 }

@@ -6,7 +6,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { Admin } from './admin/admin.js';
-import { parseBrokerAddress } from './broker-pool.js';
+import { KnownBrokers, parseBrokerAddress } from './broker-pool.js';
 import type { ClientContext } from './context.js';
 import { Consumer } from './consumer/consumer.js';
 import { clientMetrics } from './metrics.js';
@@ -39,6 +39,7 @@ export class Rill {
       retry: retryOptions(config.retry),
       logger,
       metrics: clientMetrics(config.metrics, clientId),
+      knownBrokers: new KnownBrokers(),
     };
   }
 

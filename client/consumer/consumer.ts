@@ -98,7 +98,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     this.log = ctx.logger.child({ component: 'consumer' });
     const retry = retryOptions(ctx.retry, config.retry);
     const connections = { clientId: ctx.clientId, connectionTimeoutMs: ctx.connectionTimeoutMs, requestTimeoutMs: ctx.requestTimeoutMs, retry, logger: this.log };
-    this.pool = new BrokerPool(ctx.brokers, connections);
+    this.pool = new BrokerPool(ctx.brokers, { ...connections, ...(ctx.knownBrokers !== undefined ? { knownBrokers: ctx.knownBrokers } : {}) });
     const metadata = new Metadata(this.pool, { logger: this.log, retry, allowAutoTopicCreation: false });
     this.longPolls = new LongPollConnections(this.pool, connections);
     const metrics = ctx.metrics;
