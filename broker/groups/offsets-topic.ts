@@ -369,7 +369,9 @@ export class OffsetsTopic {
     let records = 0;
     let skipped = 0;
     while (next < end) {
-      const { records: bytes } = await log.read(next, LOAD_READ_BYTES);
+      // To the log end, not the high watermark (as Kafka's loader): a newly elected leader's
+      // watermark may still lag the commits every in-sync replica already holds.
+      const { records: bytes } = await log.read(next, LOAD_READ_BYTES, { isolation: 'logEnd' });
       if (!stillCurrent()) return null;
       const batches = decodeBatches(bytes);
       if (batches.length === 0) break; // nothing at or after `next` (a compaction gap at the end)
