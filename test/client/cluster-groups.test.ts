@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer, Rill } from '../../client/index.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { coordinatorOf } from '../helpers/coordinator.js';
 import { ClusterEnv, type ClusterBroker } from '../cluster/broker-harness.js';
 import { waitFor } from '../cluster/etcd.js';
 import { rill as runCli } from '../integration/cli-run.js';
@@ -15,17 +15,6 @@ import { rill as runCli } from '../integration/cli-run.js';
 const RETRY = { retries: 30, initialBackoffMs: 50, maxBackoffMs: 300 };
 const GROUPS = { 'group.consumer.heartbeat.interval.ms': 100, 'group.consumer.session.timeout.ms': 3_000, 'offsets.topic.num.partitions': 6 };
 
-async function coordinatorOf(port: number, groupId: string): Promise<number> {
-  const raw = await RawClient.connect(port);
-  try {
-    const r = await raw.request('FindCoordinator', { keyType: 0, keys: [groupId] });
-    const c = r.coordinators[0]!;
-    if (c.errorCode !== 0) throw new Error(`FindCoordinator ${groupId}: error ${c.errorCode}`);
-    return c.nodeId;
-  } finally {
-    await raw.close();
-  }
-}
 
 async function committedTotal(rill: Rill, groupId: string, topic: string): Promise<number> {
   const [t] = await rill.admin({ retry: RETRY }).fetchOffsets(groupId, [topic]);

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer, Rill } from '../../client/index.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { coordinatorOf } from '../helpers/coordinator.js';
 import { rill as runCli } from '../integration/cli-run.js';
 import { ProcessCluster, waitFor } from './cluster-process.js';
 
@@ -27,17 +27,6 @@ interface Delivery {
   value: string;
 }
 
-async function coordinatorOf(port: number, groupId: string): Promise<number> {
-  const raw = await RawClient.connect(port);
-  try {
-    const r = await raw.request('FindCoordinator', { keyType: 0, keys: [groupId] });
-    const c = r.coordinators[0]!;
-    if (c.errorCode !== 0) throw new Error(`FindCoordinator ${groupId}: error ${c.errorCode}`);
-    return c.nodeId;
-  } finally {
-    await raw.close();
-  }
-}
 
 /** Committed offsets of GROUP on TOPIC by partition (0: nothing committed yet). */
 async function committed(rill: Rill): Promise<Map<number, number>> {

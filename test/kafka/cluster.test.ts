@@ -7,7 +7,6 @@
  * NOT_LEADER_OR_FOLLOWER or a lost connection, refreshes its metadata and carries on with the
  * new leader, and nothing it had acknowledged is lost.
  */
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StartBrokerOptions } from '../../broker/index.js';
@@ -17,28 +16,15 @@ import { batch } from '../broker/harness.js';
 import { requireTool } from '../helpers/outside-tools.js';
 import { ClusterEnv, type ClusterBroker } from '../cluster/broker-harness.js';
 import { waitFor } from '../cluster/etcd.js';
+import { kcat } from './kcat-run.js';
 import { RawKafkaClient } from './raw-kafka-client.js';
 
 const haveKcat = requireTool('kcat');
 
 /** `kcat -C` of every partition of `topic` from the beginning to the end, one `partition key value` line per record. */
-function kcatConsume(bootstrap: string[], topic: string, timeoutMs = 30_000): Promise<{ code: number | null; lines: string[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-C', '-b', bootstrap.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %k %s\\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, lines: stdout.split('\n').filter((l) => l !== ''), stderr });
-    });
-  });
+async function kcatConsume(bootstrap: string[], topic: string, timeoutMs = 30_000): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  const r = await kcat(['-C', '-b', bootstrap.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p %k %s\\n'], '', timeoutMs);
+  return { code: r.code, lines: r.stdout.split('\n').filter((l) => l !== ''), stderr: r.stderr };
 }
 
 describe.skipIf(!haveKcat)('the Kafka listener on a three-broker cluster', () => {

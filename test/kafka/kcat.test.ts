@@ -3,40 +3,14 @@
  * with the rill SDK both ways (keys, headers, timestamps). kcat's consumer without -G needs no
  * groups. kcat runs as a real child process (asynchronously: the broker lives in this process).
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool } from '../helpers/outside-tools.js';
 import { TestEnv } from '../integration/harness.js';
+import { kcat } from './kcat-run.js';
 import { take } from './take.js';
 
 const haveKcat = requireTool('kcat');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs kcat with `args`, `input` on stdin; killed after `timeoutMs`. */
-function kcat(args: string[], input = '', timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 describe.skipIf(!haveKcat)('kcat against the Kafka listener', () => {
   const env = new TestEnv();
