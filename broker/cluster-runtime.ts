@@ -1,18 +1,11 @@
 /**
  * The cluster wiring of one broker (ClusterHandle, broker/cluster/handle.ts): assembles the
  * control plane (ClusterStore, BrokerSession, ControllerElection, Controller,
- * ClusterMetadataView) and the data plane (a PartitionState per local replica,
- * ReplicaFetcherManager, ProducePurgatory), and maps the view's events onto local logs:
- *
- *   become-leader    → create/open the log, stop fetching it, PartitionState.becomeLeader
- *   become-follower  → create/open the log, PartitionState.becomeFollower, fetch from the leader
- *                      (the fetcher truncates by leader epoch first)
- *   stop-replica     → stop fetching, PartitionState.stop; the log is deleted when its topic is
- *                      gone from the cluster (a reassignment away keeps the data, on no guess)
- *
- * Events of one partition are applied in order (one promise chain per partition); 'partition-
- * role' is emitted after the log is ready. The registry (topic-registry.ts) mirrors the
- * cluster's topics after every change.
+ * ClusterMetadataView) and the data plane (LocalReplicas, ReplicaFetcherManager,
+ * ProducePurgatory), and hands the view's role events (become-leader, become-follower,
+ * stop-replica) to LocalReplicas (cluster-runtime-replicas.ts), which applies them to the local
+ * logs in order per partition; 'partition-role' is emitted after the log is ready. The
+ * registry (topic-registry.ts) mirrors the cluster's topics after every change.
  *
  * Topic creation (from ANY broker), deletion and preferred leader election: see
  * cluster-runtime-admin.ts.
@@ -36,14 +29,14 @@ import { ClusterStore } from './cluster/store.js';
 import { BrokerSession } from './cluster/session.js';
 import { ControllerElection } from './cluster/election.js';
 import { Controller } from './cluster/controller.js';
-import { ClusterMetadataView, type BecomeFollower, type BecomeLeader } from './cluster/metadata-view.js';
+import { ClusterMetadataView } from './cluster/metadata-view.js';
 import { NO_LEADER } from './cluster/schemas.js';
 import { alterClusterTopicConfigs, createClusterTopic, deleteClusterTopic, electClusterLeaders, type ClusterAdminContext } from './cluster-runtime-admin.js';
 import { writeLeaderIsr } from './cluster-runtime-isr.js';
-import { partitionId } from './cluster/metadata-cache.js';
 import { ProducerIdBlockAllocator } from './cluster/producer-id-blocks.js';
 import type { ClusterLogger } from './cluster/options.js';
-import { PartitionState } from './replication/partition-state.js';
+import type { PartitionState } from './replication/partition-state.js';
+import { LocalReplicas } from './cluster-runtime-replicas.js';
 import { ProducePurgatory } from './replication/produce-purgatory.js';
 import { ReplicaFetcherManager } from './replication/fetcher-manager.js';
 
@@ -78,10 +71,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   readonly producerIdBlocks: ProducerIdBlockAllocator;
   /** ISR shrinks / expands written by this broker as leader (metrics). */
   readonly isrChanges = { shrinks: 0, expands: 0 };
-  private readonly states = new Map<string, PartitionState>();
-  private readonly chains = new Map<string, Promise<void>>();
-  /** Follower partitions → the `nodeId@host:port` they fetch from ('' = none). */
-  private readonly followTargets = new Map<string, string>();
+  private readonly replicas: LocalReplicas;
   private readonly deps: ClusterRuntimeDeps;
   private readonly log: Logger;
   private isrTimer: NodeJS.Timeout | null = null;
@@ -131,6 +121,15 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
       logger: this.log,
     });
     this.producerIdBlocks = new ProducerIdBlockAllocator(this.store, c['producer.id.block.size']);
+    this.replicas = new LocalReplicas({
+      ...deps,
+      nodeId: this.nodeId,
+      view: this.view,
+      fetchers: this.fetchers,
+      producePurgatory: this.producePurgatory,
+      logger: this.log,
+      onRole: (topic, partition, role, leaderEpoch) => this.emitRole(topic, partition, role, leaderEpoch),
+    });
   }
 
   /** Registers, loads the view, applies the local roles, campaigns; resolves once serving is safe. */
@@ -158,139 +157,22 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   }
 
   private wire(): void {
-    this.view.on('become-leader', (e) => this.enqueue(e.topic, e.partition, () => this.becomeLeader(e)));
-    this.view.on('become-follower', (e) => this.enqueue(e.topic, e.partition, () => this.becomeFollower(e)));
-    this.view.on('stop-replica', (e) => this.enqueue(e.topic, e.partition, () => this.stopReplica(e.topic, e.partition)));
+    this.view.on('become-leader', (e) => this.replicas.becomeLeader(e));
+    this.view.on('become-follower', (e) => this.replicas.becomeFollower(e));
+    this.view.on('stop-replica', (e) => this.replicas.stopReplica(e.topic, e.partition));
     this.view.on('partition-changed', (e) => {
-      const state = this.states.get(partitionId(e.topic, e.partition));
-      if (state !== undefined) state.minInsyncReplicas = this.minInsyncReplicasOf(e.topic); // the topic's configs may have changed
+      this.replicas.refreshMinInsyncReplicas(e.topic, e.partition);
       this.adoptControllerIsr(e.topic, e.partition);
       void this.syncRegistry();
     });
-    this.view.on('brokers-changed', () => this.refollow());
+    this.view.on('brokers-changed', () => this.replicas.refollow());
     this.view.on('invalid-record', (err) => this.log.warn({ err }, 'ignoring an invalid cluster record'));
     this.session.on('registration-failed', (err) => this.log.warn({ err }, 'registering in the cluster again failed; retrying'));
   }
 
   /** Resolves once every queued role change has been applied. */
-  async settled(): Promise<void> {
-    for (;;) {
-      const pending = [...this.chains.values()];
-      if (pending.length === 0) return;
-      await Promise.all(pending);
-    }
-  }
-
-  private enqueue(topic: string, partition: number, job: () => Promise<void>): void {
-    const id = partitionId(topic, partition);
-    const prev = this.chains.get(id) ?? Promise.resolve();
-    const next = prev
-      .then(() => (this.closed ? undefined : job()))
-      .catch((err: unknown) => this.log.error({ err, topic, partition }, 'applying a partition role change failed'));
-    this.chains.set(id, next);
-    void next.then(() => {
-      if (this.chains.get(id) === next) this.chains.delete(id);
-    });
-  }
-
-  // ------------------------------------------------------------------------- role changes
-
-  private async localLogFor(topic: string, partition: number): Promise<PartitionLog> {
-    const existing = this.deps.logs.get(topic, partition);
-    const log = existing ?? (await this.deps.logs.create(topic, partition, this.deps.topics.configFor(topic)));
-    // A log without a checkpointed high watermark starts from its log start: nothing past it is
-    // known to be replicated (the leader moves it up as the ISR reports in).
-    if (!log.isHighWatermarkManaged) log.manageHighWatermark(log.logStartOffset);
-    return log;
-  }
-
-  private stateFor(topic: string, partition: number, log: PartitionLog): PartitionState {
-    const id = partitionId(topic, partition);
-    let state = this.states.get(id);
-    if (state === undefined || state.log !== log) {
-      state = new PartitionState({
-        topic,
-        partition,
-        localBrokerId: this.nodeId,
-        log,
-        replicaLagTimeMaxMs: this.deps.config['replica.lag.time.max.ms'],
-        minInsyncReplicas: this.minInsyncReplicasOf(topic),
-      });
-      this.states.set(id, state);
-    }
-    return state;
-  }
-
-  private minInsyncReplicasOf(topic: string): number {
-    const raw = this.view.cache.topics.get(topic)?.value.configs['min.insync.replicas'];
-    const n = raw === undefined ? NaN : Number(raw);
-    return Number.isSafeInteger(n) && n >= 1 ? n : this.deps.config['min.insync.replicas'];
-  }
-
-  private async becomeLeader(e: BecomeLeader): Promise<void> {
-    const log = await this.localLogFor(e.topic, e.partition);
-    await this.fetchers.unfollow(e.topic, e.partition);
-    this.followTargets.delete(partitionId(e.topic, e.partition));
-    const state = this.stateFor(e.topic, e.partition, log);
-    if (state.role === 'leader' && state.leaderEpoch >= e.leaderEpoch) return; // a stale event
-    state.minInsyncReplicas = this.minInsyncReplicasOf(e.topic);
-    state.becomeLeader({ leaderEpoch: e.leaderEpoch, partitionEpoch: e.partitionEpoch, isr: e.isr, replicas: e.replicas }, Date.now());
-    this.producePurgatory.onPartitionChange(state);
-    this.log.info({ topic: e.topic, partition: e.partition, leaderEpoch: e.leaderEpoch, isr: e.isr }, 'became leader');
-    this.emitRole(e.topic, e.partition, 'leader', e.leaderEpoch);
-  }
-
-  private async becomeFollower(e: BecomeFollower): Promise<void> {
-    const log = await this.localLogFor(e.topic, e.partition);
-    const state = this.stateFor(e.topic, e.partition, log);
-    if (e.leaderEpoch < state.leaderEpoch) return; // a stale event
-    state.becomeFollower({ leader: e.leader, leaderEpoch: e.leaderEpoch, replicas: e.replicas });
-    this.producePurgatory.onPartitionChange(state);
-    await this.followLeader(state, true);
-    this.log.info({ topic: e.topic, partition: e.partition, leader: e.leader, leaderEpoch: e.leaderEpoch }, 'became follower');
-    this.emitRole(e.topic, e.partition, 'follower', e.leaderEpoch);
-  }
-
-  /** Points the partition's fetching at its leader's current address (or at nothing). */
-  private async followLeader(state: PartitionState, force: boolean): Promise<void> {
-    const id = partitionId(state.topic, state.partition);
-    const leader = state.leaderId === NO_LEADER ? undefined : this.view.cache.brokers.get(state.leaderId)?.value;
-    const target = leader === undefined ? '' : `${state.leaderId}@${leader.host}:${leader.port}`;
-    if (!force && this.followTargets.get(id) === target) return;
-    this.followTargets.set(id, target);
-    if (leader === undefined) await this.fetchers.unfollow(state.topic, state.partition);
-    else await this.fetchers.follow(state.log, { nodeId: state.leaderId, host: leader.host, port: leader.port }, state.leaderEpoch);
-  }
-
-  /** Brokers came or went: followers whose leader's address changed fetch from the new one. */
-  private refollow(): void {
-    for (const state of this.states.values()) {
-      if (state.role !== 'follower') continue;
-      this.enqueue(state.topic, state.partition, async () => {
-        if (state.role === 'follower' && this.states.get(partitionId(state.topic, state.partition)) === state) await this.followLeader(state, false);
-      });
-    }
-  }
-
-  private async stopReplica(topic: string, partition: number): Promise<void> {
-    const id = partitionId(topic, partition);
-    await this.fetchers.unfollow(topic, partition);
-    this.followTargets.delete(id);
-    const state = this.states.get(id);
-    if (state !== undefined) {
-      state.stop();
-      this.producePurgatory.onPartitionChange(state);
-      this.states.delete(id);
-    }
-    if (!this.view.cache.topics.has(topic)) {
-      const log = this.deps.logs.get(topic, partition);
-      if (log !== undefined) {
-        this.deps.fetchPurgatory.wakeAll(log);
-        await this.deps.logs.delete(topic, partition);
-      }
-      this.deps.metrics.removeTopic(topic);
-    }
-    this.emitRole(topic, partition, 'none', state?.leaderEpoch ?? -1);
+  settled(): Promise<void> {
+    return this.replicas.settled();
   }
 
   /**
@@ -319,7 +201,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
    * dead replica, or the watch brought our own write before its transaction answered): adopt it.
    */
   private adoptControllerIsr(topic: string, partition: number): void {
-    const state = this.states.get(partitionId(topic, partition));
+    const state = this.replicas.get(topic, partition);
     const cur = this.view.cache.partitionState(topic, partition)?.value;
     if (state === undefined || cur === undefined || state.role !== 'leader') return;
     if (cur.leader !== this.nodeId || cur.leaderEpoch !== state.leaderEpoch) return;
@@ -329,7 +211,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
 
   private checkIsrShrink(): void {
     const now = Date.now();
-    for (const state of this.states.values()) {
+    for (const state of this.replicas.all()) {
       if (state.role !== 'leader') continue;
       const proposal = state.maybeShrinkIsr(now);
       if (proposal !== null) void this.writeIsr(state, proposal, 'shrink');
@@ -350,14 +232,14 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   metricsSnapshot(): ClusterMetricsSnapshot {
     const active = this.controller.activeEpoch() !== null;
     const offline = active ? countOfflinePartitions(this.view.cache.topics.keys(), (t) => this.topic(t)?.partitions ?? 0, (t, p) => this.partition(t, p)?.leader ?? NO_LEADER) : 0;
-    return leaderMetrics(this.nodeId, this.states.values(), { offline, active, ...this.isrChanges });
+    return leaderMetrics(this.nodeId, this.replicas.all(), { offline, active, ...this.isrChanges });
   }
 
   // --------------------------------------------------------------- handler-facing checks
 
   /** null when this broker may serve Produce/Fetch of the partition as its leader right now. */
   checkLeader(topic: string, partition: number, currentLeaderEpoch = -1): RillError | null {
-    const state = this.states.get(partitionId(topic, partition));
+    const state = this.replicas.get(topic, partition);
     if (state === undefined) {
       const replicas = this.view.cache.replicasOf(topic, partition);
       if (replicas === undefined) return rillError('UNKNOWN_TOPIC_OR_PARTITION', `${topic}-${partition} does not exist in the cluster`, { topic, partition });
@@ -376,7 +258,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
    * and completes acks=all produces the new high watermark acknowledges.
    */
   recordFollowerFetch(topic: string, partition: number, replicaId: number, fetchOffset: number): RillError | null {
-    const state = this.states.get(partitionId(topic, partition));
+    const state = this.replicas.get(topic, partition);
     if (state === undefined || state.role !== 'leader') return this.checkLeader(topic, partition) ?? rillError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: not the leader`);
     try {
       const update = state.updateFollowerFetchState(replicaId, fetchOffset, Date.now());
@@ -421,14 +303,14 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   }
 
   localRole(topic: string, partition: number): { role: LocalPartitionRole; leaderEpoch: number } {
-    const state = this.states.get(partitionId(topic, partition));
+    const state = this.replicas.get(topic, partition);
     if (state === undefined || (state.role !== 'leader' && state.role !== 'follower')) return { role: 'none', leaderEpoch: -1 };
     if (state.role === 'leader' && !this.view.canAcknowledge(topic, partition, state.leaderEpoch)) return { role: 'follower', leaderEpoch: state.leaderEpoch };
     return { role: state.role, leaderEpoch: state.leaderEpoch };
   }
 
   localLog(topic: string, partition: number): PartitionLog | undefined {
-    return this.states.has(partitionId(topic, partition)) ? this.deps.logs.get(topic, partition) : undefined;
+    return this.replicas.has(topic, partition) ? this.deps.logs.get(topic, partition) : undefined;
   }
 
   async createTopic(request: CreateClusterTopic): Promise<ClusterTopicInfo> {
@@ -457,7 +339,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   async appendAsLeader(topic: string, partition: number, batches: Buffer, acks: 1 | -1, timeoutMs: number): Promise<AppendResult> {
     const notLeader = this.checkLeader(topic, partition);
     if (notLeader !== null) throw notLeader;
-    const state = this.states.get(partitionId(topic, partition))!;
+    const state = this.replicas.get(topic, partition)!;
     const refused = this.producePurgatory.checkBeforeAppend(state, acks);
     if (refused !== null) throw refused;
     const epoch = state.leaderEpoch;
@@ -503,6 +385,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.replicas.stop();
     if (this.isrTimer !== null) clearInterval(this.isrTimer);
     this.deps.metrics.clusterSource = null;
     this.producePurgatory.close();
@@ -511,7 +394,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     await this.controller.close().catch(() => undefined);
     await this.election.close().catch(() => undefined);
     await this.session.close().catch(() => undefined);
-    await Promise.all([...this.chains.values()]).catch(() => undefined);
+    await this.replicas.drain().catch(() => undefined);
     await this.registrySync?.catch(() => undefined);
     this.store.close();
   }

@@ -1,11 +1,8 @@
 /**
  * The broker's topics: name, partition count, config overrides, internal flag, persisted in
- * `<dataDir>/topics.json` (atomic write: temp + fsync + rename + fsync dir):
- *
- *   { "version": 1, "topics": { "orders": { "partitions": 8, "configs": { "retention.ms": "3600000" }, "internal": false } } }
- *
- * `configs` holds only the overrides; a topic's effective LogConfig is its overrides over the
- * broker's `log.*` defaults, recomputed when either changes.
+ * `<dataDir>/topics.json` (its format: topics-file.ts). `configs` holds only the overrides; a
+ * topic's effective LogConfig is its overrides over the broker's `log.*` defaults, recomputed
+ * when either changes (topic-configs.ts).
  *
  * Crash safety. Create writes topics.json first, then creates the partition logs; delete
  * removes the topic from memory and topics.json first, then deletes the logs. At start
@@ -27,36 +24,23 @@
  * cluster; the cluster-only topic configs (`min.insync.replicas`,
  * `unclean.leader.election.enable`) are kept with the overrides but are not log configs.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ERRORS, rillError, type RillError } from '../protocol/errors.js';
 import { validateTopicName } from '../protocol/topic-name.js';
-import { writeFileAtomic } from '../storage/checkpoint.js';
-import { logConfigKey, parseLogConfig, type LogConfig } from '../storage/log-config.js';
+import { parseLogConfig, type LogConfig } from '../storage/log-config.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { TOPICS_FILE, readTopicsFile, writeTopicsFile, type TopicInfo } from './topics-file.js';
+import { applyTopicConfigChanges, checkClusterTopicConfigs, logOverridesOf, sameConfigs, type TopicConfigChange } from './topic-configs.js';
 
-export const TOPICS_FILE = 'topics.json';
-const FORMAT_VERSION = 1;
+export { TOPICS_FILE, type TopicInfo } from './topics-file.js';
+export { CLUSTER_TOPIC_CONFIG_KEYS, logOverridesOf } from './topic-configs.js';
 export const INTERNAL_TOPIC_PREFIX = '__';
 /** Upper bound on partitions per topic (each one is a directory and open files). */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 /** How long a cluster member waits for a topic it (or another broker) created to reach its mirror. */
 const INTERNAL_TOPIC_WAIT_MS = 10_000;
-
-export interface TopicInfo {
-  readonly name: string;
-  readonly partitions: number;
-  /** Overrides only, in wire form ('retention.ms' → '3600000'). */
-  readonly configs: Readonly<Record<string, string>>;
-  readonly internal: boolean;
-}
-
-interface TopicsFile {
-  version: number;
-  topics: Record<string, { partitions: number; configs: Record<string, string>; internal: boolean }>;
-}
 
 export function isInternalTopicName(name: string): boolean {
   return name.startsWith(INTERNAL_TOPIC_PREFIX);
@@ -75,16 +59,6 @@ export function noSuchTopic(name: string): RillError {
 }
 
 type DeleteListener = (topic: TopicInfo, logs: PartitionLog[]) => void;
-
-/** Topic configs that are the cluster's, not the log's: valid on a topic, ignored by storage. */
-export const CLUSTER_TOPIC_CONFIG_KEYS: ReadonlySet<string> = new Set(['min.insync.replicas', 'unclean.leader.election.enable']);
-
-/** The overrides storage understands (the cluster-only keys left out). */
-export function logOverridesOf(configs: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(configs)) if (!CLUSTER_TOPIC_CONFIG_KEYS.has(k)) out[k] = v;
-  return out;
-}
 
 /** What the registry needs of the cluster to create and delete topics (ClusterHandle has it). */
 export interface ClusterTopicAdmin {
@@ -114,18 +88,10 @@ export class TopicRegistry {
   /** Reads topics.json (absent = no topics yet). Call `attach` once the logs are open. */
   static async load(dataDir: string, logDefaults: LogConfig, logger: Logger, autoCreate: { enabled: boolean; partitions: number }): Promise<TopicRegistry> {
     const registry = new TopicRegistry(join(dataDir, TOPICS_FILE), logDefaults, logger, autoCreate);
-    let text: string | null = null;
-    try {
-      text = await readFile(registry.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (text !== null) {
-      for (const info of parseTopicsFile(text, registry.path)) {
-        registry.topics.set(info.name, info);
-        // A cluster broker's mirror keeps the cluster-only configs too: they are not log configs.
-        registry.effective.set(info.name, parseLogConfig(logOverridesOf(info.configs), logDefaults));
-      }
+    for (const info of await readTopicsFile(registry.path)) {
+      registry.topics.set(info.name, info);
+      // A cluster broker's mirror keeps the cluster-only configs too: they are not log configs.
+      registry.effective.set(info.name, parseLogConfig(logOverridesOf(info.configs), logDefaults));
     }
     return registry;
   }
@@ -406,20 +372,8 @@ export class TopicRegistry {
   }
 
   /** Kafka's incremental changes over `configs`; throws INVALID_CONFIG / INVALID_REQUEST. */
-  private applyConfigChanges(configs: Readonly<Record<string, string>>, changes: ReadonlyArray<{ name: string; value: string | null }>): Record<string, string> {
-    const overrides: Record<string, string> = { ...configs };
-    const seen = new Set<string>();
-    for (const change of changes) {
-      if (seen.has(change.name)) throw rillError('INVALID_REQUEST', `${change.name}: given twice in one request`);
-      seen.add(change.name);
-      const known = logConfigKey(change.name) !== undefined || (this.cluster !== null && CLUSTER_TOPIC_CONFIG_KEYS.has(change.name));
-      if (!known) throw rillError('INVALID_CONFIG', `${change.name}: unknown topic config`);
-      if (change.value === null) delete overrides[change.name];
-      else overrides[change.name] = change.value;
-    }
-    if (this.cluster !== null) checkClusterTopicConfigs(overrides);
-    parseLogConfig(this.cluster === null ? overrides : logOverridesOf(overrides), this.logDefaults);
-    return overrides;
+  private applyConfigChanges(configs: Readonly<Record<string, string>>, changes: ReadonlyArray<TopicConfigChange>): Record<string, string> {
+    return applyTopicConfigChanges(configs, changes, this.cluster !== null, this.logDefaults);
   }
 
   /** Waits for every pending topics.json write. */
@@ -455,48 +409,11 @@ export class TopicRegistry {
     await this.write(this.topics);
   }
 
-  private async write(topics: ReadonlyMap<string, TopicInfo>): Promise<void> {
-    const file: TopicsFile = { version: FORMAT_VERSION, topics: {} };
-    for (const t of [...topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      file.topics[t.name] = { partitions: t.partitions, configs: { ...t.configs }, internal: t.internal };
-    }
-    await writeFileAtomic(this.path, JSON.stringify(file, null, 1) + '\n');
+  private write(topics: ReadonlyMap<string, TopicInfo>): Promise<void> {
+    return writeTopicsFile(this.path, topics);
   }
 }
 
 function collisionKey(name: string): string {
   return name.replace(/\./g, '_');
-}
-
-function checkClusterTopicConfigs(configs: Record<string, string>): void {
-  const mir = configs['min.insync.replicas'];
-  if (mir !== undefined && !/^[1-9][0-9]{0,8}$/.test(mir)) throw rillError('INVALID_CONFIG', `min.insync.replicas: expected a positive integer, got '${mir}'`);
-  const unclean = configs['unclean.leader.election.enable'];
-  if (unclean !== undefined && unclean !== 'true' && unclean !== 'false') throw rillError('INVALID_CONFIG', `unclean.leader.election.enable: expected true or false, got '${unclean}'`);
-}
-
-function sameConfigs(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
-}
-
-function parseTopicsFile(text: string, path: string): TopicInfo[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw rillError('INVALID_CONFIG', `${path}: not valid JSON (${(err as Error).message})`);
-  }
-  const file = raw as Partial<TopicsFile>;
-  if (file === null || typeof file !== 'object' || file.version !== FORMAT_VERSION || file.topics === null || typeof file.topics !== 'object') {
-    throw rillError('INVALID_CONFIG', `${path}: expected { "version": ${FORMAT_VERSION}, "topics": {...} }`);
-  }
-  const out: TopicInfo[] = [];
-  for (const [name, t] of Object.entries(file.topics)) {
-    if (t === null || typeof t !== 'object' || !Number.isSafeInteger(t.partitions) || t.partitions < 1 || typeof t.configs !== 'object' || t.configs === null) {
-      throw rillError('INVALID_CONFIG', `${path}: topic '${name}' has an invalid entry`);
-    }
-    out.push({ name, partitions: t.partitions, configs: { ...t.configs }, internal: t.internal === true });
-  }
-  return out;
 }

@@ -25,6 +25,9 @@
  * does) gets FENCED_MEMBER_EPOCH, and the member must drop all its partitions and rejoin with
  * memberEpoch 0 (the coordinator then releases whatever it held).
  *
+ * Subscriptions (names, regexes, the subscribed topics' partition counts) are kept by
+ * group-subscriptions.ts.
+ *
  * Membership lives in memory only: after a broker restart members get UNKNOWN_MEMBER_ID and
  * rejoin. Committed offsets are the durable part (offsets-topic.ts).
  */
@@ -55,6 +58,9 @@ import {
 import { assignUniform, type AssignorMember } from './assignor.js';
 import { GroupMember } from './member.js';
 import { compileTopicRegex } from './topic-regex.js';
+import { GroupSubscriptions, type TopicMetadataSource } from './group-subscriptions.js';
+
+export type { TopicMetadataSource } from './group-subscriptions.js';
 
 export interface GroupConfig {
   /** `group.consumer.heartbeat.interval.ms`: told to members in every response. */
@@ -78,13 +84,6 @@ export const DEFAULT_GROUP_CONFIG: Readonly<GroupConfig> = Object.freeze({
   rebalanceTimeoutMs: 300_000,
   maxSize: 1_000,
 });
-
-/** What the group needs to know about topics: partition counts and the names regexes see. */
-export interface TopicMetadataSource {
-  partitionCount(topic: string): number | undefined;
-  /** Every non-internal topic (regex subscriptions never match internal topics). */
-  topicNames(): Iterable<string>;
-}
 
 export interface ClientIdentity {
   clientId: string;
@@ -112,16 +111,14 @@ export class ConsumerGroup {
   private targetAssignment = new Map<string, Assignment>();
   /** topic → partition → the member holding it (assigned or pending revocation). */
   private readonly owners = new Map<string, Map<number, string>>();
-  /** Partition count of every subscribed topic at the last check. */
-  private subscriptionMetadata = new Map<string, number>();
-  private readonly topicNameRefs = new Map<string, number>();
-  private readonly regexRefs = new Map<string, { regex: RegExp; refs: number }>();
+  private readonly subscriptions: GroupSubscriptions;
 
   constructor(
     groupId: string,
     private readonly deps: GroupDeps,
   ) {
     this.groupId = groupId;
+    this.subscriptions = new GroupSubscriptions(deps.metadata);
   }
 
   get state(): GroupState {
@@ -202,11 +199,11 @@ export class ConsumerGroup {
     member.clientId = client.clientId;
     member.clientHost = client.clientHost;
     if (owned !== null) member.reportedOwned = owned;
-    if (this.updateSubscription(member, req.subscribedTopicNames, req.subscribedTopicRegex, regex)) membershipChanged = true;
+    if (this.subscriptions.update(member, req.subscribedTopicNames, req.subscribedTopicRegex, regex)) membershipChanged = true;
     const current = member;
     member.touchSession(() => this.expel(current, 'session timeout'));
 
-    if (this.refreshSubscriptionMetadata() || membershipChanged) this.bumpGroupEpoch(membershipChanged ? 'membership or subscription changed' : 'subscribed topic metadata changed');
+    if (this.subscriptions.refresh() || membershipChanged) this.bumpGroupEpoch(membershipChanged ? 'membership or subscription changed' : 'subscribed topic metadata changed');
     if (this.groupEpoch > this.assignmentEpoch) this.computeTargetAssignment();
     this.reconcile(member);
     if (this.deps.debugChecks) this.assertInvariants();
@@ -339,7 +336,7 @@ export class ConsumerGroup {
     member.dispose();
     this.members.delete(member.memberId);
     this.targetAssignment.delete(member.memberId);
-    this.updateSubscription(member, [], '', null);
+    this.subscriptions.update(member, [], '', null);
     this.bumpGroupEpoch('member removed');
     if (this.members.size === 0) {
       this.targetAssignment.clear();
@@ -407,88 +404,16 @@ export class ConsumerGroup {
 
   private computeTargetAssignment(): void {
     const assignorMembers: AssignorMember[] = [];
-    for (const m of this.members.values()) {
-      const topics = new Set<string>();
-      for (const t of m.subscribedTopicNames) if (this.subscriptionMetadata.has(t)) topics.add(t);
-      if (m.topicRegex !== null) for (const t of this.subscriptionMetadata.keys()) if (m.topicRegex.test(t)) topics.add(t);
-      assignorMembers.push({ memberId: m.memberId, subscribedTopics: topics });
-    }
-    this.targetAssignment = assignUniform(assignorMembers, this.subscriptionMetadata, this.targetAssignment);
+    for (const m of this.members.values()) assignorMembers.push({ memberId: m.memberId, subscribedTopics: this.subscriptions.topicsOf(m) });
+    this.targetAssignment = assignUniform(assignorMembers, this.subscriptions.partitionCounts, this.targetAssignment);
     this.assignmentEpoch = this.groupEpoch;
     this.deps.logger.debug({ groupId: this.groupId, assignmentEpoch: this.assignmentEpoch, members: this.members.size }, 'target assignment computed');
   }
 
   private bumpGroupEpoch(reason: string): void {
     this.groupEpoch++;
-    this.refreshSubscriptionMetadata();
+    this.subscriptions.refresh();
     this.deps.logger.debug({ groupId: this.groupId, groupEpoch: this.groupEpoch, reason }, 'group epoch bumped');
-  }
-
-  /** Re-reads the partition counts of every subscribed topic; true when they changed. */
-  private refreshSubscriptionMetadata(): boolean {
-    const md = this.deps.metadata;
-    const snapshot = new Map<string, number>();
-    for (const t of this.topicNameRefs.keys()) {
-      const n = md.partitionCount(t);
-      if (n !== undefined && n > 0) snapshot.set(t, n);
-    }
-    if (this.regexRefs.size > 0) {
-      for (const t of md.topicNames()) {
-        if (snapshot.has(t)) continue;
-        for (const { regex } of this.regexRefs.values()) {
-          if (!regex.test(t)) continue;
-          const n = md.partitionCount(t);
-          if (n !== undefined && n > 0) snapshot.set(t, n);
-          break;
-        }
-      }
-    }
-    let same = snapshot.size === this.subscriptionMetadata.size;
-    if (same) for (const [t, n] of snapshot) if (this.subscriptionMetadata.get(t) !== n) same = false;
-    this.subscriptionMetadata = snapshot;
-    return !same;
-  }
-
-  /**
-   * Applies a heartbeat's subscription fields (null = unchanged; regex '' = no regex) and
-   * keeps the group-wide reference counts. Returns true when the subscription changed.
-   */
-  private updateSubscription(member: GroupMember, names: string[] | null, regexSource: string | null, regex: RegExp | null): boolean {
-    let changed = false;
-    if (names !== null) {
-      const next = [...new Set(names)].sort();
-      const prev = member.subscribedTopicNames;
-      if (next.length !== prev.length || next.some((t, i) => t !== prev[i])) {
-        for (const t of prev) this.unref(this.topicNameRefs, t);
-        for (const t of next) this.topicNameRefs.set(t, (this.topicNameRefs.get(t) ?? 0) + 1);
-        member.subscribedTopicNames = next;
-        changed = true;
-      }
-    }
-    if (regexSource !== null) {
-      const next = regexSource === '' ? null : regexSource;
-      if (next !== member.subscribedTopicRegex) {
-        if (member.subscribedTopicRegex !== null) {
-          const entry = this.regexRefs.get(member.subscribedTopicRegex)!;
-          if (--entry.refs === 0) this.regexRefs.delete(member.subscribedTopicRegex);
-        }
-        if (next !== null) {
-          const entry = this.regexRefs.get(next);
-          if (entry !== undefined) entry.refs++;
-          else this.regexRefs.set(next, { regex: regex!, refs: 1 });
-        }
-        member.subscribedTopicRegex = next;
-        member.topicRegex = next === null ? null : regex;
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
-  private unref(refs: Map<string, number>, key: string): void {
-    const n = (refs.get(key) ?? 0) - 1;
-    if (n <= 0) refs.delete(key);
-    else refs.set(key, n);
   }
 
   private checkSessionTimeout(requestedMs: number): number {

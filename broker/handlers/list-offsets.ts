@@ -8,6 +8,7 @@
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, type ListOffsetsResponse } from '../../protocol/apis/index.js';
 import type { Handler } from '../context.js';
 import { classifyError } from '../error-codes.js';
+import { answerLeaderPartitions } from './leader-partitions.js';
 
 type PartitionOut = ListOffsetsResponse['topics'][number]['partitions'][number];
 
@@ -16,34 +17,18 @@ function failedPartition(partition: number, errorCode: number, errorMessage: str
 }
 
 export const listOffsetsHandler: Handler<'ListOffsets'> = async (ctx, req) => {
-  const topics: ListOffsetsResponse['topics'] = [];
-  for (const t of req.topics) {
-    const partitions: PartitionOut[] = [];
-    for (const p of t.partitions) {
-      // In a cluster only the leader answers (its high watermark is the latest offset).
-      const refused = ctx.cluster === null ? null : ctx.cluster.checkLeader(t.name, p.partition, p.currentLeaderEpoch);
-      const log = refused !== null ? undefined : ctx.cluster === null ? ctx.topics.partitionLog(t.name, p.partition) : ctx.cluster.localLog(t.name, p.partition);
-      if (log === undefined) {
-        const e = refused ?? ctx.topics.noSuchPartition(t.name, p.partition);
-        partitions.push(failedPartition(p.partition, e.code, e.message));
-        continue;
-      }
-      try {
-        if (p.timestamp === EARLIEST_TIMESTAMP) {
-          partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, timestamp: -1, offset: log.logStartOffset });
-        } else if (p.timestamp === LATEST_TIMESTAMP) {
-          partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, timestamp: -1, offset: log.highWatermark });
-        } else {
-          const hit = await log.offsetForTimestamp(p.timestamp);
-          partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, timestamp: hit?.timestamp ?? -1, offset: hit?.offset ?? -1 });
-        }
-      } catch (err) {
-        const e = classifyError(err);
-        if (e.level !== null) ctx.logger[e.level]({ err, topic: t.name, partition: p.partition }, 'list offsets failed');
-        partitions.push(failedPartition(p.partition, e.code, e.message));
-      }
+  // In a cluster only the leader answers (its high watermark is the latest offset).
+  const topics = await answerLeaderPartitions(ctx, req.topics, failedPartition, async (log, topic, p): Promise<PartitionOut> => {
+    try {
+      if (p.timestamp === EARLIEST_TIMESTAMP) return { partition: p.partition, errorCode: 0, errorMessage: null, timestamp: -1, offset: log.logStartOffset };
+      if (p.timestamp === LATEST_TIMESTAMP) return { partition: p.partition, errorCode: 0, errorMessage: null, timestamp: -1, offset: log.highWatermark };
+      const hit = await log.offsetForTimestamp(p.timestamp);
+      return { partition: p.partition, errorCode: 0, errorMessage: null, timestamp: hit?.timestamp ?? -1, offset: hit?.offset ?? -1 };
+    } catch (err) {
+      const e = classifyError(err);
+      if (e.level !== null) ctx.logger[e.level]({ err, topic, partition: p.partition }, 'list offsets failed');
+      return failedPartition(p.partition, e.code, e.message);
     }
-    topics.push({ name: t.name, partitions });
-  }
+  });
   return { topics };
 };

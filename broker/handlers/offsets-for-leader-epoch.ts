@@ -11,6 +11,7 @@
 import type { OffsetsForLeaderEpochResponse } from '../../protocol/apis/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { Handler } from '../context.js';
+import { answerLeaderPartitions } from './leader-partitions.js';
 
 type PartitionOut = OffsetsForLeaderEpochResponse['topics'][number]['partitions'][number];
 
@@ -18,32 +19,18 @@ function failedPartition(partition: number, errorCode: number, errorMessage: str
   return { partition, errorCode, errorMessage, leaderEpoch: -1, endOffset: -1 };
 }
 
-export const offsetsForLeaderEpochHandler: Handler<'OffsetsForLeaderEpoch'> = (ctx, req) => {
-  const topics: OffsetsForLeaderEpochResponse['topics'] = [];
-  for (const t of req.topics) {
-    const partitions: PartitionOut[] = [];
-    for (const p of t.partitions) {
-      // In a cluster only the leader answers where an epoch ended (a follower asks it).
-      const refused = ctx.cluster === null ? null : ctx.cluster.checkLeader(t.name, p.partition, p.currentLeaderEpoch);
-      const log = refused !== null ? undefined : ctx.cluster === null ? ctx.topics.partitionLog(t.name, p.partition) : ctx.cluster.localLog(t.name, p.partition);
-      if (log === undefined) {
-        const e = refused ?? ctx.topics.noSuchPartition(t.name, p.partition);
-        partitions.push(failedPartition(p.partition, e.code, e.message));
-        continue;
-      }
-      const epoch = log.leaderEpoch;
-      if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < epoch) {
-        partitions.push(failedPartition(p.partition, ErrorCode.FENCED_LEADER_EPOCH, `${t.name}-${p.partition}: leader epoch ${p.currentLeaderEpoch} is older than the current ${epoch}`));
-        continue;
-      }
-      if (p.currentLeaderEpoch > epoch) {
-        partitions.push(failedPartition(p.partition, ErrorCode.UNKNOWN_LEADER_EPOCH, `${t.name}-${p.partition}: leader epoch ${p.currentLeaderEpoch} is newer than the current ${epoch}`));
-        continue;
-      }
-      const end = log.endOffsetForEpoch(p.leaderEpoch);
-      partitions.push({ partition: p.partition, errorCode: 0, errorMessage: null, leaderEpoch: end.epoch, endOffset: end.endOffset });
+export const offsetsForLeaderEpochHandler: Handler<'OffsetsForLeaderEpoch'> = async (ctx, req) => {
+  // In a cluster only the leader answers where an epoch ended (a follower asks it).
+  const topics = await answerLeaderPartitions(ctx, req.topics, failedPartition, (log, topic, p): PartitionOut => {
+    const epoch = log.leaderEpoch;
+    if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch < epoch) {
+      return failedPartition(p.partition, ErrorCode.FENCED_LEADER_EPOCH, `${topic}-${p.partition}: leader epoch ${p.currentLeaderEpoch} is older than the current ${epoch}`);
     }
-    topics.push({ name: t.name, partitions });
-  }
-  return Promise.resolve({ topics });
+    if (p.currentLeaderEpoch > epoch) {
+      return failedPartition(p.partition, ErrorCode.UNKNOWN_LEADER_EPOCH, `${topic}-${p.partition}: leader epoch ${p.currentLeaderEpoch} is newer than the current ${epoch}`);
+    }
+    const end = log.endOffsetForEpoch(p.leaderEpoch);
+    return { partition: p.partition, errorCode: 0, errorMessage: null, leaderEpoch: end.epoch, endOffset: end.endOffset };
+  });
+  return { topics };
 };

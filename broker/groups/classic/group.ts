@@ -17,13 +17,16 @@
  * sync deadline (the rebalance timeout): members that never send SyncGroup by then are
  * removed and the group rebalances again.
  *
- * Errors are answered as Kafka's codes in the results (parked requests cannot throw).
+ * Errors are answered as Kafka's codes in the results (parked requests cannot throw); the
+ * results themselves are built in answers.ts, who may act in member-checks.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../protocol/errors.js';
 import { ClassicMember, EMPTY_BYTES, type JoinResult, type SyncResult } from './member.js';
 import { selectProtocol, supportsProtocols } from './protocols.js';
+import { describeGroup, joinError, joinResult, syncError, syncResult } from './answers.js';
+import { isFenced, validateOffsetCommit } from './member-checks.js';
 import type { ClassicGroupConfig, ClassicGroupSummary, ClassicState, JoinRequest, MemberRef, SyncRequest } from './types.js';
 
 export type { ClassicGroupConfig, ClassicGroupSummary, ClassicState, JoinRequest, MemberRef, SyncRequest } from './types.js';
@@ -63,15 +66,15 @@ export class ClassicGroup {
   }
 
   join(req: JoinRequest): Promise<JoinResult> {
-    if (this.state === 'Dead') return Promise.resolve(this.joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
-    if (!supportsProtocols(this.members.values(), this.protocolType, req.protocolType, req.protocols)) return Promise.resolve(this.joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    if (this.state === 'Dead') return Promise.resolve(joinError(req.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!supportsProtocols(this.members.values(), this.protocolType, req.protocolType, req.protocols)) return Promise.resolve(joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     return req.memberId === '' ? this.joinNewMember(req) : this.joinKnownMember(req);
   }
 
   sync(req: SyncRequest): Promise<SyncResult> {
-    const fail = (errorCode: number): Promise<SyncResult> => Promise.resolve({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    const fail = (errorCode: number): Promise<SyncResult> => Promise.resolve(syncError(errorCode));
     if (this.state === 'Dead') return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (this.isFenced(req.memberId, req.groupInstanceId)) return fail(ErrorCode.FENCED_INSTANCE_ID);
+    if (isFenced(this, req.memberId, req.groupInstanceId)) return fail(ErrorCode.FENCED_INSTANCE_ID);
     const member = this.members.get(req.memberId);
     if (member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
     if (req.generationId !== this.generationId) return fail(ErrorCode.ILLEGAL_GENERATION);
@@ -86,11 +89,11 @@ export class ClassicGroup {
       case 'Stable':
         this.syncReceived(req.memberId);
         member.touchSession(() => this.expire(member));
-        return Promise.resolve(this.syncResult(member));
+        return Promise.resolve(syncResult(this, member));
       case 'CompletingRebalance': {
         this.syncReceived(req.memberId);
         // A re-sent sync replaces the parked one, which is told to rejoin.
-        member.answerSync({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+        member.answerSync(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
         const parked = new Promise<SyncResult>((resolve) => (member.awaitingSync = resolve));
         member.stopSession();
         if (req.memberId === this.leaderId) this.applyAssignments(req.assignments);
@@ -102,7 +105,7 @@ export class ClassicGroup {
   /** Returns Kafka's error code for the heartbeat (0 = fine). */
   heartbeat(memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (this.isFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (isFenced(this, memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     const member = this.members.get(memberId);
     if (member === undefined || this.state === 'Empty') return ErrorCode.UNKNOWN_MEMBER_ID;
     if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
@@ -117,45 +120,14 @@ export class ClassicGroup {
     return codes;
   }
 
-  /**
-   * Kafka's ClassicGroup.validateOffsetCommit: 0 when an OffsetCommit with these ids may
-   * write, else the error code. Generation -1 with no member id is an admin or "simple"
-   * consumer commit, allowed only while the group is Empty.
-   */
+  /** Kafka's validateOffsetCommit (member-checks.ts): 0 when the OffsetCommit may write. */
   validateOffsetCommit(memberId: string, groupInstanceId: string | null, generationId: number): number {
-    if (this.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (generationId < 0 && this.state === 'Empty') return 0;
-    if (generationId >= 0 || memberId !== '' || groupInstanceId !== null) {
-      const known = this.checkMember(memberId, groupInstanceId);
-      if (known !== 0) return known;
-      if (generationId !== this.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    } else if (this.state !== 'Empty') {
-      return ErrorCode.UNKNOWN_MEMBER_ID;
-    }
-    // A member of the new generation that has not synced yet owns nothing it could commit.
-    return this.state === 'CompletingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : 0;
+    return validateOffsetCommit(this, memberId, groupInstanceId, generationId);
   }
 
-  /**
-   * Kafka's GroupMetadata.summary: members with their metadata and assignment only while
-   * Stable (the protocol is empty otherwise).
-   */
+  /** Kafka's GroupMetadata.summary (answers.ts). */
   describe(): ClassicGroupSummary {
-    const stable = this.state === 'Stable';
-    return {
-      state: this.state,
-      protocolType: this.protocolType ?? '',
-      protocolName: stable ? (this.protocolName ?? '') : '',
-      generationId: this.generationId,
-      members: [...this.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        metadata: stable ? m.metadataFor(this.protocolName) : EMPTY_BYTES,
-        assignment: stable ? m.assignment : EMPTY_BYTES,
-      })),
-    };
+    return describeGroup(this);
   }
 
   /** Marks the group deleted or unloaded: every parked request is answered with `errorCode`. */
@@ -167,15 +139,15 @@ export class ClassicGroup {
     this.pendingMembers.clear();
     for (const m of this.members.values()) {
       m.stopSession();
-      m.answerJoin(this.joinError(m.memberId, errorCode));
-      m.answerSync({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+      m.answerJoin(joinError(m.memberId, errorCode));
+      m.answerSync(syncError(errorCode));
     }
   }
 
   // ------------------------------------------------------------------------------ joining
 
   private joinNewMember(req: JoinRequest): Promise<JoinResult> {
-    if (this.size >= this.deps.config.maxSize) return Promise.resolve(this.joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
+    if (this.size >= this.deps.config.maxSize) return Promise.resolve(joinError('', ErrorCode.GROUP_MAX_SIZE_REACHED));
     const memberId = `${req.clientId}-${randomUUID()}`;
     if (req.groupInstanceId !== null) {
       const existing = this.staticMembers.get(req.groupInstanceId);
@@ -188,7 +160,7 @@ export class ClassicGroup {
       const timer = setTimeout(() => this.expirePending(memberId), req.sessionTimeoutMs);
       timer.unref();
       this.pendingMembers.set(memberId, timer);
-      return Promise.resolve(this.joinError(memberId, ErrorCode.MEMBER_ID_REQUIRED));
+      return Promise.resolve(joinError(memberId, ErrorCode.MEMBER_ID_REQUIRED));
     }
     return this.addMemberAndRebalance(memberId, req);
   }
@@ -200,34 +172,26 @@ export class ClassicGroup {
       this.pendingMembers.delete(req.memberId);
       return this.addMemberAndRebalance(req.memberId, req);
     }
-    if (this.isFenced(req.memberId, req.groupInstanceId)) return Promise.resolve(this.joinError(req.memberId, ErrorCode.FENCED_INSTANCE_ID));
+    if (isFenced(this, req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(req.memberId, ErrorCode.FENCED_INSTANCE_ID));
     const member = this.members.get(req.memberId);
-    if (member === undefined) return Promise.resolve(this.joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    if (member === undefined) return Promise.resolve(joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
     switch (this.state) {
       case 'PreparingRebalance':
         return this.updateMemberAndRebalance(member, req);
       case 'CompletingRebalance':
         // A retried join of this generation: answer it again unless its metadata changed.
-        if (member.matches(req.protocols)) return Promise.resolve(this.joinResult(member));
+        if (member.matches(req.protocols)) return Promise.resolve(joinResult(this, member));
         return this.updateMemberAndRebalance(member, req);
       case 'Stable':
         if (member.memberId === this.leaderId || !member.matches(req.protocols)) return this.updateMemberAndRebalance(member, req);
-        return Promise.resolve(this.joinResult(member));
+        return Promise.resolve(joinResult(this, member));
       default:
-        return Promise.resolve(this.joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+        return Promise.resolve(joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
     }
   }
 
   private addMemberAndRebalance(memberId: string, req: JoinRequest): Promise<JoinResult> {
-    const member = new ClassicMember({
-      memberId,
-      groupInstanceId: req.groupInstanceId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
-      protocols: req.protocols,
-    });
+    const member = this.newMember(memberId, req);
     if (this.members.size === 0) this.protocolType = req.protocolType;
     this.members.set(memberId, member);
     if (req.groupInstanceId !== null) this.staticMembers.set(req.groupInstanceId, memberId);
@@ -258,21 +222,12 @@ export class ClassicGroup {
    */
   private replaceStaticMember(oldId: string, newId: string, req: JoinRequest): Promise<JoinResult> {
     const old = this.members.get(oldId)!;
-    const fenced = { errorCode: ErrorCode.FENCED_INSTANCE_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
-    old.answerJoin(this.joinError(oldId, ErrorCode.FENCED_INSTANCE_ID));
-    old.answerSync(fenced);
+    old.answerJoin(joinError(oldId, ErrorCode.FENCED_INSTANCE_ID));
+    old.answerSync(syncError(ErrorCode.FENCED_INSTANCE_ID));
     old.stopSession();
     const unchanged = this.state === 'Stable' && old.matches(req.protocols) && oldId !== this.leaderId;
     this.members.delete(oldId);
-    const member = new ClassicMember({
-      memberId: newId,
-      groupInstanceId: req.groupInstanceId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
-      protocols: req.protocols,
-    });
+    const member = this.newMember(newId, req);
     member.assignment = old.assignment;
     this.members.set(newId, member);
     this.staticMembers.set(req.groupInstanceId!, newId);
@@ -281,14 +236,14 @@ export class ClassicGroup {
     this.deps.logger.info({ groupId: this.groupId, oldId, memberId: newId, groupInstanceId: req.groupInstanceId }, 'classic static member replaced');
     if (unchanged) {
       member.touchSession(() => this.expire(member));
-      return Promise.resolve(this.joinResult(member));
+      return Promise.resolve(joinResult(this, member));
     }
     return this.updateMemberAndRebalance(member, req);
   }
 
   private park(member: ClassicMember): Promise<JoinResult> {
     // A re-sent join replaces the parked one; the old request is told to retry.
-    member.answerJoin(this.joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    member.answerJoin(joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
     const parked = new Promise<JoinResult>((resolve) => (member.awaitingJoin = resolve));
     member.stopSession();
     return parked;
@@ -366,7 +321,7 @@ export class ClassicGroup {
       'classic group rebalance: join complete',
     );
     for (const m of this.members.values()) {
-      m.answerJoin(this.joinResult(m));
+      m.answerJoin(joinResult(this, m));
       m.touchSession(() => this.expire(m));
     }
   }
@@ -378,7 +333,7 @@ export class ClassicGroup {
     this.deps.logger.info({ groupId: this.groupId, generationId: this.generationId }, 'classic group stable');
     for (const m of this.members.values()) {
       if (m.awaitingSync === null) continue;
-      m.answerSync(this.syncResult(m));
+      m.answerSync(syncResult(this, m));
       m.touchSession(() => this.expire(m));
     }
   }
@@ -388,7 +343,7 @@ export class ClassicGroup {
     for (const m of this.members.values()) {
       m.assignment = EMPTY_BYTES;
       if (m.awaitingSync === null) continue;
-      m.answerSync({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+      m.answerSync(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
       m.touchSession(() => this.expire(m));
     }
   }
@@ -425,7 +380,7 @@ export class ClassicGroup {
       this.maybeCompleteJoin();
       return 0;
     }
-    if (this.isFenced(memberId, ref.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (isFenced(this, memberId, ref.groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
     const member = this.members.get(memberId);
     if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     this.removeMemberAndUpdateGroup(member, 'left the group');
@@ -452,8 +407,8 @@ export class ClassicGroup {
 
   private removeMember(member: ClassicMember, reason: string): void {
     member.stopSession();
-    member.answerJoin(this.joinError(member.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
-    member.answerSync({ errorCode: ErrorCode.UNKNOWN_MEMBER_ID, protocolType: null, protocolName: null, assignment: EMPTY_BYTES });
+    member.answerJoin(joinError(member.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    member.answerSync(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     this.members.delete(member.memberId);
     if (member.groupInstanceId !== null && this.staticMembers.get(member.groupInstanceId) === member.memberId) this.staticMembers.delete(member.groupInstanceId);
     this.pendingSync.delete(member.memberId);
@@ -463,53 +418,22 @@ export class ClassicGroup {
 
   // ------------------------------------------------------------------------------- helpers
 
-  /** Kafka's isStaticMemberFenced: the instance id is held by another member id. */
-  private isFenced(memberId: string, groupInstanceId: string | null): boolean {
-    if (groupInstanceId === null) return false;
-    const current = this.staticMembers.get(groupInstanceId);
-    return current !== undefined && current !== memberId;
-  }
-
-  /** Kafka's validateMember: an instance id must map to exactly this member id. */
-  private checkInstance(memberId: string, groupInstanceId: string | null): number {
-    if (groupInstanceId === null) return 0;
-    const current = this.staticMembers.get(groupInstanceId);
-    if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
-    return current === memberId ? 0 : ErrorCode.FENCED_INSTANCE_ID;
-  }
-
-  private checkMember(memberId: string, groupInstanceId: string | null): number {
-    if (groupInstanceId !== null) return this.checkInstance(memberId, groupInstanceId);
-    return this.members.has(memberId) ? 0 : ErrorCode.UNKNOWN_MEMBER_ID;
-  }
-
   private maxRebalanceTimeoutMs(): number {
     let max = 0;
     for (const m of this.members.values()) max = Math.max(max, m.rebalanceTimeoutMs);
     return max;
   }
 
-  private joinResult(member: ClassicMember): JoinResult {
-    const isLeader = member.memberId === this.leaderId;
-    return {
-      errorCode: 0,
-      generationId: this.generationId,
-      protocolType: this.protocolType,
-      protocolName: this.protocolName,
-      leader: this.leaderId ?? '',
-      memberId: member.memberId,
-      members: isLeader
-        ? [...this.members.values()].map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadataFor(this.protocolName) }))
-        : [],
-    };
-  }
-
-  private joinError(memberId: string, errorCode: number): JoinResult {
-    return { errorCode, generationId: -1, protocolType: null, protocolName: null, leader: '', memberId, members: [] };
-  }
-
-  private syncResult(member: ClassicMember): SyncResult {
-    return { errorCode: 0, protocolType: this.protocolType, protocolName: this.protocolName, assignment: member.assignment };
+  private newMember(memberId: string, req: JoinRequest): ClassicMember {
+    return new ClassicMember({
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+      protocols: req.protocols,
+    });
   }
 
   private armJoinTimer(ms: number, fn: () => void): void {

@@ -41,6 +41,8 @@ import type { GroupJoinEvent, RebalanceEvent, RetryOptions, RevokedPartition, To
 import { CoordinatorChannel } from './coordinator-channel.js';
 import type { MemberIdentity, OffsetCommitter } from './offset-committer.js';
 import type { Subscription } from './subscription.js';
+import { assignmentOf, heartbeatRequest, leaveRequest, type HeartbeatMember } from './heartbeat-requests.js';
+import { givePartitionsUp, runCallback, startOffsets } from './handover.js';
 
 /** A leave is one attempt: the coordinator frees the partitions at the session timeout anyway. */
 const LEAVE_TIMEOUT_MS = 5_000;
@@ -237,25 +239,12 @@ export class Membership {
   }
 
   private buildRequest(): ConsumerGroupHeartbeatRequest {
-    const sub = this.subscription!;
     const full = this.sendSubscription || this.memberEpoch === JOIN_GROUP_MEMBER_EPOCH;
-    const byTopic = new Map<string, number[]>();
-    for (const tp of this.owned.values()) {
-      let ps = byTopic.get(tp.topic);
-      if (ps === undefined) byTopic.set(tp.topic, (ps = []));
-      ps.push(tp.partition);
-    }
-    return {
-      groupId: this.groupId,
-      memberId: this.memberId,
-      memberEpoch: this.memberEpoch,
-      rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs,
-      sessionTimeoutMs: this.opts.sessionTimeoutMs,
-      subscribedTopicNames: full ? sub.names : null,
-      subscribedTopicRegex: full ? (sub.regex ?? '') : null,
-      // Always sent: null would mean "as last time", which is wrong after any change (OPERATIONS.md).
-      ownedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) })),
-    };
+    return heartbeatRequest(this.member(this.memberEpoch), this.owned.values(), full ? this.subscription! : null);
+  }
+
+  private member(memberEpoch: number): HeartbeatMember {
+    return { groupId: this.groupId, memberId: this.memberId, memberEpoch, rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs, sessionTimeoutMs: this.opts.sessionTimeoutMs };
   }
 
   private onHeartbeat(response: ConsumerGroupHeartbeatResponse, sentSubscription: boolean, sentAtMs: number): void {
@@ -272,9 +261,8 @@ export class Membership {
       this.opts.onJoin({ groupId: this.groupId, memberId: this.memberId, memberEpoch: this.memberEpoch });
       settle(this.joinWaiters.splice(0), null);
     }
-    if (response.assignment !== null) {
-      const target = new Map<string, TopicPartition>();
-      for (const t of response.assignment.topicPartitions) for (const partition of t.partitions) target.set(partitionKey(t.topic, partition), { topic: t.topic, partition });
+    const target = assignmentOf(response);
+    if (target !== null) {
       this.target = target;
       this.reconcile();
     }
@@ -365,40 +353,28 @@ export class Membership {
     const current = this.target;
     const still = added.filter((tp) => current?.has(partitionKey(tp.topic, tp.partition)) === true && !this.owned.has(partitionKey(tp.topic, tp.partition)));
     if (still.length === 0) return;
-    await this.callback('onAssign', () => this.opts.onAssign?.(still));
+    await runCallback(this.opts, 'onAssign', () => this.opts.onAssign?.(still));
     if (generation !== this.generation || this.status !== 'active') return;
-    const reset = this.opts.startOffset();
-    const starts: TopicPartitionOffset[] = still.map((tp) => {
-      const offset = committed.get(partitionKey(tp.topic, tp.partition)) ?? -1;
-      if (offset >= 0) this.opts.committer.seed(tp.topic, tp.partition, offset);
-      return { topic: tp.topic, partition: tp.partition, offset: offset >= 0 ? offset : reset };
-    });
-    this.opts.consumer.assignPartitions(starts, { strictOffsets: false });
+    this.opts.consumer.assignPartitions(startOffsets(this.opts, still, committed, this.opts.startOffset()), { strictOffsets: false });
     for (const tp of still) this.owned.set(partitionKey(tp.topic, tp.partition), tp);
     this.log.debug({ assigned: still.length, owned: this.owned.size }, 'partitions assigned');
     this.heartbeatNow();
     this.opts.onRebalance({ groupId: this.groupId, memberEpoch: this.memberEpoch, assigned: still, revoked: [], lost: false });
   }
 
-  /**
-   * Stops consuming `list` (waiting for its in-flight messages), commits what was processed
-   * unless the partitions were lost, calls onRevoke, and stops reporting them.
-   */
+  /** Gives `list` up (handover.ts) and stops reporting it. */
   private async giveUp(list: TopicPartition[], lost: boolean): Promise<void> {
-    const processed = await this.opts.consumer.revokePartitions(list);
-    if (!lost && this.opts.autoCommit && processed.length > 0 && this.identity() !== null) {
-      try {
-        await this.opts.committer.commit(processed);
-      } catch (err) {
-        this.opts.onError(withContext(err, `committing before giving up ${list.length} partition(s) failed`));
-      }
-    }
-    this.opts.committer.forget(list);
-    const byKey = new Map(processed.map((p) => [partitionKey(p.topic, p.partition), p.offset]));
-    const revoked: RevokedPartition[] = list.map((tp) => ({ topic: tp.topic, partition: tp.partition, offset: byKey.get(partitionKey(tp.topic, tp.partition)) ?? null, lost }));
-    await this.callback('onRevoke', () => this.opts.onRevoke?.(revoked));
+    await givePartitionsUp(this.opts, list, lost, () => this.identity() !== null);
     for (const tp of list) this.owned.delete(partitionKey(tp.topic, tp.partition));
     this.log.debug({ revoked: list.length, lost, owned: this.owned.size }, lost ? 'partitions lost' : 'partitions revoked');
+  }
+
+  /** Gives up every owned partition (if any) and tells onRebalance. */
+  private async giveUpAll(lost: boolean): Promise<void> {
+    const all = [...this.owned.values()];
+    if (all.length === 0) return;
+    await this.giveUp(all, lost);
+    this.opts.onRebalance({ groupId: this.groupId, memberEpoch: this.memberEpoch, assigned: [], revoked: all, lost });
   }
 
   /** Everything is lost (fenced, unknown member, session expired): drop it without committing, then rejoin. */
@@ -408,19 +384,12 @@ export class Membership {
     this.memberEpoch = JOIN_GROUP_MEMBER_EPOCH;
     this.target = null;
     this.sendSubscription = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.sessionGuard !== null) clearTimeout(this.sessionGuard);
-    this.sessionGuard = null;
+    this.clearTimers();
     settle(this.heartbeatWaiters.splice(0), rillError('UNKNOWN_MEMBER_ID', `the consumer lost its membership of group '${this.groupId}' (${reason}); rejoining`));
     this.dropping = (async () => {
       // A reconciliation in progress notices the new generation and stops at its next step.
       if (this.reconciling !== null) await this.reconciling;
-      const all = [...this.owned.values()];
-      if (all.length > 0) {
-        await this.giveUp(all, true);
-        this.opts.onRebalance({ groupId: this.groupId, memberEpoch: this.memberEpoch, assigned: [], revoked: all, lost: true });
-      }
+      await this.giveUpAll(true);
     })()
       .catch((err: Error) => this.log.error({ err: err.message }, 'dropping partitions failed'))
       .finally(() => {
@@ -429,40 +398,28 @@ export class Membership {
       });
   }
 
-  private async doLeave(): Promise<void> {
-    const wasActive = this.status === 'active';
-    this.status = 'leaving';
+  private clearTimers(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.sessionGuard !== null) clearTimeout(this.sessionGuard);
     this.sessionGuard = null;
+  }
+
+  private async doLeave(): Promise<void> {
+    const wasActive = this.status === 'active';
+    this.status = 'leaving';
+    this.clearTimers();
     settle(this.joinWaiters.splice(0), new Error('the consumer closed before it joined its group'));
     if (wasActive) {
       if (this.inFlight !== null) await this.inFlight;
       if (this.reconciling !== null) await this.reconciling;
       if (this.dropping !== null) await this.dropping;
-      const all = [...this.owned.values()];
-      if (all.length > 0) {
-        await this.giveUp(all, false);
-        this.opts.onRebalance({ groupId: this.groupId, memberEpoch: this.memberEpoch, assigned: [], revoked: all, lost: false });
-      }
+      await this.giveUpAll(false);
       await this.opts.committer.drain();
       if (this.joinSent) {
         try {
-          const response = await this.opts.channel.request(
-            'ConsumerGroupHeartbeat',
-            {
-              groupId: this.groupId,
-              memberId: this.memberId,
-              memberEpoch: LEAVE_GROUP_MEMBER_EPOCH,
-              rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs,
-              sessionTimeoutMs: this.opts.sessionTimeoutMs,
-              subscribedTopicNames: null,
-              subscribedTopicRegex: null,
-              ownedPartitions: [],
-            },
-            { timeoutMs: Math.min(this.opts.requestTimeoutMs, LEAVE_TIMEOUT_MS) },
-          );
+          const timeoutMs = Math.min(this.opts.requestTimeoutMs, LEAVE_TIMEOUT_MS);
+          const response = await this.opts.channel.request('ConsumerGroupHeartbeat', leaveRequest(this.member(LEAVE_GROUP_MEMBER_EPOCH)), { timeoutMs });
           if (response.errorCode !== ErrorCode.NONE) throw errorFromCode(response.errorCode, response.errorMessage ?? undefined);
           this.log.info('left the group');
         } catch (err) {
@@ -481,30 +438,17 @@ export class Membership {
   /** Ends the membership on an error: partitions are dropped without committing. */
   private stop(err: Error): void {
     this.status = 'stopped';
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.sessionGuard !== null) clearTimeout(this.sessionGuard);
-    this.sessionGuard = null;
+    this.clearTimers();
     this.generation++;
     this.memberEpoch = JOIN_GROUP_MEMBER_EPOCH;
     settle(this.joinWaiters.splice(0), err);
     settle(this.heartbeatWaiters.splice(0), err);
-    const all = [...this.owned.values()];
-    if (all.length > 0) {
-      this.dropping = this.giveUp(all, true)
-        .then(() => this.opts.onRebalance({ groupId: this.groupId, memberEpoch: this.memberEpoch, assigned: [], revoked: all, lost: true }))
+    if (this.owned.size > 0) {
+      this.dropping = this.giveUpAll(true)
         .catch((e: Error) => this.log.error({ err: e.message }, 'dropping partitions failed'))
         .finally(() => {
           this.dropping = null;
         });
-    }
-  }
-
-  private async callback(name: 'onAssign' | 'onRevoke', fn: () => Promise<void> | void | undefined): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      this.opts.onError(withContext(err, `${name} threw`));
     }
   }
 }
@@ -514,9 +458,4 @@ function settle(waiters: Waiter[], err: Error | null): void {
     if (err === null) w.resolve();
     else w.reject(err);
   }
-}
-
-function withContext(err: unknown, what: string): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return new Error(`${what}: ${e.message}`, { cause: e });
 }

@@ -48,6 +48,33 @@
  */
 import type { ApiDecl } from '../schema.js';
 
+/*
+ * v8 moved the topics of request and response into a list of groups, with the same fields:
+ * each shape is declared once and placed at both levels with that level's versions.
+ */
+
+/** The request's topics: `versions` they exist in, `nullableVersions` in which null means "all". */
+function requestTopics<const V extends string, const N extends string>(versions: V, nullableVersions: N) {
+  return { name: 'topics', type: '[]struct', versions, nullableVersions, fields: [
+    { name: 'name', type: 'string', versions },
+    { name: 'partitionIndexes', type: '[]int32', versions },
+  ] } as const;
+}
+
+/** The response's topics; `epochVersions`: where committedLeaderEpoch exists. */
+function responseTopics<const V extends string, const E extends string>(versions: V, epochVersions: E) {
+  return { name: 'topics', type: '[]struct', versions, fields: [
+    { name: 'name', type: 'string', versions },
+    { name: 'partitions', type: '[]struct', versions, fields: [
+      { name: 'partitionIndex', type: 'int32', versions },
+      { name: 'committedOffset', type: 'int64', versions },
+      { name: 'committedLeaderEpoch', type: 'int32', versions: epochVersions, default: -1 },
+      { name: 'metadata', type: 'string', versions, nullableVersions: versions },
+      { name: 'errorCode', type: 'int16', versions },
+    ] },
+  ] } as const;
+}
+
 export const OFFSET_FETCH = {
   key: 9,
   name: 'OffsetFetch',
@@ -56,44 +83,20 @@ export const OFFSET_FETCH = {
   flexibleVersions: '6+',
   request: [
     { name: 'groupId', type: 'string', versions: '0-7' },
-    { name: 'topics', type: '[]struct', versions: '0-7', nullableVersions: '2-7', fields: [
-      { name: 'name', type: 'string', versions: '0-7' },
-      { name: 'partitionIndexes', type: '[]int32', versions: '0-7' },
-    ] },
+    requestTopics('0-7', '2-7'),
     { name: 'groups', type: '[]struct', versions: '8+', fields: [
       { name: 'groupId', type: 'string', versions: '8+' },
-      { name: 'topics', type: '[]struct', versions: '8+', nullableVersions: '8+', fields: [
-        { name: 'name', type: 'string', versions: '8+' },
-        { name: 'partitionIndexes', type: '[]int32', versions: '8+' },
-      ] },
+      requestTopics('8+', '8+'),
     ] },
     { name: 'requireStable', type: 'bool', versions: '7+', default: false },
   ],
   response: [
     { name: 'throttleTimeMs', type: 'int32', versions: '3+' },
-    { name: 'topics', type: '[]struct', versions: '0-7', fields: [
-      { name: 'name', type: 'string', versions: '0-7' },
-      { name: 'partitions', type: '[]struct', versions: '0-7', fields: [
-        { name: 'partitionIndex', type: 'int32', versions: '0-7' },
-        { name: 'committedOffset', type: 'int64', versions: '0-7' },
-        { name: 'committedLeaderEpoch', type: 'int32', versions: '5-7', default: -1 },
-        { name: 'metadata', type: 'string', versions: '0-7', nullableVersions: '0-7' },
-        { name: 'errorCode', type: 'int16', versions: '0-7' },
-      ] },
-    ] },
+    responseTopics('0-7', '5-7'),
     { name: 'errorCode', type: 'int16', versions: '2-7', default: 0 },
     { name: 'groups', type: '[]struct', versions: '8+', fields: [
       { name: 'groupId', type: 'string', versions: '8+' },
-      { name: 'topics', type: '[]struct', versions: '8+', fields: [
-        { name: 'name', type: 'string', versions: '8+' },
-        { name: 'partitions', type: '[]struct', versions: '8+', fields: [
-          { name: 'partitionIndex', type: 'int32', versions: '8+' },
-          { name: 'committedOffset', type: 'int64', versions: '8+' },
-          { name: 'committedLeaderEpoch', type: 'int32', versions: '8+', default: -1 },
-          { name: 'metadata', type: 'string', versions: '8+', nullableVersions: '8+' },
-          { name: 'errorCode', type: 'int16', versions: '8+' },
-        ] },
-      ] },
+      responseTopics('8+', '8+'),
       { name: 'errorCode', type: 'int16', versions: '8+', default: 0 },
     ] },
   ],

@@ -4,14 +4,39 @@
  * close() bounded by timeoutMs / signal when a handler never returns. Real broker on loopback.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Rill } from '../../../client/index.js';
+import type { Consumer, ConsumerConfig, Rill } from '../../../client/index.js';
 import { TestEnv } from '../../integration/harness.js';
 
-async function topicWith(rill: Rill, topic: string, count: number): Promise<void> {
+/** A broker, a one-partition `topic` holding `count` messages (m0, m1, ...), and a client of it. */
+async function topicWith(env: TestEnv, topic: string, count: number): Promise<Rill> {
+  const broker = await env.broker();
+  const rill = env.client(broker.port);
   await rill.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] });
   const producer = rill.producer({ lingerMs: 0 });
   await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ value: `m${i}` })) });
   await producer.close();
+  return rill;
+}
+
+/** The same, with a consumer assigned `topic`-0 from `offset` (no group). */
+async function assignedConsumer(env: TestEnv, topic: string, count: number, offset: 'earliest' | 'latest', config: ConsumerConfig = {}): Promise<Consumer> {
+  const rill = await topicWith(env, topic, count);
+  const consumer = rill.consumer(config);
+  consumer.assign([{ topic, partition: 0, offset }]);
+  return consumer;
+}
+
+/** Runs `consumer` with a handler that never returns; resolves once the handler is entered. */
+function stuckInHandler(consumer: Consumer): Promise<void> {
+  let entered!: () => void;
+  const inHandler = new Promise<void>((resolve) => (entered = resolve));
+  void consumer.run({
+    eachMessage: () => {
+      entered();
+      return new Promise<void>(() => undefined);
+    },
+  });
+  return inHandler;
 }
 
 describe('consumer AbortSignal', () => {
@@ -19,11 +44,7 @@ describe('consumer AbortSignal', () => {
   afterEach(() => env.cleanup());
 
   it('run({ signal }): aborting ends the run, which resolves after the message in hand; the position stays after it', async () => {
-    const broker = await env.broker();
-    const rill = env.client(broker.port);
-    await topicWith(rill, 'sig-run', 10);
-    const consumer = rill.consumer();
-    consumer.assign([{ topic: 'sig-run', partition: 0, offset: 'earliest' }]);
+    const consumer = await assignedConsumer(env, 'sig-run', 10, 'earliest');
     const ac = new AbortController();
     const seen: number[] = [];
     await consumer.run({
@@ -49,11 +70,7 @@ describe('consumer AbortSignal', () => {
   });
 
   it('run({ signal }) ends while waiting for data on an idle partition', async () => {
-    const broker = await env.broker();
-    const rill = env.client(broker.port);
-    await topicWith(rill, 'sig-idle', 1);
-    const consumer = rill.consumer({ maxWaitMs: 60_000 });
-    consumer.assign([{ topic: 'sig-idle', partition: 0, offset: 'latest' }]);
+    const consumer = await assignedConsumer(env, 'sig-idle', 1, 'latest', { maxWaitMs: 60_000 });
     const ac = new AbortController();
     const running = consumer.run({ signal: ac.signal, eachMessage: async () => undefined });
     setTimeout(() => ac.abort(), 100);
@@ -61,11 +78,7 @@ describe('consumer AbortSignal', () => {
   });
 
   it('iterate({ signal }): aborting ends the for-await loop without an error', async () => {
-    const broker = await env.broker();
-    const rill = env.client(broker.port);
-    await topicWith(rill, 'sig-iter', 3);
-    const consumer = rill.consumer({ maxWaitMs: 60_000 });
-    consumer.assign([{ topic: 'sig-iter', partition: 0, offset: 'earliest' }]);
+    const consumer = await assignedConsumer(env, 'sig-iter', 3, 'earliest', { maxWaitMs: 60_000 });
     const ac = new AbortController();
     const got: string[] = [];
     for await (const m of consumer.iterate({ signal: ac.signal })) {
@@ -79,9 +92,7 @@ describe('consumer AbortSignal', () => {
   });
 
   it('commit({ signal }) rejects with the reason of an aborted signal', async () => {
-    const broker = await env.broker();
-    const rill = env.client(broker.port);
-    await topicWith(rill, 'sig-commit', 2);
+    const rill = await topicWith(env, 'sig-commit', 2);
     const consumer = rill.consumer({ groupId: 'sig-commit-group', fromBeginning: true });
     await consumer.subscribe(['sig-commit']);
     const reason = new Error('gave up');
@@ -92,38 +103,14 @@ describe('consumer AbortSignal', () => {
   });
 
   it('close({ timeoutMs }) does not wait for a handler that never returns', async () => {
-    const broker = await env.broker();
-    const rill = env.client(broker.port);
-    await topicWith(rill, 'sig-close', 1);
-    const consumer = rill.consumer();
-    consumer.assign([{ topic: 'sig-close', partition: 0, offset: 'earliest' }]);
-    let entered!: () => void;
-    const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    void consumer.run({
-      eachMessage: () => {
-        entered();
-        return new Promise<void>(() => undefined);
-      },
-    });
-    await inHandler;
+    const consumer = await assignedConsumer(env, 'sig-close', 1, 'earliest');
+    await stuckInHandler(consumer);
     await expect(consumer.close({ timeoutMs: 100 })).resolves.toBeUndefined();
   });
 
   it('close({ signal }): an aborted signal stops the wait for the handler at once', async () => {
-    const broker = await env.broker();
-    const rill = env.client(broker.port);
-    await topicWith(rill, 'sig-close2', 1);
-    const consumer = rill.consumer();
-    consumer.assign([{ topic: 'sig-close2', partition: 0, offset: 'earliest' }]);
-    let entered!: () => void;
-    const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    void consumer.run({
-      eachMessage: () => {
-        entered();
-        return new Promise<void>(() => undefined);
-      },
-    });
-    await inHandler;
+    const consumer = await assignedConsumer(env, 'sig-close2', 1, 'earliest');
+    await stuckInHandler(consumer);
     await expect(consumer.close({ signal: AbortSignal.abort() })).resolves.toBeUndefined();
   });
 });
