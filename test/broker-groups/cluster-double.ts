@@ -130,6 +130,32 @@ export class ClusterDouble implements ClusterHandle {
     return result;
   }
 
+  checkLeader(topic: string, partition: number, currentLeaderEpoch?: number): RillError | null {
+    const key = `${topic}-${partition}`;
+    if (!this.partitionInfos.has(key)) return rillError('UNKNOWN_TOPIC_OR_PARTITION', `no partition ${key}`);
+    const { role, leaderEpoch } = this.localRole(topic, partition);
+    if (role !== 'leader') return rillError('NOT_LEADER_OR_FOLLOWER', `broker ${this.nodeId} does not lead ${key}`);
+    if (currentLeaderEpoch !== undefined && currentLeaderEpoch >= 0 && currentLeaderEpoch !== leaderEpoch) {
+      return currentLeaderEpoch < leaderEpoch
+        ? rillError('FENCED_LEADER_EPOCH', `${key}: epoch ${currentLeaderEpoch} is older than ${leaderEpoch}`)
+        : rillError('UNKNOWN_LEADER_EPOCH', `${key}: epoch ${currentLeaderEpoch} is newer than ${leaderEpoch}`);
+    }
+    return null;
+  }
+
+  /** Single-replica partitions here: a follower fetch only has to reach the leader. */
+  recordFollowerFetch(topic: string, partition: number): RillError | null {
+    return this.checkLeader(topic, partition);
+  }
+
+  private nextProducerId = 0;
+
+  async nextProducerIdBlock(): Promise<{ firstProducerId: number; endProducerId: number }> {
+    const firstProducerId = this.nextProducerId;
+    this.nextProducerId += 1000;
+    return { firstProducerId, endProducerId: this.nextProducerId };
+  }
+
   localLog(topic: string, partition: number): PartitionLog | undefined {
     return this.logs.get(`${topic}-${partition}`);
   }

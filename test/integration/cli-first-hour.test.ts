@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Admin } from '../../client/admin.js';
+import type { Admin } from '../../client/admin/admin.js';
 import { CLI, ROOT, collect, isOneLineError, rill, spawnNode, type CliResult } from './cli-run.js';
 import { TestEnv, waitFor } from './harness.js';
 

@@ -234,7 +234,7 @@ describe('decodeSegmentedPayload', () => {
     const value = { a: [1, -1, -200, 70000, -70000, 2 ** 33, -(2 ** 33), 1.5, true, false, null, 'x'.repeat(300)], b: { c: Buffer.alloc(300, 1) } };
     const bytes = pack(value);
     const got = decodeSegmentedPayload(cutAt(bytes, [3, 9, 200]), 0) as { a: unknown[]; b: { c: Buffer | SegmentedBytes } };
-    expect(got.a).toEqual(unpack(bytes).a);
+    expect(got.a).toEqual((unpack(bytes) as { a: unknown[] }).a);
     const c = got.b.c;
     expect((c instanceof SegmentedBytes ? c.join() : c).equals(Buffer.alloc(300, 1))).toBe(true);
     expect(() => decodeSegmentedPayload(cutAt(bytes.subarray(0, bytes.length - 2), [5]), 0)).toThrow(/INVALID_REQUEST|ends .* early/);

@@ -9,7 +9,7 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
   if (metric === undefined) return 0;
   let sum = 0;
   for (const v of metric.values as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>) {
-    if (v.metricName !== undefined && v.metricName !== `${name}_count` && metric.type === 'histogram') continue;
+    if (v.metricName !== undefined && v.metricName !== `${name}_count` && String(metric.type) === 'histogram') continue;
     if (Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)) sum += v.value;
   }
   return sum;
