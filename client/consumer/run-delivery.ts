@@ -124,7 +124,6 @@ export class RunDelivery {
   private async deliverChunk(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
     const epoch = chunk.epoch;
     const policy = this.host.failurePolicy;
-    if (policy === null) return this.deliverPlain(st, chunk, eachMessage, loop);
     let sinceCheck = 0;
     while (chunk.next < chunk.count) {
       // Handlers that resolve at once keep us in microtasks: give timers (heartbeats, linger,
@@ -133,83 +132,44 @@ export class RunDelivery {
         sinceCheck = 0;
         await this.yieldIfBusy();
       }
-      if (!this.mayDeliver(st, chunk, epoch, loop)) return;
-      if (!(await this.deliverMessage(st, epoch, chunk.take(), eachMessage, loop))) return;
-    }
-  }
-
-  /** False when the partition moved (the chunk is dropped) or must pause or the run ends (the rest is put back). */
-  private mayDeliver(st: PartitionState, chunk: MessageChunk, epoch: number, loop: RunLoop): boolean {
-    if (st.removed || st.epoch !== epoch) return false;
-    if (st.paused || st.revoking || this.ended(loop) || loop.failure !== null || this.host.fatalError() !== null) {
-      this.host.fetcher.putBack(st, chunk);
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * deliverChunk without a failure policy (the hot path): the handler's promise is followed by
-   * two callbacks made once per chunk, not by an `await` per message (whose context and resume
-   * closures V8 makes anew every time). A failed handler rewinds the partition to its message
-   * and rejects with its error.
-   */
-  private deliverPlain(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
-    const epoch = chunk.epoch;
-    return new Promise<void>((resolve, reject) => {
-      let sinceCheck = 0;
-      let offset = 0;
-      // Runs as a promise callback too: it must not throw (that would be an unhandled rejection).
-      const fail = (err: unknown): void => {
+      if (st.removed || st.epoch !== epoch) return;
+      if (st.paused || st.revoking || this.ended(loop) || loop.failure !== null || this.host.fatalError() !== null) {
+        this.host.fetcher.putBack(st, chunk);
+        return;
+      }
+      const m = chunk.take();
+      if (policy === null) {
+        // The plain path inline: one promise per message (the handler's), not three.
+        st.processing++;
         try {
-          finishProcessing(st, epoch, -1);
-          this.rewind(st, epoch, offset);
-        } catch (rewindErr) {
-          this.host.log.warn({ topic: st.topic, partition: st.partition, err: (rewindErr as Error).message }, 'rewind after a failed handler failed');
-        }
-        reject(err);
-      };
-      const next = (): void => {
-        try {
-          for (;;) {
-            if (chunk.next >= chunk.count) return resolve();
-            if (++sinceCheck >= YIELD_CHECK_EVERY_MESSAGES) {
-              sinceCheck = 0;
-              if (this.yieldDue()) return void setImmediate(afterYield);
-            }
-            if (!this.mayDeliver(st, chunk, epoch, loop)) return resolve();
-            const m = chunk.take();
-            offset = m.offset;
-            st.processing++;
-            let result: unknown;
-            try {
-              result = eachMessage({ topic: m.topic, partition: m.partition, message: m });
-            } catch (err) {
-              return fail(err);
-            }
-            if (typeof (result as PromiseLike<void> | null)?.then === 'function') return void (result as PromiseLike<void>).then(done, fail);
-            finishProcessing(st, epoch, offset + 1);
-          }
+          await eachMessage({ topic: m.topic, partition: m.partition, message: m });
         } catch (err) {
-          reject(err);
+          finishProcessing(st, epoch, -1);
+          this.rewind(st, epoch, m.offset);
+          throw err;
         }
-      };
-      const done = (): void => {
-        finishProcessing(st, epoch, offset + 1);
-        next();
-      };
-      const afterYield = (): void => {
-        this.lastYieldMs = Date.now();
-        next();
-      };
-      next();
-    });
+        finishProcessing(st, epoch, m.offset + 1);
+        continue;
+      }
+      if (!(await this.deliverMessage(st, epoch, m, eachMessage, loop))) return;
+    }
   }
-  /** Handles one message under the failure policy; false when the partition must not go on (failed, rewound or paused). */
+  /** Handles one message; false when the partition must not go on (failed, rewound or paused). */
   private async deliverMessage(st: PartitionState, epoch: number, m: ConsumedMessage, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<boolean> {
     st.processing++;
     const payload: EachMessagePayload = { topic: m.topic, partition: m.partition, message: m };
-    const policy = this.host.failurePolicy!;
+    const policy = this.host.failurePolicy;
+    if (policy === null) {
+      try {
+        await eachMessage(payload);
+      } catch (err) {
+        finishProcessing(st, epoch, -1);
+        this.rewind(st, epoch, m.offset);
+        throw err;
+      }
+      finishProcessing(st, epoch, m.offset + 1);
+      return true;
+    }
     const outcome = await this.attempt(st, epoch, policy, loop, () => eachMessage(payload));
     if (outcome.kind === 'processed') {
       finishProcessing(st, epoch, m.offset + 1);
@@ -348,14 +308,10 @@ export class RunDelivery {
     if (st.removed || st.revoking || st.epoch !== epoch) return;
     this.host.seekTo(st, offset);
   }
-  /** Delivery has run for YIELD_EVERY_MS without giving the event loop a turn. */
-  private yieldDue(): boolean {
-    return Date.now() - this.lastYieldMs >= YIELD_EVERY_MS;
-  }
-
   /** Yields to the event loop (setImmediate) when delivery has run for YIELD_EVERY_MS without one. */
   private async yieldIfBusy(): Promise<void> {
-    if (!this.yieldDue()) return;
+    const now = Date.now();
+    if (now - this.lastYieldMs < YIELD_EVERY_MS) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.lastYieldMs = Date.now();
   }}

@@ -1,8 +1,7 @@
 /**
- * run()'s plain eachMessage path (client/consumer/run-delivery.ts `deliverPlain`: no group, no
- * dead-letter topic), which follows each handler's promise with callbacks instead of an await:
- * handlers that return no promise or throw synchronously, and stop() in the middle of a chunk,
- * must behave as with an async handler.
+ * run()'s plain eachMessage path (client/consumer/run-delivery.ts, no group and no dead-letter
+ * topic, the hot one): handlers that return no promise or throw synchronously, and stop() in
+ * the middle of a chunk, behave as with an async handler.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Rill } from '../../../client/index.js';
