@@ -156,12 +156,40 @@ export interface RecordSink {
 }
 
 /**
+ * A RecordSink that gets where each key and value lies instead of a view of it: `data[keyStart,
+ * keyStart + keyLength)`, a length of -1 for null. Creating a Buffer view costs ~100 ns and an
+ * object the GC must trace; a caller that keeps records a while before anyone reads them (the
+ * consumer's prefetch) stores the positions and makes the views when the app gets the records.
+ */
+export interface RecordFieldSink {
+  begin(header: BatchHeader): boolean;
+  record(offset: number, timestamp: number, data: Buffer, keyStart: number, keyLength: number, valueStart: number, valueLength: number, headers: RecordHeader[]): void;
+}
+
+/** A RecordFieldSink that hands `sink` views (one adapter per batch, not per record). */
+function viewsFor(sink: RecordSink): RecordFieldSink {
+  return {
+    begin: (header) => sink.begin(header),
+    record: (offset, timestamp, data, keyStart, keyLength, valueStart, valueLength, headers) => {
+      const key = keyLength < 0 ? null : data.subarray(keyStart, keyStart + keyLength);
+      const value = valueLength < 0 ? null : data.subarray(valueStart, valueStart + valueLength);
+      sink.record(offset, timestamp, key, value, headers);
+    },
+  };
+}
+
+/**
  * `decodeBatch` without the intermediate objects: validates the batch at `pos` and hands its
- * records to `sink` (the consumer's fetch path decodes straight into the messages it delivers).
- * Throws as `decodeBatch` does; records of a batch that throws midway may already have reached
- * the sink, so a caller that must not keep part of a batch drops what it got since `begin`.
+ * records to `sink`. Throws as `decodeBatch` does; records of a batch that throws midway may
+ * already have reached the sink, so a caller that must not keep part of a batch drops what it
+ * got since `begin`.
  */
 export function decodeBatchInto(buf: Buffer, pos: number, sink: RecordSink): BatchHeader {
+  return decodeBatchFieldsInto(buf, pos, viewsFor(sink));
+}
+
+/** `decodeBatchInto` with positions instead of views (the consumer's fetch path). */
+export function decodeBatchFieldsInto(buf: Buffer, pos: number, sink: RecordFieldSink): BatchHeader {
   const header = validateBatch(buf, pos);
   if (!sink.begin(header)) return header;
   const { data, start, end } = recordsSection(buf, pos, header);
@@ -222,7 +250,7 @@ export function gunzipRecords(compressed: Buffer, pos: number): Buffer {
   return decompressRecords('gzip', compressed, MAX_DECOMPRESSED_BYTES, `Record batch at position ${pos}`);
 }
 
-function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number, sink: RecordSink): void {
+function decodeRecords(data: Buffer, start: number, stop: number, header: BatchHeader, batchPos: number, sink: RecordFieldSink): void {
   const walk = newRecordWalk(header, batchPos);
   const cursor: Cursor = { pos: start };
   decodeRecordRun(data, cursor, stop, true, header.recordCount, walk, sink);
@@ -251,7 +279,7 @@ function newRecordWalk(header: BatchHeader, batchPos: number): RecordWalk {
  * start) before a record, or its length varint, that runs past it. With `final` true, `stop`
  * is where the records end and such a record is corrupt.
  */
-function decodeRecordRun(data: Buffer, cursor: Cursor, stop: number, final: boolean, untilIndex: number, walk: RecordWalk, sink: RecordSink): void {
+function decodeRecordRun(data: Buffer, cursor: Cursor, stop: number, final: boolean, untilIndex: number, walk: RecordWalk, sink: RecordFieldSink): void {
   const { baseOffset, baseTimestamp, lastOffsetDelta, maxTimestamp } = walk.header;
   const logAppendTime = (walk.header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
   const batchPos = walk.batchPos;
@@ -278,24 +306,20 @@ function decodeRecordRun(data: Buffer, cursor: Cursor, stop: number, final: bool
     }
     previousOffsetDelta = offsetDelta;
 
-    let key: Buffer | null = null;
     const keyBytes = readVarint(data, cursor, recordEnd);
+    const keyStart = cursor.pos;
     if (keyBytes >= 0) {
-      const keyEnd = cursor.pos + keyBytes;
-      if (keyEnd > recordEnd) throw corruptRecord(batchPos, i, `key length ${keyBytes} runs past the record`);
-      key = data.subarray(cursor.pos, keyEnd);
-      cursor.pos = keyEnd;
+      if (keyStart + keyBytes > recordEnd) throw corruptRecord(batchPos, i, `key length ${keyBytes} runs past the record`);
+      cursor.pos = keyStart + keyBytes;
     } else if (keyBytes !== -1) {
       throw corruptRecord(batchPos, i, `key length ${keyBytes} is invalid`);
     }
 
-    let value: Buffer | null = null;
     const valueBytes = readVarint(data, cursor, recordEnd);
+    const valueStart = cursor.pos;
     if (valueBytes >= 0) {
-      const valueEnd = cursor.pos + valueBytes;
-      if (valueEnd > recordEnd) throw corruptRecord(batchPos, i, `value length ${valueBytes} runs past the record`);
-      value = data.subarray(cursor.pos, valueEnd);
-      cursor.pos = valueEnd;
+      if (valueStart + valueBytes > recordEnd) throw corruptRecord(batchPos, i, `value length ${valueBytes} runs past the record`);
+      cursor.pos = valueStart + valueBytes;
     } else if (valueBytes !== -1) {
       throw corruptRecord(batchPos, i, `value length ${valueBytes} is invalid`);
     }
@@ -323,7 +347,7 @@ function decodeRecordRun(data: Buffer, cursor: Cursor, stop: number, final: bool
     }
     walk.index = i + 1;
     walk.previousOffsetDelta = previousOffsetDelta;
-    sink.record(baseOffset + offsetDelta, timestamp, key, value, headers);
+    sink.record(baseOffset + offsetDelta, timestamp, data, keyStart, keyBytes, valueStart, valueBytes, headers);
   }
 }
 
@@ -342,6 +366,11 @@ function varintEndsBefore(data: Buffer, pos: number, stop: number): boolean {
  * its partition's records, for messages. Throws as `decodeBatchInto` does.
  */
 export function decodeSegmentedBatchInto(batch: SegmentedBytes, pos: number, sink: RecordSink): BatchHeader {
+  return decodeSegmentedBatchFieldsInto(batch, pos, viewsFor(sink));
+}
+
+/** `decodeSegmentedBatchInto` with positions instead of views (the consumer's fetch path). */
+export function decodeSegmentedBatchFieldsInto(batch: SegmentedBytes, pos: number, sink: RecordFieldSink): BatchHeader {
   if (batch.length < BATCH_HEADER_BYTES) throw truncatedHeader(batch.length, pos);
   const head = batch.bytes(0, BATCH_HEADER_BYTES);
   const sizeBytes = checkFraming(head, 0, batch.length, pos, Number.POSITIVE_INFINITY);
@@ -366,7 +395,7 @@ export function decodeSegmentedBatchInto(batch: SegmentedBytes, pos: number, sin
   return header;
 }
 
-function decodeSegmentedRecords(records: SegmentedBytes, header: BatchHeader, batchPos: number, sink: RecordSink): void {
+function decodeSegmentedRecords(records: SegmentedBytes, header: BatchHeader, batchPos: number, sink: RecordFieldSink): void {
   const { recordCount } = header;
   const segments = records.segments;
   const walk = newRecordWalk(header, batchPos);

@@ -1,7 +1,8 @@
 /**
- * Decodes one partition's records from a fetch answer into the messages the app receives:
- * batch by batch, straight from the bytes into one object per record (protocol's
- * `decodeBatchInto` hands each record's fields to this sink; no intermediate record object).
+ * Decodes one partition's records from a fetch answer into a MessageChunk (message-chunk.ts):
+ * batch by batch, every batch validated (CRC, record framing) now, each record's offset,
+ * timestamp and key/value positions stored as numbers (protocol's `decodeBatchFieldsInto`
+ * hands them to this sink); the message objects are made when the app gets them.
  *
  * - Records below the fetch offset are skipped (a fetch returns whole batches, the first may
  *   start earlier); a batch wholly below it, or a control batch, is not decoded at all.
@@ -11,8 +12,8 @@
  *   after them (a CorruptBatchError naming topic, partition and the batch's offsets). A bad
  *   batch wholly below the fetch offset (the app has sought past it) is skipped.
  *
- * One decoder per fetcher, reused for every answer: the hot path allocates the messages and
- * their key/value views, nothing else per record.
+ * One decoder per fetcher, reused for every answer: the hot path allocates nothing per record
+ * (a record with headers gets its header map).
  */
 import { ErrorCode, RillError, errorFromCode } from '../../protocol/errors.js';
 import {
@@ -20,26 +21,28 @@ import {
   CONTROL_MASK,
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
-  decodeBatchInto,
-  decodeSegmentedBatchInto,
+  decodeBatchFieldsInto,
+  decodeSegmentedBatchFieldsInto,
   readBatchHeader,
   type BatchHeader,
+  type RecordFieldSink,
   type RecordHeader,
-  type RecordSink,
 } from '../../protocol/record-batch.js';
 import { SegmentedBytes } from '../../protocol/frame.js';
 import { describeBatchCorruption } from '../../protocol/record-validation.js';
 import { CorruptBatchError } from '../errors.js';
 import type { FetchedRecords } from '../response-decoder.js';
-import type { ConsumedMessage } from '../types.js';
+import { ColumnPool, MessageChunk } from './message-chunk.js';
 
-/** Bytes counted per record on top of key and value, for prefetch accounting (the message object and its views). */
+/** Bytes counted per record on top of key and value, for prefetch accounting (its columns, then its message object and views). */
 export const RECORD_ACCOUNTING_OVERHEAD_BYTES = 64;
-const NO_HEADERS: Readonly<Record<string, Buffer | null>> = Object.freeze({});
+/** A first guess at the bytes per record of an answer, to size a chunk's columns (they double when wrong). */
+const GUESS_BYTES_PER_RECORD = 96;
 
 export interface DecodedChunk {
-  messages: ConsumedMessage[];
-  /** Accounting bytes of `messages` (key + value + RECORD_ACCOUNTING_OVERHEAD_BYTES each). */
+  /** The records for the app (count 0 when none); its `bytes` are set, not its epoch or high watermark. */
+  chunk: MessageChunk;
+  /** Accounting bytes of the chunk (key + value + RECORD_ACCOUNTING_OVERHEAD_BYTES each). */
   bytes: number;
   /** Where the next fetch starts: after the last whole batch read (or skipped). */
   nextOffset: number;
@@ -49,12 +52,12 @@ export interface DecodedChunk {
   failure: Error | null;
 }
 
-export class ChunkDecoder implements RecordSink {
-  private topic = '';
-  private partition = 0;
+export class ChunkDecoder implements RecordFieldSink {
   private fetchOffset = 0;
-  private messages: ConsumedMessage[] = [];
+  private chunk: MessageChunk | null = null;
   private bytes = 0;
+  /** Columns of chunks already delivered, reused by the next ones. */
+  private readonly pool = new ColumnPool();
 
   /**
    * Decodes `records` of topic[partition] fetched at `fetchOffset`. Records that arrived in
@@ -62,11 +65,9 @@ export class ChunkDecoder implements RecordSink {
    * batch across chunks without joining them (protocol's `decodeSegmentedBatchInto`).
    */
   decode(topic: string, partition: number, fetchOffset: number, records: FetchedRecords): DecodedChunk {
-    this.topic = topic;
-    this.partition = partition;
     this.fetchOffset = fetchOffset;
-    const messages: ConsumedMessage[] = [];
-    this.messages = messages;
+    const chunk = new MessageChunk(topic, partition, Math.ceil(records.length / GUESS_BYTES_PER_RECORD), this.pool);
+    this.chunk = chunk;
     this.bytes = 0;
     let nextOffset = fetchOffset;
     let wholeBatches = 0;
@@ -90,19 +91,19 @@ export class ChunkDecoder implements RecordSink {
         : (records as SegmentedBytes).bytes(pos + BATCH_LENGTH_POS, pos + LOG_OVERHEAD).readInt32BE(0);
       const sizeBytes = LOG_OVERHEAD + batchLength;
       // A batch cut by the response's byte limit; a batchLength below the header's is
-      // corruption, never a partial batch (decodeBatchInto says so below).
+      // corruption, never a partial batch (decodeBatchFieldsInto says so below).
       if (batchLength >= MIN_BATCH_LENGTH && sizeBytes > total - pos) break;
       wholeBatches++;
-      const messagesBefore = messages.length;
+      const countBefore = chunk.count;
       const bytesBefore = this.bytes;
       let header: BatchHeader;
       try {
         header = batchLength < MIN_BATCH_LENGTH || data.length - at >= sizeBytes
-          ? decodeBatchInto(data, at, this)
-          : decodeSegmentedBatchInto((records as SegmentedBytes).slice(pos, pos + sizeBytes), pos, this);
+          ? decodeBatchFieldsInto(data, at, this)
+          : decodeSegmentedBatchFieldsInto((records as SegmentedBytes).slice(pos, pos + sizeBytes), pos, this);
       } catch (err) {
         // A batch is delivered whole or not at all.
-        messages.length = messagesBefore;
+        chunk.truncate(countBefore);
         this.bytes = bytesBefore;
         // Rare: join a chunk list to describe the bad batch with the usual helpers.
         const whole = segments === null ? (records as Buffer) : (records as SegmentedBytes).join();
@@ -119,33 +120,26 @@ export class ChunkDecoder implements RecordSink {
       if (lastOffset + 1 > nextOffset) nextOffset = lastOffset + 1;
     }
     const bytes = this.bytes;
-    this.messages = [];
-    return { messages, bytes, nextOffset, wholeBatches, failure };
+    chunk.bytes = bytes;
+    this.chunk = null;
+    return { chunk, bytes, nextOffset, wholeBatches, failure };
   }
 
-  /** RecordSink: a batch wholly below the fetch offset, or a control batch, is not decoded. */
+  /** RecordFieldSink: a batch wholly below the fetch offset, or a control batch, is not decoded. */
   begin(header: BatchHeader): boolean {
     return (header.attributes & CONTROL_MASK) === 0 && header.baseOffset + header.lastOffsetDelta >= this.fetchOffset;
   }
 
-  /** RecordSink: one record, straight into the message the app receives. */
-  record(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[]): void {
+  /** RecordFieldSink: one record's fields into the chunk (records below the fetch offset are skipped). */
+  record(offset: number, timestamp: number, data: Buffer, keyStart: number, keyLength: number, valueStart: number, valueLength: number, headers: RecordHeader[]): void {
     if (offset < this.fetchOffset) return;
-    this.bytes += RECORD_ACCOUNTING_OVERHEAD_BYTES + (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
-    this.messages.push({
-      topic: this.topic,
-      partition: this.partition,
-      offset,
-      key,
-      value,
-      headers: headers.length === 0 ? (NO_HEADERS as Record<string, Buffer | null>) : headerMap(headers),
-      timestamp,
-    });
+    this.bytes += RECORD_ACCOUNTING_OVERHEAD_BYTES + (keyLength < 0 ? 0 : keyLength) + (valueLength < 0 ? 0 : valueLength);
+    this.chunk!.add(offset, timestamp, data, keyStart, keyLength, valueStart, valueLength, headers);
   }
 }
 
 /**
- * The error for the batch at `pos` that `decodeBatchInto` refused with `err`, or null when
+ * The error for the batch at `pos` that `decodeBatchFieldsInto` refused with `err`, or null when
  * that batch lies wholly below the fetch offset (the app has sought past it: skip it). A
  * corrupt batch gets a CorruptBatchError with its offsets from its header (`nextOffset`, where
  * the partition stands, when the header is unreadable); any other refusal (a codec rill does
@@ -168,10 +162,4 @@ function undecodable(topic: string, partition: number, fetchOffset: number, reco
   }
   const reason = describeBatchCorruption(records, pos) ?? err.message;
   return new CorruptBatchError(topic, partition, baseOffset, lastOffset, reason);
-}
-
-function headerMap(headers: RecordHeader[]): Record<string, Buffer | null> {
-  const out: Record<string, Buffer | null> = {};
-  for (let i = 0; i < headers.length; i++) out[headers[i]!.key] = headers[i]!.value;
-  return out;
 }

@@ -21,7 +21,7 @@
  *
  * Delivery: run() in run-delivery.ts, for-await in message-iterator.ts, both drawing from the
  * ReadyRing (ready-ring.ts) that the Fetcher (fetcher.ts) fills; failing handlers in
- * dead-letters.ts, lag in lag.ts.
+ * dead-letters.ts, lag in lag.ts; which loop reads the consumer (one at a time) in consume-loop.ts.
  *
  * The consumer is an EventEmitter: 'group.join', 'rebalance', 'commit', 'lag', 'error'.
  */
@@ -56,8 +56,9 @@ import { handlerFailurePolicy } from './dead-letters.js';
 import { partitionLags } from './lag.js';
 import { GroupLink } from './group-link.js';
 import { LongPollConnections } from './long-poll-connections.js';
+import { ConsumeLoop } from './consume-loop.js';
 import { MessageIterator } from './message-iterator.js';
-import type { PartitionState } from './partition-state.js';
+import { assignedState, matchingStates, wakeIdleWaiters, type PartitionState } from './partition-state.js';
 import { ReadyRing } from './ready-ring.js';
 import { settlesWithin } from './waits.js';
 import { RunDelivery, type RunHost } from './run-delivery.js';
@@ -65,8 +66,6 @@ import type { AssignOptions, ProcessedOffset } from './types.js';
 
 /** close() waits this long by default for the handler in progress before it goes on without it. */
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
-
-type Mode = 'idle' | 'iterator' | 'run';
 
 export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIterable<ConsumedMessage> {
   private readonly log: Logger;
@@ -77,12 +76,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   private readonly delivery: RunDelivery;
   /** The for-await loop in progress, if any. */
   private iterator: MessageIterator | null = null;
-  private mode: Mode = 'idle';
-  private stopping = false;
+  private readonly loop = new ConsumeLoop();
   private closing: Promise<void> | null = null;
   private closed = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private resolveLoopDone: () => void = () => undefined;
   private readonly closeHooks: Array<() => Promise<void>> = [];
   private readonly partitionsConsumedConcurrently: number;
   private readonly closeTimeoutMs: number;
@@ -127,7 +123,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
       fetcher: this.fetcher,
       log: this.log,
       failurePolicy,
-      stopping: () => this.stopping || this.closing !== null,
+      stopping: () => this.loop.stopping || this.closing !== null,
       fatalError: () => this.fatalError,
       seekTo: (st, offset) => this.seekState(st, offset),
       emitError: (err) => {
@@ -313,14 +309,14 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
 
   /** Stops fetching and delivering these partitions (all of a topic's when `partitions` is omitted). Buffered data is kept. */
   pause(list: TopicPartitions[]): void {
-    for (const st of this.matching(list)) {
+    for (const st of matchingStates(this.fetcher.partitions, list)) {
       st.paused = true;
       this.delivery.abortRetry(st);
     }
   }
 
   resume(list: TopicPartitions[]): void {
-    for (const st of this.matching(list)) {
+    for (const st of matchingStates(this.fetcher.partitions, list)) {
       if (!st.paused) continue;
       st.paused = false;
       if (st.chunks.length > 0 || st.error !== null) this.ring.enqueue(st);
@@ -336,7 +332,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   /** Moves an assigned partition: the next message delivered is at `offset` (buffered data is dropped). */
   seek(tp: TopicPartitionOffset): void {
     validatePartition(tp);
-    this.seekState(this.stateOf(tp.topic, tp.partition), tp.offset);
+    this.seekState(assignedState(this.fetcher.partitions, tp.topic, tp.partition), tp.offset);
   }
 
   /**
@@ -344,7 +340,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
    * while its start ('earliest', 'latest', a timestamp) is still being looked up.
    */
   position(topic: string, partition: number): number | null {
-    return this.positionOf(this.stateOf(topic, partition));
+    return this.positionOf(assignedState(this.fetcher.partitions, topic, partition));
   }
 
   private positionOf(st: PartitionState): number | null {
@@ -370,7 +366,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     const iterator = new MessageIterator(
       {
         ring: this.ring,
-        stopping: () => this.stopping || this.closing !== null || this.mode !== 'iterator',
+        stopping: () => this.loop.stopping || this.closing !== null || this.loop.mode !== 'iterator',
         fatalError: () => this.fatalError,
         ended: () => this.endLoop(),
       },
@@ -402,9 +398,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
 
   /** Ends run() / the for-await loop (after the message in hand); the assignment and buffers stay. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.loop.stopping = true;
     this.endConsumption();
-    await this.loopDone;
+    await this.loop.done;
   }
 
   /**
@@ -416,9 +412,9 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
   close(opts: CloseOptions = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs === undefined ? this.closeTimeoutMs : nonNegative('timeoutMs', opts.timeoutMs);
     this.closing ??= (async () => {
-      this.stopping = true;
+      this.loop.stopping = true;
       this.endConsumption();
-      if (!(await settlesWithin(this.loopDone, timeoutMs, opts.signal))) {
+      if (!(await settlesWithin(this.loop.done, timeoutMs, opts.signal))) {
         this.log.warn({ timeoutMs }, 'close(): the handler in progress did not return in time; closing without it');
       }
       if (this.lagTimer !== null) clearInterval(this.lagTimer);
@@ -445,21 +441,12 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
 
   // ---- internals --------------------------------------------------------------------------
 
-  private startLoop(mode: Mode): void {
-    if (this.closing !== null || this.closed) throw new Error('the consumer is closed');
-    if (this.mode !== 'idle') throw new Error(`the consumer is already being read (${this.mode === 'run' ? 'run()' : 'for await'}); use one loop at a time`);
-    this.mode = mode;
-    this.stopping = false;
-    this.loopDone = new Promise((resolve) => {
-      this.resolveLoopDone = resolve;
-    });
+  private startLoop(mode: 'iterator' | 'run'): void {
+    this.loop.start(mode, this.closing !== null || this.closed);
   }
 
   private endLoop(): void {
-    if (this.mode === 'idle') return;
-    this.mode = 'idle';
-    this.iterator = null;
-    this.resolveLoopDone();
+    if (this.loop.end()) this.iterator = null;
   }
 
   private seekState(st: PartitionState, offset: OffsetSpec): void {
@@ -474,27 +461,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     this.delivery.abortRetry(st);
     this.fetcher.remove(st);
     // Anyone waiting for it to go idle must not hang on a partition that is gone.
-    if (st.idleWaiters.length > 0 && st.processing === 0) {
-      const waiters = st.idleWaiters;
-      st.idleWaiters = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  private stateOf(topic: string, partition: number): PartitionState {
-    const st = this.fetcher.partitions.get(partitionKey(topic, partition));
-    if (st === undefined) throw new RangeError(`${topic}[${partition}] is not assigned to this consumer`);
-    return st;
-  }
-
-  private matching(list: TopicPartitions[]): PartitionState[] {
-    const out: PartitionState[] = [];
-    for (const { topic, partitions } of list) {
-      for (const st of this.fetcher.partitions.values()) {
-        if (st.topic === topic && (partitions === undefined || partitions.includes(st.partition))) out.push(st);
-      }
-    }
-    return out;
+    wakeIdleWaiters(st);
   }
 
   private checkOpen(): void {

@@ -37,7 +37,8 @@ import type { AutoOffsetReset, OffsetSpec, RetryOptions } from '../types.js';
 import { WakeTimer } from '../wake-timer.js';
 import { ChunkDecoder } from './chunk-decoder.js';
 import type { LongPollConnections } from './long-poll-connections.js';
-import { PartitionState, type MessageChunk } from './partition-state.js';
+import type { MessageChunk } from './message-chunk.js';
+import { PartitionState } from './partition-state.js';
 import { applyStartPositions, listOffsetsRequest } from './start-positions.js';
 
 /**
@@ -343,7 +344,7 @@ export class Fetcher {
 
   /** Decodes one partition's records into a chunk; a batch that does not decode is raised after the records before it. */
   private decodeInto(st: PartitionState, records: FetchedRecords): void {
-    const { messages, bytes, nextOffset, wholeBatches, failure } = this.decoder.decode(st.topic, st.partition, st.fetchOffset, records);
+    const { chunk, bytes, nextOffset, wholeBatches, failure } = this.decoder.decode(st.topic, st.partition, st.fetchOffset, records);
     if (wholeBatches === 0) {
       // Only a partial batch came back: it is bigger than we asked for. Ask for more next time.
       if (st.fetchSizeBytes >= this.opts.maxBytes) {
@@ -355,8 +356,10 @@ export class Fetcher {
     }
     st.fetchSizeBytes = this.opts.maxBytesPerPartition;
     st.fetchOffset = nextOffset;
-    if (messages.length > 0) {
-      st.chunks.push({ messages, next: 0, bytes, epoch: st.epoch, highWatermark: st.highWatermark });
+    if (chunk.count > 0) {
+      chunk.epoch = st.epoch;
+      chunk.highWatermark = st.highWatermark;
+      st.chunks.push(chunk);
       st.bufferedBytes += bytes;
       this.totalBufferedBytes += bytes;
       this.opts.onReady(st);

@@ -1,20 +1,11 @@
 /**
  * What the consumer knows about one assigned partition (PartitionState: fetch position,
- * decoded chunks waiting for the app, processing and error state), and the chunk of
- * messages one fetch answer decodes into (MessageChunk). Shared by the fetcher, which fills
- * it, and the consumer's delivery, which drains it.
+ * decoded chunks waiting for the app — message-chunk.ts —, processing and error state).
+ * Shared by the fetcher, which fills it, and the consumer's delivery, which drains it.
  */
 import { partitionKey } from '../topic-partition.js';
-import type { ConsumedMessage, OffsetSpec } from '../types.js';
-
-/** Decoded messages of one partition from one fetch response; `next` is the delivery cursor. */
-export interface MessageChunk {
-  messages: ConsumedMessage[];
-  next: number;
-  bytes: number;
-  epoch: number;
-  highWatermark: number;
-}
+import type { OffsetSpec, TopicPartitions } from '../types.js';
+import type { MessageChunk } from './message-chunk.js';
 
 /** Everything the consumer knows about one assigned partition. */
 export class PartitionState {
@@ -69,4 +60,30 @@ export class PartitionState {
     this.key = partitionKey(topic, partition);
     this.fetchSizeBytes = fetchSizeBytes;
   }
+}
+
+/** Resolves whoever waits for `st` to go idle, once nothing of it is being processed. */
+export function wakeIdleWaiters(st: PartitionState): void {
+  if (st.processing !== 0 || st.idleWaiters.length === 0) return;
+  const waiters = st.idleWaiters;
+  st.idleWaiters = [];
+  for (const w of waiters) w();
+}
+
+/** The state of an assigned partition; RangeError when it is not assigned. */
+export function assignedState(partitions: ReadonlyMap<string, PartitionState>, topic: string, partition: number): PartitionState {
+  const st = partitions.get(partitionKey(topic, partition));
+  if (st === undefined) throw new RangeError(`${topic}[${partition}] is not assigned to this consumer`);
+  return st;
+}
+
+/** The assigned partitions `list` names (every partition of a topic whose `partitions` is omitted). */
+export function matchingStates(partitions: ReadonlyMap<string, PartitionState>, list: TopicPartitions[]): PartitionState[] {
+  const out: PartitionState[] = [];
+  for (const { topic, partitions: wanted } of list) {
+    for (const st of partitions.values()) {
+      if (st.topic === topic && (wanted === undefined || wanted.includes(st.partition))) out.push(st);
+    }
+  }
+  return out;
 }

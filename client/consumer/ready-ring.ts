@@ -7,7 +7,8 @@
  */
 import type { ConsumedMessage } from '../types.js';
 import type { Fetcher } from './fetcher.js';
-import type { MessageChunk, PartitionState } from './partition-state.js';
+import type { MessageChunk } from './message-chunk.js';
+import { wakeIdleWaiters, type PartitionState } from './partition-state.js';
 
 export interface TakenChunk {
   st: PartitionState;
@@ -75,13 +76,13 @@ export class ReadyRing {
   /** The offset of the next message to deliver from `st`'s chunks in hand or buffered, or undefined. */
   nextOffsetOf(st: PartitionState): number | undefined {
     const cur = this.current;
-    if (cur !== null && cur.st === st && cur.chunk.epoch === st.epoch && cur.chunk.next < cur.chunk.messages.length) {
-      return cur.chunk.messages[cur.chunk.next]!.offset;
+    if (cur !== null && cur.st === st && cur.chunk.epoch === st.epoch && cur.chunk.next < cur.chunk.count) {
+      return cur.chunk.offsetAt(cur.chunk.next);
     }
     const held = this.inHand.get(st);
-    if (held !== undefined && held.epoch === st.epoch && held.next < held.messages.length) return held.messages[held.next]!.offset;
+    if (held !== undefined && held.epoch === st.epoch && held.next < held.count) return held.offsetAt(held.next);
     const head = st.chunks[0];
-    if (head !== undefined) return head.messages[head.next]!.offset;
+    if (head !== undefined) return head.offsetAt(head.next);
     return undefined;
   }
 
@@ -100,9 +101,9 @@ export class ReadyRing {
           this.current = null;
           continue;
         }
-        if (chunk.next < chunk.messages.length) {
-          const m = chunk.messages[chunk.next++]!;
-          if (chunk.next === chunk.messages.length) this.current = null;
+        if (chunk.next < chunk.count) {
+          const m = chunk.take();
+          if (chunk.next === chunk.count) this.current = null;
           this.pulledState = st;
           this.pulledEpoch = chunk.epoch;
           return m;
@@ -167,9 +168,5 @@ export class ReadyRing {
 export function finishProcessing(st: PartitionState, epoch: number, nextOffset: number): void {
   st.processing--;
   if (nextOffset >= 0 && epoch === st.epoch && !st.removed && nextOffset > st.processedOffset) st.processedOffset = nextOffset;
-  if (st.processing === 0 && st.idleWaiters.length > 0) {
-    const waiters = st.idleWaiters;
-    st.idleWaiters = [];
-    for (const w of waiters) w();
-  }
+  wakeIdleWaiters(st);
 }

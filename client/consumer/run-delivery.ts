@@ -16,7 +16,8 @@ import type { Logger } from 'pino';
 import type { Batch, ConsumedMessage, EachBatchPayload, EachMessagePayload, OffsetSpec, RunConfig } from '../types.js';
 import type { Fetcher } from './fetcher.js';
 import { ConsumerHandlerError, type AttemptControl, type HandlerFailurePolicy, type HandlerOutcome } from './group/retry-dlq.js';
-import type { MessageChunk, PartitionState } from './partition-state.js';
+import type { MessageChunk } from './message-chunk.js';
+import type { PartitionState } from './partition-state.js';
 import { finishProcessing, type ReadyRing } from './ready-ring.js';
 
 /**
@@ -124,7 +125,7 @@ export class RunDelivery {
     const epoch = chunk.epoch;
     const policy = this.host.failurePolicy;
     let sinceCheck = 0;
-    while (chunk.next < chunk.messages.length) {
+    while (chunk.next < chunk.count) {
       // Handlers that resolve at once keep us in microtasks: give timers (heartbeats, linger,
       // auto-commit) and I/O a turn every YIELD_EVERY_MS of continuous delivery.
       if (++sinceCheck >= YIELD_CHECK_EVERY_MESSAGES) {
@@ -136,7 +137,7 @@ export class RunDelivery {
         this.host.fetcher.putBack(st, chunk);
         return;
       }
-      const m = chunk.messages[chunk.next++]!;
+      const m = chunk.take();
       if (policy === null) {
         // The plain path inline: one promise per message (the handler's), not three.
         st.processing++;
@@ -201,8 +202,7 @@ export class RunDelivery {
       this.host.fetcher.putBack(st, chunk);
       return;
     }
-    const all = chunk.next === 0 ? chunk.messages : chunk.messages.slice(chunk.next);
-    chunk.next = chunk.messages.length;
+    const all = chunk.takeRest();
     st.processing++;
     let resolvedNext = -1;
     let resolvedThisAttempt = false;

@@ -137,7 +137,7 @@ describe('Connection against a real broker', () => {
     expect({ ...segmented, records: null }).toEqual({ ...joined, records: null });
     const out = new ChunkDecoder().decode('big', 0, 0, segmented.records!);
     expect(out.failure).toBeNull();
-    expect(out.messages.map((m) => m.value![0])).toEqual(Array.from({ length: 2000 }, (_, i) => i & 0xff));
+    expect(out.chunk.takeRest().map((m) => m.value![0])).toEqual(Array.from({ length: 2000 }, (_, i) => i & 0xff));
   });
 
   it('fails in-flight requests with a retriable ConnectionError when the socket drops, then reconnects', async () => {

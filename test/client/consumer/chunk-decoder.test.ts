@@ -1,6 +1,6 @@
 /**
- * ChunkDecoder (client/consumer/chunk-decoder.ts): fetched bytes straight into the messages
- * the app receives, with the edge cases a fetch answer brings — records below the fetch
+ * ChunkDecoder (client/consumer/chunk-decoder.ts): fetched bytes into a MessageChunk whose
+ * messages (made when delivered: `takeRest`) are what the app receives, with the edge cases a fetch answer brings — records below the fetch
  * offset, control batches, a trailing partial batch, and a corrupt batch after good ones.
  */
 import { describe, expect, it } from 'vitest';
@@ -16,10 +16,16 @@ function batch(baseOffset: number, values: string[], opts: { isControl?: boolean
   );
 }
 
+/** decode() with the chunk's messages made at once, as run()'s eachBatch delivery makes them. */
+function decode(topic: string, partition: number, fetchOffset: number, records: Buffer | SegmentedBytes) {
+  const out = new ChunkDecoder().decode(topic, partition, fetchOffset, records);
+  return { ...out, messages: out.chunk.takeRest() };
+}
+
 describe('ChunkDecoder', () => {
   it('decodes every record of back-to-back batches into one message each, with topic, partition, offset, key, value, headers, timestamp', () => {
     const records = Buffer.concat([batch(0, ['a', 'b']), batch(2, ['c'])]);
-    const out = new ChunkDecoder().decode('t', 3, 0, records);
+    const out = decode('t', 3, 0, records);
     expect(out.failure).toBeNull();
     expect(out.wholeBatches).toBe(2);
     expect(out.nextOffset).toBe(3);
@@ -35,14 +41,14 @@ describe('ChunkDecoder', () => {
 
   it('skips records below the fetch offset and whole batches below it', () => {
     const records = Buffer.concat([batch(0, ['a', 'b']), batch(2, ['c', 'd', 'e'])]);
-    const out = new ChunkDecoder().decode('t', 0, 3, records);
+    const out = decode('t', 0, 3, records);
     expect(out.messages.map((m) => m.offset)).toEqual([3, 4]);
     expect(out.nextOffset).toBe(5);
   });
 
   it('skips control batches but moves past them', () => {
     const records = Buffer.concat([batch(0, ['a']), batch(1, ['marker'], { isControl: true }), batch(2, ['b'])]);
-    const out = new ChunkDecoder().decode('t', 0, 0, records);
+    const out = decode('t', 0, 0, records);
     expect(out.messages.map((m) => m.value?.toString())).toEqual(['a', 'b']);
     expect(out.nextOffset).toBe(3);
   });
@@ -51,10 +57,10 @@ describe('ChunkDecoder', () => {
     const first = batch(0, ['a']);
     const second = batch(1, ['b', 'c']);
     const cut = Buffer.concat([first, second.subarray(0, second.length - 5)]);
-    const out = new ChunkDecoder().decode('t', 0, 0, cut);
+    const out = decode('t', 0, 0, cut);
     expect(out.messages.map((m) => m.offset)).toEqual([0]);
     expect(out.nextOffset).toBe(1);
-    const none = new ChunkDecoder().decode('t', 0, 1, second.subarray(0, 30));
+    const none = decode('t', 0, 1, second.subarray(0, 30));
     expect(none.wholeBatches).toBe(0);
     expect(none.messages).toEqual([]);
   });
@@ -63,7 +69,7 @@ describe('ChunkDecoder', () => {
     const bad = batch(2, ['c', 'd']);
     bad.writeUInt32BE((bad.readUInt32BE(CRC_POS) ^ 1) >>> 0, CRC_POS);
     const records = Buffer.concat([batch(0, ['a', 'b']), bad, batch(4, ['e'])]);
-    const out = new ChunkDecoder().decode('t', 1, 0, records);
+    const out = decode('t', 1, 0, records);
     expect(out.messages.map((m) => m.offset)).toEqual([0, 1]);
     expect(out.nextOffset).toBe(2);
     expect(out.failure).toBeInstanceOf(CorruptBatchError);
@@ -73,7 +79,7 @@ describe('ChunkDecoder', () => {
   it('skips a corrupt batch wholly below the fetch offset (the app sought past it)', () => {
     const bad = batch(0, ['a', 'b']);
     bad.writeUInt32BE((bad.readUInt32BE(CRC_POS) ^ 1) >>> 0, CRC_POS);
-    const out = new ChunkDecoder().decode('t', 0, 2, Buffer.concat([bad, batch(2, ['c'])]));
+    const out = decode('t', 0, 2, Buffer.concat([bad, batch(2, ['c'])]));
     expect(out.failure).toBeNull();
     expect(out.messages.map((m) => m.offset)).toEqual([2]);
   });
@@ -90,15 +96,15 @@ describe('ChunkDecoder', () => {
       parts.push(buf.subarray(prev));
       return new SegmentedBytes(parts);
     }
-    const summary = (out: ReturnType<ChunkDecoder['decode']>): unknown[] =>
+    const summary = (out: ReturnType<typeof decode>): unknown[] =>
       out.messages.map((m) => [m.offset, m.key?.toString() ?? null, m.value?.toString() ?? null, Object.keys(m.headers), m.timestamp]);
 
     it('gives the same messages, offsets and accounting as one buffer, wherever the cuts fall', () => {
       const records = Buffer.concat([batch(0, ['a', 'bb', 'ccc']), batch(3, ['d'.repeat(200), 'e']), batch(5, ['f', 'g', 'h', 'i'])]);
-      const whole = new ChunkDecoder().decode('t', 2, 1, records);
+      const whole = decode('t', 2, 1, records);
       for (const every of [7, 13, 61, 64, 100, 250]) {
         for (const offset of [1, 3, 29, 62]) {
-          const out = new ChunkDecoder().decode('t', 2, 1, chunks(records, every, offset));
+          const out = decode('t', 2, 1, chunks(records, every, offset));
           expect(summary(out)).toEqual(summary(whole));
           expect([out.bytes, out.nextOffset, out.wholeBatches, out.failure]).toEqual([whole.bytes, whole.nextOffset, whole.wholeBatches, null]);
         }
@@ -109,12 +115,12 @@ describe('ChunkDecoder', () => {
       const bad = batch(2, ['c', 'd']);
       bad.writeUInt32BE((bad.readUInt32BE(CRC_POS) ^ 1) >>> 0, CRC_POS);
       const good = batch(0, ['a', 'b']);
-      const corrupt = new ChunkDecoder().decode('t', 1, 0, chunks(Buffer.concat([good, bad, batch(4, ['e'])]), 50));
+      const corrupt = decode('t', 1, 0, chunks(Buffer.concat([good, bad, batch(4, ['e'])]), 50));
       expect(corrupt.messages.map((m) => m.offset)).toEqual([0, 1]);
       expect(corrupt.failure).toBeInstanceOf(CorruptBatchError);
       expect(corrupt.failure).toMatchObject({ topic: 't', partition: 1, baseOffset: 2, lastOffset: 3 });
       const second = batch(2, ['x', 'y']);
-      const partial = new ChunkDecoder().decode('t', 1, 0, chunks(Buffer.concat([good, second.subarray(0, second.length - 4)]), 33));
+      const partial = decode('t', 1, 0, chunks(Buffer.concat([good, second.subarray(0, second.length - 4)]), 33));
       expect(partial.messages.map((m) => m.offset)).toEqual([0, 1]);
       expect(partial.nextOffset).toBe(2);
       expect(partial.failure).toBeNull();

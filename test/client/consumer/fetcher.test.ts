@@ -72,7 +72,7 @@ describe('Fetcher against a broker', () => {
     const offsets: number[] = [];
     await waitFor(
       () => {
-        for (let c = fetcher.takeChunk(st); c !== undefined; c = fetcher.takeChunk(st)) for (const m of c.messages) offsets.push(m.offset);
+        for (let c = fetcher.takeChunk(st); c !== undefined; c = fetcher.takeChunk(st)) for (const m of c.takeRest()) offsets.push(m.offset);
         return offsets.length >= count;
       },
       TEST_TIMEOUT_MS - 2_000,
