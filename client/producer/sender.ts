@@ -8,8 +8,8 @@
  *   order) with backoff, and the partition sends nothing new until every older in-flight batch
  *   has answered; then the retries go out again in order, then new batches.
  * - Idempotence (sequence numbers, epoch bumps) is idempotence.ts's; the sender asks it.
- * - Runs are coalesced: many wake() calls in one tick cause one drain (setImmediate); a
- *   WakeTimer brings the loop back for lingering batches and backoffs.
+ * - Runs are coalesced: many wake() calls in one turn cause one drain, in a microtask at the
+ *   end of that turn; a WakeTimer brings the loop back for lingering batches and backoffs.
  */
 import type { Logger } from 'pino';
 import type { ProduceResponse } from '../../protocol/apis/index.js';
@@ -23,7 +23,7 @@ import { partitionKey } from '../topic-partition.js';
 import type { CompressionType, RetryOptions } from '../types.js';
 import { LeaderWaits } from '../leader-waits.js';
 import { WakeTimer } from '../wake-timer.js';
-import { BATCH_OVERHEAD_BYTES, type AckMode, type ProducerBatch, type RecordAccumulator } from './accumulator.js';
+import { BATCH_OVERHEAD_BYTES, producerClockMs, type AckMode, type ProducerBatch, type RecordAccumulator } from './accumulator.js';
 import type { Idempotence } from './idempotence.js';
 import { newPartitionState, type PartitionSendState } from './partition-state.js';
 
@@ -86,15 +86,22 @@ export class Sender {
     this.partitionState(batch.topic, batch.partition);
   }
 
-  /** Runs the loop soon (coalesced: many calls in one tick cause one drain). */
+  /**
+   * Runs the loop at the end of the current turn (a microtask): every send() of one
+   * synchronous run still lands in one drain, and a ready batch (lingerMs 0, full) is written
+   * before the process goes back to the event loop. A setImmediate here cost a trip through
+   * the poll phase (other sockets' callbacks, timers) between send() and the write.
+   */
   wake(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
+    queueMicrotask(this.drainSoon);
   }
+
+  private readonly drainSoon = (): void => {
+    this.drainScheduled = false;
+    this.drain();
+  };
 
   /** Stops the loop for good (after close() has flushed everything). */
   stop(): void {
@@ -146,7 +153,7 @@ export class Sender {
     }
     const { metadata } = this.opts;
     const maxInFlight = this.opts.maxInFlightPerPartition;
-    const now = Date.now();
+    const now = producerClockMs();
     const requests = new Map<string, RequestBuilder[]>();
     let nextWakeMs = -1;
 
@@ -337,7 +344,7 @@ export class Sender {
       return;
     }
     const deliveryTimeoutMs = this.opts.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
-    const expired = Date.now() - batch.createdAtMs >= deliveryTimeoutMs;
+    const expired = producerClockMs() - batch.createdAtMs >= deliveryTimeoutMs;
     if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped && !expired) {
       if (needsMetadataRefresh(err) || (err instanceof RillError && codeNeedsMetadataRefresh(err.code))) {
         this.leaders.wait(ps.topic, ps.key);
@@ -353,7 +360,7 @@ export class Sender {
   }
 
   private requeue(ps: PartitionSendState, batch: ProducerBatch, backoff: boolean): void {
-    batch.retryAtMs = backoff ? Date.now() + backoffMs(this.opts.retry, batch.attempts) : 0;
+    batch.retryAtMs = backoff ? producerClockMs() + backoffMs(this.opts.retry, batch.attempts) : 0;
     const rank = this.rank(batch);
     let i = ps.retries.length;
     while (i > 0 && this.rank(ps.retries[i - 1]!) > rank) i--;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerPool } from '../../../client/broker-pool.js';
 import { Metadata } from '../../../client/metadata.js';
 import { NO_METRICS } from '../../../client/metrics.js';
-import { RecordAccumulator, estimateRecordBytes, type PendingRecord, type ProducerBatch } from '../../../client/producer/accumulator.js';
+import { RecordAccumulator, estimateRecordBytes, producerClockMs, type PendingRecord, type ProducerBatch } from '../../../client/producer/accumulator.js';
 import { Sender } from '../../../client/producer/sender.js';
 import { RillError } from '../../../protocol/errors.js';
 import { TestEnv, testLogger } from '../../integration/harness.js';
@@ -46,7 +46,7 @@ describe('Sender', () => {
       const r = record(value);
       const bytes = estimateRecordBytes(r);
       expect(acc.reserve(bytes)).toBeUndefined();
-      const batch = acc.append(topic, partition, r, bytes, 1, Date.now());
+      const batch = acc.append(topic, partition, r, bytes, 1, producerClockMs());
       if (acc.lastIndex === 0) sender.onNewBatch(batch);
       return batch;
     };
@@ -74,6 +74,34 @@ describe('Sender', () => {
     sender.wake();
     await next.done;
     expect(next.baseOffset).toBe(15);
+  });
+
+  it('with lingerMs 0, writes a woken batch in the same turn, before the event loop runs anything else', async () => {
+    const broker = await env.broker();
+    await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'turn', numPartitions: 1 }] });
+    const { acc, sender, append } = await setup(broker.port);
+    // A first batch brings the topic's metadata and the leader's connection.
+    const warm = append('turn', 0, 'warm-up');
+    sender.wake();
+    await warm.done;
+    // Two records woken in one synchronous run share one batch and one drain.
+    const batch = append('turn', 0, 'first');
+    sender.wake();
+    expect(append('turn', 0, 'second')).toBe(batch);
+    sender.wake();
+    let immediateRan = false;
+    setImmediate(() => {
+      immediateRan = true;
+    });
+    // Microtasks only: a drain left to setImmediate (or a timer) would not have run yet.
+    await Promise.resolve();
+    expect(immediateRan).toBe(false);
+    expect(acc.queues.size).toBe(0);
+    expect(batch.encoded).not.toBeNull();
+    expect(sender.hasPendingWork).toBe(true);
+    await batch.done;
+    expect(batch.baseOffset).toBe(1);
+    expect(batch.recordCount).toBe(2);
   });
 
   it('keeps a lingering batch until lingerMs passes or a flush asks for it', async () => {
