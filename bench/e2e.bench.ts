@@ -98,7 +98,7 @@ export async function runE2e(options: E2eOptions, onPhase?: PhaseContext['onPhas
       await admin.close();
     }
 
-    const ctx: PhaseContext = { options, producer, consumer, brokerCpu, cpuSnapshot, brokerMetricsPort: broker.metricsPort, onPhase };
+    const ctx: PhaseContext = { options, producer, consumer, brokerCpu, brokerPid: broker.pid, cpuSnapshot, brokerMetricsPort: broker.metricsPort, onPhase };
     // A broker that dies mid-run fails the run at once instead of after a phase's time limit.
     let brokerExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | null = null;
     const brokerDied = new Promise<never>((_, reject) => {
