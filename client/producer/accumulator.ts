@@ -48,9 +48,6 @@ interface MemoryWaiter {
 
 export const DEFAULT_MAX_BLOCK_MS = 60_000;
 
-/** setTimeout's resolution: a linger with less than this left is over (see isReady). */
-const TIMER_RESOLUTION_MS = 1;
-
 /**
  * The producer's clock for batch ages, retry times and delivery timeouts: milliseconds since
  * the epoch with sub-millisecond resolution, monotonic within the process. Date.now() counts
@@ -238,20 +235,12 @@ export class RecordAccumulator {
     return batch;
   }
 
-  /**
-   * Whether the head batch of a queue should be sent now: full, a younger batch behind it, a
-   * flush, or its linger (nearly) over. "Nearly": less than TIMER_RESOLUTION_MS of it left.
-   * Node's timers count whole milliseconds of a clock whose phase differs from ours, so the
-   * linger timer fires with up to 1 ms of the wait still to go; demanding the full wait then
-   * re-armed a 1 ms timer that fired 1-2 ms later, and batches went out at age 5-7 ms with
-   * lingerMs 5. A batch thus waits (lingerMs - 1, lingerMs], as with the Java client's
-   * whole-millisecond clock; with integer times this is exactly `age >= lingerMs`.
-   */
+  /** Whether the head batch of a queue should be sent now: full, a younger batch behind it, a flush, or lingerMs old. */
   isReady(queue: ProducerBatch[], nowMs: number): boolean {
     if (queue.length === 0) return false;
     if (queue.length > 1 || this.flushes > 0) return true;
     const head = queue[0]!;
-    return head.closed || nowMs - head.createdAtMs > this.lingerMs - TIMER_RESOLUTION_MS;
+    return head.closed || nowMs - head.createdAtMs >= this.lingerMs;
   }
 
   private dropQueue(topic: string, partition: number, queue: ProducerBatch[]): void {

@@ -104,6 +104,55 @@ describe('Sender', () => {
     expect(batch.recordCount).toBe(2);
   });
 
+  it('counts a linger as over when its timer fires with less than 1 ms of it left, and only then', async () => {
+    const broker = await env.broker();
+    await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'slack', numPartitions: 1 }] });
+    const { acc, sender, append } = await setup(broker.port, { lingerMs: 50 });
+    const warm = append('slack', 0, 'warm-up');
+    acc.beginFlush();
+    sender.wake();
+    await warm.done;
+    acc.endFlush();
+    // A batch 49.5 ms into its 50 ms linger: where setTimeout(50) can fire (it counts whole
+    // milliseconds of its own clock). A drain woken by send() or an ack keeps waiting; the
+    // timer's drain sends it, instead of arming a 1 ms timer that fires 1-2 ms later. (A
+    // descheduled moment of 0.4 ms or more between the append and the first drain would let the
+    // linger end for real: that attempt is let go and the check repeated.)
+    const r = record('late');
+    const bytes = estimateRecordBytes(r);
+    let checked = false;
+    let offset = 1;
+    for (let attempt = 0; attempt < 5 && !checked; attempt++) {
+      expect(acc.reserve(bytes)).toBeUndefined();
+      const t0 = producerClockMs();
+      const batch = acc.append('slack', 0, r, bytes, 1, t0 - 49.5);
+      sender.onNewBatch(batch);
+      sender.drain();
+      const waited = acc.queues.size === 1;
+      if (producerClockMs() - t0 < 0.4) {
+        expect(waited).toBe(true);
+        sender.drain(true);
+        expect(acc.queues.size).toBe(0);
+        checked = true;
+      }
+      // Else the timer the first drain armed sends it.
+      await batch.done;
+      expect(batch.baseOffset).toBe(offset++);
+    }
+    expect(checked).toBe(true);
+    // Well before the end of the linger the timer's drain waits too.
+    expect(acc.reserve(bytes)).toBeUndefined();
+    const early = acc.append('slack', 0, r, bytes, 1, producerClockMs() - 40);
+    sender.onNewBatch(early);
+    sender.drain(true);
+    expect(acc.queues.size).toBe(1);
+    acc.beginFlush();
+    sender.wake();
+    await early.done;
+    acc.endFlush();
+    expect(early.baseOffset).toBe(offset);
+  });
+
   it('keeps a lingering batch until lingerMs passes or a flush asks for it', async () => {
     const broker = await env.broker();
     await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'l', numPartitions: 1 }] });
