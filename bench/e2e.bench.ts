@@ -28,6 +28,7 @@
  *
  * Every loop is bounded in count and time; every process is stopped at the end, also on error
  * or interruption. `--profile-dir=DIR` runs all three processes with `--cpu-prof` into DIR;
+ * `--node-flags='--trace-gc ...'` passes node options to all three (investigation);
  * `--json=FILE` writes the results as JSON too.
  */
 import { rmSync } from 'node:fs';
@@ -55,11 +56,11 @@ export async function runE2e(options: E2eOptions, onPhase?: PhaseContext['onPhas
   const brokerMain = join(here, '..', 'broker', 'main.js');
   const producerScript = join(here, 'e2e', 'producer.js');
   const consumerScript = join(here, 'e2e', 'consumer.js');
-  let execArgv: string[] = [];
+  const execArgv: string[] = [...options.nodeFlags];
   if (options.profileDir !== null) {
     const dir = resolve(options.profileDir);
     await mkdir(dir, { recursive: true });
-    execArgv = ['--cpu-prof', '--cpu-prof-dir', dir];
+    execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
   }
   const loadAverageStart = loadavg();
   const dataDir = await mkdtemp(join(tmpdir(), 'rill-e2e-'));
@@ -97,7 +98,7 @@ export async function runE2e(options: E2eOptions, onPhase?: PhaseContext['onPhas
       await admin.close();
     }
 
-    const ctx: PhaseContext = { options, producer, consumer, brokerCpu, cpuSnapshot, brokerMetricsPort: broker.metricsPort, onPhase };
+    const ctx: PhaseContext = { options, producer, consumer, brokerCpu, brokerPid: broker.pid, cpuSnapshot, brokerMetricsPort: broker.metricsPort, onPhase };
     // A broker that dies mid-run fails the run at once instead of after a phase's time limit.
     let brokerExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | null = null;
     const brokerDied = new Promise<never>((_, reject) => {

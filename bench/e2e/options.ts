@@ -33,6 +33,8 @@ export interface E2eOptions {
   phases: Phase[];
   /** --profile-dir: run all three processes with --cpu-prof into it. */
   profileDir: string | null;
+  /** --node-flags: extra node options for all three processes, space-separated (e.g. '--trace-gc'). */
+  nodeFlags: string[];
   /** --json: also write the results there. */
   jsonFile: string | null;
 }
@@ -52,6 +54,14 @@ function positiveNumberOption(name: string, raw: string | undefined, fallback: n
   const v = Number(raw);
   if (!Number.isFinite(v) || v <= 0) throw new RangeError(`--${name} must be a positive number, got '${raw}'`);
   return v;
+}
+
+/** Node options for the child processes: each must start with '-' (a stray word would be taken as the script). */
+function nodeFlagsOption(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const flags = raw.split(/\s+/).filter((f) => f.length > 0);
+  for (const f of flags) if (!f.startsWith('-')) throw new RangeError(`--node-flags takes node options such as '--trace-gc', got '${f}'`);
+  return flags;
 }
 
 export function parseE2eOptions(argv: string[]): E2eOptions {
@@ -74,6 +84,7 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
       'warmup-messages': { type: 'string' },
       phases: { type: 'string' },
       'profile-dir': { type: 'string' },
+      'node-flags': { type: 'string' },
       json: { type: 'string' },
     },
   });
@@ -98,6 +109,7 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
     warmupMessages: integerOption('warmup-messages', values['warmup-messages'], 100_000, 0),
     phases,
     profileDir: values['profile-dir'] ?? null,
+    nodeFlags: nodeFlagsOption(values['node-flags']),
     jsonFile: values.json ?? null,
   };
   // Default app-side bound: ~64k messages outstanding, whatever the send size.

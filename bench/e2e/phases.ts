@@ -19,6 +19,7 @@ import {
 import type { E2eOptions } from './options.js';
 import { brokerPauses, scrapeBroker, type PauseStats } from './pauses.js';
 import type { ChildClient, MachineCpu } from './processes.js';
+import { schedCounters, schedDelta, type SchedCounters } from './sched.js';
 
 export const WARMUP_TOPIC = 'e2e-warmup';
 /** The latency warm-up: this long at the measured rate, on the latency topic, not counted. */
@@ -68,6 +69,8 @@ export interface LatencyResult {
   consumerCpuSeconds: number;
   /** GC pauses and event-loop stalls during the run, per process (null where not measurable). */
   pauses: { producer: PauseStats; broker: PauseStats | null; consumer: PauseStats | null };
+  /** Time each process spent runnable but waiting for a CPU during the run (sched.ts). */
+  sched: { producer: SchedCounters | null; broker: SchedCounters | null; consumer: SchedCounters | null };
   noise: CpuNoise | null;
   timedOut: boolean;
 }
@@ -144,6 +147,7 @@ export interface PhaseContext {
   producer: ChildClient;
   consumer: ChildClient;
   brokerCpu: () => number | null;
+  brokerPid: number;
   cpuSnapshot: () => CpuSnapshot | null;
   brokerMetricsPort: number | null;
   /** Told when a phase starts, with the previous phase's headline figure: `rill bench`'s progress line. */
@@ -262,7 +266,11 @@ async function latencyPhase(ctx: PhaseContext, lingerMs: number, run: number): P
   const m0 = await scrape();
   const n0 = ctx.cpuSnapshot();
   const b0 = ctx.brokerCpu();
+  const pids = [ctx.producer.proc.pid ?? -1, ctx.brokerPid, ctx.consumer.proc.pid ?? -1];
+  const s0 = pids.map(schedCounters);
   const sent = await ctx.producer.request(paced(run, messages), 'paced', timeLimitMs + REPLY_SLACK_MS);
+  // Read at the producer's end of the run, before the consumer's drain wait and the reply.
+  const s1 = pids.map(schedCounters);
   const got = await ctx.consumer.request({ type: 'latency-result', timeLimitMs: LATENCY_DRAIN_MS }, 'latency', LATENCY_DRAIN_MS + REPLY_SLACK_MS);
   const brokerCpu = cpuDelta(b0, ctx.brokerCpu());
   const noise = noiseBetween(n0, ctx.cpuSnapshot());
@@ -285,6 +293,7 @@ async function latencyPhase(ctx: PhaseContext, lingerMs: number, run: number): P
     producerCpuSeconds: sent.cpuSeconds,
     consumerCpuSeconds: got.cpuSeconds,
     pauses: { producer: sent.pauses, broker: brokerPauses(m0, m1), consumer: got.pauses },
+    sched: { producer: schedDelta(s0[0]!, s1[0]!), broker: schedDelta(s0[1]!, s1[1]!), consumer: schedDelta(s0[2]!, s1[2]!) },
     noise,
     timedOut: sent.timedOut || got.timedOut,
   };

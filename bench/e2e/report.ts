@@ -4,6 +4,7 @@
  */
 import type { CpuNoise, E2eResults } from './phases.js';
 import type { PauseStats } from './pauses.js';
+import type { SchedCounters } from './sched.js';
 
 const TARGET_PRODUCE_MSGS_PER_SEC = 1_000_000;
 const TARGET_CONSUME_MSGS_PER_SEC = 2_000_000;
@@ -89,6 +90,17 @@ export function formatReport(r: E2eResults): string {
       table(
         ['pauses in the latency run: GC total ms / longest GC ms / longest event-loop stall ms', 'producer', 'broker', 'consumer'],
         r.latency.map((l) => [`lingerMs ${l.lingerMs}`, pause(l.pauses.producer), pause(l.pauses.broker), pause(l.pauses.consumer)]),
+      ),
+    );
+  }
+  if (r.latency.some((l) => l.sched.producer !== null)) {
+    out.push('');
+    const sched = (s: SchedCounters | null): string =>
+      s === null ? 'n/a' : `${fixed(s.mainWaitMs, 0)} / ${fixed(s.mainSlices === 0 ? 0 : (s.mainWaitMs * 1000) / s.mainSlices, 0)} / ${fixed(s.mainRunMs, 0)}`;
+    out.push(
+      table(
+        ['waiting for a CPU in the latency run, main thread: run-queue wait ms / per wake-up µs / on-CPU ms', 'producer', 'broker', 'consumer'],
+        r.latency.map((l) => [`lingerMs ${l.lingerMs}`, sched(l.sched.producer), sched(l.sched.broker), sched(l.sched.consumer)]),
       ),
     );
   }

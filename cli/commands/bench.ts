@@ -25,6 +25,7 @@ Options, as --name=value (defaults in brackets; docs/BENCHMARKS.md explains each
   --latency-linger-ms=LIST    one latency run per value [5,0]
   --warmup-messages=N         produced and consumed first, not counted [100000]
   --profile-dir=DIR           run every process with --cpu-prof into DIR
+  --node-flags='FLAGS'        extra node options for every process, e.g. '--trace-gc'
   --json=FILE                 also write the results as JSON
 Example:
   rill bench --phases=produce,consume --messages=200000`;

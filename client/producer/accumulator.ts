@@ -48,6 +48,15 @@ interface MemoryWaiter {
 
 export const DEFAULT_MAX_BLOCK_MS = 60_000;
 
+/**
+ * The producer's clock for batch ages, retry times and delivery timeouts: milliseconds since
+ * the epoch with sub-millisecond resolution, monotonic within the process. Date.now() counts
+ * whole milliseconds, which made a batch's age up to 1 ms wrong either way.
+ */
+export function producerClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export class RecordAccumulator {
   readonly batchBytes: number;
   readonly lingerMs: number;
@@ -226,7 +235,7 @@ export class RecordAccumulator {
     return batch;
   }
 
-  /** Whether the head batch of a queue should be sent now. */
+  /** Whether the head batch of a queue should be sent now: full, a younger batch behind it, a flush, or lingerMs old. */
   isReady(queue: ProducerBatch[], nowMs: number): boolean {
     if (queue.length === 0) return false;
     if (queue.length > 1 || this.flushes > 0) return true;

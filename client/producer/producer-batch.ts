@@ -48,6 +48,7 @@ export class ProducerBatch {
   readonly topic: string;
   readonly partition: number;
   readonly acks: AckMode;
+  /** When it was opened, on the producer's clock (accumulator.ts producerClockMs). */
   readonly createdAtMs: number;
   sizeBytes = BATCH_OVERHEAD_BYTES;
   /** No more records go in (full or drained). */

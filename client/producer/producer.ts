@@ -22,7 +22,7 @@ import { Metadata } from '../metadata.js';
 import { NO_METRICS } from '../metrics.js';
 import { retryOptions, withRetry } from '../retry.js';
 import type { CompressionType, Message, Partitioner, ProducerConfig, ProducerRecord, RecordMetadata, RetryOptions, SendOptions } from '../types.js';
-import { RecordAccumulator, type AckMode, type ProducerBatch } from './accumulator.js';
+import { RecordAccumulator, producerClockMs, type AckMode, type ProducerBatch } from './accumulator.js';
 import { Idempotence, MAX_IDEMPOTENT_IN_FLIGHT } from './idempotence.js';
 import { DefaultPartitioner } from './partitioner.js';
 import { RECORD_OVERHEAD_BYTES, dataBytes, estimateHeaderBytes, normalizeAcks, timestampOf, toKeyBuffer, toValueBuffer } from './records.js';
@@ -252,7 +252,9 @@ export class Producer {
    * which case it continues asynchronously once memory frees up (or fails after maxBlockMs).
    */
   private appendMessages(topic: string, partitionCount: number, messages: Message[], acks: AckMode, from: number, state: Appended, signal: AbortSignal | undefined): Appended | Promise<Appended> {
+    // Wall clock for the records' timestamps; the producer's clock for their batch's age.
     const now = Date.now();
+    const clock = producerClockMs();
     for (let i = from; i < messages.length; i++) {
       const m = messages[i]!;
       if (m === null || typeof m !== 'object') throw rillError('INVALID_RECORD', `message ${i} must be an object`);
@@ -272,11 +274,11 @@ export class Producer {
             this.accumulator.release(bytes);
             throw this.closed ? closedError() : abortError(signal!);
           }
-          this.appendOne(topic, partition, timestamp, key, value, headers, bytes, acks, now, i, state);
+          this.appendOne(topic, partition, timestamp, key, value, headers, bytes, acks, producerClockMs(), i, state);
           return this.appendMessages(topic, partitionCount, messages, acks, i + 1, state, signal);
         });
       }
-      this.appendOne(topic, partition, timestamp, key, value, headers, bytes, acks, now, i, state);
+      this.appendOne(topic, partition, timestamp, key, value, headers, bytes, acks, clock, i, state);
     }
     this.sender.wake();
     return state;
@@ -291,14 +293,14 @@ export class Producer {
     headers: Message['headers'],
     bytes: number,
     acks: AckMode,
-    now: number,
+    clock: number,
     i: number,
     state: Appended,
   ): void {
     const accumulator = this.accumulator;
     let batch: ProducerBatch;
     try {
-      batch = accumulator.appendRecord(topic, partition, timestamp, key, value, headers, bytes, acks, now);
+      batch = accumulator.appendRecord(topic, partition, timestamp, key, value, headers, bytes, acks, clock);
     } catch (err) {
       // Not appended: its memory goes back.
       accumulator.release(bytes);

@@ -8,8 +8,8 @@
  *   order) with backoff, and the partition sends nothing new until every older in-flight batch
  *   has answered; then the retries go out again in order, then new batches.
  * - Idempotence (sequence numbers, epoch bumps) is idempotence.ts's; the sender asks it.
- * - Runs are coalesced: many wake() calls in one tick cause one drain (setImmediate); a
- *   WakeTimer brings the loop back for lingering batches and backoffs.
+ * - Runs are coalesced: many wake() calls in one turn cause one drain, in a microtask at the
+ *   end of that turn; a WakeTimer brings the loop back for lingering batches and backoffs.
  */
 import type { Logger } from 'pino';
 import type { ProduceResponse } from '../../protocol/apis/index.js';
@@ -23,12 +23,14 @@ import { partitionKey } from '../topic-partition.js';
 import type { CompressionType, RetryOptions } from '../types.js';
 import { LeaderWaits } from '../leader-waits.js';
 import { WakeTimer } from '../wake-timer.js';
-import { BATCH_OVERHEAD_BYTES, type AckMode, type ProducerBatch, type RecordAccumulator } from './accumulator.js';
+import { BATCH_OVERHEAD_BYTES, producerClockMs, type AckMode, type ProducerBatch, type RecordAccumulator } from './accumulator.js';
 import type { Idempotence } from './idempotence.js';
 import { newPartitionState, type PartitionSendState } from './partition-state.js';
 
 /** Slack on top of the broker-side produce timeout before the client gives up on an answer. */
 const PRODUCE_TIMEOUT_SLACK_MS = 5_000;
+/** setTimeout's resolution: what may be left of a linger when its timer fires (see drain). */
+const LINGER_TIMER_SLACK_MS = 1;
 /** Kafka's delivery.timeout.ms default. */
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
 
@@ -66,7 +68,7 @@ export class Sender {
   private readonly batchOrder = new WeakMap<ProducerBatch, number>();
   private batchCounter = 0;
   private drainScheduled = false;
-  private readonly wakeTimer = new WakeTimer(() => this.drain());
+  private readonly wakeTimer = new WakeTimer(() => this.drain(true));
   /** Partitions waiting for a new leader (leader-waits.ts). */
   private readonly leaders: LeaderWaits;
   private stopped = false;
@@ -86,15 +88,22 @@ export class Sender {
     this.partitionState(batch.topic, batch.partition);
   }
 
-  /** Runs the loop soon (coalesced: many calls in one tick cause one drain). */
+  /**
+   * Runs the loop at the end of the current turn (a microtask): every send() of one
+   * synchronous run still lands in one drain, and a ready batch (lingerMs 0, full) is written
+   * before the process goes back to the event loop. A setImmediate here cost a trip through
+   * the poll phase (other sockets' callbacks, timers) between send() and the write.
+   */
   wake(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
+    queueMicrotask(this.drainSoon);
   }
+
+  private readonly drainSoon = (): void => {
+    this.drainScheduled = false;
+    this.drain();
+  };
 
   /** Stops the loop for good (after close() has flushed everything). */
   stop(): void {
@@ -129,7 +138,15 @@ export class Sender {
     return ps;
   }
 
-  drain(): void {
+  /**
+   * Sends what is ready. `fromTimer`: the WakeTimer woke us, and a linger with less than
+   * LINGER_TIMER_SLACK_MS left counts as over. Node's setTimeout counts whole milliseconds of
+   * its own clock and fires with up to 1 ms of the wait still to go; demanding the full wait
+   * then re-armed a 1 ms timer that fired 1-2 ms later (batches went out at age 5-7 ms with
+   * lingerMs 5). So a batch the timer sends has waited (lingerMs - 1, lingerMs], as with the
+   * Java client's whole-millisecond clock; drains woken by send() or an ack keep the full wait.
+   */
+  drain(fromTimer = false): void {
     if (this.stopped) return;
     const idem = this.idempotence;
     if (idem !== null && idem.bumpRequired) {
@@ -146,13 +163,14 @@ export class Sender {
     }
     const { metadata } = this.opts;
     const maxInFlight = this.opts.maxInFlightPerPartition;
-    const now = Date.now();
+    const now = producerClockMs();
+    const lingerNow = fromTimer ? now + LINGER_TIMER_SLACK_MS : now;
     const requests = new Map<string, RequestBuilder[]>();
     let nextWakeMs = -1;
 
     for (const ps of this.partitions.values()) {
       const queue = this.accumulator.queues.get(ps.key);
-      const hasNew = queue !== undefined && this.accumulator.isReady(queue, now);
+      const hasNew = queue !== undefined && this.accumulator.isReady(queue, lingerNow);
       if (ps.retries.length === 0 && !hasNew) continue;
       if (!this.leaders.canSend(ps.topic, ps.partition, ps.key)) {
         this.refreshTopic(ps.topic);
@@ -177,7 +195,7 @@ export class Sender {
         } else {
           ps.resending = false;
           const q = this.accumulator.queues.get(ps.key);
-          if (q === undefined || !this.accumulator.isReady(q, now)) break;
+          if (q === undefined || !this.accumulator.isReady(q, lingerNow)) break;
           batch = this.accumulator.take(ps.key)!;
           if (!this.prepare(ps, batch)) continue;
         }
@@ -337,7 +355,7 @@ export class Sender {
       return;
     }
     const deliveryTimeoutMs = this.opts.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
-    const expired = Date.now() - batch.createdAtMs >= deliveryTimeoutMs;
+    const expired = producerClockMs() - batch.createdAtMs >= deliveryTimeoutMs;
     if (isRetriable(err) && batch.attempts <= this.opts.retry.retries && !this.stopped && !expired) {
       if (needsMetadataRefresh(err) || (err instanceof RillError && codeNeedsMetadataRefresh(err.code))) {
         this.leaders.wait(ps.topic, ps.key);
@@ -353,7 +371,7 @@ export class Sender {
   }
 
   private requeue(ps: PartitionSendState, batch: ProducerBatch, backoff: boolean): void {
-    batch.retryAtMs = backoff ? Date.now() + backoffMs(this.opts.retry, batch.attempts) : 0;
+    batch.retryAtMs = backoff ? producerClockMs() + backoffMs(this.opts.retry, batch.attempts) : 0;
     const rank = this.rank(batch);
     let i = ps.retries.length;
     while (i > 0 && this.rank(ps.retries[i - 1]!) > rank) i--;

@@ -93,6 +93,7 @@ interface Results {
     brokerCpuSecondsPerMillion: number | null;
     clockSkewUncertaintyMs: number;
     pauses: { producer: Pauses; broker: Pauses | null; consumer: Pauses | null };
+    sched: Record<'producer' | 'broker' | 'consumer', { mainRunMs: number; mainWaitMs: number; mainSlices: number; allWaitMs: number } | null>;
     noise: { otherCpuSeconds: number; stealSeconds: number } | null;
     timedOut: boolean;
   }>;
@@ -125,6 +126,8 @@ describe('npm run bench -- e2e', () => {
       `--rate=${rate}`,
       '--duration-s=1',
       '--latency-linger-ms=5,0',
+      // Handed to all three processes (a flag node refused would fail the run).
+      '--node-flags=--max-semi-space-size=16',
       `--json=${jsonFile}`,
     ]);
     expect(code, `stderr: ${stderr}`).toBe(0);
@@ -162,7 +165,16 @@ describe('npm run bench -- e2e', () => {
         for (const v of [p.gcTotalMs, p.loopDelayMaxMs, p.loopDelayP99Ms]) expect(v).toBeGreaterThanOrEqual(0);
         expect(p.loopDelayP99Ms).toBeLessThanOrEqual(p.loopDelayMaxMs);
       }
+      // Every process's run-queue wait, from /proc/<pid>/task/*/schedstat.
+      for (const [name, sc] of Object.entries(l.sched)) {
+        expect(sc, name).not.toBeNull();
+        expect(sc!.mainRunMs, name).toBeGreaterThan(0);
+        expect(sc!.mainSlices, name).toBeGreaterThan(0);
+        expect(sc!.mainWaitMs, name).toBeGreaterThanOrEqual(0);
+        expect(sc!.allWaitMs, name).toBeGreaterThanOrEqual(sc!.mainWaitMs);
+      }
     }
+    expect(stdout).toContain('waiting for a CPU in the latency run');
 
     // Nothing outlives the run: broker, producer and consumer processes are gone.
     for (const [name, pid] of Object.entries(r.pids)) expect(isAlive(pid), `${name} (pid ${pid}) still running`).toBe(false);
@@ -172,5 +184,8 @@ describe('npm run bench -- e2e', () => {
     const { code, stderr } = await runBench(['--value-bytes=8']);
     expect(code).not.toBe(0);
     expect(stderr).toContain('--value-bytes must be an integer >= 16');
+    const flags = await runBench(['--node-flags=--trace-gc stray']);
+    expect(flags.code).not.toBe(0);
+    expect(flags.stderr).toContain("--node-flags takes node options such as '--trace-gc', got 'stray'");
   });
 });

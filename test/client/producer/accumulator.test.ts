@@ -54,6 +54,21 @@ describe('RecordAccumulator', () => {
     expect(acc.nextReadyInMs(1000)).toBe(-1);
   });
 
+  it('measures a linger on a sub-millisecond clock', () => {
+    const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 5, bufferMemoryBytes: 100_000 });
+    acc.append('t', 0, record(10), 50, -1, 1000.3);
+    const queue = acc.queues.get('t\u00000')!;
+    expect(acc.nextReadyInMs(1000.3)).toBeCloseTo(5, 9);
+    expect(acc.nextReadyInMs(1002.8)).toBeCloseTo(2.5, 9);
+    expect(acc.isReady(queue, 1005.2)).toBe(false);
+    expect(acc.isReady(queue, 1005.3)).toBe(true);
+    expect(acc.nextReadyInMs(1005.3)).toBe(0);
+    // lingerMs 0: ready at once.
+    const eager = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 0, bufferMemoryBytes: 100_000 });
+    eager.append('t', 0, record(10), 50, -1, 3000.9);
+    expect(eager.isReady(eager.queues.get('t\u00000')!, 3000.9)).toBe(true);
+  });
+
   it('bounds buffered bytes: reserve waits when full and is granted in FIFO order on release', async () => {
     const acc = new RecordAccumulator({ batchBytes: 100, lingerMs: 0, bufferMemoryBytes: 300 });
     expect(acc.reserve(200)).toBeUndefined();

@@ -20,19 +20,41 @@ describe('BatchBufferPool', () => {
     expect(pool.freeCount).toBe(2);
     expect(new BatchBufferPool(1 << 20, 32 << 20).maxFree).toBe(8);
   });
+
+  it('also keeps the first-size buffers that small batches never outgrow', () => {
+    const pool = new BatchBufferPool(1 << 20, 32 << 20);
+    expect(pool.initialBytes).toBe(16 * 1024);
+    const first = pool.allocate(200);
+    expect(first.length).toBe(16 * 1024);
+    pool.release(first);
+    // Grown buffers of other sizes are left to the GC.
+    pool.release(Buffer.alloc(32 * 1024));
+    expect(pool.freeCount).toBe(1);
+    expect(pool.allocate(300)).toBe(first);
+    // A first record too big for a first-size buffer takes a full one, or a fresh buffer.
+    pool.release(first);
+    const full = Buffer.alloc(1 << 20);
+    pool.release(full);
+    expect(pool.allocate(20_000)).toBe(full);
+    expect(pool.allocate(100)).toBe(first);
+    expect(pool.allocate(100)).not.toBe(first);
+    // At most 8 are kept.
+    for (let i = 0; i < 10; i++) pool.release(Buffer.alloc(16 * 1024));
+    expect(pool.freeCount).toBe(8);
+  });
 });
 
 describe('producer batch buffers against a real broker', () => {
   const env = new TestEnv();
   afterEach(() => env.cleanup());
 
-  async function roundTrip(compression: CompressionType): Promise<void> {
+  async function roundTrip(compression: CompressionType, producerOptions: { batchBytes: number; lingerMs: number } = { batchBytes: 4096, lingerMs: 1 }): Promise<void> {
     const broker = await env.broker();
     const rill = env.client(broker.port);
     const topic = `pool-${compression}`;
     await rill.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] });
     // Small batches, many of them: every buffer is reused many times over.
-    const producer = rill.producer({ batchBytes: 4096, lingerMs: 1, compression });
+    const producer = rill.producer({ ...producerOptions, compression });
     const accumulator = (producer as unknown as { accumulator: RecordAccumulator }).accumulator;
     const SENDS = 60;
     const PER_SEND = 50;
@@ -76,6 +98,10 @@ describe('producer batch buffers against a real broker', () => {
 
   it('reuses acked batches\' buffers without corrupting later batches', async () => {
     await roundTrip('none');
+  });
+
+  it('reuses the small first-size buffers of lingerMs 0 batches without corrupting later batches', async () => {
+    await roundTrip('none', { batchBytes: 1024 * 1024, lingerMs: 0 });
   });
 
   it('reuses buffers with compression too (the records are compressed out of the pooled buffer)', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerPool } from '../../../client/broker-pool.js';
 import { Metadata } from '../../../client/metadata.js';
 import { NO_METRICS } from '../../../client/metrics.js';
-import { RecordAccumulator, estimateRecordBytes, type PendingRecord, type ProducerBatch } from '../../../client/producer/accumulator.js';
+import { RecordAccumulator, estimateRecordBytes, producerClockMs, type PendingRecord, type ProducerBatch } from '../../../client/producer/accumulator.js';
 import { Sender } from '../../../client/producer/sender.js';
 import { RillError } from '../../../protocol/errors.js';
 import { TestEnv, testLogger } from '../../integration/harness.js';
@@ -46,7 +46,7 @@ describe('Sender', () => {
       const r = record(value);
       const bytes = estimateRecordBytes(r);
       expect(acc.reserve(bytes)).toBeUndefined();
-      const batch = acc.append(topic, partition, r, bytes, 1, Date.now());
+      const batch = acc.append(topic, partition, r, bytes, 1, producerClockMs());
       if (acc.lastIndex === 0) sender.onNewBatch(batch);
       return batch;
     };
@@ -74,6 +74,83 @@ describe('Sender', () => {
     sender.wake();
     await next.done;
     expect(next.baseOffset).toBe(15);
+  });
+
+  it('with lingerMs 0, writes a woken batch in the same turn, before the event loop runs anything else', async () => {
+    const broker = await env.broker();
+    await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'turn', numPartitions: 1 }] });
+    const { acc, sender, append } = await setup(broker.port);
+    // A first batch brings the topic's metadata and the leader's connection.
+    const warm = append('turn', 0, 'warm-up');
+    sender.wake();
+    await warm.done;
+    // Two records woken in one synchronous run share one batch and one drain.
+    const batch = append('turn', 0, 'first');
+    sender.wake();
+    expect(append('turn', 0, 'second')).toBe(batch);
+    sender.wake();
+    let immediateRan = false;
+    setImmediate(() => {
+      immediateRan = true;
+    });
+    // Microtasks only: a drain left to setImmediate (or a timer) would not have run yet.
+    await Promise.resolve();
+    expect(immediateRan).toBe(false);
+    expect(acc.queues.size).toBe(0);
+    expect(batch.encoded).not.toBeNull();
+    expect(sender.hasPendingWork).toBe(true);
+    await batch.done;
+    expect(batch.baseOffset).toBe(1);
+    expect(batch.recordCount).toBe(2);
+  });
+
+  it('counts a linger as over when its timer fires with less than 1 ms of it left, and only then', async () => {
+    const broker = await env.broker();
+    await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'slack', numPartitions: 1 }] });
+    const { acc, sender, append } = await setup(broker.port, { lingerMs: 50 });
+    const warm = append('slack', 0, 'warm-up');
+    acc.beginFlush();
+    sender.wake();
+    await warm.done;
+    acc.endFlush();
+    // A batch 49.5 ms into its 50 ms linger: where setTimeout(50) can fire (it counts whole
+    // milliseconds of its own clock). A drain woken by send() or an ack keeps waiting; the
+    // timer's drain sends it, instead of arming a 1 ms timer that fires 1-2 ms later. (A
+    // descheduled moment of 0.4 ms or more between the append and the first drain would let the
+    // linger end for real: that attempt is let go and the check repeated.)
+    const r = record('late');
+    const bytes = estimateRecordBytes(r);
+    let checked = false;
+    let offset = 1;
+    for (let attempt = 0; attempt < 5 && !checked; attempt++) {
+      expect(acc.reserve(bytes)).toBeUndefined();
+      const t0 = producerClockMs();
+      const batch = acc.append('slack', 0, r, bytes, 1, t0 - 49.5);
+      sender.onNewBatch(batch);
+      sender.drain();
+      const waited = acc.queues.size === 1;
+      if (producerClockMs() - t0 < 0.4) {
+        expect(waited).toBe(true);
+        sender.drain(true);
+        expect(acc.queues.size).toBe(0);
+        checked = true;
+      }
+      // Else the timer the first drain armed sends it.
+      await batch.done;
+      expect(batch.baseOffset).toBe(offset++);
+    }
+    expect(checked).toBe(true);
+    // Well before the end of the linger the timer's drain waits too.
+    expect(acc.reserve(bytes)).toBeUndefined();
+    const early = acc.append('slack', 0, r, bytes, 1, producerClockMs() - 40);
+    sender.onNewBatch(early);
+    sender.drain(true);
+    expect(acc.queues.size).toBe(1);
+    acc.beginFlush();
+    sender.wake();
+    await early.done;
+    acc.endFlush();
+    expect(early.baseOffset).toBe(offset);
   });
 
   it('keeps a lingering batch until lingerMs passes or a flush asks for it', async () => {
