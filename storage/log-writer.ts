@@ -20,6 +20,7 @@ import { MAX_RELATIVE_OFFSET } from './offset-index.js';
 import type { ProducerBatchMetadata } from './producer-state.js';
 import { Segment } from './segment.js';
 import { SegmentList } from './segment-list.js';
+import { TailCache } from './tail-cache.js';
 
 export interface AppendResult {
   baseOffset: number;
@@ -44,6 +45,8 @@ export interface PartitionLogStats {
   flushes: number;
   rolls: number;
   reads: number;
+  /** Reads answered from the in-memory tail (tail-cache.ts), counted in `reads` too. */
+  tailReads: number;
   segmentsDeleted: number;
 }
 
@@ -73,13 +76,15 @@ export abstract class LogWriter {
   /** Called after every successful write and high-watermark move (the broker wakes parked fetches). */
   onAppend: ((log: this) => void) | null = null;
   readonly stats: PartitionLogStats = {
-    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, segmentsDeleted: 0,
+    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, tailReads: 0, segmentsDeleted: 0,
   };
   /** epoch → start offset of this partition (leader-epoch-checkpoint). */
   readonly epochCache: LeaderEpochCache;
 
   protected readonly logger: Logger;
   protected readonly segments = new SegmentList();
+  /** Copies of the last written batches, for reads at the tail (tail-cache.ts). */
+  protected readonly tail = new TailCache();
   protected startOffset = 0;
   protected endOffset = 0;
   protected highWatermarkOffset = 0;
@@ -193,6 +198,7 @@ export abstract class LogWriter {
       seg.commitWriteSingleWriter(chunkBytes);
       this.stats.bytesAppended += chunkBytes;
       this.endOffset = pendingBatches[pendingBatches.length - 1]!.lastOffset + 1;
+      this.tail.onWritten(chunks, chunkBytes, seg.baseOffset, pendingBatches[0]!.baseOffset, this.endOffset);
       if (!this.highWatermarkManaged) this.highWatermarkOffset = this.endOffset;
       chunks = [];
       chunkBytes = 0;
@@ -329,6 +335,7 @@ export abstract class LogWriter {
       this.failure = err;
       this.logger.error({ topic: this.topic, partition: this.partition, err }, 'log write failed; the partition refuses appends until reopened');
     }
+    this.tail.clear();
     const e = this.storageError(this.failure);
     const pending = [...this.writingGroup, ...this.appendQueue];
     this.writingGroup = [];
