@@ -168,8 +168,16 @@ export abstract class LogWriter {
     } catch (err) {
       this.fail(err as Error);
     } finally {
+      // A group that failed (or whose log failed during its write) is answered only here, once
+      // no write refers to its bytes: the caller may reuse the buffer it appended from as soon
+      // as its append settles (broker/frame-buffer-pool.ts).
+      const orphaned = this.writingGroup;
       this.writingGroup = [];
       this.writerLoop = null;
+      if (orphaned.length > 0) {
+        const e = this.storageError(this.failure ?? new Error('the writer stopped'));
+        for (const p of orphaned) p.reject(e);
+      }
     }
   }
 
@@ -231,6 +239,9 @@ export abstract class LogWriter {
       if (runStart >= 0) chunks.push(runStart === 0 && runEnd === p.buf.length ? p.buf : p.buf.subarray(runStart, runEnd));
     }
     await writeOut();
+    // The log failed while this group was being written (a background flush): answer it with
+    // the failure, not an ack nobody would settle.
+    if (this.failure !== null) throw this.failure;
 
     let messages = 0;
     for (const p of group) messages += p.messages;
@@ -337,8 +348,10 @@ export abstract class LogWriter {
     }
     this.tail.clear();
     const e = this.storageError(this.failure);
-    const pending = [...this.writingGroup, ...this.appendQueue];
-    this.writingGroup = [];
+    // The group being written is the writer loop's to answer, after its write returns (see
+    // drainAppendQueueSingleWriter): its bytes are still in use until then.
+    const pending = this.writerLoop === null ? [...this.writingGroup, ...this.appendQueue] : this.appendQueue;
+    if (this.writerLoop === null) this.writingGroup = [];
     this.appendQueue = [];
     for (const p of pending) p.reject(e);
     const waiters = this.ackWaiters;
