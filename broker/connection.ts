@@ -148,7 +148,6 @@ export class Connection implements ConnectionInfo {
 
   stats(): ConnectionStats {
     return {
-      frameBufferReuses: this.framePool.reuses,
       id: this.id,
       clientId: this.clientId,
       clientHost: this.clientHost,
@@ -160,6 +159,7 @@ export class Connection implements ConnectionInfo {
       maxDispatchedSeen: this.maxDispatchedSeen,
       readPauses: this.readPauses,
       readPaused: this.readPaused,
+      frameBufferReuses: this.framePool.reuses,
     };
   }
 
