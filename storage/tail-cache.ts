@@ -15,7 +15,11 @@
  * bytes are cheaper to read back from the page cache than to copy on every append) and empties
  * the cache; a partition holds at most `partitionMaxBytes`, oldest entries evicted first; all
  * partitions together at most `budget.maxBytes` (a shared TailCacheBudget): a write that does
- * not fit once this partition's own entries are gone is not cached.
+ * not fit once this partition's own entries are gone is not cached. What is counted is the
+ * memory held: entries are copied into slabs of SLAB_BYTES owned by this cache (a write larger
+ * than a slab gets one of its own size), and a slab counts from its allocation until its last
+ * entry is evicted. A copy per entry from Node's shared allocation pool would have pinned up to
+ * a whole 8 KiB pool per few-hundred-byte entry, beyond any count kept here.
  *
  * Exactness: the owner empties the cache whenever the file's tail changes other than by an
  * append (truncation, compaction's segment swap, a failed log, close); retention only moves the
@@ -27,6 +31,8 @@ import { batchSize, readBaseOffset, readLastOffset } from '../protocol/record-ba
 
 /** A write larger than this is not copied into the cache (it empties it instead). */
 export const APPEND_MAX_BYTES = 64 * 1024;
+/** Size of the slabs small writes are copied into. */
+export const SLAB_BYTES = 8 * 1024;
 /** Default bound of one partition's cached bytes. */
 export const PARTITION_MAX_BYTES = 1024 * 1024;
 /** Default bound of all partitions' cached bytes in a process. */
@@ -41,6 +47,14 @@ export interface TailCacheBudget {
 /** The budget shared by every partition log that is not given its own. */
 export const processTailCacheBudget: TailCacheBudget = { maxBytes: TOTAL_MAX_BYTES, usedBytes: 0 };
 
+/** Memory entries are copied into; freed once no entry lies in it and it is not the current one. */
+interface Slab {
+  readonly buf: Buffer;
+  used: number;
+  /** Entries in this slab not yet evicted. */
+  live: number;
+}
+
 interface Entry {
   /** Base offset of the segment the bytes were written to: a read stops at a segment's end, as a file read does. */
   readonly segmentBaseOffset: number;
@@ -48,7 +62,9 @@ interface Entry {
   readonly baseOffset: number;
   /** Last offset of its last batch + 1. */
   readonly nextOffset: number;
+  /** A view of `slab`. */
   readonly buf: Buffer;
+  readonly slab: Slab;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -56,11 +72,15 @@ const EMPTY = Buffer.alloc(0);
 export class TailCache {
   private entries: Array<Entry | undefined> = [];
   private head = 0;
+  /** Bytes of the slabs held (what the bounds count). */
   private bytes = 0;
+  /** The slab the next small write is copied into. */
+  private current: Slab | null = null;
 
   constructor(
     private readonly budget: TailCacheBudget = processTailCacheBudget,
     private readonly partitionMaxBytes: number = PARTITION_MAX_BYTES,
+    private readonly slabBytes: number = SLAB_BYTES,
   ) {}
 
   get sizeBytes(): number {
@@ -87,21 +107,30 @@ export class TailCache {
       this.clear();
       return;
     }
-    while (this.head < this.entries.length && (this.bytes + totalBytes > this.partitionMaxBytes || this.budget.usedBytes + totalBytes > this.budget.maxBytes)) {
+    const fits = this.current !== null && this.current.buf.length - this.current.used >= totalBytes;
+    const newSlabBytes = fits ? 0 : Math.max(this.slabBytes, totalBytes);
+    while (this.head < this.entries.length && (this.bytes + newSlabBytes > this.partitionMaxBytes || this.budget.usedBytes + newSlabBytes > this.budget.maxBytes)) {
       this.evictOldest();
     }
-    if (this.budget.usedBytes + totalBytes > this.budget.maxBytes) {
+    if (this.bytes + newSlabBytes > this.partitionMaxBytes || this.budget.usedBytes + newSlabBytes > this.budget.maxBytes) {
       this.clear();
       return;
     }
+    if (!fits) {
+      this.releaseCurrentIfEmpty();
+      this.current = { buf: Buffer.allocUnsafeSlow(newSlabBytes), used: 0, live: 0 };
+      this.bytes += newSlabBytes;
+      this.budget.usedBytes += newSlabBytes;
+    }
     // One copy per write (a few hundred bytes at a time for a latency-bound producer): the
     // chunks are views of request frames whose memory is not ours to keep.
-    const buf = Buffer.allocUnsafe(totalBytes);
-    let at = 0;
-    for (const c of chunks) at += c.copy(buf, at);
-    this.entries.push({ segmentBaseOffset, baseOffset, nextOffset, buf });
-    this.bytes += totalBytes;
-    this.budget.usedBytes += totalBytes;
+    const slab = this.current!;
+    const start = slab.used;
+    let at = start;
+    for (const c of chunks) at += c.copy(slab.buf, at);
+    slab.used = at;
+    slab.live++;
+    this.entries.push({ segmentBaseOffset, baseOffset, nextOffset, buf: slab.buf.subarray(start, at), slab });
   }
 
   /**
@@ -139,8 +168,14 @@ export class TailCache {
       }
       if (pos > start) {
         const part = entry.buf.subarray(start, pos);
-        if (first === null) first = part;
-        else (parts ??= [first]).push(part);
+        const last: Buffer | null = parts === null ? first : parts[parts.length - 1]!;
+        if (last === null) first = part;
+        else if (last.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
+          // Entries written one after another into one slab are adjacent: one wider view.
+          const joined: Buffer = Buffer.from(last.buffer, last.byteOffset, last.length + part.length);
+          if (parts === null) first = joined;
+          else parts[parts.length - 1] = joined;
+        } else (parts ??= [first!]).push(part);
       }
       // Stopped inside this entry (a limit), or the last entry is done, or the next one is in
       // another segment (one read covers one segment, as SegmentReader's does).
@@ -163,13 +198,25 @@ export class TailCache {
     this.bytes = 0;
     this.entries = [];
     this.head = 0;
+    this.current = null;
+  }
+
+  private releaseCurrentIfEmpty(): void {
+    const slab = this.current;
+    if (slab !== null && slab.live === 0) this.freeSlab(slab);
+    this.current = null;
+  }
+
+  private freeSlab(slab: Slab): void {
+    this.bytes -= slab.buf.length;
+    this.budget.usedBytes -= slab.buf.length;
   }
 
   private evictOldest(): void {
     const entry = this.entries[this.head]!;
     this.entries[this.head++] = undefined;
-    this.bytes -= entry.buf.length;
-    this.budget.usedBytes -= entry.buf.length;
+    // The current slab stays (counted) for the next write even when emptied.
+    if (--entry.slab.live === 0 && entry.slab !== this.current) this.freeSlab(entry.slab);
     if (this.head === this.entries.length) {
       this.entries = [];
       this.head = 0;

@@ -145,8 +145,8 @@ describe('tail cache of a partition log', () => {
 
   it('keeps each partition and the shared budget within their byte bounds', () => {
     const budget = { maxBytes: 1000, usedBytes: 0 };
-    const a = new TailCache(budget, 600);
-    const b = new TailCache(budget, 600);
+    const a = new TailCache(budget, 600, 256);
+    const b = new TailCache(budget, 600, 256);
     const batches = Array.from({ length: 10 }, (_, i) => encodeBatch([{ value: 'v'.repeat(150), timestamp: 1_700_000_000_000 }], { baseOffset: i }));
     const batch = (i: number): Buffer => batches[i]!;
     const size = batch(0).length;
@@ -160,6 +160,17 @@ describe('tail cache of a partition log', () => {
     expect(a.read(0, 1 << 20, true, 10)).toBeNull();
     a.clear();
     b.clear();
+    expect(budget.usedBytes).toBe(0);
+    // Small writes share a slab, and a read over adjacent entries is one view of it.
+    const c = new TailCache(budget, 600, 600);
+    c.onWritten([batch(0)], size, 0, 0, 1);
+    c.onWritten([batch(1)], size, 0, 1, 2);
+    const both = c.read(0, 1 << 20, true, 2)!;
+    expect(both.equals(Buffer.concat([batch(0), batch(1)]))).toBe(true);
+    expect(both.buffer).toBe(c.read(1, 1 << 20, true, 2)!.buffer);
+    expect(c.sizeBytes).toBe(600);
+    expect(budget.usedBytes).toBe(600);
+    c.clear();
     expect(budget.usedBytes).toBe(0);
   });
 });
