@@ -315,6 +315,15 @@ export class PartitionLog extends ReplicaLog {
     return this.readResult(Buffer.alloc(0));
   }
 
+  /**
+   * Drops the in-memory tail (tail-cache.ts): later reads come from the file. For whoever
+   * changes the file under a running log (a test simulating on-disk damage); the log itself
+   * empties the tail whenever its own changes require it.
+   */
+  forgetTail(): void {
+    this.tail.clear();
+  }
+
   private readResult(records: Buffer): ReadResult {
     return { records, logStartOffset: this.startOffset, logEndOffset: this.endOffset, highWatermark: this.highWatermarkOffset };
   }
