@@ -66,6 +66,9 @@ describe('frame buffer reuse', () => {
     const sends: Array<Promise<void>> = [];
     for (let c = 0; c < producers.length; c++) {
       for (let r = 0; r < REQUESTS_PER_PRODUCER; r++) {
+        // Two waves per producer: the second wave's frames reuse buffers the first released
+        // (within a wave, every frame may be read before any produce is answered).
+        if (r === REQUESTS_PER_PRODUCER / 2) await Promise.all(sends);
         const partitions = [];
         const valuesByPartition: string[][] = [];
         for (let p = 0; p < PARTITIONS; p++) {

@@ -56,6 +56,9 @@ describe('replication with reused produce buffers and the in-memory tail', () =>
     const expected = new Map<number, string>();
     const sends: Array<Promise<void>> = [];
     for (let r = 0; r < REQUESTS; r++) {
+      // Two waves: the second wave's frames are assembled in buffers the first wave released
+      // (within a wave, every frame may be read before any produce is answered).
+      if (r === REQUESTS / 2) await Promise.all(sends);
       const values: string[] = [];
       const batches: Buffer[] = [];
       for (let b = 0; b < BATCHES_PER_REQUEST; b++) {
