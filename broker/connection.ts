@@ -355,6 +355,7 @@ export class Connection implements ConnectionInfo {
 
   private onClosed(): void {
     this.closed = true;
+    this.framePool.dispose();
     this.abort.abort();
     this.slots = [];
     this.slotHead = 0;

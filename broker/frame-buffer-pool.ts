@@ -19,13 +19,26 @@
  *
  * Bounds: frames below MIN_POOLED_FRAME_BYTES are not pooled (Node's allocator serves those
  * cheaply); at most MAX_FREE_BUFFERS buffers and MAX_FREE_BYTES bytes wait for reuse per
- * connection; a buffer is sized with 1/8 slack so frames of a similar size fit it.
+ * connection, and at most `budget.maxBytes` (PROCESS_FREE_BYTES by default) across all
+ * connections, so a thousand producer connections do not each park megabytes; a released
+ * buffer that does not fit is left to the GC. `dispose` (the connection closed) gives the free
+ * bytes back to the budget. A buffer is sized with 1/8 slack so frames of a similar size fit it.
  */
 import type { FrameBufferSource } from '../protocol/frame.js';
 
 export const MIN_POOLED_FRAME_BYTES = 64 * 1024;
 export const MAX_FREE_BUFFERS = 4;
 export const MAX_FREE_BYTES = 16 * 1024 * 1024;
+export const PROCESS_FREE_BYTES = 256 * 1024 * 1024;
+
+/** Bytes of free pooled buffers held by every pool sharing this object, and their bound. */
+export interface FreeBufferBudget {
+  maxBytes: number;
+  usedBytes: number;
+}
+
+/** The budget shared by every pool that is not given its own. */
+export const processFreeBufferBudget: FreeBufferBudget = { maxBytes: PROCESS_FREE_BYTES, usedBytes: 0 };
 const PAGE_BYTES = 4096;
 
 export class FrameBufferPool implements FrameBufferSource {
@@ -33,8 +46,11 @@ export class FrameBufferPool implements FrameBufferSource {
   private freeBytes = 0;
   /** Buffers lent and not yet released or forgotten, by their memory. */
   private readonly lent = new Map<ArrayBufferLike, Buffer>();
+  private disposed = false;
   /** Frames assembled in a reused buffer (for tests and metrics). */
   reuses = 0;
+
+  constructor(private readonly budget: FreeBufferBudget = processFreeBufferBudget) {}
 
   acquire(sizeBytes: number): Buffer | null {
     if (sizeBytes < MIN_POOLED_FRAME_BYTES) return null;
@@ -46,6 +62,7 @@ export class FrameBufferPool implements FrameBufferSource {
         this.free[i] = this.free[this.free.length - 1]!;
         this.free.pop();
         this.freeBytes -= candidate.length;
+        this.budget.usedBytes -= candidate.length;
         this.reuses++;
         break;
       }
@@ -70,11 +87,22 @@ export class FrameBufferPool implements FrameBufferSource {
    */
   release(frame: Buffer): void {
     const buf = this.lent.get(frame.buffer);
-    if (buf === undefined) return;
+    if (buf === undefined || this.disposed) return;
     this.lent.delete(frame.buffer);
     if (this.free.length >= MAX_FREE_BUFFERS || this.freeBytes + buf.length > MAX_FREE_BYTES) return;
+    if (this.budget.usedBytes + buf.length > this.budget.maxBytes) return;
     this.free.push(buf);
     this.freeBytes += buf.length;
+    this.budget.usedBytes += buf.length;
+  }
+
+  /** Drops the free buffers (the connection is gone); buffers still lent are never taken back. */
+  dispose(): void {
+    this.budget.usedBytes -= this.freeBytes;
+    this.free = [];
+    this.freeBytes = 0;
+    this.lent.clear();
+    this.disposed = true;
   }
 
   /** The request may keep views of `frame`: its buffer is never lent again. */

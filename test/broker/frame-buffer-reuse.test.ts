@@ -130,6 +130,25 @@ describe('frame buffer reuse', () => {
     expect(pool.reuses).toBe(1);
   });
 
+  it('free buffers are bounded across connections by a shared budget, and a closed connection gives its share back', () => {
+    const budget = { maxBytes: 300_000, usedBytes: 0 };
+    const a = new FrameBufferPool(budget);
+    const b = new FrameBufferPool(budget);
+    const lentA = [a.acquire(100_000)!, a.acquire(100_000)!];
+    const lentB = b.acquire(100_000)!;
+    for (const x of lentA) a.release(x);
+    // Each buffer is ~113 KB (1/8 slack): two fit the budget, the third is left to the GC.
+    expect(budget.usedBytes).toBe(lentA[0]!.length * 2);
+    b.release(lentB);
+    expect(budget.usedBytes).toBe(lentA[0]!.length * 2);
+    expect(b.acquire(100_000)!.buffer).not.toBe(lentB.buffer);
+    // Reusing takes a buffer out of the budget's count; closing gives the rest back.
+    expect(lentA.map((x) => x.buffer)).toContain(a.acquire(100_000)!.buffer);
+    expect(budget.usedBytes).toBe(lentA[0]!.length);
+    a.dispose();
+    expect(budget.usedBytes).toBe(0);
+  });
+
   it('the decoder assembles a straddling frame in a lent buffer, an unsplit one as a view of the chunk', () => {
     const pool = new FrameBufferPool();
     const decoder = new FrameDecoder(1 << 24, pool);
