@@ -11,6 +11,11 @@
  *   always-16KiB-x64     64 concurrent 16 KiB appends per iteration (group commit)
  *                        vs write+fdatasync per 16 KiB (the per-op baseline the target names)
  *                        and vs one writev of 64 x 16 KiB + one fdatasync (the ceiling)
+ *   tail-512B            append one ~512-byte batch and read it back at the tail, one at a
+ *                        time (a latency-bound producer and a tailing consumer: the write is a
+ *                        synchronous pwritev, the read is served by the in-memory tail)
+ *                        vs fh.write + fh.read of the same bytes via fs/promises (two
+ *                        threadpool hops, what both cost before issue 8)
  *   read-1MiB            log.read(offset, 1 MiB) walking a 96 MiB log of 16 KiB batches
  *                        vs fh.read of the same (position, length) ranges into fresh buffers
  *
@@ -169,6 +174,64 @@ function rillAppender(root: string, batch: Buffer, cfg: LogConfig, concurrency: 
   };
 }
 
+/** Writes `bytes` at increasing positions and reads each back, both through fs/promises. */
+function rawTail(root: string, bytes: Buffer): Side {
+  return {
+    opsPerIteration: 1,
+    setup: async () => {
+      const dir = await freshDir(root, 'rawtail');
+      const fh = await open(join(dir, 'raw.log'), 'w+');
+      let pos = 0;
+      let last: Promise<void> = Promise.resolve();
+      const once = async (): Promise<void> => {
+        const at = pos;
+        pos += bytes.length;
+        const { bytesWritten } = await fh.write(bytes, 0, bytes.length, at);
+        if (bytesWritten !== bytes.length) throw new Error('short write');
+        const back = Buffer.allocUnsafe(bytes.length);
+        const { bytesRead } = await fh.read(back, 0, bytes.length, at);
+        if (bytesRead !== bytes.length) throw new Error('short read');
+      };
+      return {
+        fn: () => (last = once()),
+        cleanup: async () => {
+          await last.catch(() => undefined);
+          await fh.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+/** log.append of one small batch, then log.read at the offset it got (the log's tail). */
+function rillTail(root: string, batch: Buffer): Side {
+  return {
+    opsPerIteration: 1,
+    setup: async () => {
+      const dir = await freshDir(root, 'rilltail');
+      const log = await PartitionLog.open({ topic: 'bench', partition: 0, dir, config: { ...DEFAULT_LOG_CONFIG }, recoveryPoint: null });
+      const own = Buffer.from(batch);
+      // The round's time limit can abort tinybench with an iteration still running: cleanup
+      // waits for it, or the directory would be removed under a write.
+      let last: Promise<void> = Promise.resolve();
+      const once = async (): Promise<void> => {
+        const { baseOffset } = await log.append(own);
+        const r = await log.read(baseOffset, 1024 * 1024);
+        if (r.records.length !== own.length) throw new Error(`tail read returned ${r.records.length} bytes, expected ${own.length}`);
+      };
+      return {
+        fn: () => (last = once()),
+        cleanup: async () => {
+          await last.catch(() => undefined);
+          await log.close({ flush: false });
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
 interface ReadFixture {
   dir: string;
   log: PartitionLog;
@@ -293,6 +356,13 @@ export default async function storageBench(argv: string[]): Promise<void> {
       note: '64 concurrent appends per iteration (group commit); raw = write + fdatasync per 16 KiB',
     },
   ];
+
+  const small = encodeBatch(Array.from({ length: 4 }, () => ({ value: Buffer.alloc(100, 0x62) })), { now: Date.now() });
+  scenarios.push({
+    name: 'tail-512B', bytesPerOp: small.length, iterations: 2000, maxMsPerRound: 1000,
+    raw: rawTail(root, small), rill: rillTail(root, small), target: 1,
+    note: `append one ${small.length}-byte batch, read it back at the tail; raw = fh.write + fh.read (fs/promises)`,
+  });
 
   const fixture = await buildReadFixture(root, 96 * 1024 * 1024, 16 * 1024, readMaxBytes);
   scenarios.push({

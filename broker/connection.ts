@@ -17,6 +17,10 @@
  * Ordering. Handlers may finish out of order (a long-polling fetch behind a produce); each
  * request gets a slot in a FIFO and responses leave strictly in slot order.
  *
+ * Buffers. A large frame that arrived in several socket reads is assembled in a buffer of this
+ * connection's FrameBufferPool; a Produce request's buffer goes back to the pool when its
+ * dispatch settles, every other request's is never reused (frame-buffer-pool.ts says why).
+ *
  * Failure. An oversized frame or an undecodable header closes this connection only; the
  * dispatcher decides about everything else (see dispatcher.ts).
  */
@@ -26,7 +30,11 @@ import { FrameDecoder } from '../protocol/frame.js';
 import { decodeRequestHeader, REQUEST_HEADER_BYTES } from '../protocol/message-header.js';
 import type { ConnectionInfo } from './context.js';
 import type { DispatchResult, Dispatcher } from './dispatcher.js';
+import { FrameBufferPool } from './frame-buffer-pool.js';
 import type { BrokerMetrics } from './metrics.js';
+
+/** Produce's apiKey, the same in rill's protocol and Kafka's. */
+const PRODUCE_API_KEY = 0;
 
 /**
  * What a connection hands its requests to: the rill Dispatcher, or the Kafka listener's
@@ -58,10 +66,14 @@ export interface ConnectionStats {
   /** Times reading was stopped because a bound was reached. */
   readPauses: number;
   readPaused: boolean;
+  /** Large frames assembled in a reused buffer (frame-buffer-pool.ts). */
+  frameBufferReuses: number;
 }
 
 interface Slot {
   readonly bytes: number;
+  /** The request's frame when it lies in a pooled buffer to give back on completion. */
+  readonly pooledFrame: Buffer | null;
   result: DispatchResult | null;
 }
 
@@ -72,6 +84,7 @@ export class Connection implements ConnectionInfo {
   readonly clientPort: number;
   private readonly abort = new AbortController();
   private readonly decoder: FrameDecoder;
+  private readonly framePool = new FrameBufferPool();
 
   /** Dispatched requests, in arrival order; `slots[slotHead]` is the next to answer. */
   private slots: Array<Slot | undefined> = [];
@@ -105,7 +118,7 @@ export class Connection implements ConnectionInfo {
     this.id = id;
     this.clientHost = socket.remoteAddress ?? 'unknown';
     this.clientPort = socket.remotePort ?? 0;
-    this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.decoder = new FrameDecoder(limits.maxFrameBytes, this.framePool);
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -146,6 +159,7 @@ export class Connection implements ConnectionInfo {
       maxDispatchedSeen: this.maxDispatchedSeen,
       readPauses: this.readPauses,
       readPaused: this.readPaused,
+      frameBufferReuses: this.framePool.reuses,
     };
   }
 
@@ -223,11 +237,17 @@ export class Connection implements ConnectionInfo {
 
   private start(body: Buffer): void {
     if (body.length < REQUEST_HEADER_BYTES) {
+      this.framePool.forget(body);
       this.fail(`undecodable request header: a ${body.length}-byte body is shorter than the ${REQUEST_HEADER_BYTES}-byte header`);
       return;
     }
     const header = decodeRequestHeader(body);
-    const slot: Slot = { bytes: body.length, result: null };
+    let pooledFrame: Buffer | null = null;
+    if (this.framePool.isLent(body)) {
+      if (header.apiKey === PRODUCE_API_KEY) pooledFrame = body;
+      else this.framePool.forget(body);
+    }
+    const slot: Slot = { bytes: body.length, pooledFrame, result: null };
     this.slots.push(slot);
     this.dispatched++;
     if (this.dispatched > this.maxDispatchedSeen) this.maxDispatchedSeen = this.dispatched;
@@ -241,6 +261,9 @@ export class Connection implements ConnectionInfo {
 
   private complete(slot: Slot, result: DispatchResult): void {
     slot.result = result;
+    // The request is settled: storage has written its bytes (or refused them) and holds no
+    // reference to them (frame-buffer-pool.ts).
+    if (slot.pooledFrame !== null) this.framePool.release(slot.pooledFrame);
     if (this.closed) return;
     this.writeReady();
   }
@@ -332,6 +355,7 @@ export class Connection implements ConnectionInfo {
 
   private onClosed(): void {
     this.closed = true;
+    this.framePool.dispose();
     this.abort.abort();
     this.slots = [];
     this.slotHead = 0;

@@ -14,6 +14,11 @@
  * byte at a time still costs linear time). A body that sits inside a single chunk is returned
  * as a view of that chunk: callers must not reuse or overwrite a chunk after pushing it (Node
  * sockets hand out a fresh Buffer per 'data' event, so that holds for socket data).
+ * A decoder given a FrameBufferSource (the broker's per-connection pool,
+ * broker/frame-buffer-pool.ts) copies a straddling frame into a buffer it lends instead of a
+ * fresh one: a fresh megabyte per produce frame cost the broker its pages' first-touch faults
+ * and the GC that external memory growth triggers (docs/BENCHMARKS.md, issue 8); the owner of
+ * the source decides when the bytes may be overwritten.
  * `pushSegmented` copies nothing at all: a frame that straddles chunks comes back as a
  * `SegmentedBytes` of views, for readers that can walk a chunk list (the client's Fetch
  * answers: copying multi-megabyte frames into fresh buffers cost the consumer a fifth of its
@@ -59,6 +64,12 @@ export function encodeFrameBuffer(body: Buffer | Buffer[]): Buffer {
   return Buffer.concat(encodeFrame(body));
 }
 
+/** Lends the buffer a straddling frame is copied into; null means "allocate a fresh one". */
+export interface FrameBufferSource {
+  /** A buffer of at least `sizeBytes` bytes nobody else uses now, or null. */
+  acquire(sizeBytes: number): Buffer | null;
+}
+
 /**
  * Streaming decoder: `push` each received chunk, get back the bodies of the frames it
  * completed. After it throws (an oversized or empty frame) the stream is out of sync: the
@@ -76,7 +87,10 @@ export class FrameDecoder {
   private expectedBytes = -1;
   private failure: Error | null = null;
 
-  constructor(maxFrameBytes: number) {
+  constructor(
+    maxFrameBytes: number,
+    private readonly buffers: FrameBufferSource | null = null,
+  ) {
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > MAX_FRAME_BYTES_LIMIT) {
       throw new RangeError(`maxFrameBytes must be an integer in 1..${MAX_FRAME_BYTES_LIMIT}, got ${maxFrameBytes}`);
     }
@@ -184,7 +198,8 @@ export class FrameDecoder {
       this.consume(count);
       return view;
     }
-    const out = Buffer.allocUnsafe(count);
+    const lent = this.buffers === null ? null : this.buffers.acquire(count);
+    const out = lent === null ? Buffer.allocUnsafe(count) : lent.length === count ? lent : lent.subarray(0, count);
     let written = 0;
     while (written < count) {
       const chunk = this.chunks[this.head]!;

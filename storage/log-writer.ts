@@ -20,6 +20,7 @@ import { MAX_RELATIVE_OFFSET } from './offset-index.js';
 import type { ProducerBatchMetadata } from './producer-state.js';
 import { Segment } from './segment.js';
 import { SegmentList } from './segment-list.js';
+import { TailCache } from './tail-cache.js';
 
 export interface AppendResult {
   baseOffset: number;
@@ -44,6 +45,8 @@ export interface PartitionLogStats {
   flushes: number;
   rolls: number;
   reads: number;
+  /** Reads answered from the in-memory tail (tail-cache.ts), counted in `reads` too. */
+  tailReads: number;
   segmentsDeleted: number;
 }
 
@@ -73,13 +76,15 @@ export abstract class LogWriter {
   /** Called after every successful write and high-watermark move (the broker wakes parked fetches). */
   onAppend: ((log: this) => void) | null = null;
   readonly stats: PartitionLogStats = {
-    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, segmentsDeleted: 0,
+    appends: 0, duplicates: 0, writes: 0, bytesAppended: 0, fsyncs: 0, flushes: 0, rolls: 0, reads: 0, tailReads: 0, segmentsDeleted: 0,
   };
   /** epoch → start offset of this partition (leader-epoch-checkpoint). */
   readonly epochCache: LeaderEpochCache;
 
   protected readonly logger: Logger;
   protected readonly segments = new SegmentList();
+  /** Copies of the last written batches, for reads at the tail (tail-cache.ts). */
+  protected readonly tail = new TailCache();
   protected startOffset = 0;
   protected endOffset = 0;
   protected highWatermarkOffset = 0;
@@ -163,8 +168,16 @@ export abstract class LogWriter {
     } catch (err) {
       this.fail(err as Error);
     } finally {
+      // A group that failed (or whose log failed during its write) is answered only here, once
+      // no write refers to its bytes: the caller may reuse the buffer it appended from as soon
+      // as its append settles (broker/frame-buffer-pool.ts).
+      const orphaned = this.writingGroup;
       this.writingGroup = [];
       this.writerLoop = null;
+      if (orphaned.length > 0) {
+        const e = this.storageError(this.failure ?? new Error('the writer stopped'));
+        for (const p of orphaned) p.reject(e);
+      }
     }
   }
 
@@ -193,6 +206,7 @@ export abstract class LogWriter {
       seg.commitWriteSingleWriter(chunkBytes);
       this.stats.bytesAppended += chunkBytes;
       this.endOffset = pendingBatches[pendingBatches.length - 1]!.lastOffset + 1;
+      this.tail.onWritten(chunks, chunkBytes, seg.baseOffset, pendingBatches[0]!.baseOffset, this.endOffset);
       if (!this.highWatermarkManaged) this.highWatermarkOffset = this.endOffset;
       chunks = [];
       chunkBytes = 0;
@@ -225,6 +239,9 @@ export abstract class LogWriter {
       if (runStart >= 0) chunks.push(runStart === 0 && runEnd === p.buf.length ? p.buf : p.buf.subarray(runStart, runEnd));
     }
     await writeOut();
+    // The log failed while this group was being written (a background flush): answer it with
+    // the failure, not an ack nobody would settle.
+    if (this.failure !== null) throw this.failure;
 
     let messages = 0;
     for (const p of group) messages += p.messages;
@@ -329,9 +346,12 @@ export abstract class LogWriter {
       this.failure = err;
       this.logger.error({ topic: this.topic, partition: this.partition, err }, 'log write failed; the partition refuses appends until reopened');
     }
+    this.tail.clear();
     const e = this.storageError(this.failure);
-    const pending = [...this.writingGroup, ...this.appendQueue];
-    this.writingGroup = [];
+    // The group being written is the writer loop's to answer, after its write returns (see
+    // drainAppendQueueSingleWriter): its bytes are still in use until then.
+    const pending = this.writerLoop === null ? [...this.writingGroup, ...this.appendQueue] : this.appendQueue;
+    if (this.writerLoop === null) this.writingGroup = [];
     this.appendQueue = [];
     for (const p of pending) p.reject(e);
     const waiters = this.ackWaiters;

@@ -290,6 +290,12 @@ export class PartitionLog extends ReplicaLog {
         partition: this.partition,
       });
     }
+    // A tailing reader's bytes were written a moment ago: answered from memory, no file read.
+    const cached = this.tail.read(fromOffset, maxBytes, minOneBatch, end);
+    if (cached !== null) {
+      this.stats.tailReads++;
+      return this.readResult(cached);
+    }
     let seg = this.segments.floor(fromOffset) ?? this.segments.first();
     while (seg !== undefined) {
       if (this.closed) throw rillError('KAFKA_STORAGE_ERROR', `${this.topic}-${this.partition}: the log was closed during the read`);
@@ -307,6 +313,15 @@ export class PartitionLog extends ReplicaLog {
       seg = this.segments.higher(seg.baseOffset);
     }
     return this.readResult(Buffer.alloc(0));
+  }
+
+  /**
+   * Drops the in-memory tail (tail-cache.ts): later reads come from the file. For whoever
+   * changes the file under a running log (a test simulating on-disk damage); the log itself
+   * empties the tail whenever its own changes require it.
+   */
+  forgetTail(): void {
+    this.tail.clear();
   }
 
   private readResult(records: Buffer): ReadResult {
@@ -375,6 +390,7 @@ export class PartitionLog extends ReplicaLog {
       this.onLogStartOffsetChange?.(this);
     }
     if (this.highWatermarkOffset < this.startOffset) this.highWatermarkOffset = this.startOffset;
+    this.tail.trimBelow(this.startOffset);
     this.reader.forget(removed);
     for (const s of removed) this.dirtySegments.delete(s);
     for (const s of removed) {
@@ -404,6 +420,8 @@ export class PartitionLog extends ReplicaLog {
    */
   async replaceSegments(old: Segment[], replacement: Segment): Promise<void> {
     this.segments.replace(old, replacement);
+    // The cached tail may hold batches the cleaner just rewrote.
+    this.tail.clear();
     this.reader.forget(old);
     for (const s of old) {
       this.dirtySegments.delete(s);
@@ -421,6 +439,7 @@ export class PartitionLog extends ReplicaLog {
     if (this.closed) return;
     const flush = opts.flush ?? true;
     this.closed = true; // new appends, reads and maintenance are refused from here on
+    this.tail.clear();
     if (this.writerLoop !== null) await this.writerLoop;
     await this.maintenance;
     if (this.syncLoop !== null) await this.syncLoop;

@@ -210,6 +210,9 @@ export abstract class ReplicaLog extends LogWriter {
   }
 
   private async truncateSegments(offset: number, fully: boolean): Promise<void> {
+    // Emptied before the first await and again once the new end is set: no read in between
+    // is answered from batches being cut.
+    this.tail.clear();
     this.epochCache.truncateFromEnd(offset);
     await this.epochCache.persist();
     const all = this.segments.toArray();
@@ -235,6 +238,7 @@ export abstract class ReplicaLog extends LogWriter {
     this.endOffset = end;
     this.nextOffsetToAssign = end;
     this.unflushedMessages = 0;
+    this.tail.clear();
     if (emptiesLog) {
       this.startOffset = offset;
       this.epochCache.truncateFromStart(this.startOffset);

@@ -10,14 +10,19 @@
  *   <base>.index, <base>.timeindex       see offset-index.ts and time-index.ts.
  *
  * The .log fd stays open for the segment's life (reads use positioned reads on it). Writes
- * come from the partition's single writer only (methods named *SingleWriter). A reader
+ * come from the partition's single writer only (methods named *SingleWriter). A write of at
+ * most SYNC_WRITE_MAX_BYTES is a synchronous pwritev on the event loop, not fs/promises: it
+ * only copies into the page cache (microseconds), where the threadpool hop cost two thread
+ * wake-ups and a scheduling chance per produce, the largest part of a latency-bound producer's
+ * broker time (docs/OPERATIONS.md "Storage I/O on the event loop", docs/BENCHMARKS.md issue 8).
+ * Larger writes, fdatasync and every read stay on the threadpool. A reader
  * `retain()`s the segment for the duration of a read; `markDeleted()` renames the files to
  * `.deleted` at once (so a crash finishes the delete on open) and the fd is closed and the files
  * unlinked only when the last reader has released it, so a read racing retention or
  * compaction still completes with the bytes it asked for.
  */
 import assert from 'node:assert';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, writevSync } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import {
   BATCH_HEADER_BYTES,
@@ -43,6 +48,12 @@ export interface BatchInfo {
   lastOffset: number;
   maxTimestamp: number;
 }
+
+/**
+ * A write up to this size is a synchronous pwritev (see the file comment): bounded so the event
+ * loop is never held for more than a small copy into the page cache.
+ */
+export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 
 /** Bytes read per chunk when scanning batch headers to find an offset. */
 export const HEADER_SCAN_CHUNK_BYTES = 16 * 1024;
@@ -194,8 +205,9 @@ export class Segment {
     let remaining = totalBytes;
     let list = chunks;
     this.dirty = true;
+    const sync = totalBytes <= SYNC_WRITE_MAX_BYTES;
     for (;;) {
-      const { bytesWritten } = await this.fh.writev(list, position);
+      const bytesWritten = sync ? writevSync(this.fh.fd, list, position) : (await this.fh.writev(list, position)).bytesWritten;
       remaining -= bytesWritten;
       position += bytesWritten;
       if (remaining === 0) return;
