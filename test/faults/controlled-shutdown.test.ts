@@ -7,7 +7,7 @@
  * timeout), and every acked record is read back exactly once, in per-key order.
  */
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/raw-client.js';
 import { KeyedLoad, ProcessCluster, expectAckedExactlyOnceInOrder, readAll, waitFor } from './cluster-process.js';
@@ -17,7 +17,7 @@ const PARTITIONS = 6;
 const RETRY = { retries: 30, initialBackoffMs: 50, maxBackoffMs: 500 };
 
 /** A client logger at debug level that keeps the message of every batch retry the producer logs. */
-function retryRecorder(): { logger: pino.Logger; retries: string[] } {
+function retryRecorder(): { logger: Logger; retries: string[] } {
   const retries: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
