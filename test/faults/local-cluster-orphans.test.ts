@@ -27,20 +27,22 @@ async function processesMentioning(needle: string): Promise<number[]> {
   return out;
 }
 
-async function freeBasePort(count: number): Promise<number> {
-  const bindable = (port: number) =>
-    new Promise<boolean>((resolve) => {
+/** Two consecutive free loopback ports: an ephemeral one whose next port is free as well. */
+async function twoFreePorts(): Promise<number> {
+  const listen = (port: number) =>
+    new Promise<number | null>((resolve) => {
       const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+      s.once('error', () => resolve(null));
+      s.listen(port, '127.0.0.1', () => {
+        const bound = (s.address() as { port: number }).port;
+        s.close(() => resolve(bound));
+      });
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await bindable(base + i);
-    if (ok) return base;
+    const first = await listen(0);
+    if (first !== null && first < 65535 && (await listen(first + 1)) !== null) return first;
   }
-  throw new Error('no run of free ports found');
+  throw new Error('no two consecutive free ports found');
 }
 
 describe.skipIf(!haveEtcd)('rill cluster start, SIGKILLed', () => {
@@ -60,7 +62,7 @@ describe.skipIf(!haveEtcd)('rill cluster start, SIGKILLed', () => {
   it('leaves no child running', async () => {
     dir = await mkdtemp(join(tmpdir(), 'rill-orphans-'));
     const dataDir = join(dir, 'data');
-    const base = await freeBasePort(2);
+    const base = await twoFreePorts();
     const supervisor = spawn(process.execPath, [CLI, 'cluster', 'start', '--brokers', '2', '--base-port', String(base), '--data-dir', dataDir, '--log-level', 'warn', '--set', 'broker.session.timeout.ms=2000'], {
       env: { ...process.env, RILL_BROKERS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
