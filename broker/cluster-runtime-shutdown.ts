@@ -80,7 +80,11 @@ export async function controlledShutdown(ctx: ControlledShutdownContext): Promis
   const deadline = started + ctx.timeoutMs;
   const before = leadershipsToHandOver(ctx.view.cache, ctx.nodeId).length;
   try {
-    if (!(await ctx.session.markShuttingDown())) {
+    // Bounded like the rest: an unreachable etcd must not hold the close up for good.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`etcd did not answer within controlled.shutdown.timeout.ms (${ctx.timeoutMs} ms)`)), ctx.timeoutMs)));
+    const marked = await Promise.race([ctx.session.markShuttingDown(), late]).finally(() => clearTimeout(timer));
+    if (!marked) {
       ctx.logger.warn({ nodeId: ctx.nodeId }, 'controlled shutdown skipped: no live registration to mark');
       return;
     }
