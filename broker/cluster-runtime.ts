@@ -37,6 +37,7 @@ import { ProducerIdBlockAllocator } from './cluster/producer-id-blocks.js';
 import type { ClusterLogger } from './cluster/options.js';
 import type { PartitionState } from './replication/partition-state.js';
 import { LocalReplicas } from './cluster-runtime-replicas.js';
+import { controlledShutdown } from './cluster-runtime-shutdown.js';
 import { ProducePurgatory } from './replication/produce-purgatory.js';
 import { ReplicaFetcherManager } from './replication/fetcher-manager.js';
 
@@ -77,6 +78,8 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
   private isrTimer: NodeJS.Timeout | null = null;
   private registrySync: Promise<void> | null = null;
   private registrySyncAgain = false;
+  private started = false;
+  private shuttingDown: Promise<void> | null = null;
   private closed = false;
 
   private constructor(deps: ClusterRuntimeDeps) {
@@ -147,6 +150,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
       const lagMs = deps.config['replica.lag.time.max.ms'];
       rt.isrTimer = setInterval(() => rt.checkIsrShrink(), Math.max(10, Math.floor(lagMs / 2)));
       rt.isrTimer.unref();
+      rt.started = true;
       return rt;
     } catch (err) {
       await rt.close().catch(() => undefined);
@@ -262,7 +266,10 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     if (state === undefined || state.role !== 'leader') return this.checkLeader(topic, partition) ?? rillError('NOT_LEADER_OR_FOLLOWER', `${topic}-${partition}: not the leader`);
     try {
       const update = state.updateFollowerFetchState(replicaId, fetchOffset, Date.now());
-      if (update.expandIsr !== null) void this.writeIsr(state, update.expandIsr, 'expand');
+      // A broker in controlled shutdown stays out of ISRs (KIP-841), else it would be added back
+      // right after the controller took it out and acks=all would wait on it again.
+      if (update.expandIsr !== null && this.view.cache.brokers.get(replicaId)?.value.shuttingDown === true) state.abortIsrChange();
+      else if (update.expandIsr !== null) void this.writeIsr(state, update.expandIsr, 'expand');
       if (update.highWatermarkChanged) this.producePurgatory.onPartitionChange(state);
       return null;
     } catch (err) {
@@ -382,7 +389,30 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
     return this.registrySync;
   }
 
+  /**
+   * Kafka's controlled shutdown (cluster-runtime-shutdown.ts): with `controlled.shutdown.enable`,
+   * hands this broker's leaderships over while it still serves; resolves when done or after
+   * `controlled.shutdown.timeout.ms`. The broker calls it before it stops serving; close() calls
+   * it too (once). Never rejects.
+   */
+  controlledShutdown(): Promise<void> {
+    if (this.shuttingDown !== null) return this.shuttingDown;
+    const c = this.deps.config;
+    if (!this.started || this.closed || !c['controlled.shutdown.enable']) return (this.shuttingDown = Promise.resolve());
+    this.shuttingDown = controlledShutdown({
+      nodeId: this.nodeId,
+      session: this.session,
+      view: this.view,
+      logger: this.log,
+      timeoutMs: c['controlled.shutdown.timeout.ms'],
+      settled: () => this.settled(),
+    }).catch((err: unknown) => this.log.warn({ err }, 'controlled shutdown failed; closing anyway'));
+    return this.shuttingDown;
+  }
+
   async close(): Promise<void> {
+    if (this.closed) return;
+    await this.controlledShutdown();
     if (this.closed) return;
     this.closed = true;
     this.replicas.stop();

@@ -101,6 +101,9 @@ export interface BrokerConfig {
   'cluster.id': string | null;
   'broker.rack': string | null;
   'broker.session.timeout.ms': number;
+  /** Hand leaderships over before leaving the cluster on close (Kafka's controlled shutdown). */
+  'controlled.shutdown.enable': boolean;
+  'controlled.shutdown.timeout.ms': number;
   'replica.lag.time.max.ms': number;
   'min.insync.replicas': number;
   'unclean.leader.election.enable': boolean;
@@ -219,6 +222,8 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'cluster.id': { type: 'string', nullable: true, doc: 'Cluster to join ([A-Za-z0-9._-], 1-128 chars); null = the one recorded in meta.json, or the etcd\'s default cluster on a fresh data dir.' },
   'broker.rack': { type: 'string', nullable: true, doc: 'Rack of this broker; replica placement spreads replicas over racks when every broker has one.' },
   'broker.session.timeout.ms': { type: 'int', min: 1000, max: INT_MAX, doc: 'A broker silent this long loses its etcd lease; its partitions move to other replicas.' },
+  'controlled.shutdown.enable': { type: 'boolean', doc: 'On close, ask the controller to move this broker\'s leaderships to other in-sync replicas and wait for it (while still serving) before leaving the cluster.' },
+  'controlled.shutdown.timeout.ms': { type: 'int', min: 0, max: INT_MAX, doc: 'Longest wait of a controlled shutdown for the leaderships to move; then the broker closes anyway.' },
   'replica.lag.time.max.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'A follower not caught up for this long leaves the ISR.' },
   'min.insync.replicas': { type: 'int', min: 1, max: INT_MAX, doc: 'Default of the topic config: acks=all needs at least this many replicas in the ISR.' },
   'unclean.leader.election.enable': { type: 'boolean', doc: 'Elect a replica outside the ISR when no ISR member is live (loses acknowledged records).' },
@@ -290,6 +295,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   'cluster.id': null,
   'broker.rack': null,
   'broker.session.timeout.ms': 9000,
+  'controlled.shutdown.enable': true,
+  'controlled.shutdown.timeout.ms': 30_000,
   'replica.lag.time.max.ms': 30_000,
   'min.insync.replicas': 1,
   'unclean.leader.election.enable': false,

@@ -246,6 +246,9 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         logger.info('broker shutting down');
+        // Controlled shutdown first, while every request is still served as usual (long polls
+        // included): leaderships move, clients get NOT_LEADER_OR_FOLLOWER and go elsewhere.
+        if (liveCluster !== null) await liveCluster.controlledShutdown();
         ctx.closing = true;
         purgatory.close();
         let firstError: unknown = null;

@@ -4,7 +4,8 @@
  * - creates and deletes topics (placement.ts decides the replicas),
  * - reconciles every partition against the live brokers (leader-election.ts decides; the
  *   writer swaps): on activation, on every change under `brokers/` and `topics/`, and again
- *   after a lost swap (re-read and obey),
+ *   after a lost swap (re-read and obey); a broker whose registration says `shuttingDown`
+ *   (controlled shutdown) loses its leaderships to other live ISR members and leaves the ISRs,
  * - on demand (ElectLeaders), elects unclean leaders for leaderless partitions, and moves
  *   leadership back to preferred replicas, and, with
  *   auto.leader.rebalance.enable, every leader.imbalance.check.interval for brokers above
@@ -22,7 +23,7 @@ import type { ClusterStore, Follow, Versioned } from './store.js';
 import type { ControllerElection } from './election.js';
 import { ControllerWriter, FencedControllerError } from './writer.js';
 import { placeReplicas, type PlacementBroker } from './placement.js';
-import { brokersOverImbalance, electPreferred, electUnclean, initialPartitionState, reconcilePartition, type CurrentPartition, type Election, type LiveBrokers } from './leader-election.js';
+import { brokersOverImbalance, electPreferred, electUnclean, initialPartitionState, leaderCannotHandOver, reconcilePartition, type CurrentPartition, type Election, type LiveBrokers } from './leader-election.js';
 import { DEFAULT_CLUSTER_CONTROL_OPTIONS, SILENT_LOGGER, type ClusterControlOptions, type ClusterLogger } from './options.js';
 
 export interface CreateTopicRequest {
@@ -60,6 +61,8 @@ export interface ControllerEvents {
 
 interface ClusterRead {
   live: Map<number, number>;
+  /** Live brokers in controlled shutdown (their registration says `shuttingDown`). */
+  shuttingDown: Set<number>;
   brokers: PlacementBroker[];
   topics: Map<string, Versioned<TopicRecord>>;
   partitions: Map<string, Versioned<PartitionState>>;
@@ -207,11 +210,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
     // A key someone else broke is skipped, with a line, rather than stopping the controller.
     for (const err of [...brokers.invalid, ...topics.invalid, ...partitions.invalid]) this.logger.warn({ key: err.key, err: err.message }, 'ignoring an invalid cluster record');
     const live = new Map<number, number>();
+    const shuttingDown = new Set<number>();
     const placement: PlacementBroker[] = [];
     for (const b of brokers.records) {
       const parsed = parseKey(b.key);
       if (parsed?.kind !== 'broker') continue;
       live.set(parsed.nodeId, b.createRevision);
+      if (b.value.shuttingDown === true) shuttingDown.add(parsed.nodeId);
       placement.push({ nodeId: parsed.nodeId, rack: b.value.rack });
     }
     const topicMap = new Map<string, Versioned<TopicRecord>>();
@@ -229,7 +234,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const parsed = parseKey(err.key);
       if (parsed?.kind === 'partition') unreadable.add(`${parsed.topic}/${parsed.partition}`);
     }
-    return { live, brokers: placement, topics: topicMap, partitions: partitionMap, unreadable };
+    return { live, shuttingDown, brokers: placement, topics: topicMap, partitions: partitionMap, unreadable };
   }
 
   private uncleanFor(topic: TopicRecord): boolean {
@@ -241,6 +246,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const view = await this.read();
     let written = 0;
     let conflicts = 0;
+    const kept: string[] = [];
     for (const [topic, record] of view.topics) {
       const unclean = this.uncleanFor(record.value);
       for (let p = 0; p < record.value.replicas.length; p++) {
@@ -252,11 +258,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
         if (current === undefined) {
           // Left missing by a controller that died while creating the topic.
           const start = initialPartitionState(replicas);
-          next = reconcilePartition({ state: start, modRevision: Number.MAX_SAFE_INTEGER, replicas }, view.live, unclean) ?? start;
+          next = reconcilePartition({ state: start, modRevision: Number.MAX_SAFE_INTEGER, replicas }, view.live, unclean, view.shuttingDown) ?? start;
           expected = 0;
         } else {
-          next = reconcilePartition({ state: current.value, modRevision: current.modRevision, replicas }, view.live, unclean);
+          next = reconcilePartition({ state: current.value, modRevision: current.modRevision, replicas }, view.live, unclean, view.shuttingDown);
           expected = current.modRevision;
+          if (leaderCannotHandOver(next ?? current.value, view.live, view.shuttingDown)) kept.push(`${topic}-${p}`);
         }
         if (next === null) continue;
         const result = await writer.swapPartition(topic, p, expected, next);
@@ -265,6 +272,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
           this.logger.info({ topic, partition: p, leader: next.leader, leaderEpoch: next.leaderEpoch, isr: next.isr }, 'partition state changed');
         } else conflicts++;
       }
+    }
+    if (kept.length > 0) {
+      this.logger.warn({ shuttingDown: [...view.shuttingDown], partitions: kept.slice(0, 100), count: kept.length }, 'controlled shutdown: these partitions keep their leader (no other live in-sync replica can take over)');
     }
     return { epoch: writer.epoch, written, conflicts };
   }
@@ -303,7 +313,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /** One election per partition, each written by compare-and-swap on the state it was decided on. */
-  private async electOnDemand(type: 'preferred' | 'unclean', decide: (p: CurrentPartition, live: LiveBrokers) => Election, partitions?: TopicPartitionRef[]): Promise<ElectionResult[]> {
+  private async electOnDemand(type: 'preferred' | 'unclean', decide: (p: CurrentPartition, live: LiveBrokers, shuttingDown: ReadonlySet<number>) => Election, partitions?: TopicPartitionRef[]): Promise<ElectionResult[]> {
     const writer = this.requireWriter();
     const view = await this.read();
     const wanted = partitions ?? [...view.partitions.keys()].map((k) => parseKey(`${PARTITIONS_PREFIX}${k}`)).flatMap((k) => (k?.kind === 'partition' ? [{ topic: k.topic, partition: k.partition }] : []));
@@ -314,7 +324,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         out.push({ ...ref, outcome: 'unknown-partition' });
         continue;
       }
-      const decision = decide(current, view.live);
+      const decision = decide(current, view.live, view.shuttingDown);
       if (decision.outcome !== 'elected') {
         out.push({ ...ref, outcome: decision.outcome });
         continue;

@@ -51,14 +51,28 @@ export function initialPartitionState(replicas: readonly number[]): PartitionSta
   return { leader: replicas[0]!, leaderEpoch: 0, isr: [...replicas], partitionEpoch: 0 };
 }
 
+/** No broker is in controlled shutdown. */
+export const NONE_SHUTTING_DOWN: ReadonlySet<number> = new Set();
+
 /**
  * The state the partition must move to given who is live, or null when it is fine as it is.
  * Dead followers leave the ISR (partitionEpoch bump only); a leader change bumps both epochs.
+ *
+ * Brokers in controlled shutdown (`shuttingDown`, their registration's flag) are live but on
+ * their way out, as in Kafka's ControlledShutdownLeaderElection: a partition they lead moves to
+ * the first other live ISR member, they leave every ISR (acks=all stops waiting on them), and
+ * they are elected only when no other ISR member is live. A partition led by one with no other
+ * live ISR member keeps its leader (and that leader stays in its ISR).
  */
-export function reconcilePartition(p: CurrentPartition, live: LiveBrokers, uncleanElection: boolean): PartitionState | null {
+export function reconcilePartition(p: CurrentPartition, live: LiveBrokers, uncleanElection: boolean, shuttingDown: ReadonlySet<number> = NONE_SHUTTING_DOWN): PartitionState | null {
   const { state, replicas } = p;
+  const staying = (id: number): boolean => live.has(id) && !shuttingDown.has(id);
   if (isValidLeader(p, live)) {
-    const isr = state.isr.filter((id) => live.has(id));
+    if (shuttingDown.has(state.leader)) {
+      const successor = replicas.find((id) => id !== state.leader && state.isr.includes(id) && staying(id));
+      if (successor !== undefined) return changed(state, successor, state.isr.filter(staying), true);
+    }
+    const isr = state.isr.filter((id) => id === state.leader || staying(id));
     return sameMembers(isr, state.isr) ? null : changed(state, state.leader, isr, false);
   }
   // A leader that is live but bounced (registered again since this state) is passed over when
@@ -66,16 +80,25 @@ export function reconcilePartition(p: CurrentPartition, live: LiveBrokers, uncle
   const bounced = state.leader !== NO_LEADER && live.has(state.leader) ? state.leader : NO_LEADER;
   const liveIsr = replicas.filter((id) => state.isr.includes(id) && live.has(id));
   const others = liveIsr.filter((id) => id !== bounced);
-  const leader = others[0] ?? (liveIsr.includes(bounced) ? bounced : undefined);
+  const leader = others.find((id) => !shuttingDown.has(id)) ?? others[0] ?? (liveIsr.includes(bounced) ? bounced : undefined);
   if (leader !== undefined) {
-    const isr = state.isr.filter((id) => live.has(id) && (id !== bounced || id === leader));
+    const isr = state.isr.filter((id) => id === leader || (staying(id) && id !== bounced));
     return changed(state, leader, isr, true);
   }
   if (uncleanElection) {
-    const first = replicas.find((id) => live.has(id));
+    const first = replicas.find(staying) ?? replicas.find((id) => live.has(id));
     if (first !== undefined) return changed(state, first, [first], true);
   }
   return state.leader === NO_LEADER ? null : changed(state, NO_LEADER, [...state.isr], true);
+}
+
+/**
+ * True when the partition is led by a broker in controlled shutdown that no other live ISR
+ * member can relieve: it keeps its leader until it leaves (the controller says so in its log).
+ */
+export function leaderCannotHandOver(state: PartitionState, live: LiveBrokers, shuttingDown: ReadonlySet<number>): boolean {
+  if (state.leader === NO_LEADER || !shuttingDown.has(state.leader)) return false;
+  return !state.isr.some((id) => id !== state.leader && live.has(id) && !shuttingDown.has(id));
 }
 
 /** The decision of an election on demand (ElectLeaders) for one partition. */
@@ -86,10 +109,11 @@ export type Election =
   | { outcome: 'not-available' };
 
 /** Kafka's preferred replica election: move leadership back to replicas[0] when it can lead. */
-export function electPreferred(p: CurrentPartition, live: LiveBrokers): Election {
+export function electPreferred(p: CurrentPartition, live: LiveBrokers, shuttingDown: ReadonlySet<number> = NONE_SHUTTING_DOWN): Election {
   const preferred = p.replicas[0]!;
   if (p.state.leader === preferred && isValidLeader(p, live)) return { outcome: 'not-needed' };
-  if (!live.has(preferred) || !p.state.isr.includes(preferred)) return { outcome: 'not-available' };
+  // A broker in controlled shutdown is never handed leadership back.
+  if (!live.has(preferred) || shuttingDown.has(preferred) || !p.state.isr.includes(preferred)) return { outcome: 'not-available' };
   const isr = p.state.isr.filter((id) => live.has(id));
   return { outcome: 'elected', state: changed(p.state, preferred, isr, true) };
 }
@@ -101,9 +125,9 @@ export function electPreferred(p: CurrentPartition, live: LiveBrokers): Election
  * first, else the first live replica as the whole ISR. A partition with a valid leader needs
  * none; one with no live replica cannot have one (its state is left as it is).
  */
-export function electUnclean(p: CurrentPartition, live: LiveBrokers): Election {
+export function electUnclean(p: CurrentPartition, live: LiveBrokers, shuttingDown: ReadonlySet<number> = NONE_SHUTTING_DOWN): Election {
   if (isValidLeader(p, live)) return { outcome: 'not-needed' };
-  const next = reconcilePartition(p, live, true);
+  const next = reconcilePartition(p, live, true, shuttingDown);
   if (next === null || next.leader === NO_LEADER) return { outcome: 'not-available' };
   return { outcome: 'elected', state: next };
 }

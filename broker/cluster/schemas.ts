@@ -30,6 +30,11 @@ export const BrokerRegistration = Type.Object({
   rack: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
   /** New on every registration: tells a re-registered broker from its previous life. */
   incarnation: Type.String({ minLength: 1 }),
+  /**
+   * Set by the broker at the start of a controlled shutdown (Kafka's wantShutDown): the
+   * controller moves its leaderships away and takes it out of ISRs. Absent: false.
+   */
+  shuttingDown: Type.Optional(Type.Boolean()),
 });
 export type BrokerRegistration = Static<typeof BrokerRegistration>;
 

@@ -120,6 +120,8 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
   private reregisterTimer: NodeJS.Timeout | null = null;
   /** Lease ids this process held and lost: their leftover key may be taken over, not waited for. */
   private readonly formerLeaseIds = new Set<string>();
+  /** Set by markShuttingDown(): every registration from then on carries `shuttingDown: true`. */
+  private shuttingDown = false;
   private closed = false;
 
   constructor(options: BrokerSessionOptions) {
@@ -173,6 +175,26 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     await this.lease?.keepaliveOnce().catch(() => undefined);
   }
 
+  /**
+   * Controlled shutdown, step one (Kafka's wantShutDown): rewrites this broker's registration
+   * with `shuttingDown: true`, by compare-and-swap on its create revision (the broker epoch) and
+   * under the same lease, so the broker epoch and liveness do not change and a registration
+   * of another life is never touched. A registration made later (after a lost lease) carries
+   * the flag too. Returns false when there was no live registration to mark.
+   */
+  async markShuttingDown(): Promise<boolean> {
+    this.shuttingDown = true;
+    const current = this.current;
+    if (current === null || this.closed) return false;
+    const key = brokerKey(this.nodeId);
+    const value: BrokerRegistration = { ...this.endpoint, incarnation: current.incarnation, shuttingDown: true };
+    const res = await this.store.ns
+      .if(key, 'Create', '==', current.brokerEpoch)
+      .then(this.store.ns.put(key).value(encodeRecord(value)).lease(current.leaseId))
+      .commit();
+    return res.succeeded;
+  }
+
   /** Revokes the lease (the registration disappears at once) and stops re-registering. */
   async close(): Promise<void> {
     this.closed = true;
@@ -199,7 +221,7 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
         throw err;
       }
       const incarnation = randomUUID();
-      const value: BrokerRegistration = { ...this.endpoint, incarnation };
+      const value: BrokerRegistration = { ...this.endpoint, incarnation, ...(this.shuttingDown ? { shuttingDown: true } : {}) };
       const key = brokerKey(this.nodeId);
       const res = await this.store.ns
         .if(key, 'Create', '==', 0)

@@ -19,8 +19,10 @@
  * the same way. A second SIGINT/SIGTERM within FORCE_GRACE_MS is ignored (terminals and
  * supervisors often send two); one after it kills every child at once. A child that dies on
  * its own is reported and the others keep going; once every broker is gone, etcd is stopped
- * and the command exits 1. If this process itself is killed with SIGKILL its children are
- * orphaned (nothing can run then): stop them with `kill` on the pids it printed.
+ * and the command exits 1. If this process itself is killed with SIGKILL (nothing of it can run
+ * then), its children stop by themselves: each has an IPC channel to it, which the kernel
+ * closes, and local-cluster-watch.ts turns that into a SIGTERM of the broker, and of etcd a
+ * few seconds later (etcd runs under that module as a small Node wrapper).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +32,8 @@ import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { WATCH_MODULE_PATH } from './local-cluster-watch.js';
 
 export const MAX_LOCAL_BROKERS = 16;
 const ETCD_HEALTHY_TIMEOUT_MS = 30_000;
@@ -167,6 +171,15 @@ function relay(from: Readable, out: Writable, prefix: string, onLine?: (line: st
   });
 }
 
+/** SIGKILL to the child's whole process group: etcd's wrapper and etcd itself. */
+function killGroup(m: Member): void {
+  try {
+    if (m.child.pid !== undefined) process.kill(-m.child.pid, 'SIGKILL');
+  } catch {
+    m.child.kill('SIGKILL'); // the group is gone already, or was never made
+  }
+}
+
 interface Member {
   name: string;
   child: ChildProcess;
@@ -190,8 +203,13 @@ export class LocalCluster {
     if (!stream.destroyed) stream.write(`[cluster] ${line}\n`);
   }
 
-  private spawnMember(name: string, command: string, args: string[], onStdoutLine?: (line: string) => void): Member {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, RILL_BROKERS: '' } });
+  /**
+   * Every child is a Node process with an IPC channel to this one (its end closes when this
+   * process dies, however it dies: local-cluster-watch.ts), in its own process group.
+   */
+  private spawnMember(name: string, nodeArgs: string[], onStdoutLine?: (line: string) => void): Member {
+    const child = spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true, env: { ...process.env, RILL_BROKERS: '', RILL_WATCH_PARENT: '1' } });
+    child.channel?.unref(); // the channel is for the child to watch; it must not keep this process up
     const prefix = `[${name}] `;
     relay(child.stdout!, process.stdout, prefix, onStdoutLine);
     relay(child.stderr!, process.stderr, prefix);
@@ -247,7 +265,7 @@ export class LocalCluster {
     const peer = `http://${HOST}:${file.etcdPeerPort}`;
     this.say(`cluster id ${file.clusterId}, data in ${dataDir}`);
     // prettier-ignore
-    this.etcd = this.spawnMember('etcd', etcdBin, [
+    this.etcd = this.spawnMember('etcd', [WATCH_MODULE_PATH, etcdBin,
       '--name', 'rill', '--data-dir', join(dataDir, 'etcd'),
       '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
@@ -280,7 +298,7 @@ export class LocalCluster {
         '--data-dir', join(dataDir, `broker-${id}`), '--etcd', endpoint, '--cluster-id', file.clusterId,
         '--log-level', o.logLevel, ...(o.set.length > 0 ? ['--set', ...o.set] : []),
       ];
-      const member = this.spawnMember(`broker ${id}`, process.execPath, args, (line) => {
+      const member = this.spawnMember(`broker ${id}`, ['--import', pathToFileURL(WATCH_MODULE_PATH).href, ...args], (line) => {
         if (line.startsWith('{') && line.includes('"listening"')) announce(true);
       });
       void member.exited.then(() => announce(false));
@@ -302,14 +320,14 @@ export class LocalCluster {
       } else if (Date.now() - this.stopSinceMs >= FORCE_GRACE_MS) {
         this.say(`${signal} again: killing every child now`, process.stderr);
         this.failed = true;
-        for (const m of [...this.members, this.etcd]) if (m?.running) m.child.kill('SIGKILL');
+        for (const m of [...this.members, this.etcd]) if (m?.running) killGroup(m);
       }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     // Whatever ends this process, no child outlives it running (SIGKILL of this process aside).
     process.once('exit', () => {
-      for (const m of [...this.members, this.etcd]) if (m?.running) m.child.kill('SIGKILL');
+      for (const m of [...this.members, this.etcd]) if (m?.running) killGroup(m);
     });
   }
 
@@ -320,7 +338,7 @@ export class LocalCluster {
     const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)));
     if (await Promise.race([m.exited.then(() => false), late])) {
       process.stderr.write(`[cluster] ${m.name} did not stop within ${timeoutMs} ms: SIGKILL\n`);
-      m.child.kill('SIGKILL');
+      killGroup(m);
       await m.exited;
     }
     clearTimeout(timer);
