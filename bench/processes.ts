@@ -84,6 +84,13 @@ export interface BrokerProcessOptions {
   startTimeoutMs?: number;
 }
 
+/** The broker's first stdout line (broker/main.ts). */
+interface ListeningLine {
+  event?: string;
+  port?: number;
+  metricsPort?: number | null;
+}
+
 /** Starts `node <brokerMain> --data-dir D --port 0 ...args` and waits for its listening line. */
 export function startBrokerProcess(group: ProcessGroup, brokerMain: string, dataDir: string, opts: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const proc = spawn(process.execPath, [...(opts.execArgv ?? []), brokerMain, '--data-dir', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', ...(opts.args ?? [])], {
@@ -108,25 +115,31 @@ export function startBrokerProcess(group: ProcessGroup, brokerMain: string, data
     proc.once('exit', onEarlyExit);
     proc.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      let line: { event?: string; port?: number; metricsPort?: number | null };
-      try {
-        line = JSON.parse(out.slice(0, nl)) as typeof line;
-      } catch {
-        fail(`unexpected stdout: ${out}`);
-        return;
+      // Lines other than JSON ones are node's own (e.g. --trace-gc from --node-flags): skipped.
+      let line: ListeningLine | null = null;
+      for (let nl = out.indexOf('\n'); nl >= 0 && line === null; nl = out.indexOf('\n')) {
+        const text = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (!text.startsWith('{')) continue;
+        try {
+          line = JSON.parse(text) as ListeningLine;
+        } catch {
+          fail(`unexpected stdout: ${text}`);
+          return;
+        }
       }
+      if (line === null) return;
       if (line.event !== 'listening' || typeof line.port !== 'number') {
-        fail(`unexpected stdout: ${out}`);
+        fail(`unexpected stdout: ${JSON.stringify(line)}`);
         return;
       }
       settled = true;
       clearTimeout(timer);
       proc.off('exit', onEarlyExit);
       proc.stdout!.removeAllListeners('data');
-      // Keep draining stdout so the broker can never block on a full pipe.
-      proc.stdout!.resume();
+      // Keep draining stdout so the broker can never block on a full pipe; whatever else it
+      // prints (node's diagnostics) goes to our stderr.
+      proc.stdout!.pipe(process.stderr);
       resolve({ proc, pid: proc.pid!, port: line.port, metricsPort: typeof line.metricsPort === 'number' ? line.metricsPort : null });
     });
   });

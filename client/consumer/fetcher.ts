@@ -156,15 +156,21 @@ export class Fetcher {
     this.totalBufferedBytes += chunk.bytes;
   }
 
-  /** Schedules a fetch round (coalesced). */
+  /**
+   * Schedules a fetch round (coalesced) at the end of the current turn: the next Fetch leaves in
+   * the same turn as the answer that made room, not after a pass through the event loop's poll
+   * phase (setImmediate), so records the broker appends meanwhile wait one hop less.
+   */
   kick(): void {
     if (this.kickScheduled || this.stopped) return;
     this.kickScheduled = true;
-    setImmediate(() => {
-      this.kickScheduled = false;
-      this.fetchRound();
-    });
+    queueMicrotask(this.kickNow);
   }
+
+  private readonly kickNow = (): void => {
+    this.kickScheduled = false;
+    this.fetchRound();
+  };
 
   stop(): void {
     this.stopped = true;

@@ -4,10 +4,12 @@
  * the broker that coordinates the group (the leader of its __consumer_offsets partition) is
  * closed; the member finds the new coordinator (NOT_COORDINATOR / FindCoordinator), rejoins,
  * and keeps consuming from its last commits: nothing committed is read again, nothing is lost.
- * In some runs KafkaJS's fetcher keeps dialling the closed broker (a refused connect is not one
- * of the errors on which KafkaJS refreshes metadata) until its retries run out (~15-30 s with
- * the settings below), then restarts the consumer, which rejoins and resumes from the commits:
- * the waits after the failover allow for that.
+ * close() shuts down in a controlled way (controlled.shutdown.enable, on by default): the
+ * leaderships move first, so KafkaJS meets NOT_LEADER_OR_FOLLOWER / NOT_COORDINATOR and refreshes
+ * metadata. Should a connect still be refused (not one of the errors on which KafkaJS refreshes
+ * metadata), its fetcher dials the closed broker until its retries run out (~15-30 s with the
+ * settings below) and restarts the consumer, which resumes from the commits: the waits after the
+ * failover allow for that.
  */
 import kafkajs, { type Consumer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
