@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { addPartition, assignmentSize, partitionsOf, type Assignment } from '../../broker/groups/assignment.js';
 import { assignUniform, type AssignorMember } from '../../broker/groups/assignor.js';
+import { mulberry32 as rng } from '../helpers/rng.js';
 
-/** Small deterministic PRNG (mulberry32) so a failing shape can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function owners(result: Map<string, Assignment>): Map<string, string> {
   const out = new Map<string, string>();

@@ -2,19 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assignmentSize, fromWire, toWire } from '../../broker/groups/assignment.js';
 import { ConsumerGroup, DEFAULT_GROUP_CONFIG } from '../../broker/groups/group.js';
 import { FakeMetadata, SimGroup, SimMember, errorNameOf, heartbeatRequest, makeGroup, silentLogger } from './group-sim.js';
+import { mulberry32 as rng } from '../helpers/rng.js';
 
 const client = { clientId: 'c', clientHost: '127.0.0.1' };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -3,18 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from '../../storage/offset-index.js';
 import { removeDir, tempDir } from './helpers.js';
+import { mulberry32 as rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The model: a sorted array of [offset, position]. */
 function modelLookup(model: Array<[number, number]>, base: number, target: number): { offset: number; position: number } {

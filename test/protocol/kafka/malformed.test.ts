@@ -10,6 +10,7 @@ import { KAFKA_APIS } from '../../../protocol/kafka/apis.js';
 import { decodeRequest, decodeRequestHeader, decodeResponse, encodeRequest, encodeResponse } from '../../../protocol/kafka/frames.js';
 import { inVersions } from '../../../protocol/kafka/schema.js';
 import { sampleMessage } from './sample-messages.js';
+import { mulberry32 as prng } from '../../helpers/rng.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -103,17 +104,6 @@ describe('malformed Kafka requests', () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALLOWED = new Set<number>([ErrorCode.INVALID_REQUEST, ErrorCode.UNSUPPORTED_VERSION]);
 
