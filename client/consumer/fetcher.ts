@@ -212,9 +212,10 @@ export class Fetcher {
     if (this.stopped) return;
     const now = Date.now();
     let wakeInMs = -1;
-    const toResolve = new Map<number, PartitionState[]>();
-    const toFetch = new Map<number, PartitionState[]>();
-    const toPoll = new Map<number, PartitionState[]>();
+    // Made on first use: most rounds fill one of the three or none (garbage per round otherwise).
+    let toResolve: Map<number, PartitionState[]> | null = null;
+    let toFetch: Map<number, PartitionState[]> | null = null;
+    let toPoll: Map<number, PartitionState[]> | null = null;
     for (const st of this.partitions.values()) {
       if (st.removed || st.revoking || st.error !== null || st.fetching || st.resolving) continue;
       if (st.retryAtMs > now) {
@@ -233,7 +234,7 @@ export class Fetcher {
       // Expired or marked stale by another partition: refresh in the background.
       if (this.opts.metadata.cached(st.topic) === undefined) this.refreshTopic(st.topic);
       const leader = this.opts.metadata.leaderOf(st.topic, st.partition);
-      const target = wantsResolve ? toResolve : st.caughtUp ? toPoll : toFetch;
+      const target = wantsResolve ? (toResolve ??= new Map()) : st.caughtUp ? (toPoll ??= new Map()) : (toFetch ??= new Map());
       let list = target.get(leader);
       if (list === undefined) {
         list = [];
@@ -241,14 +242,14 @@ export class Fetcher {
       }
       list.push(st);
     }
-    for (const [node, list] of toResolve) this.resolveStarts(node, list);
-    for (const [node, list] of toFetch) {
+    if (toResolve !== null) for (const [node, list] of toResolve) this.resolveStarts(node, list);
+    if (toFetch !== null) for (const [node, list] of toFetch) {
       const n = this.nodeFetches(node);
       if (n.data >= MAX_DATA_FETCHES_PER_BROKER) continue;
       n.data++;
       this.fetchFrom(node, list, -1);
     }
-    for (const [node, list] of toPoll) {
+    if (toPoll !== null) for (const [node, list] of toPoll) {
       const n = this.nodeFetches(node);
       const slot = n.pollSlots.indexOf(false);
       if (slot < 0) continue;

@@ -84,7 +84,8 @@ export class RunDelivery {
   /** One of run()'s workers: takes a ready partition nobody else is handling and delivers its chunk. */
   private async worker(config: RunConfig, loop: RunLoop): Promise<void> {
     while (!this.ended(loop) && loop.failure === null) {
-      await this.yieldIfBusy();
+      // Checked inline: an async call and await per chunk was ~250 bytes of garbage.
+      if (this.yieldDue()) await this.yieldNow();
       if (this.ended(loop) || loop.failure !== null) break;
       if (this.host.fatalError() !== null) {
         loop.failure ??= this.host.fatalError();
@@ -121,37 +122,105 @@ export class RunDelivery {
     this.ring.wake();
   }
   /** Delivers a chunk's messages one by one; stops early (putting the rest back) when the partition or the run changes. */
-  private async deliverChunk(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
+  private deliverChunk(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
+    if (this.host.failurePolicy === null) return this.deliverPlain(st, chunk, eachMessage, loop);
+    return this.deliverWithPolicy(st, chunk, eachMessage, loop);
+  }
+  /**
+   * Whether delivery of `chunk` must stop before its next message: returns true after putting
+   * the rest back when the partition is paused or revoked or the run is over, and true without
+   * putting back when the partition moved (its chunks were dropped).
+   */
+  private mustStop(st: PartitionState, chunk: MessageChunk, epoch: number, loop: RunLoop): boolean {
+    if (st.removed || st.epoch !== epoch) return true;
+    if (st.paused || st.revoking || this.ended(loop) || loop.failure !== null || this.host.fatalError() !== null) {
+      this.host.fetcher.putBack(st, chunk);
+      return true;
+    }
+    return false;
+  }
+  /**
+   * The plain path (no failure policy): a handler failure rejects, the partition rewound to the
+   * failed message. Written as a chain of promise callbacks made once per chunk rather than an
+   * async loop: an `await` per message cost ~200 bytes of young-generation garbage (the await's
+   * closures and reaction), a `.then` with callbacks made once ~95 (docs/BENCHMARKS.md, issue 8:
+   * garbage per request). The order is the async loop's: each message's handler settles before
+   * the next one is taken, and every settlement goes through a microtask.
+   */
+  private deliverPlain(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
     const epoch = chunk.epoch;
-    const policy = this.host.failurePolicy;
+    return new Promise<void>((resolve, reject) => {
+      let sinceCheck = 0;
+      let offset = -1;
+      const step = (): void => {
+        while (chunk.next < chunk.count) {
+          // Handlers that resolve at once keep us in microtasks: give timers (heartbeats, linger,
+          // auto-commit) and I/O a turn every YIELD_EVERY_MS of continuous delivery.
+          if (++sinceCheck >= YIELD_CHECK_EVERY_MESSAGES) {
+            sinceCheck = 0;
+            if (this.yieldDue()) {
+              this.yieldNow().then(guardedStep, reject);
+              return;
+            }
+          }
+          if (this.mustStop(st, chunk, epoch, loop)) break;
+          const m = chunk.take();
+          offset = m.offset;
+          st.processing++;
+          let r: unknown;
+          try {
+            r = eachMessage({ topic: m.topic, partition: m.partition, message: m });
+          } catch (err) {
+            failed(err);
+            return;
+          }
+          // Promise.resolve returns a native promise as it is; anything else settles in a microtask, as an await would.
+          Promise.resolve(r).then(handled, failed);
+          return;
+        }
+        resolve();
+      };
+      // These run as promise callbacks: a throw in them (a failing putBack, fatalError check or
+      // seek) must reject the chunk, as it would the async loop, not become an unhandled rejection.
+      const guardedStep = (): void => {
+        try {
+          step();
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const handled = (): void => {
+        try {
+          finishProcessing(st, epoch, offset + 1);
+          step();
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const failed = (err: unknown): void => {
+        try {
+          finishProcessing(st, epoch, -1);
+          this.rewind(st, epoch, offset);
+        } catch (rewindErr) {
+          reject(rewindErr);
+          return;
+        }
+        reject(err);
+      };
+      step();
+    });
+  }
+  /** Delivers with the retry / dead-letter / pause policy, one message at a time. */
+  private async deliverWithPolicy(st: PartitionState, chunk: MessageChunk, eachMessage: NonNullable<RunConfig['eachMessage']>, loop: RunLoop): Promise<void> {
+    const epoch = chunk.epoch;
     let sinceCheck = 0;
     while (chunk.next < chunk.count) {
-      // Handlers that resolve at once keep us in microtasks: give timers (heartbeats, linger,
-      // auto-commit) and I/O a turn every YIELD_EVERY_MS of continuous delivery.
       if (++sinceCheck >= YIELD_CHECK_EVERY_MESSAGES) {
         sinceCheck = 0;
         await this.yieldIfBusy();
       }
-      if (st.removed || st.epoch !== epoch) return;
-      if (st.paused || st.revoking || this.ended(loop) || loop.failure !== null || this.host.fatalError() !== null) {
-        this.host.fetcher.putBack(st, chunk);
-        return;
-      }
-      const m = chunk.take();
-      if (policy === null) {
-        // The plain path inline: one promise per message (the handler's), not three.
-        st.processing++;
-        try {
-          await eachMessage({ topic: m.topic, partition: m.partition, message: m });
-        } catch (err) {
-          finishProcessing(st, epoch, -1);
-          this.rewind(st, epoch, m.offset);
-          throw err;
-        }
-        finishProcessing(st, epoch, m.offset + 1);
-        continue;
-      }
-      if (!(await this.deliverMessage(st, epoch, m, eachMessage, loop))) return;
+      if (this.mustStop(st, chunk, epoch, loop)) return;
+      if (!(await this.deliverMessage(st, epoch, chunk.take(), eachMessage, loop))) return;
     }
   }
   /** Handles one message; false when the partition must not go on (failed, rewound or paused). */
@@ -310,8 +379,12 @@ export class RunDelivery {
   }
   /** Yields to the event loop (setImmediate) when delivery has run for YIELD_EVERY_MS without one. */
   private async yieldIfBusy(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastYieldMs < YIELD_EVERY_MS) return;
+    if (this.yieldDue()) await this.yieldNow();
+  }
+  private yieldDue(): boolean {
+    return Date.now() - this.lastYieldMs >= YIELD_EVERY_MS;
+  }
+  private async yieldNow(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.lastYieldMs = Date.now();
   }}

@@ -49,12 +49,18 @@ interface MemoryWaiter {
 export const DEFAULT_MAX_BLOCK_MS = 60_000;
 
 /**
+ * performance.timeOrigin, read once: it is constant for the process, but its getter computes
+ * and boxes a fresh number on every read, garbage on every send() and sender wake-up.
+ */
+const TIME_ORIGIN_MS = performance.timeOrigin;
+
+/**
  * The producer's clock for batch ages, retry times and delivery timeouts: milliseconds since
  * the epoch with sub-millisecond resolution, monotonic within the process. Date.now() counts
  * whole milliseconds, which made a batch's age up to 1 ms wrong either way.
  */
 export function producerClockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN_MS + performance.now();
 }
 
 export class RecordAccumulator {
