@@ -10,8 +10,8 @@
  */
 import kafkajs, { type Consumer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { partitionForGroup } from '../../broker/groups/offsets-topic.js';
 import { ClusterEnv } from '../cluster/broker-harness.js';
+import { coordinatorOf } from '../helpers/coordinator.js';
 import { waitFor } from '../integration/harness.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -24,12 +24,6 @@ describe('KafkaJS across a controlled shutdown', () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
     await env.cleanup();
   });
-
-  /** The coordinator of `groupId`: the leader of its `__consumer_offsets` partition (3 of them here). */
-  function coordinatorOf(groupId: string): number {
-    const any = [...env.brokers.values()][0]!;
-    return any.runtime.partition('__consumer_offsets', partitionForGroup(groupId, 3))!.leader;
-  }
 
   it('a producer and a consumer group carry on within 20 s of the coordinator broker closing', async () => {
     await env.start();
@@ -73,7 +67,7 @@ describe('KafkaJS across a controlled shutdown', () => {
     await consumer.run({ eachMessage: async ({ message }) => void seen.set(message.value!.toString(), Date.now()) });
     await waitFor(() => acked.length >= 100 && acked.slice(0, 100).every((v) => seen.has(v)), 30_000, 'the first 100 records produced and consumed');
 
-    const coordinator = coordinatorOf('ledger');
+    const coordinator = await coordinatorOf(brokers[0]!.port, 'ledger');
     expect(coordinator).toBeGreaterThan(0);
     const closedAt = Date.now();
     const ackedAtClose = acked.length;
