@@ -72,6 +72,9 @@ export interface BrokerConfig {
   'group.max.size': number;
   'offsets.topic.num.partitions': number;
   'offsets.topic.replication.factor': number;
+  /** Committed offsets of a group without live members are deleted this long after it became empty (and after their commit). */
+  'offsets.retention.minutes': number;
+  'offsets.retention.check.interval.ms': number;
   'log.segment.bytes': number;
   'log.roll.ms': number;
   'log.retention.ms': number;
@@ -199,6 +202,8 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'group.max.session.timeout.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: largest session timeout a JoinGroup may ask for (else INVALID_SESSION_TIMEOUT).' },
   'group.max.size': { type: 'int', min: 1, max: INT_MAX, doc: 'Classic groups: members per group; one more is refused with GROUP_MAX_SIZE_REACHED.' },
   'offsets.topic.num.partitions': { type: 'int', min: 1, max: 1000, doc: 'Partitions of __consumer_offsets (Kafka: 50; rill: 10). Fixed once the topic exists.' },
+  'offsets.retention.minutes': { type: 'int', min: 1, max: INT_MAX, doc: 'Committed offsets of a group are deleted once it has had no live members for this long and they were committed longer ago than this (KIP-211). The clock of an idle group restarts when its coordinator loads it (rill does not persist when a group became empty).' },
+  'offsets.retention.check.interval.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'How often the coordinator looks for committed offsets past offsets.retention.minutes.' },
   'offsets.topic.replication.factor': { type: 'int', min: 1, max: 32767, doc: 'Replication factor of __consumer_offsets in a cluster, capped at the live brokers when the topic is created (on first need).' },
   'log.segment.bytes': logSpec('segment.bytes'),
   'log.roll.ms': logSpec('segment.ms'),
@@ -273,6 +278,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   'group.max.size': 1000,
   'offsets.topic.num.partitions': 10,
   'offsets.topic.replication.factor': 3,
+  'offsets.retention.minutes': 10080,
+  'offsets.retention.check.interval.ms': 600000,
   'log.segment.bytes': logDefault('segment.bytes') as number,
   'log.roll.ms': logDefault('segment.ms') as number,
   'log.retention.ms': logDefault('retention.ms') as number,

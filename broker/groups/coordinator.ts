@@ -42,13 +42,14 @@ import type { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/api
 import { ERRORS, RillError, rillError } from '../../protocol/errors.js';
 import { ClassicGroups, DEFAULT_CLASSIC_GROUP_CONFIG, RILL_STATE_OF, type ClassicGroupConfig } from './classic/groups.js';
 import { ConsumerGroup, type ClientIdentity, type GroupConfig } from './group.js';
+import { writeCommits } from './commit-writes.js';
+import { OffsetsExpiry, type OffsetsExpiryConfig } from './offsets-expiry.js';
 import { OFFSETS_TOPIC, OffsetsTopic, type OffsetWrite } from './offsets-topic.js';
 import { GroupPlacement, type CoordinatorNode, type GroupPlacementConfig } from './placement.js';
 
 export type { CoordinatorTopics } from './placement.js';
 
-/** Kafka's `offset.metadata.max.bytes` default. */
-export const OFFSET_METADATA_MAX_BYTES = 4096;
+export { OFFSET_METADATA_MAX_BYTES } from './commit-writes.js';
 
 export interface GroupCoordinatorOptions extends GroupPlacementConfig {
   group: GroupConfig;
@@ -56,7 +57,12 @@ export interface GroupCoordinatorOptions extends GroupPlacementConfig {
   classic?: ClassicGroupConfig;
   /** Assert the group invariants after every change (tests; RILL_DEBUG_GROUPS=1). */
   debugChecks: boolean;
+  /** Offsets retention (offsets-expiry.ts); Kafka's defaults (7 days, checked every 10 min) when absent. */
+  offsetsRetention?: OffsetsExpiryConfig;
 }
+
+/** Kafka's `offsets.retention.minutes` (7 days) and `offsets.retention.check.interval.ms` (10 min). */
+export const DEFAULT_OFFSETS_RETENTION: Readonly<OffsetsExpiryConfig> = Object.freeze({ retentionMs: 7 * 24 * 3600_000, checkIntervalMs: 600_000 });
 
 /** One committed partition with its lag, for DescribeGroups and the lag metrics. */
 export interface GroupLag {
@@ -69,8 +75,6 @@ export interface GroupLag {
   lag: number;
 }
 
-type CommitPartitionResult = { partition: number; errorCode: number; errorMessage: string | null };
-
 export class GroupCoordinator {
   private readonly groups = new Map<string, ConsumerGroup>();
   /** Groups whose tombstones are being written: joins and commits wait (retriable error). */
@@ -79,6 +83,7 @@ export class GroupCoordinator {
   private closed = false;
   /** Classic groups (Kafka's JoinGroup/SyncGroup protocol, broker/groups/classic/). */
   readonly classic: ClassicGroups;
+  private readonly expiry: OffsetsExpiry;
 
   constructor(private readonly opts: GroupCoordinatorOptions) {
     this.placement = new GroupPlacement({ ...opts, onUnload: (p) => this.unloadPartition(p) });
@@ -87,6 +92,16 @@ export class GroupCoordinator {
       logger: opts.logger,
       consumerGroupActive: (groupId) => (this.groups.get(groupId)?.members.size ?? 0) > 0,
     });
+    this.expiry = new OffsetsExpiry(
+      {
+        offsetsTopic: () => (this.closed ? null : this.offsetsTopic),
+        liveMembers: (groupId) => (this.groups.get(groupId)?.members.size ?? 0) + this.classic.liveCount(groupId),
+        isDeleting: (groupId) => this.deleting.has(groupId),
+        expire: (groupId, tombstones) => this.expireOffsets(groupId, tombstones),
+        logger: opts.logger,
+      },
+      opts.offsetsRetention ?? DEFAULT_OFFSETS_RETENTION,
+    );
   }
 
   private get offsetsTopic(): OffsetsTopic | null {
@@ -99,6 +114,12 @@ export class GroupCoordinator {
    */
   async start(): Promise<void> {
     await this.placement.start();
+    this.expiry.start();
+  }
+
+  /** Runs the offsets-retention check now instead of at its next interval; resolves with the offsets deleted. */
+  expireOffsetsNow(nowMs?: number): Promise<number> {
+    return this.expiry.expireNow(nowMs);
   }
 
   /**
@@ -113,6 +134,7 @@ export class GroupCoordinator {
   /** Stops every member timer. Offsets are already durable; logs are closed by the broker. */
   async close(): Promise<void> {
     this.closed = true;
+    this.expiry.stop();
     this.placement.close();
     this.classic.close();
     for (const g of this.groups.values()) g.close();
@@ -184,7 +206,9 @@ export class GroupCoordinator {
     else if (req.memberId !== '' || req.memberEpoch >= 0) {
       throw rillError('UNKNOWN_MEMBER_ID', `member '${req.memberId}' is not a live member of group '${req.groupId}' (it has no live members); its commit is refused`);
     }
-    return this.writeOffsets(
+    return writeCommits(
+      this.placement,
+      this.opts.logger,
       offsetsTopic,
       req.groupId,
       req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, offset: p.committedOffset, metadata: p.committedMetadata })) })),
@@ -198,7 +222,7 @@ export class GroupCoordinator {
     if (live > 0) {
       throw rillError('NON_EMPTY_GROUP', `group '${req.groupId}' has ${live} live member${live === 1 ? '' : 's'}; stop them before resetting offsets`);
     }
-    const { topics } = await this.writeOffsets(offsetsTopic, req.groupId, req.topics);
+    const { topics } = await writeCommits(this.placement, this.opts.logger, offsetsTopic, req.groupId, req.topics);
     return { errorCode: 0, errorMessage: null, topics };
   }
 
@@ -371,45 +395,19 @@ export class GroupCoordinator {
     this.opts.logger.info({ groupId, offsets: tombstones.length }, 'group deleted');
   }
 
-  private async writeOffsets(
-    offsetsTopic: OffsetsTopic,
-    groupId: string,
-    topics: ReadonlyArray<{ name: string; partitions: ReadonlyArray<{ partition: number; offset: number; metadata: string | null }> }>,
-  ): Promise<OffsetCommitResponse> {
-    const results = topics.map((t) => ({ name: t.name, partitions: [] as CommitPartitionResult[] }));
-    const writes: OffsetWrite[] = [];
-    const written: CommitPartitionResult[] = [];
-    const nowMs = Date.now();
-    topics.forEach((t, i) => {
-      const partitions = this.placement.partitionCount(t.name);
-      for (const p of t.partitions) {
-        const result: CommitPartitionResult = { partition: p.partition, errorCode: 0, errorMessage: null };
-        results[i]!.partitions.push(result);
-        if (partitions === undefined || p.partition >= partitions) {
-          result.errorCode = ERRORS.UNKNOWN_TOPIC_OR_PARTITION.code;
-          result.errorMessage = partitions === undefined ? `topic '${t.name}' does not exist` : `topic '${t.name}' has no partition ${p.partition}`;
-        } else if (p.metadata !== null && Buffer.byteLength(p.metadata) > OFFSET_METADATA_MAX_BYTES) {
-          result.errorCode = ERRORS.INVALID_COMMIT_OFFSET_SIZE.code;
-          result.errorMessage = `Offset metadata of ${Buffer.byteLength(p.metadata)} bytes exceeds the maximum of ${OFFSET_METADATA_MAX_BYTES}`;
-        } else {
-          writes.push({ topic: t.name, partition: p.partition, value: { offset: p.offset, metadata: p.metadata, commitTimestampMs: nowMs } });
-          written.push(result);
-        }
-      }
-    });
+  /** Offsets retention: tombstones as DeleteGroups writes them; the group goes once it has no offsets left. */
+  private async expireOffsets(groupId: string, tombstones: OffsetWrite[]): Promise<void> {
+    const offsetsTopic = this.requireLoaded(groupId);
+    this.deleting.add(groupId);
     try {
-      await offsetsTopic.write(groupId, writes, nowMs);
-    } catch (err) {
-      // Nothing was applied to memory: the append did not resolve.
-      const mapped = this.placement.writeErrorOf(err);
-      const code = mapped instanceof RillError ? mapped.code : ERRORS.KAFKA_STORAGE_ERROR.code;
-      this.opts.logger.error({ err, groupId }, `writing offsets to ${OFFSETS_TOPIC} failed`);
-      for (const r of written) {
-        r.errorCode = code;
-        r.errorMessage = `Writing the offset to ${OFFSETS_TOPIC} failed: ${(err as Error).message}`;
-      }
+      await offsetsTopic.write(groupId, tombstones);
+    } finally {
+      this.deleting.delete(groupId);
     }
-    return { topics: results };
+    if (offsetsTopic.offsets.hasGroup(groupId)) return;
+    if (this.classic.liveCount(groupId) === 0 && this.classic.get(groupId)?.state === 'Empty') this.classic.drop(groupId);
+    const group = this.groups.get(groupId);
+    if (group !== undefined) this.forgetIfUnused(group);
   }
 
   private createGroup(groupId: string): ConsumerGroup {

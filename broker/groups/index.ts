@@ -6,7 +6,8 @@
  *
  * Broker config keys read here: group.consumer.session.timeout.ms,
  * group.consumer.heartbeat.interval.ms, offsets.topic.num.partitions,
- * offsets.topic.replication.factor (a cluster only), and, when the broker's
+ * offsets.topic.replication.factor (a cluster only), offsets.retention.minutes,
+ * offsets.retention.check.interval.ms, and, when the broker's
  * config table declares them, group.consumer.min.session.timeout.ms,
  * group.consumer.max.session.timeout.ms, group.consumer.rebalance.timeout.ms and
  * group.consumer.max.size (otherwise DEFAULT_GROUP_CONFIG's values); for classic groups
@@ -78,6 +79,10 @@ export function createGroupCoordinator(ctx: BrokerContext): GroupCoordinator {
     offsetsTopicReplicationFactor: ctx.config['offsets.topic.replication.factor'],
     group: groupConfigOf(ctx.config),
     classic: classicGroupConfigOf(ctx.config),
+    offsetsRetention: {
+      retentionMs: ctx.config['offsets.retention.minutes'] * 60_000,
+      checkIntervalMs: ctx.config['offsets.retention.check.interval.ms'],
+    },
     logger: ctx.logger.child({ component: 'groups' }),
     // The no-double-ownership invariant is asserted after every change under test runners
     // (NODE_ENV=test, which vitest sets and child brokers inherit) or on demand.

@@ -199,7 +199,7 @@ export interface OffsetsTopicOptions {
  */
 type Ownership =
   | { state: 'loading'; leaderEpoch: number }
-  | { state: 'loaded'; leaderEpoch: number; offsets: CommittedOffsets }
+  | { state: 'loaded'; leaderEpoch: number; offsets: CommittedOffsets; loadedAtMs: number }
   | { state: 'failed'; leaderEpoch: number; reason: string };
 
 export type OwnershipState = Ownership['state'] | 'none';
@@ -237,6 +237,8 @@ export class OffsetsTopic {
   readonly offsets: LoadedOffsets;
   /** undefined: this broker does not own the partition (in a cluster: does not lead it). */
   private readonly owned: Array<Ownership | undefined>;
+  /** Appends of commits or tombstones not yet resolved, per group (offsets expiry skips those groups). */
+  private readonly pendingWrites = new Map<string, number>();
   /** Loads running, per partition (what a repeated assign() at the same epoch waits for). */
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly append: OffsetsAppender;
@@ -271,6 +273,17 @@ export class OffsetsTopic {
 
   stateOf(partition: number): OwnershipState {
     return this.owned[partition]?.state ?? 'none';
+  }
+
+  /** When `partition` finished loading here (ms since the epoch), or -1 when it is not loaded. */
+  loadedAtMs(partition: number): number {
+    const o = this.owned[partition];
+    return o?.state === 'loaded' ? o.loadedAtMs : -1;
+  }
+
+  /** Whether a write of `groupId`'s commits or tombstones is still on its way to the log. */
+  isWriting(groupId: string): boolean {
+    return this.pendingWrites.has(groupId);
   }
 
   /** The leader epoch this broker owns `partition` at, or -1 when it does not own it. */
@@ -324,7 +337,7 @@ export class OffsetsTopic {
     try {
       const offsets = await this.loadPartition(partition, leaderEpoch, stillCurrent);
       if (offsets !== null && stillCurrent()) {
-        this.owned[partition] = { state: 'loaded', leaderEpoch, offsets };
+        this.owned[partition] = { state: 'loaded', leaderEpoch, offsets, loadedAtMs: Date.now() };
         return;
       }
       this.logger.info({ partition, leaderEpoch }, `${OFFSETS_TOPIC} partition load abandoned: this broker no longer leads it at that epoch`);
@@ -424,7 +437,15 @@ export class OffsetsTopic {
       bytes += size;
     }
     batches.push(encodeBatch(records, { now: nowMs }));
-    const result = await this.append(partition, batches.length === 1 ? batches[0]! : Buffer.concat(batches));
+    this.pendingWrites.set(groupId, (this.pendingWrites.get(groupId) ?? 0) + 1);
+    let result: AppendResult;
+    try {
+      result = await this.append(partition, batches.length === 1 ? batches[0]! : Buffer.concat(batches));
+    } finally {
+      const left = this.pendingWrites.get(groupId)! - 1;
+      if (left === 0) this.pendingWrites.delete(groupId);
+      else this.pendingWrites.set(groupId, left);
+    }
     if (this.owned[partition] !== ownership) return;
     // Offsets are assigned consecutively across the batches of one append.
     writes.forEach((w, i) => ownership.offsets.apply(groupId, w.topic, w.partition, w.value, result.baseOffset + i));
