@@ -215,7 +215,9 @@ describe('rill groups', () => {
       [['--group', 'g', '--topic', TOPIC, '--to-offset', '-1'], /--to-offset must be an integer >= 0/],
       [['--group', 'g', '--from-file', '/nonexistent/plan.csv'], /^error: cannot read plan file '\/nonexistent\/plan.csv': ENOENT$/],
     ];
-    const results = await Promise.all(cases.map(([args]) => rill([...base, ...args])));
+    // Eleven node processes start at once: on a loaded 2-core CI machine that alone took ~20 s
+    // once, so each gets more than the default 20 s (the test's own limit is 60 s).
+    const results = await Promise.all(cases.map(([args]) => rill([...base, ...args], 45_000)));
     results.forEach((r, i) => {
       const [args, why] = cases[i]!;
       expect(r.code, args.join(' ')).not.toBe(0);
