@@ -213,6 +213,25 @@ describe('Kafka group APIs on a real broker', () => {
     expect(refused.errorCode).toBe(ErrorCode.GROUP_ID_NOT_FOUND);
   });
 
+  it('a classic group keeps its offsets while it has members; once empty past offsets.retention.minutes they expire and it is Dead', async () => {
+    const { b } = await broker({ 'offsets.retention.minutes': 1 });
+    const ctx = b.context;
+    const { leader, follower } = await stableGroup(ctx);
+    expect(codes(await call(ctx, 'OffsetCommit', 8, commitV8(1, leader, { 0: 3, 1: 4 })))).toEqual([0, 0]);
+    const coordinator = coordinatorOf(ctx);
+    const t0 = Date.now();
+    expect(await coordinator.expireOffsetsNow(t0 + 1000 * 60_000)).toBe(0);
+    await call(ctx, 'LeaveGroup', 4, { groupId: 'g', members: [{ memberId: leader, groupInstanceId: null }, { memberId: follower, groupInstanceId: null }] });
+    const t1 = t0 + 2000 * 60_000;
+    expect(await coordinator.expireOffsetsNow(t1)).toBe(0); // first seen empty now
+    expect((await call(ctx, 'DescribeGroups', 5, { groups: ['g'], includeAuthorizedOperations: false })).groups[0]).toMatchObject({ groupState: 'Empty' });
+    expect(await coordinator.expireOffsetsNow(t1 + 60_000)).toBe(2);
+    expect((await call(ctx, 'DescribeGroups', 5, { groups: ['g'], includeAuthorizedOperations: false })).groups[0]).toMatchObject({ errorCode: 0, groupState: 'Dead', members: [] });
+    expect((await call(ctx, 'ListGroups', 4, { statesFilter: [] })).groups).toEqual([]);
+    const fetched = await call(ctx, 'OffsetFetch', 7, { groupId: 'g', topics: null, requireStable: false });
+    expect(fetched).toMatchObject({ errorCode: 0, topics: [] });
+  });
+
   it('FindCoordinator v0-4 names this broker; transactional keys are refused', async () => {
     const { b } = await broker();
     const ctx = b.context;
