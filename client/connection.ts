@@ -15,8 +15,6 @@
  *   later requests wait, FIFO, for 'drain' instead of piling up in memory; a request that waits
  *   longer than its timeout fails with a TimeoutError, and at most `maxQueuedRequests` callers
  *   may wait (for a slot or for the drain) before request() fails with RequestQueueFullError.
- * - Fetch answers' batch CRCs are checked as their socket chunks arrive, while in cache
- *   (batch-crc-scout.ts); the decoder then skips only those computations.
  * - Produce requests go out as a chunk list (protocol/apis/produce-codec.ts): the envelope
  *   encoded once, each record batch written as it is (cork + writes = one writev), no copy.
  * - When the socket drops, every waiting request fails with a (retriable) ConnectionError; the
@@ -31,7 +29,6 @@ import { FrameDecoder, type SegmentedBytes } from '../protocol/frame.js';
 import { REQUEST_PREFIX_BYTES, writeRequestPrefix } from '../protocol/message-header.js';
 import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
 import { pack } from '../protocol/messages.js';
-import { BatchCrcScout } from './batch-crc-scout.js';
 import { RequestQueueFullError, abortError } from './errors.js';
 import { NO_METRICS, type ClientMetrics } from './metrics.js';
 import { PendingRequests, type PendingEntry } from './pending-requests.js';
@@ -103,8 +100,6 @@ export class Connection {
   private state: State = 'idle';
   private socket: net.Socket | null = null;
   private decoder: FrameDecoder;
-  /** Checks Fetch answers' batch CRCs as their chunks arrive (made by the first fetch() on a socket). */
-  private scout: BatchCrcScout | null = null;
   private connecting: Promise<void> | null = null;
   private nextCorrelationId = 1;
   /** Requests sent or queued and not settled, in correlation-id order, with their one deadline timer. */
@@ -191,7 +186,6 @@ export class Connection {
    * view when they arrived in one chunk, else `SegmentedBytes` views of each (never copied).
    */
   fetch(payload: RequestOf<'Fetch'>, opts: RequestOptions = {}): Promise<SegmentedFetchResponse> {
-    this.scout ??= new BatchCrcScout();
     return this.request('Fetch', payload, { ...opts, segmentedRecords: true }) as Promise<SegmentedFetchResponse>;
   }
 
@@ -271,7 +265,6 @@ export class Connection {
       this.socket = socket;
       this.writer.attach(socket);
       this.decoder = new FrameDecoder(this.opts.maxFrameBytes);
-      this.scout = null;
       const timer = setTimeout(() => {
         socket.destroy(new ConnectionError(`connecting to ${this.address} timed out after ${this.opts.connectionTimeoutMs} ms`));
       }, this.opts.connectionTimeoutMs);
@@ -404,8 +397,6 @@ export class Connection {
 
   private onData(socket: net.Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
-    // Before the frame decoder: the scout's records are there when the answer is decoded.
-    this.scout?.push(chunk);
     let frames: Array<Buffer | SegmentedBytes>;
     try {
       frames = this.decoder.pushSegmented(chunk);

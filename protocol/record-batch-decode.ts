@@ -64,12 +64,12 @@ export interface DecodedBatch {
  * record-validation.ts decompress, bounded). A producer's batch has no gaps, so the produce
  * path may also insist on lastOffsetDelta === recordCount - 1.
  */
-export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSITIVE_INFINITY, crcVerified = false): BatchHeader {
+export function validateBatch(buf: Buffer, pos = 0, maxBatchBytes = Number.POSITIVE_INFINITY): BatchHeader {
   if (!Number.isInteger(pos) || pos < 0 || buf.length - pos < BATCH_HEADER_BYTES) {
     throw truncatedHeader(Math.max(0, buf.length - pos), pos);
   }
   const sizeBytes = checkFraming(buf, pos, buf.length - pos, pos, maxBatchBytes);
-  if (!crcVerified) checkCrc(buf.readUInt32BE(pos + CRC_POS), crc32c(buf, pos + ATTRIBUTES_POS, pos + sizeBytes), pos);
+  checkCrc(buf.readUInt32BE(pos + CRC_POS), crc32c(buf, pos + ATTRIBUTES_POS, pos + sizeBytes), pos);
   return checkHeader(readBatchHeader(buf, pos), pos);
 }
 
@@ -188,13 +188,9 @@ export function decodeBatchInto(buf: Buffer, pos: number, sink: RecordSink): Bat
   return decodeBatchFieldsInto(buf, pos, viewsFor(sink));
 }
 
-/**
- * `decodeBatchInto` with positions instead of views (the consumer's fetch path). `crcVerified`:
- * the caller already checked these very bytes' CRC-32C (client/batch-crc-scout.ts, while they
- * were in cache); every other check still runs.
- */
-export function decodeBatchFieldsInto(buf: Buffer, pos: number, sink: RecordFieldSink, crcVerified = false): BatchHeader {
-  const header = validateBatch(buf, pos, Number.POSITIVE_INFINITY, crcVerified);
+/** `decodeBatchInto` with positions instead of views (the consumer's fetch path). */
+export function decodeBatchFieldsInto(buf: Buffer, pos: number, sink: RecordFieldSink): BatchHeader {
+  const header = validateBatch(buf, pos);
   if (!sink.begin(header)) return header;
   const { data, start, end } = recordsSection(buf, pos, header);
   if (data !== buf && header.recordCount > data.length / MIN_RECORD_BYTES) {
@@ -405,17 +401,15 @@ export function decodeSegmentedBatchInto(batch: SegmentedBytes, pos: number, sin
   return decodeSegmentedBatchFieldsInto(batch, pos, viewsFor(sink));
 }
 
-/** `decodeSegmentedBatchInto` with positions instead of views (the consumer's fetch path); `crcVerified` as in `decodeBatchFieldsInto`. */
-export function decodeSegmentedBatchFieldsInto(batch: SegmentedBytes, pos: number, sink: RecordFieldSink, crcVerified = false): BatchHeader {
+/** `decodeSegmentedBatchInto` with positions instead of views (the consumer's fetch path). */
+export function decodeSegmentedBatchFieldsInto(batch: SegmentedBytes, pos: number, sink: RecordFieldSink): BatchHeader {
   if (batch.length < BATCH_HEADER_BYTES) throw truncatedHeader(batch.length, pos);
   const head = batch.bytes(0, BATCH_HEADER_BYTES);
   const sizeBytes = checkFraming(head, 0, batch.length, pos, Number.POSITIVE_INFINITY);
   const body = sizeBytes === batch.length ? batch : batch.slice(0, sizeBytes);
-  if (!crcVerified) {
-    let crc = 0;
-    for (const part of body.slice(ATTRIBUTES_POS, sizeBytes).segments) crc = crc32c(part, 0, part.length, crc);
-    checkCrc(head.readUInt32BE(CRC_POS), crc, pos);
-  }
+  let crc = 0;
+  for (const part of body.slice(ATTRIBUTES_POS, sizeBytes).segments) crc = crc32c(part, 0, part.length, crc);
+  checkCrc(head.readUInt32BE(CRC_POS), crc, pos);
   const header = checkHeader(readBatchHeader(head, 0), pos);
   if (!sink.begin(header)) return header;
   const records = body.slice(RECORDS_POS, sizeBytes);

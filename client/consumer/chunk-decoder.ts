@@ -7,8 +7,6 @@
  * - Records below the fetch offset are skipped (a fetch returns whole batches, the first may
  *   start earlier); a batch wholly below it, or a control batch, is not decoded at all.
  * - A trailing partial batch (cut by the response's byte limit) is left for the next fetch.
- * - The CRC of a batch the connection's scout checked while it arrived (batch-crc-scout.ts)
- *   is not computed again; every other check runs.
  * - A batch that does not decode (bad CRC, or malformed records behind a valid CRC) ends the
  *   chunk: the records before it are kept, the failure is returned for the fetcher to raise
  *   after them (a CorruptBatchError naming topic, partition and the batch's offsets). A bad
@@ -32,7 +30,6 @@ import {
 } from '../../protocol/record-batch.js';
 import { SegmentedBytes } from '../../protocol/frame.js';
 import { describeBatchCorruption } from '../../protocol/record-validation.js';
-import { verifiedBatch } from '../batch-crc-scout.js';
 import { CorruptBatchError } from '../errors.js';
 import type { FetchedRecords } from '../response-decoder.js';
 import { ColumnPool, MessageChunk } from './message-chunk.js';
@@ -99,13 +96,11 @@ export class ChunkDecoder implements RecordFieldSink {
       wholeBatches++;
       const countBefore = chunk.count;
       const bytesBefore = this.bytes;
-      // Checked as it arrived (client/batch-crc-scout.ts): these exact bytes, this length.
-      const crcVerified = batchLength >= MIN_BATCH_LENGTH && verifiedBatch(data.buffer, data.byteOffset + at, batchLength);
       let header: BatchHeader;
       try {
         header = batchLength < MIN_BATCH_LENGTH || data.length - at >= sizeBytes
-          ? decodeBatchFieldsInto(data, at, this, crcVerified)
-          : decodeSegmentedBatchFieldsInto((records as SegmentedBytes).slice(pos, pos + sizeBytes), pos, this, crcVerified);
+          ? decodeBatchFieldsInto(data, at, this)
+          : decodeSegmentedBatchFieldsInto((records as SegmentedBytes).slice(pos, pos + sizeBytes), pos, this);
       } catch (err) {
         // A batch is delivered whole or not at all.
         chunk.truncate(countBefore);
