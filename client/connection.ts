@@ -31,6 +31,7 @@ import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
 import { pack } from '../protocol/messages.js';
 import { RequestQueueFullError, abortError } from './errors.js';
 import { NO_METRICS, type ClientMetrics } from './metrics.js';
+import { PendingRequests, type PendingEntry } from './pending-requests.js';
 import { RequestSlots } from './request-slots.js';
 import { correlationIdOf, decodeResponseBody, type SegmentedFetchResponse } from './response-decoder.js';
 import { SocketWriter, type OutgoingFrame } from './socket-writer.js';
@@ -66,11 +67,12 @@ export interface RequestOptions {
   segmentedRecords?: boolean;
 }
 
-interface PendingRequest extends OutgoingFrame {
+interface PendingRequest extends OutgoingFrame, PendingEntry {
   def: ApiDefinition;
   resolve: (payload: unknown) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Its timeout, for the message when it expires. */
+  timeoutMs: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** acks=0 produce: settled when written, no response. */
@@ -78,7 +80,6 @@ interface PendingRequest extends OutgoingFrame {
   segmentedRecords: boolean;
   /** performance.now() when written (0 without metrics). */
   writtenAt: number;
-  correlationId: number;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -101,7 +102,8 @@ export class Connection {
   private decoder: FrameDecoder;
   private connecting: Promise<void> | null = null;
   private nextCorrelationId = 1;
-  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests sent or queued and not settled, in correlation-id order, with their one deadline timer. */
+  private readonly pending = new PendingRequests<PendingRequest>((entry) => this.expire(entry));
   private readonly slots: RequestSlots;
   /** Writes frames in order; those holding a slot wait here while the socket drains. */
   private readonly writer: SocketWriter<PendingRequest>;
@@ -327,26 +329,26 @@ export class Connection {
     const expectResponse = opts.expectResponse !== false;
     return new Promise((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs;
-      const timer = setTimeout(() => {
-        if (this.pending.delete(correlationId)) {
-          const queued = this.writer.remove(entry);
-          this.slots.release();
-          entry.signal?.removeEventListener('abort', entry.onAbort!);
-          reject(
-            new TimeoutError(
-              queued
-                ? `${api} request to ${this.address} timed out after ${timeoutMs} ms waiting for the socket to drain (the broker is not reading)`
-                : `${api} request to ${this.address} timed out after ${timeoutMs} ms`,
-            ),
-          );
-        }
-      }, timeoutMs);
-      const entry: PendingRequest = { def, resolve, reject, timer, signal: opts.signal, onAbort: undefined, frame, onWritten: null, expectResponse, segmentedRecords: opts.segmentedRecords === true, writtenAt: 0, correlationId };
+      const entry: PendingRequest = {
+        def,
+        resolve,
+        reject,
+        timeoutMs,
+        deadlineMs: performance.now() + timeoutMs,
+        settled: false,
+        signal: opts.signal,
+        onAbort: undefined,
+        frame,
+        onWritten: null,
+        expectResponse,
+        segmentedRecords: opts.segmentedRecords === true,
+        writtenAt: 0,
+        correlationId,
+      };
       if (!expectResponse) {
         // acks=0: nothing comes back; the request ends once written.
         entry.onWritten = (err) => {
-          if (!this.pending.delete(correlationId)) return;
-          clearTimeout(timer);
+          if (!this.pending.settle(entry)) return;
           if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
           this.slots.release();
           if (err) reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
@@ -356,8 +358,7 @@ export class Connection {
       if (opts.signal !== undefined) {
         const signal = opts.signal;
         entry.onAbort = () => {
-          if (this.pending.delete(correlationId)) {
-            clearTimeout(timer);
+          if (this.pending.settle(entry)) {
             this.writer.remove(entry);
             this.slots.release();
             reject(abortError(signal));
@@ -365,9 +366,18 @@ export class Connection {
         };
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
-      this.pending.set(correlationId, entry);
+      this.pending.add(entry);
       this.writer.send(entry);
     });
+  }
+
+  /** A request's deadline passed (PendingRequests has settled it): free its slot and fail it. */
+  private expire(entry: PendingRequest): void {
+    const queued = this.writer.remove(entry);
+    this.slots.release();
+    if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+    const what = `${entry.def.name} request to ${this.address} timed out after ${entry.timeoutMs} ms`;
+    entry.reject(new TimeoutError(queued ? `${what} waiting for the socket to drain (the broker is not reading)` : what));
   }
 
   /** The frame's chunks: size + header, then the payload (Produce: envelope + batches, uncopied). */
@@ -404,13 +414,11 @@ export class Connection {
       this.socket?.destroy(new ConnectionError(`response from ${this.address} shorter than its header`));
       return;
     }
-    const entry = this.pending.get(correlationId);
+    const entry = this.pending.take(correlationId);
     if (entry === undefined) {
       this.log.debug({ correlationId }, 'response to a request that timed out or was aborted; dropped');
       return;
     }
-    this.pending.delete(correlationId);
-    clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
     this.slots.release();
     if (entry.writtenAt > 0) this.metrics.requestLatency(entry.def.name, (performance.now() - entry.writtenAt) / 1000);
@@ -437,11 +445,10 @@ export class Connection {
   }
 
   private failAll(err: ConnectionError): void {
-    const entries = [...this.pending.values()];
-    this.pending.clear();
+    const entries = this.pending.drain();
     this.writer.clear();
+    if (this.state === 'closed') this.pending.stop();
     for (const e of entries) {
-      clearTimeout(e.timer);
       e.frame = null;
       if (e.onAbort !== undefined) e.signal!.removeEventListener('abort', e.onAbort);
       this.slots.release();

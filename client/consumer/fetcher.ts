@@ -99,6 +99,11 @@ export class Fetcher {
     this.opts = opts;
     this.log = opts.logger;
     this.leaders = new LeaderWaits(opts.metadata, opts.pool);
+    // Every Fetch adds an 'abort' listener to this signal and removes it when answered. A signal
+    // whose last listener goes drops its per-type entry (a Map delete) and makes it again on the
+    // next add: a fresh Map table and list root per request, which the long-lived signal kept
+    // past scavenges (docs/BENCHMARKS.md, issue 8 session 15). One listener that stays keeps it.
+    this.abort.signal.addEventListener('abort', keepAbortListenersWarm);
   }
 
   /** Fetches in flight to every broker (data fetches and long polls). */
@@ -497,3 +502,6 @@ export class Fetcher {
     this.wakeTimer.arm(inMs);
   }
 }
+
+/** The listener that stays on the fetcher's AbortSignal (see the constructor); stop() itself needs nothing from it. */
+function keepAbortListenersWarm(): void {}

@@ -17,8 +17,13 @@
  */
 import type { RecordHeader } from '../../protocol/record-batch.js';
 import type { ConsumedMessage } from '../types.js';
+import { recordView } from './record-view.js';
 
-/** Float64 slots per record: offset, timestamp, buffer index, key start, key length, value start, value length. */
+/**
+ * Float64 slots per record: offset, timestamp, buffer index, key start, key length, value start,
+ * value length. Starts are positions in the buffer's ArrayBuffer (its byteOffset added), so
+ * that a view is made straight from the ArrayBuffer (record-view.ts).
+ */
 const STRIDE = 7;
 const OFFSET = 0;
 const TIMESTAMP = 1;
@@ -80,9 +85,11 @@ export class MessageChunk {
   epoch = 0;
   highWatermark = -1;
   private columns: Float64Array;
-  /** The buffers records lie in (socket chunks, a straddling record's copy, decompressed records). */
-  private readonly buffers: Buffer[] = [];
+  /** The ArrayBuffers records lie in (of socket chunks, a straddling record's copy, decompressed records). */
+  private readonly buffers: ArrayBufferLike[] = [];
   private lastBuffer: Buffer | null = null;
+  /** `lastBuffer.byteOffset`, read once per buffer rather than once per record. */
+  private lastByteOffset = 0;
   /** Header maps by record index; null while no record has headers (the usual case). */
   private headers: Array<Record<string, Buffer | null> | undefined> | null = null;
 
@@ -102,15 +109,17 @@ export class MessageChunk {
     if ((i + 1) * STRIDE > c.length) c = this.grow();
     if (data !== this.lastBuffer) {
       this.lastBuffer = data;
-      this.buffers.push(data);
+      this.lastByteOffset = data.byteOffset;
+      this.buffers.push(data.buffer);
     }
     const at = i * STRIDE;
+    const base = this.lastByteOffset;
     c[at + OFFSET] = offset;
     c[at + TIMESTAMP] = timestamp;
     c[at + BUFFER] = this.buffers.length - 1;
-    c[at + KEY_START] = keyStart;
+    c[at + KEY_START] = base + keyStart;
     c[at + KEY_LENGTH] = keyLength;
-    c[at + VALUE_START] = valueStart;
+    c[at + VALUE_START] = base + valueStart;
     c[at + VALUE_LENGTH] = valueLength;
     if (headers.length > 0) (this.headers ??= [])[i] = headerMap(headers);
     this.count = i + 1;
@@ -157,16 +166,8 @@ export class MessageChunk {
     const data = this.buffers[c[at + BUFFER]!]!;
     const keyLength = c[at + KEY_LENGTH]!;
     const valueLength = c[at + VALUE_LENGTH]!;
-    let key: Buffer | null = null;
-    if (keyLength >= 0) {
-      const start = c[at + KEY_START]!;
-      key = data.subarray(start, start + keyLength);
-    }
-    let value: Buffer | null = null;
-    if (valueLength >= 0) {
-      const start = c[at + VALUE_START]!;
-      value = data.subarray(start, start + valueLength);
-    }
+    const key = keyLength < 0 ? null : recordView(data, c[at + KEY_START]!, keyLength);
+    const value = valueLength < 0 ? null : recordView(data, c[at + VALUE_START]!, valueLength);
     return {
       topic: this.topic,
       partition: this.partition,

@@ -53,6 +53,12 @@ export class PartitionState {
   idleWaiters: Array<() => void> = [];
   /** In the consumer's ready ring. */
   inRing = false;
+  /**
+   * The chunk a run() worker is delivering right now (null: none). A field rather than a
+   * Map<PartitionState, chunk> in the ring: a set and a delete per chunk re-made the Map's
+   * table every few chunks, garbage that the long-lived Map kept past scavenges.
+   */
+  inHand: MessageChunk | null = null;
 
   constructor(topic: string, partition: number, fetchSizeBytes: number) {
     this.topic = topic;

@@ -1,7 +1,7 @@
 /**
  * Which partition the app gets next: partitions with decoded chunks (or an error) to deliver,
  * round robin, and the bookkeeping both delivery paths share — the iterator's chunk in hand
- * (`current`), run() workers' chunks in hand (`inHand`), the wait for data, and the end of a
+ * (`current`), run() workers' chunks in hand (PartitionState's `inHand`), the wait for data, and the end of a
  * message's (or batch's) processing (`finish`), which moves the processed offset that a group
  * commits.
  */
@@ -23,8 +23,6 @@ export class ReadyRing {
   /** Set by pull(): where the message it returned came from. */
   pulledState: PartitionState | null = null;
   pulledEpoch = 0;
-  /** Partitions a run() worker is delivering right now, with the chunk in hand. */
-  readonly inHand = new Map<PartitionState, MessageChunk>();
   private dataWaiters: Array<() => void> = [];
 
   constructor(private readonly fetcher: Fetcher) {}
@@ -79,8 +77,8 @@ export class ReadyRing {
     if (cur !== null && cur.st === st && cur.chunk.epoch === st.epoch && cur.chunk.next < cur.chunk.count) {
       return cur.chunk.offsetAt(cur.chunk.next);
     }
-    const held = this.inHand.get(st);
-    if (held !== undefined && held.epoch === st.epoch && held.next < held.count) return held.offsetAt(held.next);
+    const held = st.inHand;
+    if (held !== null && held.epoch === st.epoch && held.next < held.count) return held.offsetAt(held.next);
     const head = st.chunks[0];
     if (head !== undefined) return head.offsetAt(head.next);
     return undefined;
@@ -141,7 +139,7 @@ export class ReadyRing {
   takeForWorker(): TakenChunk | null {
     for (let i = 0; i < this.ring.length; i++) {
       const st = this.ring[i]!;
-      if (this.inHand.has(st)) continue;
+      if (st.inHand !== null) continue;
       this.ring.splice(i, 1);
       i--;
       st.inRing = false;

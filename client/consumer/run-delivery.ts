@@ -103,14 +103,14 @@ export class RunDelivery {
         continue;
       }
       const { st, chunk } = taken;
-      this.ring.inHand.set(st, chunk);
+      st.inHand = chunk;
       try {
         if (config.eachBatch !== undefined) await this.deliverBatch(st, chunk, config.eachBatch, loop);
         else await this.deliverChunk(st, chunk, config.eachMessage!, loop);
       } catch (err) {
         loop.failure ??= err as Error;
       } finally {
-        this.ring.inHand.delete(st);
+        st.inHand = null;
         if (st.chunks.length > 0 || (st.error !== null && !st.errorReported)) {
           this.ring.enqueue(st);
           // Another worker may be idle while this partition has more to deliver.

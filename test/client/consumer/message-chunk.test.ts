@@ -109,4 +109,25 @@ describe('MessageChunk', () => {
     expect(next).not.toBe(small);
     expect(next).toHaveLength(16);
   });
+
+  it('makes views of records in buffers that start inside a larger ArrayBuffer, several buffers in one chunk', () => {
+    const slab = Buffer.alloc(64, 0x2e);
+    slab.write('AAkey1val1', 7);
+    slab.write('key2val2', 40);
+    const first = slab.subarray(7, 17);
+    const second = slab.subarray(40, 48);
+    const chunk = new MessageChunk('t', 0, 1, new ColumnPool());
+    chunk.add(0, 1, first, 2, 4, 6, 4, []);
+    chunk.add(1, 2, second, 0, 4, 4, 4, []);
+    chunk.add(2, 3, first, 2, 0, 6, -1, []);
+    const [a, b, c] = chunk.takeRest();
+    expect([a!.key!.toString(), a!.value!.toString()]).toEqual(['key1', 'val1']);
+    expect([b!.key!.toString(), b!.value!.toString()]).toEqual(['key2', 'val2']);
+    expect(c!.key!.length).toBe(0);
+    expect(c!.value).toBeNull();
+    expect(Buffer.isBuffer(a!.value)).toBe(true);
+    // Views, not copies: they see the bytes they were made from.
+    slab[13] = 0x56;
+    expect(a!.value!.toString()).toBe('Val1');
+  });
 });
