@@ -35,6 +35,8 @@ export interface E2eOptions {
   profileDir: string | null;
   /** --node-flags: extra node options for all three processes, space-separated (e.g. '--trace-gc'). */
   nodeFlags: string[];
+  /** --broker-node-flags: node options for the broker process only, after --node-flags (e.g. '--trace-gc-nvp'). */
+  brokerNodeFlags: string[];
   /** --json: also write the results there. */
   jsonFile: string | null;
 }
@@ -57,10 +59,10 @@ function positiveNumberOption(name: string, raw: string | undefined, fallback: n
 }
 
 /** Node options for the child processes: each must start with '-' (a stray word would be taken as the script). */
-function nodeFlagsOption(raw: string | undefined): string[] {
+function nodeFlagsOption(raw: string | undefined, name = 'node-flags'): string[] {
   if (raw === undefined) return [];
   const flags = raw.split(/\s+/).filter((f) => f.length > 0);
-  for (const f of flags) if (!f.startsWith('-')) throw new RangeError(`--node-flags takes node options such as '--trace-gc', got '${f}'`);
+  for (const f of flags) if (!f.startsWith('-')) throw new RangeError(`--${name} takes node options such as '--trace-gc', got '${f}'`);
   return flags;
 }
 
@@ -85,6 +87,7 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
       phases: { type: 'string' },
       'profile-dir': { type: 'string' },
       'node-flags': { type: 'string' },
+      'broker-node-flags': { type: 'string' },
       json: { type: 'string' },
     },
   });
@@ -110,6 +113,7 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
     phases,
     profileDir: values['profile-dir'] ?? null,
     nodeFlags: nodeFlagsOption(values['node-flags']),
+    brokerNodeFlags: nodeFlagsOption(values['broker-node-flags'], 'broker-node-flags'),
     jsonFile: values.json ?? null,
   };
   // Default app-side bound: ~64k messages outstanding, whatever the send size.

@@ -173,4 +173,41 @@ describe('tail cache of a partition log', () => {
     c.clear();
     expect(budget.usedBytes).toBe(0);
   });
+  it('keeps answering exactly while its ring of entries wraps and grows, one segment per read', () => {
+    const budget = { maxBytes: 1 << 20, usedBytes: 0 };
+    const cache = new TailCache(budget, 4000, 512);
+    const batches: Buffer[] = [];
+    const segmentOf: number[] = [];
+    let segment = 0;
+    for (let i = 0; i < 300; i++) {
+      // Writes of one or two batches, growing and shrinking, a new segment every 70 offsets.
+      const two = i % 5 === 3;
+      const first = batches.length;
+      if (first - segment >= 70) segment = first;
+      const chunk: Buffer[] = [];
+      for (let j = 0; j < (two ? 2 : 1); j++) {
+        const b = encodeBatch([{ value: 'x'.repeat(20 + ((i * 37) % 90)), timestamp: 1_700_000_000_000 }], { baseOffset: batches.length });
+        batches.push(b);
+        segmentOf.push(segment);
+        chunk.push(b);
+      }
+      cache.onWritten(chunk, chunk[0]!.length + (chunk[1]?.length ?? 0), segment, first, batches.length);
+      expect(cache.sizeBytes).toBeLessThanOrEqual(4000);
+      const from = cache.firstOffset;
+      expect(from).toBeGreaterThan(i > 60 ? 0 : -1);
+      // Every offset the cache holds: the batches from it to the end of its segment.
+      for (const at of [from, Math.floor((from + batches.length) / 2), batches.length - 1]) {
+        let end = at;
+        while (end < batches.length && segmentOf[end] === segmentOf[at]) end++;
+        expect(cache.read(at, 1 << 20, true, batches.length)!.equals(Buffer.concat(batches.slice(at, end))), `write ${i}, offset ${at}`).toBe(true);
+      }
+      expect(cache.read(from - 1, 1 << 20, true, batches.length)).toBeNull();
+      expect(cache.read(batches.length, 1 << 20, true, batches.length)).toBeNull();
+    }
+    expect(budget.usedBytes).toBe(cache.sizeBytes);
+    cache.clear();
+    expect(budget.usedBytes).toBe(0);
+    expect(cache.entryCount).toBe(0);
+    expect(cache.read(299, 1 << 20, true, 300)).toBeNull();
+  });
 });
