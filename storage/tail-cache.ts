@@ -18,21 +18,27 @@
  * not fit once this partition's own entries are gone is not cached. What is counted is the
  * memory held: entries are copied into slabs of SLAB_BYTES owned by this cache (a write larger
  * than a slab gets one of its own size), and a slab counts from its allocation until its last
- * entry is evicted. A copy per entry from Node's shared allocation pool would have pinned up to
- * a whole 8 KiB pool per few-hundred-byte entry, beyond any count kept here.
+ * entry is evicted (the spare, below, while it is kept). A copy per entry from Node's shared
+ * allocation pool would have pinned up to a whole 8 KiB pool per few-hundred-byte entry, beyond
+ * any count kept here.
  *
  * Exactness: the owner empties the cache whenever the file's tail changes other than by an
  * append (truncation, compaction's segment swap, a failed log, close); retention only moves the
  * log start, below which PartitionLog.read never asks, and `trimBelow` drops what it passed.
- * Entries are copies owned here and never written after creation, so a read may hand out
- * views of them (the response outlives any eviction without harm). For the same reason a slab is
- * never reused once full: a response still queued on a socket may hold a view of it.
  *
- * Garbage (docs/BENCHMARKS.md, issue 8 session 15): an entry lives until it is evicted, about a
- * second at 20,000 writes/s, so any object made per write outlives two scavenges and is promoted
- * to old space, where only a Mark-Compact frees it. Entries are therefore not objects but slots
- * of a ring of parallel typed arrays (offsets, byte ranges) and one array of slab references: a
- * write allocates nothing but, every SLAB_BYTES, a slab.
+ * Garbage (docs/BENCHMARKS.md, issue 8 session 15). An entry lives until it is evicted, about a
+ * second at 20,000 writes/s, so whatever is made per write outlives two scavenges and reaches
+ * the old generation, which only a Mark-Compact frees:
+ *   - entries are not objects but slots of a ring of parallel typed arrays (offsets, byte
+ *     ranges) and one array of slab references;
+ *   - slabs are recycled: a slab whose entries are all evicted becomes the spare that the next
+ *     slab is taken from. A fresh slab per 8 KiB was ~3.4 MB/s of new ArrayBuffer memory at
+ *     20,000 msgs/s, freed only when a Mark-Compact swept the old slab objects, and V8 counts
+ *     external memory allocated since the last Mark-Compact against the old generation's limit:
+ *     that alone started a Mark-Compact every 2-3 s.
+ * Recycling is what makes reads copy: a read returns a copy of the cached bytes (a few hundred
+ * bytes for a tailing consumer, a memcpy; the file read it replaces allocated as much), because
+ * a response may sit in a socket's write queue long after its slab is written again.
  */
 import { batchSize, readBaseOffset, readLastOffset } from '../protocol/record-batch.js';
 
@@ -54,7 +60,7 @@ export interface TailCacheBudget {
 /** The budget shared by every partition log that is not given its own. */
 export const processTailCacheBudget: TailCacheBudget = { maxBytes: TOTAL_MAX_BYTES, usedBytes: 0 };
 
-/** Memory entries are copied into; freed once no entry lies in it and it is not the current one. */
+/** Memory entries are copied into; freed (or kept as the spare) once no entry lies in it and it is not the current one. */
 interface Slab {
   readonly buf: Buffer;
   used: number;
@@ -84,6 +90,8 @@ export class TailCache {
   private bytes = 0;
   /** The slab the next small write is copied into. */
   private current: Slab | null = null;
+  /** An emptied slab of SLAB_BYTES, counted in `bytes`, taken before allocating a new one. */
+  private spare: Slab | null = null;
 
   constructor(
     private readonly budget: TailCacheBudget = processTailCacheBudget,
@@ -145,7 +153,8 @@ export class TailCache {
    * Whole batches starting with the one holding `fromOffset` (or the next one), at most
    * `maxBytes` (at least one batch with minOneBatch, else an empty buffer when the first does
    * not fit), none but the first starting at or after `limitOffset`, all in one segment: the answer
-   * SegmentReader.readFromSegment would give. Null when the cache does not hold fromOffset.
+   * SegmentReader.readFromSegment would give, copied out of the cache. Null when the cache does
+   * not hold fromOffset.
    */
   read(fromOffset: number, maxBytes: number, minOneBatch: boolean, limitOffset: number): Buffer | null {
     const n = this.count;
@@ -160,9 +169,9 @@ export class TailCache {
     let pos = this.startAt[slot]!;
     let end = this.endAt[slot]!;
     while (readLastOffset(buf, pos) < fromOffset) pos += batchSize(buf, pos);
-    // The answer so far: earlier parts (only when it is not contiguous) and the open run
-    // runBuf[runStart, runEnd) — entries written one after another into one slab are adjacent,
-    // so a tailing read over several of them is one view.
+    // Where the answer lies: the first slab's range is found first, the copy made once the
+    // total is known; a read that crosses slabs (rare: a consumer behind by more than a slab)
+    // collects its other ranges in `parts`.
     let parts: Buffer[] | null = null;
     let runBuf: Buffer | null = null;
     let runStart = 0;
@@ -203,10 +212,11 @@ export class TailCache {
       end = this.endAt[slot]!;
     }
     if (runBuf === null) return EMPTY;
-    const last = runBuf.subarray(runStart, runEnd);
-    if (parts === null) return last;
-    parts.push(last);
-    return Buffer.concat(parts, total);
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    if (parts !== null) for (const part of parts) at += part.copy(out, at);
+    runBuf.copy(out, at, runStart, runEnd);
+    return out;
   }
 
   /** Drops entries wholly below `offset` (the log start moved past them). */
@@ -224,6 +234,7 @@ export class TailCache {
     this.head = 0;
     this.count = 0;
     this.current = null;
+    this.spare = null;
   }
 
   /**
@@ -233,10 +244,24 @@ export class TailCache {
   private newSlab(totalBytes: number): Slab | null {
     const old = this.current;
     this.current = null;
-    if (old !== null && old.live === 0) this.freeSlab(old);
+    if (old !== null && old.live === 0) this.retire(old);
     const size = Math.max(this.slabBytes, totalBytes);
-    while (this.bytes + size > this.partitionMaxBytes || this.budget.usedBytes + size > this.budget.maxBytes) {
+    for (;;) {
+      const spare = this.spare;
+      if (spare !== null) {
+        if (spare.buf.length >= totalBytes) {
+          this.spare = null;
+          spare.used = 0;
+          this.current = spare;
+          return spare;
+        }
+        // Smaller than this write (only a write above SLAB_BYTES is): memory for its own slab.
+        this.spare = null;
+        this.freeSlab(spare);
+      }
+      if (this.bytes + size <= this.partitionMaxBytes && this.budget.usedBytes + size <= this.budget.maxBytes) break;
       if (this.count === 0) return null;
+      // May free the oldest slab, which becomes the spare.
       this.evictOldest();
     }
     const slab: Slab = { buf: Buffer.allocUnsafeSlow(size), used: 0, live: 0 };
@@ -244,6 +269,12 @@ export class TailCache {
     this.budget.usedBytes += size;
     this.current = slab;
     return slab;
+  }
+
+  /** An emptied slab: the spare when there is none (and it has the standard size), else freed. */
+  private retire(slab: Slab): void {
+    if (this.spare === null && slab.buf.length === this.slabBytes) this.spare = slab;
+    else this.freeSlab(slab);
   }
 
   private freeSlab(slab: Slab): void {
@@ -258,7 +289,7 @@ export class TailCache {
     this.head = (slot + 1) & this.mask;
     if (--this.count === 0) this.head = 0;
     // The current slab stays (counted) for the next write even when emptied.
-    if (--slab.live === 0 && slab !== this.current) this.freeSlab(slab);
+    if (--slab.live === 0 && slab !== this.current) this.retire(slab);
   }
 
   /** Doubles the ring (the only allocation of the entries), oldest entry moved to slot 0. */
