@@ -32,7 +32,8 @@
  *   - entries are not objects but slots of a ring of parallel typed arrays (offsets, byte
  *     ranges) and one array of slab references;
  *   - slabs are recycled: a slab whose entries are all evicted becomes the spare that the next
- *     slab is taken from. A fresh slab per 8 KiB was ~3.4 MB/s of new ArrayBuffer memory at
+ *     slab is taken from (the larger one is kept; a write above SLAB_BYTES gets a slab of whole
+ *     SLAB_BYTES multiples, so that writes of about its size reuse it). A fresh slab per 8 KiB was ~3.4 MB/s of new ArrayBuffer memory at
  *     20,000 msgs/s, freed only when a Mark-Compact swept the old slab objects, and V8 counts
  *     external memory allocated since the last Mark-Compact against the old generation's limit:
  *     that alone started a Mark-Compact every 2-3 s.
@@ -90,8 +91,9 @@ export class TailCache {
   private bytes = 0;
   /** The slab the next small write is copied into. */
   private current: Slab | null = null;
-  /** An emptied slab of SLAB_BYTES, counted in `bytes`, taken before allocating a new one. */
+  /** An emptied slab, counted in `bytes`, taken before allocating a new one when it is large enough. */
   private spare: Slab | null = null;
+  private allocatedSlabs = 0;
 
   constructor(
     private readonly budget: TailCacheBudget = processTailCacheBudget,
@@ -105,6 +107,11 @@ export class TailCache {
 
   get entryCount(): number {
     return this.count;
+  }
+
+  /** Slabs allocated so far (a full cache under steady writes reuses its own instead). */
+  get slabAllocations(): number {
+    return this.allocatedSlabs;
   }
 
   /** First offset the cache can answer from, or -1 when empty. */
@@ -245,7 +252,9 @@ export class TailCache {
     const old = this.current;
     this.current = null;
     if (old !== null && old.live === 0) this.retire(old);
-    const size = Math.max(this.slabBytes, totalBytes);
+    // A write above a slab gets a slab of whole SLAB_BYTES multiples, so that later writes of
+    // about its size (a lingering producer's batches) can reuse it.
+    const size = totalBytes <= this.slabBytes ? this.slabBytes : Math.max(totalBytes, Math.min(Math.ceil(totalBytes / this.slabBytes) * this.slabBytes, this.partitionMaxBytes));
     for (;;) {
       const spare = this.spare;
       if (spare !== null) {
@@ -255,7 +264,7 @@ export class TailCache {
           this.current = spare;
           return spare;
         }
-        // Smaller than this write (only a write above SLAB_BYTES is): memory for its own slab.
+        // Smaller than this write: its memory goes to the new slab instead.
         this.spare = null;
         this.freeSlab(spare);
       }
@@ -265,16 +274,22 @@ export class TailCache {
       this.evictOldest();
     }
     const slab: Slab = { buf: Buffer.allocUnsafeSlow(size), used: 0, live: 0 };
+    this.allocatedSlabs++;
     this.bytes += size;
     this.budget.usedBytes += size;
     this.current = slab;
     return slab;
   }
 
-  /** An emptied slab: the spare when there is none (and it has the standard size), else freed. */
+  /** An emptied slab: the spare, if there is none or it is larger than the one there (freed then). */
   private retire(slab: Slab): void {
-    if (this.spare === null && slab.buf.length === this.slabBytes) this.spare = slab;
-    else this.freeSlab(slab);
+    const spare = this.spare;
+    if (spare !== null && spare.buf.length >= slab.buf.length) {
+      this.freeSlab(slab);
+      return;
+    }
+    if (spare !== null) this.freeSlab(spare);
+    this.spare = slab;
   }
 
   private freeSlab(slab: Slab): void {

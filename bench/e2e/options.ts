@@ -27,6 +27,12 @@ export interface E2eOptions {
   durationS: number;
   /** --latency-linger-ms: one latency run per value (5,0). */
   latencyLingerMs: number[];
+  /**
+   * --latency-warmup-s: before each latency run, this long at the measured rate on the latency
+   * topic, not counted (0.5). The first run starts ~3 s after the broker: its JIT warm-up (code
+   * and bytecode into old space, Mark-Compacts) lands in that run unless this is longer.
+   */
+  latencyWarmupS: number;
   /** --warmup-messages: produced and consumed on a topic of their own first (100,000). */
   warmupMessages: number;
   /** Which phases to run; consume needs produce (it reads what produce wrote). */
@@ -83,6 +89,7 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
       rate: { type: 'string' },
       'duration-s': { type: 'string' },
       'latency-linger-ms': { type: 'string' },
+      'latency-warmup-s': { type: 'string' },
       'warmup-messages': { type: 'string' },
       phases: { type: 'string' },
       'profile-dir': { type: 'string' },
@@ -109,6 +116,7 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
     ratePerSec: integerOption('rate', values.rate, 20_000),
     durationS: positiveNumberOption('duration-s', values['duration-s'], 10),
     latencyLingerMs,
+    latencyWarmupS: positiveNumberOption('latency-warmup-s', values['latency-warmup-s'], 0.5),
     warmupMessages: integerOption('warmup-messages', values['warmup-messages'], 100_000, 0),
     phases,
     profileDir: values['profile-dir'] ?? null,

@@ -218,4 +218,21 @@ describe('tail cache of a partition log', () => {
     expect(cache.entryCount).toBe(0);
     expect(cache.read(299, 1 << 20, true, 300)).toBeNull();
   });
+  it('allocates no slab once full under steady writes, small or above a slab: emptied slabs come back', () => {
+    for (const valueBytes of [3_000, 10_000]) {
+      const cache = new TailCache({ maxBytes: 1 << 20, usedBytes: 0 }, 64 * 1024, 8 * 1024);
+      const write = (i: number): Buffer => {
+        const b = encodeBatch([{ value: String(i % 10).repeat(valueBytes), timestamp: 1_700_000_000_000 }], { baseOffset: i });
+        cache.onWritten([b], b.length, 0, i, i + 1);
+        return b;
+      };
+      for (let i = 0; i < 40; i++) write(i);
+      const warm = cache.slabAllocations;
+      let last = Buffer.alloc(0);
+      for (let i = 40; i < 200; i++) last = write(i);
+      expect(cache.slabAllocations, `${valueBytes}-byte values`).toBe(warm);
+      expect(cache.sizeBytes).toBeLessThanOrEqual(64 * 1024);
+      expect(cache.read(199, 1 << 20, true, 200)!.equals(last)).toBe(true);
+    }
+  });
 });
