@@ -39,6 +39,8 @@ describe('GcStats', () => {
       set.add(o);
       set.delete(o);
     }
+    // Direct allocation is seen at the next GC (as the growth since the last one).
+    churnYoung();
     const t3 = stats.stop();
     const direct = gcTotalsBetween(t2, t3);
     expect(direct.oldAllocatedBytes).toBeGreaterThan(4_000_000);

@@ -228,7 +228,7 @@ describe('tail cache of a partition log', () => {
       };
       for (let i = 0; i < 40; i++) write(i);
       const warm = cache.slabAllocations;
-      let last = Buffer.alloc(0);
+      let last: Buffer = Buffer.alloc(0);
       for (let i = 40; i < 200; i++) last = write(i);
       expect(cache.slabAllocations, `${valueBytes}-byte values`).toBe(warm);
       expect(cache.sizeBytes).toBeLessThanOrEqual(64 * 1024);
