@@ -28,7 +28,8 @@
  *
  * Every loop is bounded in count and time; every process is stopped at the end, also on error
  * or interruption. `--profile-dir=DIR` runs all three processes with `--cpu-prof` into DIR;
- * `--node-flags='--trace-gc ...'` passes node options to all three (investigation);
+ * `--node-flags='--trace-gc ...'` passes node options to all three (investigation),
+ * `--broker-node-flags=...` to the broker only;
  * `--json=FILE` writes the results as JSON too.
  */
 import { rmSync } from 'node:fs';
@@ -72,7 +73,7 @@ export async function runE2e(options: E2eOptions, onPhase?: PhaseContext['onPhas
   let consumer: ChildClient | null = null;
   let completed = false;
   try {
-    const broker = await startBrokerProcess(group, brokerMain, dataDir, { execArgv, args: ['--metrics-port', '0'] });
+    const broker = await startBrokerProcess(group, brokerMain, dataDir, { execArgv: [...execArgv, ...options.brokerNodeFlags], args: ['--metrics-port', '0'] });
     const brokers = ['--brokers', `127.0.0.1:${broker.port}`];
     producer = new ChildClient(group, 'producer', producerScript, brokers, execArgv);
     consumer = new ChildClient(group, 'consumer', consumerScript, brokers, execArgv);

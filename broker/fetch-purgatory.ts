@@ -5,9 +5,8 @@
  *
  * No polling. Waking is driven by `PartitionLog.onAppend`, which this class owns: it is set
  * on a log while some fetch waits on it and cleared when none does, so an append on a
- * partition nobody waits for costs one null check. Each parked fetch has exactly one timer
- * (its maxWaitMs). Wakes are coalesced per microtask: a burst of appends re-checks each
- * waiting fetch once.
+ * partition nobody waits for costs one null check. Wakes are coalesced per microtask: a burst
+ * of appends re-checks each waiting fetch once.
  *
  * A consumer of a replicated partition (`waitFor: 'highWatermark'`) is woken by the high
  * watermark moving instead (PartitionLog.updateHighWatermark calls onAppend too).
@@ -18,7 +17,22 @@
  *
  * Bounded: at most `fetch.purgatory.max.requests` parked at once; beyond that, or once close()
  * has begun, a fetch is answered at once with what it already has.
+ *
+ * Garbage. A tailing consumer parks a fetch per message burst (hundreds a second). Everything
+ * that lives as long as the broker is an old-space object, and V8 allocates a rehashed Map or
+ * Set table (or an EventTarget's listener map) of an old-space collection in old space too, so
+ * adding to and deleting from long-lived collections on every park filled the old generation
+ * (~100 bytes per add/delete pair) and brought a Mark-Compact every few seconds
+ * (docs/BENCHMARKS.md, issue 8 session 15). Hence no Map/Set changes per park:
+ *   - maxWaitMs: one timer for the whole purgatory, armed for the earliest deadline of a binary
+ *     min-heap of the parked fetches (which is also the list of all of them);
+ *   - per log, an array of watches, swap-removed by index; a log's array stays in `byLog` when
+ *     it empties (swept out only when empty arrays pile up);
+ *   - abort: one 'abort' listener per connection signal, registered on its first park, and a
+ *     per-signal array of its parked fetches;
+ *   - wakes: a reused array, not a Set cleared per microtask.
  */
+import { performance } from 'node:perf_hooks';
 import type { PartitionLog } from '../storage/partition-log.js';
 import type { BrokerMetrics } from './metrics.js';
 
@@ -41,29 +55,66 @@ export interface ParkRequest<T> {
   waitFor?: 'append' | 'highWatermark';
 }
 
-interface Entry {
-  readonly watched: Array<{ log: PartitionLog; sizeAtPark: number; highWatermarkAtPark: number }>;
-  readonly waitForHighWatermark: boolean;
-  readonly missingBytes: number;
-  readonly signal: AbortSignal;
-  timer: NodeJS.Timeout | null;
-  done: boolean;
-  finish: () => void;
-  drop: () => void;
+/** One parked fetch's interest in one log; `index` is its place in that log's array. */
+interface Watch {
+  readonly entry: Entry;
+  readonly log: PartitionLog;
+  readonly sizeAtPark: number;
+  readonly highWatermarkAtPark: number;
+  index: number;
 }
 
+/** The parked fetches of one connection (one abort signal). */
+interface SignalWaiters {
+  readonly entries: Entry[];
+}
+
+interface Entry {
+  readonly watched: Watch[];
+  readonly waitForHighWatermark: boolean;
+  readonly missingBytes: number;
+  /** performance.now() at which maxWaitMs has passed. */
+  readonly deadline: number;
+  readonly waiters: SignalWaiters;
+  /** Place in the deadline heap; -1 once released. */
+  heapIndex: number;
+  /** Place in `waiters.entries`. */
+  signalIndex: number;
+  readonly current: unknown;
+  readonly complete: () => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Empty per-log arrays tolerated in `byLog` before a sweep (beyond half of its keys). */
+const EMPTY_LOGS_BEFORE_SWEEP = 64;
+
 export class FetchPurgatory {
-  private readonly byLog = new Map<PartitionLog, Set<Entry>>();
-  private readonly entries = new Set<Entry>();
-  private readonly pendingWakes = new Set<PartitionLog>();
+  /** Every parked fetch, a binary min-heap on `deadline`. */
+  private readonly heap: Entry[] = [];
+  private readonly byLog = new Map<PartitionLog, Watch[]>();
+  private emptyLogs = 0;
+  private readonly bySignal = new WeakMap<AbortSignal, SignalWaiters>();
+  private timer: NodeJS.Timeout | null = null;
+  private timerDeadline = Number.POSITIVE_INFINITY;
+  private readonly wakes: Array<PartitionLog | undefined> = [];
+  private wakeCount = 0;
   private wakeScheduled = false;
   private closed = false;
   private readonly onAppend = (log: PartitionLog): void => {
-    this.pendingWakes.add(log);
+    for (let i = 0; i < this.wakeCount; i++) if (this.wakes[i] === log) return;
+    this.wakes[this.wakeCount++] = log;
     if (!this.wakeScheduled) {
       this.wakeScheduled = true;
       queueMicrotask(this.processWakes);
     }
+  };
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.timerDeadline = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    while (this.heap.length > 0 && this.heap[0]!.deadline <= now) this.finish(this.heap[0]!);
+    this.armTimer();
   };
 
   constructor(
@@ -72,92 +123,219 @@ export class FetchPurgatory {
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.heap.length;
   }
 
   /** Waits per the class comment; resolves with `complete()`'s answer (or `current`). */
   park<T>(req: ParkRequest<T>): Promise<T> {
-    if (this.closed || this.entries.size >= this.maxParked || req.signal.aborted || req.logs.length === 0 || req.maxWaitMs <= 0) {
+    if (this.closed || this.heap.length >= this.maxParked || req.signal.aborted || req.logs.length === 0 || req.maxWaitMs <= 0) {
       return Promise.resolve(req.current);
     }
     return new Promise<T>((resolve, reject) => {
+      const waiters = this.waitersOf(req.signal);
+      const watched: Watch[] = [];
       const entry: Entry = {
-        watched: req.logs.map((log) => ({ log, sizeAtPark: log.sizeBytes, highWatermarkAtPark: log.highWatermark })),
+        watched,
         waitForHighWatermark: req.waitFor === 'highWatermark',
         missingBytes: req.missingBytes,
-        signal: req.signal,
-        timer: null,
-        done: false,
-        finish: () => {
-          if (!this.release(entry)) return;
-          req.complete().then(resolve, reject);
-        },
-        drop: () => {
-          if (!this.release(entry)) return;
-          resolve(req.current);
-        },
+        deadline: performance.now() + req.maxWaitMs,
+        waiters,
+        heapIndex: -1,
+        signalIndex: waiters.entries.length,
+        current: req.current,
+        complete: req.complete,
+        resolve: resolve as (value: unknown) => void,
+        reject,
       };
-      this.entries.add(entry);
-      for (const w of entry.watched) {
-        let set = this.byLog.get(w.log);
-        if (set === undefined) {
-          set = new Set();
-          this.byLog.set(w.log, set);
-          w.log.onAppend = this.onAppend;
-        }
-        set.add(entry);
+      waiters.entries.push(entry);
+      for (const log of req.logs) {
+        let list = this.byLog.get(log);
+        if (list === undefined) {
+          list = [];
+          this.byLog.set(log, list);
+        } else if (list.length === 0) this.emptyLogs--;
+        if (list.length === 0) log.onAppend = this.onAppend;
+        const watch: Watch = { entry, log, sizeAtPark: log.sizeBytes, highWatermarkAtPark: log.highWatermark, index: list.length };
+        list.push(watch);
+        watched.push(watch);
       }
-      entry.timer = setTimeout(entry.finish, req.maxWaitMs);
-      req.signal.addEventListener('abort', entry.drop, { once: true });
-      this.metrics.parkedFetches.set(this.entries.size);
+      this.heapPush(entry);
+      if (entry.deadline < this.timerDeadline) this.armTimer();
+      this.metrics.parkedFetches.set(this.heap.length);
     });
   }
 
   /** Answers every fetch waiting on `log` now (its topic was deleted, say). */
   wakeAll(log: PartitionLog): void {
-    const set = this.byLog.get(log);
-    if (set === undefined) return;
-    for (const entry of [...set]) entry.finish();
+    const list = this.byLog.get(log);
+    if (list === undefined) return;
+    for (let i = list.length - 1; i >= 0; i--) if (i < list.length) this.finish(list[i]!.entry);
+    this.byLog.delete(log);
+    if (list.length === 0) this.emptyLogs--;
   }
 
   /** Answers every parked fetch now and parks no more. */
   close(): void {
     this.closed = true;
-    for (const entry of [...this.entries]) entry.finish();
+    for (const entry of this.heap.slice()) this.finish(entry);
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDeadline = Number.POSITIVE_INFINITY;
   }
 
   private readonly processWakes = (): void => {
     this.wakeScheduled = false;
-    const logs = [...this.pendingWakes];
-    this.pendingWakes.clear();
-    for (const log of logs) {
-      const set = this.byLog.get(log);
-      if (set === undefined) continue;
-      for (const entry of [...set]) {
-        if (!entry.done && arrivedBytes(entry) >= entry.missingBytes) entry.finish();
+    // Finishing a fetch runs its re-read up to its first await, which never appends; were a
+    // log added meanwhile anyway, the walk reaches it too.
+    for (let w = 0; w < this.wakeCount; w++) {
+      const log = this.wakes[w]!;
+      this.wakes[w] = undefined;
+      const list = this.byLog.get(log);
+      if (list === undefined) continue;
+      // Backwards: finishing swap-removes the entry's watch at i, moving one already seen there.
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (i >= list.length) continue;
+        const entry = list[i]!.entry;
+        if (arrivedBytes(entry) >= entry.missingBytes) this.finish(entry);
       }
     }
+    this.wakeCount = 0;
   };
 
-  /** Unregisters an entry; false if it was already done. */
+  /** The re-read and its answer. */
+  private finish(entry: Entry): void {
+    if (!this.release(entry)) return;
+    entry.complete().then(entry.resolve, entry.reject);
+  }
+
+  /** The client went away: answer with what there was (nobody reads it). */
+  private drop(entry: Entry): void {
+    if (!this.release(entry)) return;
+    entry.resolve(entry.current);
+  }
+
+  /** The signal's array of parked fetches, with its one 'abort' listener added on first use. */
+  private waitersOf(signal: AbortSignal): SignalWaiters {
+    let waiters = this.bySignal.get(signal);
+    if (waiters === undefined) {
+      const created: SignalWaiters = { entries: [] };
+      waiters = created;
+      this.bySignal.set(signal, created);
+      // Lives as long as the signal (a connection's): added once, not per park.
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (let i = created.entries.length - 1; i >= 0; i--) if (i < created.entries.length) this.drop(created.entries[i]!);
+        },
+        { once: true },
+      );
+    }
+    return waiters;
+  }
+
+  /** Unregisters an entry; false if it was already released. */
   private release(entry: Entry): boolean {
-    if (entry.done) return false;
-    entry.done = true;
-    if (entry.timer !== null) clearTimeout(entry.timer);
-    // Connections live long and park many fetches: never leave a listener behind.
-    entry.signal.removeEventListener('abort', entry.drop);
-    this.entries.delete(entry);
-    for (const w of entry.watched) {
-      const set = this.byLog.get(w.log);
-      if (set === undefined) continue;
-      set.delete(entry);
-      if (set.size === 0) {
-        this.byLog.delete(w.log);
-        if (w.log.onAppend === this.onAppend) w.log.onAppend = null;
+    if (entry.heapIndex < 0) return false;
+    this.heapRemove(entry);
+    // Swap-removes, by the index each kept of its place.
+    const mine = entry.waiters.entries;
+    const lastEntry = mine.pop()!;
+    if (entry.signalIndex < mine.length) {
+      mine[entry.signalIndex] = lastEntry;
+      lastEntry.signalIndex = entry.signalIndex;
+    }
+    for (const watch of entry.watched) {
+      const list = this.byLog.get(watch.log);
+      if (list === undefined || list[watch.index] !== watch) continue;
+      const lastWatch = list.pop()!;
+      if (watch.index < list.length) {
+        list[watch.index] = lastWatch;
+        lastWatch.index = watch.index;
+      }
+      if (list.length === 0) {
+        if (watch.log.onAppend === this.onAppend) watch.log.onAppend = null;
+        this.emptyLogs++;
       }
     }
-    this.metrics.parkedFetches.set(this.entries.size);
+    if (this.emptyLogs > EMPTY_LOGS_BEFORE_SWEEP && this.emptyLogs * 2 > this.byLog.size) this.sweepEmptyLogs();
+    this.metrics.parkedFetches.set(this.heap.length);
     return true;
+  }
+
+  /** Forgets logs nobody waits on (a log closed since may never be parked on again). */
+  private sweepEmptyLogs(): void {
+    for (const [log, list] of this.byLog) if (list.length === 0) this.byLog.delete(log);
+    this.emptyLogs = 0;
+  }
+
+  /** Arms the one timer for the earliest deadline (or stops it when nothing is parked). */
+  private armTimer(): void {
+    const first = this.heap[0];
+    if (first === undefined) {
+      // Left to fire: clearing and re-creating it on every empty/non-empty swing would cost
+      // more than one idle wake-up per maxWaitMs.
+      return;
+    }
+    if (this.timer !== null) {
+      if (this.timerDeadline <= first.deadline) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDeadline = first.deadline;
+    // Node timers may fire up to ~1 ms before performance.now() reaches the deadline (they count
+    // from the loop's cached time): onTimer answers only what is due and re-arms for the rest.
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(first.deadline - performance.now())));
+    // A parked fetch has an open connection, which keeps the process alive on its own.
+    this.timer.unref();
+  }
+
+  private heapPush(entry: Entry): void {
+    entry.heapIndex = this.heap.length;
+    this.heap.push(entry);
+    this.siftUp(entry.heapIndex);
+  }
+
+  private heapRemove(entry: Entry): void {
+    const at = entry.heapIndex;
+    const last = this.heap.pop()!;
+    entry.heapIndex = -1;
+    if (last === entry) return;
+    this.heap[at] = last;
+    last.heapIndex = at;
+    this.siftDown(at);
+    this.siftUp(last.heapIndex);
+  }
+
+  private siftUp(at: number): void {
+    const h = this.heap;
+    const e = h[at]!;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const p = h[parent]!;
+      if (p.deadline <= e.deadline) break;
+      h[at] = p;
+      p.heapIndex = at;
+      at = parent;
+    }
+    h[at] = e;
+    e.heapIndex = at;
+  }
+
+  private siftDown(at: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const e = h[at]!;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && h[child + 1]!.deadline < h[child]!.deadline) child++;
+      const c = h[child]!;
+      if (c.deadline >= e.deadline) break;
+      h[at] = c;
+      c.heapIndex = at;
+      at = child;
+    }
+    h[at] = e;
+    e.heapIndex = at;
   }
 }
 

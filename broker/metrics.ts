@@ -9,6 +9,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { GcStats } from './gc-stats.js';
+
+/** How often the process's GC records are added up between scrapes (gc-stats.ts keeps them until then). */
+const GC_HARVEST_MS = 10_000;
 
 export interface PartitionSnapshot {
   topic: string;
@@ -62,7 +66,10 @@ export class BrokerMetrics {
   constructor(partitions: () => Iterable<PartitionSnapshot>, opts: { nodeId: number; processMetrics: boolean }) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node_id: String(opts.nodeId) });
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'rill_process_' });
+    if (opts.processMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'rill_process_' });
+      this.registerOldGenerationMetrics(registers);
+    }
     this.messagesIn = new Counter({ name: 'rill_messages_in_total', help: 'Records appended, per topic', labelNames: ['topic'], registers });
     this.bytesIn = new Counter({ name: 'rill_bytes_in_total', help: 'Record batch bytes appended, per topic', labelNames: ['topic'], registers });
     this.messagesOut = new Counter({ name: 'rill_messages_out_total', help: 'Records returned by fetches, per topic', labelNames: ['topic'], registers });
@@ -103,6 +110,30 @@ export class BrokerMetrics {
     this.registerClusterMetrics(registers);
     const logEnd = new Gauge({ name: 'rill_log_end_offset', help: 'Offset the next record will get, per partition', labelNames: ['topic', 'partition'], registers });
     const logSize = new Gauge({ name: 'rill_log_size_bytes', help: 'Bytes of all segments, per partition', labelNames: ['topic', 'partition'], registers });
+  }
+
+  /**
+   * Bytes that reached the old generation (gc-stats.ts): promoted by scavenges, and allocated
+   * there directly. Their rate, with the count of major GCs, says how often garbage costs a
+   * Mark-Compact. Totals since start, set at scrape time.
+   */
+  private registerOldGenerationMetrics(registers: Registry[]): void {
+    const gc = new GcStats();
+    // Bounds what the profiler holds when nobody scrapes; the process's own timer, never cleared.
+    setInterval(() => gc.harvest(), GC_HARVEST_MS).unref();
+    const promoted: Gauge = new Gauge({
+      name: 'rill_process_old_generation_promoted_bytes_total',
+      help: 'Bytes scavenges promoted from the young generation to the old one',
+      registers,
+      collect: () => {
+        const totals = gc.harvest();
+        promoted.set(totals.promotedBytes);
+        allocated.set(totals.oldAllocatedBytes);
+        majors.set(totals.majorGcs);
+      },
+    });
+    const allocated = new Gauge({ name: 'rill_process_old_generation_allocated_bytes_total', help: 'Bytes allocated directly in the old generation (code, large objects, tables of old Maps and Sets)', registers });
+    const majors = new Gauge({ name: 'rill_process_major_gcs_total', help: 'Major GCs (Mark-Compacts) of this process', registers });
   }
 
   /**

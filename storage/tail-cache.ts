@@ -18,14 +18,28 @@
  * not fit once this partition's own entries are gone is not cached. What is counted is the
  * memory held: entries are copied into slabs of SLAB_BYTES owned by this cache (a write larger
  * than a slab gets one of its own size), and a slab counts from its allocation until its last
- * entry is evicted. A copy per entry from Node's shared allocation pool would have pinned up to
- * a whole 8 KiB pool per few-hundred-byte entry, beyond any count kept here.
+ * entry is evicted (the spare, below, while it is kept). A copy per entry from Node's shared
+ * allocation pool would have pinned up to a whole 8 KiB pool per few-hundred-byte entry, beyond
+ * any count kept here.
  *
  * Exactness: the owner empties the cache whenever the file's tail changes other than by an
  * append (truncation, compaction's segment swap, a failed log, close); retention only moves the
  * log start, below which PartitionLog.read never asks, and `trimBelow` drops what it passed.
- * Entries are copies owned here and never written after creation, so a read may hand out
- * views of them (the response outlives any eviction without harm).
+ *
+ * Garbage (docs/BENCHMARKS.md, issue 8 session 15). An entry lives until it is evicted, about a
+ * second at 20,000 writes/s, so whatever is made per write outlives two scavenges and reaches
+ * the old generation, which only a Mark-Compact frees:
+ *   - entries are not objects but slots of a ring of parallel typed arrays (offsets, byte
+ *     ranges) and one array of slab references;
+ *   - slabs are recycled: a slab whose entries are all evicted becomes the spare that the next
+ *     slab is taken from (the larger one is kept; a write above SLAB_BYTES gets a slab of whole
+ *     SLAB_BYTES multiples, so that writes of about its size reuse it). A fresh slab per 8 KiB was ~3.4 MB/s of new ArrayBuffer memory at
+ *     20,000 msgs/s, freed only when a Mark-Compact swept the old slab objects, and V8 counts
+ *     external memory allocated since the last Mark-Compact against the old generation's limit:
+ *     that alone started a Mark-Compact every 2-3 s.
+ * Recycling is what makes reads copy: a read returns a copy of the cached bytes (a few hundred
+ * bytes for a tailing consumer, a memcpy; the file read it replaces allocated as much), because
+ * a response may sit in a socket's write queue long after its slab is written again.
  */
 import { batchSize, readBaseOffset, readLastOffset } from '../protocol/record-batch.js';
 
@@ -47,7 +61,7 @@ export interface TailCacheBudget {
 /** The budget shared by every partition log that is not given its own. */
 export const processTailCacheBudget: TailCacheBudget = { maxBytes: TOTAL_MAX_BYTES, usedBytes: 0 };
 
-/** Memory entries are copied into; freed once no entry lies in it and it is not the current one. */
+/** Memory entries are copied into; freed (or kept as the spare) once no entry lies in it and it is not the current one. */
 interface Slab {
   readonly buf: Buffer;
   used: number;
@@ -55,27 +69,31 @@ interface Slab {
   live: number;
 }
 
-interface Entry {
-  /** Base offset of the segment the bytes were written to: a read stops at a segment's end, as a file read does. */
-  readonly segmentBaseOffset: number;
-  /** Base offset of the entry's first batch. */
-  readonly baseOffset: number;
-  /** Last offset of its last batch + 1. */
-  readonly nextOffset: number;
-  /** A view of `slab`. */
-  readonly buf: Buffer;
-  readonly slab: Slab;
-}
-
 const EMPTY = Buffer.alloc(0);
+/** Ring slots allocated at the first write; the ring doubles when full. */
+const INITIAL_SLOTS = 16;
 
 export class TailCache {
-  private entries: Array<Entry | undefined> = [];
+  // The entries, oldest at `head`, `count` of them, in a ring of `mask + 1` slots. Slot i holds
+  // one write: the base offset of the segment it went to (a read stops at a segment's end, as a
+  // file read does), the base offset of its first batch, the last offset of its last batch + 1,
+  // and its bytes: slabOf[i].buf from startAt[i] to endAt[i].
+  private segmentBase = new Float64Array(0);
+  private baseOffsetOf = new Float64Array(0);
+  private nextOffsetOf = new Float64Array(0);
+  private startAt = new Int32Array(0);
+  private endAt = new Int32Array(0);
+  private slabOf: Array<Slab | undefined> = [];
+  private mask = -1;
   private head = 0;
+  private count = 0;
   /** Bytes of the slabs held (what the bounds count). */
   private bytes = 0;
   /** The slab the next small write is copied into. */
   private current: Slab | null = null;
+  /** An emptied slab, counted in `bytes`, taken before allocating a new one when it is large enough. */
+  private spare: Slab | null = null;
+  private allocatedSlabs = 0;
 
   constructor(
     private readonly budget: TailCacheBudget = processTailCacheBudget,
@@ -88,12 +106,17 @@ export class TailCache {
   }
 
   get entryCount(): number {
-    return this.entries.length - this.head;
+    return this.count;
+  }
+
+  /** Slabs allocated so far (a full cache under steady writes reuses its own instead). */
+  get slabAllocations(): number {
+    return this.allocatedSlabs;
   }
 
   /** First offset the cache can answer from, or -1 when empty. */
   get firstOffset(): number {
-    return this.head < this.entries.length ? this.entries[this.head]!.baseOffset : -1;
+    return this.count > 0 ? this.baseOffsetOf[this.head]! : -1;
   }
 
   /**
@@ -107,55 +130,65 @@ export class TailCache {
       this.clear();
       return;
     }
-    const fits = this.current !== null && this.current.buf.length - this.current.used >= totalBytes;
-    const newSlabBytes = fits ? 0 : Math.max(this.slabBytes, totalBytes);
-    while (this.head < this.entries.length && (this.bytes + newSlabBytes > this.partitionMaxBytes || this.budget.usedBytes + newSlabBytes > this.budget.maxBytes)) {
-      this.evictOldest();
-    }
-    if (this.bytes + newSlabBytes > this.partitionMaxBytes || this.budget.usedBytes + newSlabBytes > this.budget.maxBytes) {
-      this.clear();
-      return;
-    }
-    if (!fits) {
-      this.releaseCurrentIfEmpty();
-      this.current = { buf: Buffer.allocUnsafeSlow(newSlabBytes), used: 0, live: 0 };
-      this.bytes += newSlabBytes;
-      this.budget.usedBytes += newSlabBytes;
+    let slab = this.current;
+    if (slab === null || slab.buf.length - slab.used < totalBytes) {
+      slab = this.newSlab(totalBytes);
+      if (slab === null) {
+        this.clear();
+        return;
+      }
     }
     // One copy per write (a few hundred bytes at a time for a latency-bound producer): the
     // chunks are views of request frames whose memory is not ours to keep.
-    const slab = this.current!;
     const start = slab.used;
     let at = start;
-    for (const c of chunks) at += c.copy(slab.buf, at);
+    for (let i = 0; i < chunks.length; i++) at += chunks[i]!.copy(slab.buf, at);
     slab.used = at;
     slab.live++;
-    this.entries.push({ segmentBaseOffset, baseOffset, nextOffset, buf: slab.buf.subarray(start, at), slab });
+    if (this.count > this.mask) this.grow();
+    const slot = (this.head + this.count) & this.mask;
+    this.count++;
+    this.segmentBase[slot] = segmentBaseOffset;
+    this.baseOffsetOf[slot] = baseOffset;
+    this.nextOffsetOf[slot] = nextOffset;
+    this.startAt[slot] = start;
+    this.endAt[slot] = at;
+    this.slabOf[slot] = slab;
   }
 
   /**
    * Whole batches starting with the one holding `fromOffset` (or the next one), at most
    * `maxBytes` (at least one batch with minOneBatch, else an empty buffer when the first does
    * not fit), none but the first starting at or after `limitOffset`, all in one segment: the answer
-   * SegmentReader.readFromSegment would give. Null when the cache does not hold fromOffset.
+   * SegmentReader.readFromSegment would give, copied out of the cache. Null when the cache does
+   * not hold fromOffset.
    */
   read(fromOffset: number, maxBytes: number, minOneBatch: boolean, limitOffset: number): Buffer | null {
-    const n = this.entries.length;
-    if (this.head === n || fromOffset < this.entries[this.head]!.baseOffset || fromOffset >= this.entries[n - 1]!.nextOffset) return null;
+    const n = this.count;
+    const mask = this.mask;
+    const head = this.head;
+    if (n === 0 || fromOffset < this.baseOffsetOf[head]! || fromOffset >= this.nextOffsetOf[(head + n - 1) & mask]!) return null;
     // A tailing reader asks near the end: search from the newest entry back.
     let e = n - 1;
-    while (e > this.head && this.entries[e - 1]!.nextOffset > fromOffset) e--;
-    let entry = this.entries[e]!;
-    let pos = 0;
-    while (readLastOffset(entry.buf, pos) < fromOffset) pos += batchSize(entry.buf, pos);
-    let first: Buffer | null = null;
+    while (e > 0 && this.nextOffsetOf[(head + e - 1) & mask]! > fromOffset) e--;
+    let slot = (head + e) & mask;
+    let buf = this.slabOf[slot]!.buf;
+    let pos = this.startAt[slot]!;
+    let end = this.endAt[slot]!;
+    while (readLastOffset(buf, pos) < fromOffset) pos += batchSize(buf, pos);
+    // Where the answer lies: the first slab's range is found first, the copy made once the
+    // total is known; a read that crosses slabs (rare: a consumer behind by more than a slab)
+    // collects its other ranges in `parts`.
     let parts: Buffer[] | null = null;
+    let runBuf: Buffer | null = null;
+    let runStart = 0;
+    let runEnd = 0;
     let total = 0;
     for (;;) {
       const start = pos;
-      while (pos < entry.buf.length) {
-        const size = batchSize(entry.buf, pos);
-        if (total > 0 && readBaseOffset(entry.buf, pos) >= limitOffset) break;
+      while (pos < end) {
+        const size = batchSize(buf, pos);
+        if (total > 0 && readBaseOffset(buf, pos) >= limitOffset) break;
         if (total + size > maxBytes) {
           if (total > 0) break;
           if (!minOneBatch) return EMPTY;
@@ -167,44 +200,96 @@ export class TailCache {
         pos += size;
       }
       if (pos > start) {
-        const part = entry.buf.subarray(start, pos);
-        const last: Buffer | null = parts === null ? first : parts[parts.length - 1]!;
-        if (last === null) first = part;
-        else if (last.buffer === part.buffer && last.byteOffset + last.length === part.byteOffset) {
-          // Entries written one after another into one slab are adjacent: one wider view.
-          const joined: Buffer = Buffer.from(last.buffer, last.byteOffset, last.length + part.length);
-          if (parts === null) first = joined;
-          else parts[parts.length - 1] = joined;
-        } else (parts ??= [first!]).push(part);
+        if (runBuf === buf && runEnd === start) runEnd = pos;
+        else {
+          if (runBuf !== null) (parts ??= []).push(runBuf.subarray(runStart, runEnd));
+          runBuf = buf;
+          runStart = start;
+          runEnd = pos;
+        }
       }
       // Stopped inside this entry (a limit), or the last entry is done, or the next one is in
       // another segment (one read covers one segment, as SegmentReader's does).
-      if (pos < entry.buf.length || total >= maxBytes || ++e === n || this.entries[e]!.segmentBaseOffset !== entry.segmentBaseOffset) break;
-      entry = this.entries[e]!;
-      pos = 0;
+      if (pos < end || total >= maxBytes || ++e === n) break;
+      const nextSlot = (head + e) & mask;
+      if (this.segmentBase[nextSlot] !== this.segmentBase[slot]) break;
+      slot = nextSlot;
+      buf = this.slabOf[slot]!.buf;
+      pos = this.startAt[slot]!;
+      end = this.endAt[slot]!;
     }
-    if (parts !== null) return Buffer.concat(parts, total);
-    return first ?? EMPTY;
+    if (runBuf === null) return EMPTY;
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    if (parts !== null) for (const part of parts) at += part.copy(out, at);
+    runBuf.copy(out, at, runStart, runEnd);
+    return out;
   }
 
   /** Drops entries wholly below `offset` (the log start moved past them). */
   trimBelow(offset: number): void {
-    while (this.head < this.entries.length && this.entries[this.head]!.nextOffset <= offset) this.evictOldest();
+    while (this.count > 0 && this.nextOffsetOf[this.head]! <= offset) this.evictOldest();
   }
 
   /** Forgets everything (the file's tail changed other than by an append, or the log closed). */
   clear(): void {
     this.budget.usedBytes -= this.bytes;
     this.bytes = 0;
-    this.entries = [];
+    // The ring keeps its size (a throughput producer's large writes clear it on every write);
+    // only the slab references go, so the slabs can be collected.
+    for (let i = 0; i < this.count; i++) this.slabOf[(this.head + i) & this.mask] = undefined;
     this.head = 0;
+    this.count = 0;
     this.current = null;
+    this.spare = null;
   }
 
-  private releaseCurrentIfEmpty(): void {
-    const slab = this.current;
-    if (slab !== null && slab.live === 0) this.freeSlab(slab);
+  /**
+   * A slab for a write of `totalBytes` that does not fit the current one, making room by
+   * evicting the oldest entries; null when even an empty partition has no room for it.
+   */
+  private newSlab(totalBytes: number): Slab | null {
+    const old = this.current;
     this.current = null;
+    if (old !== null && old.live === 0) this.retire(old);
+    // A write above a slab gets a slab of whole SLAB_BYTES multiples, so that later writes of
+    // about its size (a lingering producer's batches) can reuse it.
+    const size = totalBytes <= this.slabBytes ? this.slabBytes : Math.max(totalBytes, Math.min(Math.ceil(totalBytes / this.slabBytes) * this.slabBytes, this.partitionMaxBytes));
+    for (;;) {
+      const spare = this.spare;
+      if (spare !== null) {
+        if (spare.buf.length >= totalBytes) {
+          this.spare = null;
+          spare.used = 0;
+          this.current = spare;
+          return spare;
+        }
+        // Smaller than this write: its memory goes to the new slab instead.
+        this.spare = null;
+        this.freeSlab(spare);
+      }
+      if (this.bytes + size <= this.partitionMaxBytes && this.budget.usedBytes + size <= this.budget.maxBytes) break;
+      if (this.count === 0) return null;
+      // May free the oldest slab, which becomes the spare.
+      this.evictOldest();
+    }
+    const slab: Slab = { buf: Buffer.allocUnsafeSlow(size), used: 0, live: 0 };
+    this.allocatedSlabs++;
+    this.bytes += size;
+    this.budget.usedBytes += size;
+    this.current = slab;
+    return slab;
+  }
+
+  /** An emptied slab: the spare, if there is none or it is larger than the one there (freed then). */
+  private retire(slab: Slab): void {
+    const spare = this.spare;
+    if (spare !== null && spare.buf.length >= slab.buf.length) {
+      this.freeSlab(slab);
+      return;
+    }
+    if (spare !== null) this.freeSlab(spare);
+    this.spare = slab;
   }
 
   private freeSlab(slab: Slab): void {
@@ -213,16 +298,40 @@ export class TailCache {
   }
 
   private evictOldest(): void {
-    const entry = this.entries[this.head]!;
-    this.entries[this.head++] = undefined;
+    const slot = this.head;
+    const slab = this.slabOf[slot]!;
+    this.slabOf[slot] = undefined;
+    this.head = (slot + 1) & this.mask;
+    if (--this.count === 0) this.head = 0;
     // The current slab stays (counted) for the next write even when emptied.
-    if (--entry.slab.live === 0 && entry.slab !== this.current) this.freeSlab(entry.slab);
-    if (this.head === this.entries.length) {
-      this.entries = [];
-      this.head = 0;
-    } else if (this.head >= 64 && this.head * 2 >= this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
+    if (--slab.live === 0 && slab !== this.current) this.retire(slab);
+  }
+
+  /** Doubles the ring (the only allocation of the entries), oldest entry moved to slot 0. */
+  private grow(): void {
+    const slots = Math.max(INITIAL_SLOTS, (this.mask + 1) * 2);
+    const order = (from: Float64Array | Int32Array, to: Float64Array | Int32Array): void => {
+      for (let i = 0; i < this.count; i++) to[i] = from[(this.head + i) & this.mask]!;
+    };
+    const segmentBase = new Float64Array(slots);
+    const baseOffsetOf = new Float64Array(slots);
+    const nextOffsetOf = new Float64Array(slots);
+    const startAt = new Int32Array(slots);
+    const endAt = new Int32Array(slots);
+    const slabOf = new Array<Slab | undefined>(slots).fill(undefined);
+    order(this.segmentBase, segmentBase);
+    order(this.baseOffsetOf, baseOffsetOf);
+    order(this.nextOffsetOf, nextOffsetOf);
+    order(this.startAt, startAt);
+    order(this.endAt, endAt);
+    for (let i = 0; i < this.count; i++) slabOf[i] = this.slabOf[(this.head + i) & this.mask];
+    this.segmentBase = segmentBase;
+    this.baseOffsetOf = baseOffsetOf;
+    this.nextOffsetOf = nextOffsetOf;
+    this.startAt = startAt;
+    this.endAt = endAt;
+    this.slabOf = slabOf;
+    this.mask = slots - 1;
+    this.head = 0;
   }
 }

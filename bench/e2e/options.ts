@@ -27,6 +27,12 @@ export interface E2eOptions {
   durationS: number;
   /** --latency-linger-ms: one latency run per value (5,0). */
   latencyLingerMs: number[];
+  /**
+   * --latency-warmup-s: before each latency run, this long at the measured rate on the latency
+   * topic, not counted (0.5). The first run starts ~3 s after the broker: its JIT warm-up (code
+   * and bytecode into old space, Mark-Compacts) lands in that run unless this is longer.
+   */
+  latencyWarmupS: number;
   /** --warmup-messages: produced and consumed on a topic of their own first (100,000). */
   warmupMessages: number;
   /** Which phases to run; consume needs produce (it reads what produce wrote). */
@@ -35,6 +41,8 @@ export interface E2eOptions {
   profileDir: string | null;
   /** --node-flags: extra node options for all three processes, space-separated (e.g. '--trace-gc'). */
   nodeFlags: string[];
+  /** --broker-node-flags: node options for the broker process only, after --node-flags (e.g. '--trace-gc-nvp'). */
+  brokerNodeFlags: string[];
   /** --json: also write the results there. */
   jsonFile: string | null;
 }
@@ -57,10 +65,10 @@ function positiveNumberOption(name: string, raw: string | undefined, fallback: n
 }
 
 /** Node options for the child processes: each must start with '-' (a stray word would be taken as the script). */
-function nodeFlagsOption(raw: string | undefined): string[] {
+function nodeFlagsOption(raw: string | undefined, name = 'node-flags'): string[] {
   if (raw === undefined) return [];
   const flags = raw.split(/\s+/).filter((f) => f.length > 0);
-  for (const f of flags) if (!f.startsWith('-')) throw new RangeError(`--node-flags takes node options such as '--trace-gc', got '${f}'`);
+  for (const f of flags) if (!f.startsWith('-')) throw new RangeError(`--${name} takes node options such as '--trace-gc', got '${f}'`);
   return flags;
 }
 
@@ -81,10 +89,12 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
       rate: { type: 'string' },
       'duration-s': { type: 'string' },
       'latency-linger-ms': { type: 'string' },
+      'latency-warmup-s': { type: 'string' },
       'warmup-messages': { type: 'string' },
       phases: { type: 'string' },
       'profile-dir': { type: 'string' },
       'node-flags': { type: 'string' },
+      'broker-node-flags': { type: 'string' },
       json: { type: 'string' },
     },
   });
@@ -106,10 +116,12 @@ export function parseE2eOptions(argv: string[]): E2eOptions {
     ratePerSec: integerOption('rate', values.rate, 20_000),
     durationS: positiveNumberOption('duration-s', values['duration-s'], 10),
     latencyLingerMs,
+    latencyWarmupS: positiveNumberOption('latency-warmup-s', values['latency-warmup-s'], 0.5),
     warmupMessages: integerOption('warmup-messages', values['warmup-messages'], 100_000, 0),
     phases,
     profileDir: values['profile-dir'] ?? null,
     nodeFlags: nodeFlagsOption(values['node-flags']),
+    brokerNodeFlags: nodeFlagsOption(values['broker-node-flags'], 'broker-node-flags'),
     jsonFile: values.json ?? null,
   };
   // Default app-side bound: ~64k messages outstanding, whatever the send size.

@@ -1,10 +1,13 @@
 /**
  * Where a latency tail comes from: the stop-the-world GC pauses and event-loop stalls of a
- * process over a measured interval. The producer and consumer watch themselves with
- * `PerformanceObserver('gc')` and `monitorEventLoopDelay`; the broker is read from outside,
- * from the prom-client process metrics on its /metrics endpoint (brokerPauses below).
+ * process over a measured interval, and what feeds the long ones: the bytes that reach the old
+ * generation and the major GCs (Mark-Compacts) that follow. The producer and consumer watch
+ * themselves with `PerformanceObserver('gc')`, `monitorEventLoopDelay` and GcStats
+ * (broker/gc-stats.ts); the broker is read from outside, from its process metrics on its
+ * /metrics endpoint (brokerPauses below).
  */
-import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { GcStats } from '../../broker/gc-stats.js';
 
 export interface PauseStats {
   /** Stop-the-world GC time on the main thread, ms (scavenges included). */
@@ -15,6 +18,14 @@ export interface PauseStats {
   loopDelayMaxMs: number;
   /** 99th percentile of the event loop's lateness, ms. */
   loopDelayP99Ms: number;
+  /** Length of the measured interval, s. */
+  seconds: number;
+  /** Mark-Compacts in the interval (null where not known: a broker without these metrics). */
+  majorGcs: number | null;
+  /** MB (10^6 bytes) scavenges promoted to the old generation in the interval. */
+  promotedMb: number | null;
+  /** MB allocated directly in the old generation in the interval (gc-stats.ts). */
+  oldAllocatedMb: number | null;
 }
 
 /**
@@ -39,13 +50,25 @@ export function watchPauses(): { stop: () => PauseStats } {
   observer.observe({ entryTypes: ['gc'] });
   const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   delay.enable();
+  const gc = new GcStats();
+  const started = performance.now();
   return {
     stop: () => {
+      const old = gc.stop();
       delay.disable();
       observer.disconnect();
       // The histogram holds whole sampling intervals (ns): lateness is what exceeds the period.
       const late = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
-      return { gcTotalMs, gcMaxMs, loopDelayMaxMs: late(delay.max), loopDelayP99Ms: late(delay.percentile(99)) };
+      return {
+        gcTotalMs,
+        gcMaxMs,
+        loopDelayMaxMs: late(delay.max),
+        loopDelayP99Ms: late(delay.percentile(99)),
+        seconds: (performance.now() - started) / 1000,
+        majorGcs: old.majorGcs,
+        promotedMb: old.promotedBytes / 1e6,
+        oldAllocatedMb: old.oldAllocatedBytes / 1e6,
+      };
     },
   };
 }
@@ -66,9 +89,15 @@ function metricValue(text: string, name: string): number | null {
 }
 
 export interface BrokerMetricsSample {
+  /** performance.now() of the scrape (this process's clock). */
+  atMs: number;
   gcSeconds: number;
   loopDelayMaxSeconds: number;
   loopDelayP99Seconds: number;
+  /** Running totals, null from a broker that does not export them (older builds). */
+  majorGcs: number | null;
+  promotedBytes: number | null;
+  oldAllocatedBytes: number | null;
 }
 
 /**
@@ -87,7 +116,15 @@ export async function scrapeBroker(metricsPort: number): Promise<BrokerMetricsSa
     const max = metricValue(text, 'rill_process_nodejs_eventloop_lag_max_seconds');
     const p99 = metricValue(text, 'rill_process_nodejs_eventloop_lag_p99_seconds');
     if (max === null || p99 === null) return null;
-    return { gcSeconds: gc, loopDelayMaxSeconds: max, loopDelayP99Seconds: p99 };
+    return {
+      atMs: performance.now(),
+      gcSeconds: gc,
+      loopDelayMaxSeconds: max,
+      loopDelayP99Seconds: p99,
+      majorGcs: metricValue(text, 'rill_process_major_gcs_total'),
+      promotedBytes: metricValue(text, 'rill_process_old_generation_promoted_bytes_total'),
+      oldAllocatedBytes: metricValue(text, 'rill_process_old_generation_allocated_bytes_total'),
+    };
   } catch {
     return null;
   }
@@ -98,10 +135,16 @@ const PROM_CLIENT_LOOP_RESOLUTION_MS = 10;
 /** The broker's pauses between two scrapes, or null when either failed. */
 export function brokerPauses(before: BrokerMetricsSample | null, after: BrokerMetricsSample | null): PauseStats | null {
   if (before === null || after === null) return null;
+  const delta = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
+  const mb = (bytes: number | null): number | null => (bytes === null ? null : bytes / 1e6);
   return {
     gcTotalMs: (after.gcSeconds - before.gcSeconds) * 1000,
     gcMaxMs: null,
     loopDelayMaxMs: Math.max(0, after.loopDelayMaxSeconds * 1000 - PROM_CLIENT_LOOP_RESOLUTION_MS),
     loopDelayP99Ms: Math.max(0, after.loopDelayP99Seconds * 1000 - PROM_CLIENT_LOOP_RESOLUTION_MS),
+    seconds: (after.atMs - before.atMs) / 1000,
+    majorGcs: delta(before.majorGcs, after.majorGcs),
+    promotedMb: mb(delta(before.promotedBytes, after.promotedBytes)),
+    oldAllocatedMb: mb(delta(before.oldAllocatedBytes, after.oldAllocatedBytes)),
   };
 }

@@ -22,8 +22,6 @@ import type { ChildClient, MachineCpu } from './processes.js';
 import { schedCounters, schedDelta, type SchedCounters } from './sched.js';
 
 export const WARMUP_TOPIC = 'e2e-warmup';
-/** The latency warm-up: this long at the measured rate, on the latency topic, not counted. */
-const LATENCY_WARMUP_S = 0.5;
 /** Slack on top of a phase's own time limit before the parent gives up on a child's answer. */
 const REPLY_SLACK_MS = 30_000;
 /** After the paced producer is done, the consumer has this long to receive the rest. */
@@ -260,7 +258,7 @@ async function latencyPhase(ctx: PhaseContext, lingerMs: number, run: number): P
     timeLimitMs,
   });
   await ctx.consumer.request({ type: 'latency-start', topic: LATENCY_TOPIC, run, messages }, 'ready', REPLY_SLACK_MS);
-  await ctx.producer.request(paced(WARMUP_RUN, Math.max(1, Math.round(o.ratePerSec * LATENCY_WARMUP_S))), 'paced', timeLimitMs + REPLY_SLACK_MS);
+  await ctx.producer.request(paced(WARMUP_RUN, Math.max(1, Math.round(o.ratePerSec * o.latencyWarmupS))), 'paced', timeLimitMs + REPLY_SLACK_MS);
   const skew = await clockSkew(ctx.producer, ctx.consumer);
   const scrape = () => (ctx.brokerMetricsPort === null ? Promise.resolve(null) : scrapeBroker(ctx.brokerMetricsPort));
   const m0 = await scrape();

@@ -23,6 +23,12 @@ function noiseCell(n: CpuNoise | null): string {
   return n === null ? 'n/a' : `${fixed(n.otherCpuSeconds, 2)} / ${fixed(n.stealSeconds, 2)}`;
 }
 
+/** 'promoted + allocated MB/s / major GCs' of one process, 'n/a' where unknown. */
+function oldGeneration(p: PauseStats | null): string {
+  if (p === null || p.promotedMb === null || p.oldAllocatedMb === null || p.seconds <= 0) return 'n/a';
+  return `${fixed(p.promotedMb / p.seconds, 2)} + ${fixed(p.oldAllocatedMb / p.seconds, 2)} / ${p.majorGcs ?? 'n/a'}`;
+}
+
 function verdict(ok: boolean): string {
   return ok ? 'met' : 'MISSED';
 }
@@ -90,6 +96,15 @@ export function formatReport(r: E2eResults): string {
       table(
         ['pauses in the latency run: GC total ms / longest GC ms / longest event-loop stall ms', 'producer', 'broker', 'consumer'],
         r.latency.map((l) => [`lingerMs ${l.lingerMs}`, pause(l.pauses.producer), pause(l.pauses.broker), pause(l.pauses.consumer)]),
+      ),
+    );
+  }
+  if (r.latency.length > 0) {
+    out.push('');
+    out.push(
+      table(
+        ['old generation in the latency run: MB/s promoted by scavenges + MB/s allocated there directly / major GCs', 'producer', 'broker', 'consumer'],
+        r.latency.map((l) => [`lingerMs ${l.lingerMs}`, oldGeneration(l.pauses.producer), oldGeneration(l.pauses.broker), oldGeneration(l.pauses.consumer)]),
       ),
     );
   }

@@ -78,6 +78,10 @@ interface Pauses {
   gcMaxMs: number | null;
   loopDelayMaxMs: number;
   loopDelayP99Ms: number;
+  seconds: number;
+  majorGcs: number | null;
+  promotedMb: number | null;
+  oldAllocatedMb: number | null;
 }
 
 interface Results {
@@ -164,6 +168,12 @@ describe('npm run bench -- e2e', () => {
       for (const p of [l.pauses.producer, l.pauses.broker!, l.pauses.consumer!]) {
         for (const v of [p.gcTotalMs, p.loopDelayMaxMs, p.loopDelayP99Ms]) expect(v).toBeGreaterThanOrEqual(0);
         expect(p.loopDelayP99Ms).toBeLessThanOrEqual(p.loopDelayMaxMs);
+        // What reached the old generation, and the major GCs (broker/gc-stats.ts; the broker's from its metrics).
+        expect(p.seconds).toBeGreaterThan(0);
+        for (const v of [p.majorGcs, p.promotedMb, p.oldAllocatedMb]) {
+          expect(v).not.toBeNull();
+          expect(v!).toBeGreaterThanOrEqual(0);
+        }
       }
       // Every process's run-queue wait, from /proc/<pid>/task/*/schedstat.
       for (const [name, sc] of Object.entries(l.sched)) {
@@ -175,6 +185,7 @@ describe('npm run bench -- e2e', () => {
       }
     }
     expect(stdout).toContain('waiting for a CPU in the latency run');
+    expect(stdout).toContain('old generation in the latency run');
 
     // Nothing outlives the run: broker, producer and consumer processes are gone.
     for (const [name, pid] of Object.entries(r.pids)) expect(isAlive(pid), `${name} (pid ${pid}) still running`).toBe(false);

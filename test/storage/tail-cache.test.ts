@@ -161,16 +161,78 @@ describe('tail cache of a partition log', () => {
     a.clear();
     b.clear();
     expect(budget.usedBytes).toBe(0);
-    // Small writes share a slab, and a read over adjacent entries is one view of it.
+    // Small writes share a slab; a read is a copy, untouched when the slab is written again.
     const c = new TailCache(budget, 600, 600);
     c.onWritten([batch(0)], size, 0, 0, 1);
     c.onWritten([batch(1)], size, 0, 1, 2);
     const both = c.read(0, 1 << 20, true, 2)!;
     expect(both.equals(Buffer.concat([batch(0), batch(1)]))).toBe(true);
-    expect(both.buffer).toBe(c.read(1, 1 << 20, true, 2)!.buffer);
     expect(c.sizeBytes).toBe(600);
     expect(budget.usedBytes).toBe(600);
+    // A partition of two slabs: writing on evicts whole slabs, which come back as the spare.
+    const d = new TailCache({ maxBytes: 1 << 20, usedBytes: 0 }, 2 * 256, 256);
+    for (let i = 0; i < 10; i++) d.onWritten([batch(i)], size, 0, i, i + 1);
+    const early = d.read(9, 1 << 20, true, 10)!;
+    expect(d.sizeBytes).toBe(512);
+    for (let i = 0; i < 4; i++) d.onWritten([batches[i]!], size, 0, 10 + i, 11 + i);
+    expect(early.equals(batch(9))).toBe(true);
+    expect(d.sizeBytes).toBe(512);
     c.clear();
+    d.clear();
     expect(budget.usedBytes).toBe(0);
+  });
+  it('keeps answering exactly while its ring of entries wraps and grows, one segment per read', () => {
+    const budget = { maxBytes: 1 << 20, usedBytes: 0 };
+    const cache = new TailCache(budget, 4000, 512);
+    const batches: Buffer[] = [];
+    const segmentOf: number[] = [];
+    let segment = 0;
+    for (let i = 0; i < 300; i++) {
+      // Writes of one or two batches, growing and shrinking, a new segment every 70 offsets.
+      const two = i % 5 === 3;
+      const first = batches.length;
+      if (first - segment >= 70) segment = first;
+      const chunk: Buffer[] = [];
+      for (let j = 0; j < (two ? 2 : 1); j++) {
+        const b = encodeBatch([{ value: 'x'.repeat(20 + ((i * 37) % 90)), timestamp: 1_700_000_000_000 }], { baseOffset: batches.length });
+        batches.push(b);
+        segmentOf.push(segment);
+        chunk.push(b);
+      }
+      cache.onWritten(chunk, chunk[0]!.length + (chunk[1]?.length ?? 0), segment, first, batches.length);
+      expect(cache.sizeBytes).toBeLessThanOrEqual(4000);
+      const from = cache.firstOffset;
+      expect(from).toBeGreaterThan(i > 60 ? 0 : -1);
+      // Every offset the cache holds: the batches from it to the end of its segment.
+      for (const at of [from, Math.floor((from + batches.length) / 2), batches.length - 1]) {
+        let end = at;
+        while (end < batches.length && segmentOf[end] === segmentOf[at]) end++;
+        expect(cache.read(at, 1 << 20, true, batches.length)!.equals(Buffer.concat(batches.slice(at, end))), `write ${i}, offset ${at}`).toBe(true);
+      }
+      expect(cache.read(from - 1, 1 << 20, true, batches.length)).toBeNull();
+      expect(cache.read(batches.length, 1 << 20, true, batches.length)).toBeNull();
+    }
+    expect(budget.usedBytes).toBe(cache.sizeBytes);
+    cache.clear();
+    expect(budget.usedBytes).toBe(0);
+    expect(cache.entryCount).toBe(0);
+    expect(cache.read(299, 1 << 20, true, 300)).toBeNull();
+  });
+  it('allocates no slab once full under steady writes, small or above a slab: emptied slabs come back', () => {
+    for (const valueBytes of [3_000, 10_000]) {
+      const cache = new TailCache({ maxBytes: 1 << 20, usedBytes: 0 }, 64 * 1024, 8 * 1024);
+      const write = (i: number): Buffer => {
+        const b = encodeBatch([{ value: String(i % 10).repeat(valueBytes), timestamp: 1_700_000_000_000 }], { baseOffset: i });
+        cache.onWritten([b], b.length, 0, i, i + 1);
+        return b;
+      };
+      for (let i = 0; i < 40; i++) write(i);
+      const warm = cache.slabAllocations;
+      let last: Buffer = Buffer.alloc(0);
+      for (let i = 40; i < 200; i++) last = write(i);
+      expect(cache.slabAllocations, `${valueBytes}-byte values`).toBe(warm);
+      expect(cache.sizeBytes).toBeLessThanOrEqual(64 * 1024);
+      expect(cache.read(199, 1 << 20, true, 200)!.equals(last)).toBe(true);
+    }
   });
 });
