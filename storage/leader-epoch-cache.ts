@@ -138,6 +138,11 @@ export class LeaderEpochCache {
     this.entries = [];
   }
 
+  /** Resolves once no write of the file is in flight (close() waits for it: nothing is written after). */
+  idle(): Promise<void> {
+    return this.writing;
+  }
+
   /** Writes the file if anything changed since the last write; writes never overlap. */
   persist(): Promise<void> {
     const run = this.writing.then(async () => {

@@ -444,6 +444,9 @@ export class PartitionLog extends ReplicaLog {
     await this.maintenance;
     if (this.syncLoop !== null) await this.syncLoop;
     await Promise.all(this.backgroundFlushes);
+    // A new leader epoch is checkpointed in the background (replica-log.ts assignEpoch): the
+    // file must not be written after close() returned (the dir may be gone or reopened by then).
+    await this.epochCache.idle();
     if (flush && this.failure === null) {
       this.segments.last()!.onBecomeInactive();
       await this.flush();
