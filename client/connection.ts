@@ -187,7 +187,8 @@ export class Connection {
    */
   fetch(payload: RequestOf<'Fetch'>, opts: RequestOptions = {}): Promise<SegmentedFetchResponse> {
     // Options that already say so are used as they are: the consumer passes one object made
-    // once, not a spread copy per Fetch (a site V8 came to allocate in old space directly).
+    // once. A spread copy per Fetch was the consumer's largest inflow into old space at lingerMs
+    // 0 once the listener chain was gone (most likely a site V8 pretenured; docs/BENCHMARKS.md).
     const segmented = opts.segmentedRecords === true ? opts : { ...opts, segmentedRecords: true };
     return this.request('Fetch', payload, segmented) as Promise<SegmentedFetchResponse>;
   }
