@@ -29,6 +29,7 @@ import type { FetchedRecords, SegmentedFetchResponse as FetchResponse } from '..
 import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
 import { partitionKey } from '../topic-partition.js';
 import type { BrokerPool } from '../broker-pool.js';
+import type { RequestOptions } from '../connection.js';
 import { codeNeedsMetadataRefresh } from '../errors.js';
 import { LeaderWaits } from '../leader-waits.js';
 import type { Metadata } from '../metadata.js';
@@ -53,6 +54,19 @@ export const MAX_DATA_FETCHES_PER_BROKER = 2;
  * slot is taken wait for the first poll to answer (data on its partitions, or maxWaitMs).
  */
 export const MAX_LONG_POLLS_PER_BROKER = 2;
+
+/*
+ * FETCH_WITHOUT_SIGNAL: a Fetch is not given the fetcher's AbortSignal. Node's EventTarget keeps
+ * a signal's listeners in a linked list whose removed nodes keep their `next` pointer; with a
+ * listener per Fetch and several Fetches in flight, each removed listener points at the one added
+ * after it. Once one of them was promoted (alive at two scavenges), that dead old-space node held
+ * the next listener alive through the remembered set, which held the next, and so on: each
+ * Fetch's listener, entry, frame, promise and answer (with the socket chunk its records view)
+ * reached old space until the next Mark-Compact, ~9 MB per 10 s at 20,000 msgs/s with lingerMs 0
+ * (docs/BENCHMARKS.md, issue 8 session 15: consumer promotion). Nothing needs the signal there:
+ * close() stops the fetcher and at once closes the pool and the long-poll sockets, which fails
+ * every Fetch in flight, and an answer that comes after stop() is dropped.
+ */
 
 /** Fetches in flight to one broker. */
 interface NodeFetches {
@@ -94,15 +108,19 @@ export class Fetcher {
   private kickScheduled = false;
   private readonly wakeTimer = new WakeTimer(() => this.fetchRound());
   private stopped = false;
+  /** Every Fetch's request options, made once (no object per Fetch; no AbortSignal: FETCH_WITHOUT_SIGNAL). */
+  private readonly fetchOptions: Readonly<RequestOptions>;
 
   constructor(opts: FetcherOptions) {
     this.opts = opts;
+    this.fetchOptions = Object.freeze({ timeoutMs: opts.requestTimeoutMs + opts.maxWaitMs, segmentedRecords: true });
     this.log = opts.logger;
     this.leaders = new LeaderWaits(opts.metadata, opts.pool);
-    // Every Fetch adds an 'abort' listener to this signal and removes it when answered. A signal
-    // whose last listener goes drops its per-type entry (a Map delete) and makes it again on the
-    // next add: a fresh Map table and list root per request, which the long-lived signal kept
-    // past scavenges (docs/BENCHMARKS.md, issue 8 session 15). One listener that stays keeps it.
+    // ListOffsets and metadata refreshes add an 'abort' listener to this signal and remove it when
+    // answered. A signal whose last listener goes drops its per-type entry (a Map delete) and makes
+    // it again on the next add: a fresh Map table and list root per request, which the long-lived
+    // signal kept past scavenges (docs/BENCHMARKS.md, issue 8 session 15). One listener that stays
+    // keeps it. Fetches carry no signal at all (FETCH_WITHOUT_SIGNAL).
     this.abort.signal.addEventListener('abort', keepAbortListenersWarm);
   }
 
@@ -307,12 +325,14 @@ export class Fetcher {
       this.onRequestError(states, epochs, err as Error);
       return;
     }
+    // No AbortSignal on a Fetch (FETCH_WITHOUT_SIGNAL, at the top of this file): stop() is followed at once by
+    // closing the pool and the long-poll sockets, which fails whatever is in flight.
     conn
-      .fetch(request, { timeoutMs: this.opts.requestTimeoutMs + this.opts.maxWaitMs, signal: this.abort.signal })
+      .fetch(request, this.fetchOptions)
       .then(
         (response) => {
           this.fetchDone(node, states, pollSlot);
-          this.onFetchResponse(states, epochs, offsets, response);
+          if (!this.stopped) this.onFetchResponse(states, epochs, offsets, response);
         },
         (err: Error) => {
           this.fetchDone(node, states, pollSlot);

@@ -66,7 +66,8 @@ export class MessageIterator implements AsyncIterableIterator<ConsumedMessage> {
         this.yieldedOffset = m.offset;
         return { done: false, value: m };
       }
-      await ring.waitForData(this.signal);
+      // onAbort (one listener for the loop) wakes the ring when the signal aborts.
+      await ring.waitForData();
     }
   }
 

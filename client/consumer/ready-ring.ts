@@ -33,20 +33,17 @@ export class ReadyRing {
     this.ring.push(st);
   }
 
-  /** Resolves at the next wake() (data, an error, a stop), or when `signal` aborts. */
-  waitForData(signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves at the next wake() (data, an error, a stop). A caller that also ends on an
+   * AbortSignal keeps one listener on it that calls wake() (run(), the iterator), rather than a
+   * listener per wait: Node's EventTarget links its listeners in a list whose removed nodes keep
+   * their `next` pointer, so a listener added and removed per wait (per Fetch answer at lingerMs
+   * 0) chained each one to the next, and one that reached old space held all later ones there
+   * until a Mark-Compact (fetcher.ts, FETCH_WITHOUT_SIGNAL).
+   */
+  waitForData(): Promise<void> {
     return new Promise((resolve) => {
-      if (signal === undefined) {
-        this.dataWaiters.push(resolve);
-        return;
-      }
-      if (signal.aborted) return resolve();
-      const onAbort = (): void => resolve();
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.dataWaiters.push(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
+      this.dataWaiters.push(resolve);
     });
   }
 

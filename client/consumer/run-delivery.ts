@@ -99,7 +99,8 @@ export class RunDelivery {
         break;
       }
       if (taken === null) {
-        await this.ring.waitForData(loop.signal);
+        // run()'s one listener on loop.signal wakes the ring when it aborts (ReadyRing.waitForData).
+        await this.ring.waitForData();
         continue;
       }
       const { st, chunk } = taken;

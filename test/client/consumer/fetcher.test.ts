@@ -122,6 +122,52 @@ describe('Fetcher against a broker', () => {
     TEST_TIMEOUT_MS,
   );
 
+  /** A one-partition topic whose only record was taken, with its long poll parked (60 s). */
+  async function parkedPoll(topic: string): Promise<{ rill: Rill; fetcher: Fetcher; ready: PartitionState[]; st: PartitionState }> {
+    const broker = await env.broker();
+    const rill = env.client(broker.port);
+    await rill.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const { fetcher, ready } = fetcherFor(broker.port, { maxBytesPerPartition: 4096, maxPrefetchBytes: 1024 * 1024 });
+    // One record first: a Fetch at an empty partition's end would itself park (60 s) before it is known to be caught up.
+    await produce(rill, topic, 0, 1);
+    const st = fetcher.add(topic, 0, 'earliest', false);
+    expect(await drain(fetcher, st, 1)).toEqual([0]);
+    await waitFor(() => st.caughtUp && st.fetching, TEST_TIMEOUT_MS - 5_000, 'a parked long poll');
+    return { rill, fetcher, ready, st };
+  }
+
+  it(
+    'drops an answer that comes after stop() (Fetches carry no AbortSignal)',
+    async () => {
+      const { rill, fetcher, ready, st } = await parkedPoll('stopped');
+      const readyBefore = ready.length;
+      fetcher.stop();
+      // The poll is still parked (its socket open): a record answers it after stop().
+      await produce(rill, 'stopped', 0, 1);
+      await waitFor(() => fetcher.fetchesInFlight === 0, TEST_TIMEOUT_MS - 5_000, 'the parked poll to answer');
+      expect(fetcher.bufferedBytes).toBe(0);
+      expect(st.chunks).toHaveLength(0);
+      expect(ready).toHaveLength(readyBefore);
+      // A stopped fetcher sends nothing more.
+      await new Promise((r) => setImmediate(r));
+      expect(fetcher.fetchesInFlight).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'closing the connections ends a long poll parked for 60 s at once after stop()',
+    async () => {
+      const { fetcher, st } = await parkedPoll('parked');
+      // The closer (stop, then close the pool and the long-poll sockets) must not wait out
+      // maxWaitMs (60 s, past the test's timeout): closing fails the Fetch in flight.
+      await closers.pop()!();
+      await waitFor(() => fetcher.fetchesInFlight === 0, TEST_TIMEOUT_MS - 5_000, 'the poll to end');
+      expect(st.error).toBeNull();
+    },
+    TEST_TIMEOUT_MS,
+  );
+
   it(
     'stops fetching at maxPrefetchBytes while nobody takes the chunks',
     async () => {
