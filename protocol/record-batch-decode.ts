@@ -31,7 +31,7 @@ import {
 } from './record-batch-header.js';
 import type { RecordHeader } from './record-batch-encode.js';
 import { SegmentedBytes } from './frame.js';
-import { MAX_VARINT_BYTES, readVarint, readVarlong, type Cursor } from './varint.js';
+import { MAX_VARINT_BYTES, readVarint, varintEndsBefore, zigZagAt, type Cursor } from './varint.js';
 
 /** A batch whose records decompress past this is refused by readers that know no topic limit
  *  (protocol/compression/limits.ts; the produce path uses one derived from max.message.bytes). */
@@ -349,44 +349,6 @@ function decodeRecordRun(data: Buffer, cursor: Cursor, stop: number, final: bool
     walk.previousOffsetDelta = previousOffsetDelta;
     sink.record(baseOffset + offsetDelta, timestamp, data, keyStart, keyBytes, valueStart, valueBytes, headers);
   }
-}
-
-/**
- * `readVarint` (`long`: `readVarlong`) with the one-byte case first, in a function small
- * enough for V8 to inline at all six call sites of the record loop (its inlining budget took
- * three of a version that also did two-byte varints inline): most of a record's varints are
- * one byte (key length -1, header count 0, small deltas), and the out-of-line call per varint
- * was ~20% of the decode's instructions (callgrind, issue 8 session 15). Longer ones go through
- * `zigZagBeyondOneByte`, errors through `readVarint` / `readVarlong`: values and errors are the same.
- */
-function zigZagAt(data: Buffer, cursor: Cursor, end: number, long: boolean): number {
-  const pos = cursor.pos;
-  const b = data[pos]!;
-  if (b < 0x80 && pos < end) {
-    cursor.pos = pos + 1;
-    return (b >>> 1) ^ -(b & 1);
-  }
-  return zigZagBeyondOneByte(data, cursor, end, long);
-}
-
-/** `zigZagAt` past its first byte: a two-byte varint here (a 100-byte value's length), the rest by the general readers. */
-function zigZagBeyondOneByte(data: Buffer, cursor: Cursor, end: number, long: boolean): number {
-  const pos = cursor.pos;
-  if (pos + 1 < end) {
-    const b2 = data[pos + 1]!;
-    if (b2 < 0x80) {
-      cursor.pos = pos + 2;
-      const z = (data[pos]! & 0x7f) | (b2 << 7);
-      return (z >>> 1) ^ -(z & 1);
-    }
-  }
-  return long ? readVarlong(data, cursor, end) : readVarint(data, cursor, end);
-}
-
-/** True when the varint at `data[pos]` ends (a byte without the high bit) before `stop`. */
-function varintEndsBefore(data: Buffer, pos: number, stop: number): boolean {
-  for (let p = pos; p < stop; p++) if (data[p]! < 0x80) return true;
-  return false;
 }
 
 /**

@@ -28,19 +28,17 @@ import type { Logger } from 'pino';
 import type { FetchedRecords, SegmentedFetchResponse as FetchResponse } from '../response-decoder.js';
 import { ErrorCode, errorEntry, errorFromCode, isRetriable, rillError } from '../../protocol/errors.js';
 import { partitionKey } from '../topic-partition.js';
-import type { BrokerPool } from '../broker-pool.js';
 import type { RequestOptions } from '../connection.js';
 import { codeNeedsMetadataRefresh } from '../errors.js';
 import { LeaderWaits } from '../leader-waits.js';
-import type { Metadata } from '../metadata.js';
 import { backoffMs } from '../retry.js';
-import type { AutoOffsetReset, OffsetSpec, RetryOptions } from '../types.js';
+import type { OffsetSpec } from '../types.js';
 import { WakeTimer } from '../wake-timer.js';
 import { ChunkDecoder } from './chunk-decoder.js';
-import type { LongPollConnections } from './long-poll-connections.js';
+import type { FetcherOptions } from './fetcher-options.js';
 import type { MessageChunk } from './message-chunk.js';
 import { PartitionState } from './partition-state.js';
-import { applyStartPositions, listOffsetsRequest } from './start-positions.js';
+import { resolveStartPositions, type StartResolver } from './start-positions.js';
 
 /**
  * Fetches for partitions with data in flight per broker at once: two keep the broker busy
@@ -75,25 +73,7 @@ interface NodeFetches {
   pollSlots: boolean[];
 }
 
-export interface FetcherOptions {
-  pool: BrokerPool;
-  /** Sockets of their own for long polls, so that a parked Fetch never delays a data Fetch's answer. */
-  longPolls: LongPollConnections;
-  metadata: Metadata;
-  logger: Logger;
-  retry: RetryOptions;
-  requestTimeoutMs: number;
-  maxWaitMs: number;
-  minBytes: number;
-  maxBytes: number;
-  maxBytesPerPartition: number;
-  maxPrefetchBytes: number;
-  autoOffsetReset: AutoOffsetReset;
-  /** A partition got a chunk or an error for the app. */
-  onReady: (state: PartitionState) => void;
-  /** Called with each partition's lag (high watermark - fetch position) after a fetch answer; absent when metrics are off. */
-  onLag?: (topic: string, partition: number, lag: number) => void;
-}
+export type { FetcherOptions } from './fetcher-options.js';
 
 export class Fetcher {
   readonly partitions = new Map<string, PartitionState>();
@@ -447,33 +427,24 @@ export class Fetcher {
 
   /** Resolves start positions ('earliest', 'latest', { timestamp }) with ListOffsets (start-positions.ts). */
   private resolveStarts(node: number, states: PartitionState[]): void {
-    const epochs = states.map((st) => st.epoch);
-    const specs = states.map((st) => st.pendingStart!);
-    for (const st of states) st.resolving = true;
-    const done = (): void => {
-      for (const st of states) st.resolving = false;
-      this.kick();
-    };
     let conn;
     try {
       conn = this.opts.pool.forNode(node);
     } catch (err) {
-      done();
-      this.onRequestError(states, epochs, err as Error);
+      this.onRequestError(states, states.map((st) => st.epoch), err as Error);
       return;
     }
-    const request = listOffsetsRequest(states, specs, (st) => this.opts.metadata.leaderEpochOf(st.topic, st.partition));
-    conn.request('ListOffsets', request, { signal: this.abort.signal }).then(
-      (response) => {
-        applyStartPositions(states, epochs, specs, response, (st, code) => this.onPartitionError(st, code, -1, -1));
-        done();
-      },
-      (err: Error) => {
-        done();
-        if (!this.stopped) this.onRequestError(states, epochs, err);
-      },
-    );
+    resolveStartPositions(conn, states, this.startResolver);
   }
+
+  private readonly startResolver: StartResolver = {
+    leaderEpochOf: (st) => this.opts.metadata.leaderEpochOf(st.topic, st.partition),
+    onPartitionError: (st, code) => this.onPartitionError(st, code, -1, -1),
+    onRequestError: (states, epochs, err) => this.onRequestError(states, epochs, err),
+    stopped: () => this.stopped,
+    done: () => this.kick(),
+    signal: this.abort.signal,
+  };
 
   private fail(st: PartitionState, err: Error): void {
     st.error = err;

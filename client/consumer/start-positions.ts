@@ -7,6 +7,7 @@ import type { ListOffsetsRequest, ListOffsetsResponse } from '../../protocol/api
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP } from '../../protocol/apis/index.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { partitionKey } from '../topic-partition.js';
+import type { Connection } from '../connection.js';
 import type { OffsetSpec } from '../types.js';
 import type { PartitionState } from './partition-state.js';
 
@@ -62,4 +63,42 @@ export function applyStartPositions(
     st.fetchOffset = r.offset;
     if (st.processing === 0 && st.chunks.length === 0) st.processedOffset = r.offset;
   }
+}
+
+/** What resolving start positions needs from the fetcher. */
+export interface StartResolver {
+  leaderEpochOf(st: PartitionState): number;
+  /** A partition's ListOffsets error (the fetcher's per-partition error handling). */
+  onPartitionError(st: PartitionState, code: number): void;
+  /** The whole request failed (unless the fetcher has stopped meanwhile). */
+  onRequestError(states: PartitionState[], epochs: number[], err: Error): void;
+  stopped(): boolean;
+  /** Called once the answer (or the failure) is handled: the partitions may fetch again. */
+  done(): void;
+  signal: AbortSignal;
+}
+
+/**
+ * Resolves the start positions ('earliest', 'latest', { timestamp }) of `states`, all led by the
+ * broker behind `conn`, with one ListOffsets; answers for partitions moved meanwhile (their
+ * epoch changed) are ignored by applyStartPositions.
+ */
+export function resolveStartPositions(conn: Connection, states: PartitionState[], r: StartResolver): void {
+  const epochs = states.map((st) => st.epoch);
+  const specs = states.map((st) => st.pendingStart!);
+  for (const st of states) st.resolving = true;
+  const done = (): void => {
+    for (const st of states) st.resolving = false;
+    r.done();
+  };
+  conn.request('ListOffsets', listOffsetsRequest(states, specs, r.leaderEpochOf), { signal: r.signal }).then(
+    (response) => {
+      applyStartPositions(states, epochs, specs, response, r.onPartitionError);
+      done();
+    },
+    (err: Error) => {
+      done();
+      if (!r.stopped()) r.onRequestError(states, epochs, err);
+    },
+  );
 }

@@ -1,0 +1,27 @@
+/** What the fetcher (fetcher.ts) is made with: the consumer's sockets, metadata and fetch settings. */
+import type { Logger } from 'pino';
+import type { BrokerPool } from '../broker-pool.js';
+import type { Metadata } from '../metadata.js';
+import type { AutoOffsetReset, RetryOptions } from '../types.js';
+import type { LongPollConnections } from './long-poll-connections.js';
+import type { PartitionState } from './partition-state.js';
+
+export interface FetcherOptions {
+  pool: BrokerPool;
+  /** Sockets of their own for long polls, so that a parked Fetch never delays a data Fetch's answer. */
+  longPolls: LongPollConnections;
+  metadata: Metadata;
+  logger: Logger;
+  retry: RetryOptions;
+  requestTimeoutMs: number;
+  maxWaitMs: number;
+  minBytes: number;
+  maxBytes: number;
+  maxBytesPerPartition: number;
+  maxPrefetchBytes: number;
+  autoOffsetReset: AutoOffsetReset;
+  /** A partition got a chunk or an error for the app. */
+  onReady: (state: PartitionState) => void;
+  /** Called with each partition's lag (high watermark - fetch position) after a fetch answer; absent when metrics are off. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
+}
