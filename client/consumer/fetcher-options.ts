@@ -2,11 +2,13 @@
 import type { Logger } from 'pino';
 import type { BrokerPool } from '../broker-pool.js';
 import type { Metadata } from '../metadata.js';
-import type { AutoOffsetReset, RetryOptions } from '../types.js';
+import type { RetryOptions } from '../types.js';
+import type { FetchSettings } from './config.js';
 import type { LongPollConnections } from './long-poll-connections.js';
 import type { PartitionState } from './partition-state.js';
 
-export interface FetcherOptions {
+/** The consumer's checked fetch settings (config.ts) plus what the fetcher works with. */
+export interface FetcherOptions extends FetchSettings {
   pool: BrokerPool;
   /** Sockets of their own for long polls, so that a parked Fetch never delays a data Fetch's answer. */
   longPolls: LongPollConnections;
@@ -14,12 +16,6 @@ export interface FetcherOptions {
   logger: Logger;
   retry: RetryOptions;
   requestTimeoutMs: number;
-  maxWaitMs: number;
-  minBytes: number;
-  maxBytes: number;
-  maxBytesPerPartition: number;
-  maxPrefetchBytes: number;
-  autoOffsetReset: AutoOffsetReset;
   /** A partition got a chunk or an error for the app. */
   onReady: (state: PartitionState) => void;
   /** Called with each partition's lag (high watermark - fetch position) after a fetch answer; absent when metrics are off. */
