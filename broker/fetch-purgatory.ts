@@ -24,8 +24,8 @@
  * adding to and deleting from long-lived collections on every park filled the old generation
  * (~100 bytes per add/delete pair) and brought a Mark-Compact every few seconds
  * (docs/BENCHMARKS.md, issue 8 session 15). Hence no Map/Set changes per park:
- *   - maxWaitMs: one timer for the whole purgatory, armed for the earliest deadline of a binary
- *     min-heap of the parked fetches (which is also the list of all of them);
+ *   - maxWaitMs: one timer for the whole purgatory over a deadline heap of the parked fetches
+ *     (deadline-queue.ts; the heap is also the list of all of them);
  *   - per log, an array of watches, swap-removed by index; a log's array stays in `byLog` when
  *     it empties (swept out only when empty arrays pile up);
  *   - abort: one 'abort' listener per connection signal, registered on its first park, and a
@@ -34,6 +34,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { PartitionLog } from '../storage/partition-log.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface ParkRequest<T> {
@@ -76,7 +77,7 @@ interface Entry {
   /** performance.now() at which maxWaitMs has passed. */
   readonly deadline: number;
   readonly waiters: SignalWaiters;
-  /** Place in the deadline heap; -1 once released. */
+  /** Place in the deadline queue; -1 once released. */
   heapIndex: number;
   /** Place in `waiters.entries`. */
   signalIndex: number;
@@ -90,13 +91,11 @@ interface Entry {
 const EMPTY_LOGS_BEFORE_SWEEP = 64;
 
 export class FetchPurgatory {
-  /** Every parked fetch, a binary min-heap on `deadline`. */
-  private readonly heap: Entry[] = [];
+  /** Every parked fetch; hands those whose maxWaitMs passed to finish(). */
+  private readonly deadlines = new DeadlineQueue<Entry>((entry) => this.finish(entry));
   private readonly byLog = new Map<PartitionLog, Watch[]>();
   private emptyLogs = 0;
   private readonly bySignal = new WeakMap<AbortSignal, SignalWaiters>();
-  private timer: NodeJS.Timeout | null = null;
-  private timerDeadline = Number.POSITIVE_INFINITY;
   private readonly wakes: Array<PartitionLog | undefined> = [];
   private wakeCount = 0;
   private wakeScheduled = false;
@@ -109,13 +108,6 @@ export class FetchPurgatory {
       queueMicrotask(this.processWakes);
     }
   };
-  private readonly onTimer = (): void => {
-    this.timer = null;
-    this.timerDeadline = Number.POSITIVE_INFINITY;
-    const now = performance.now();
-    while (this.heap.length > 0 && this.heap[0]!.deadline <= now) this.finish(this.heap[0]!);
-    this.armTimer();
-  };
 
   constructor(
     private readonly maxParked: number,
@@ -123,12 +115,12 @@ export class FetchPurgatory {
   ) {}
 
   get size(): number {
-    return this.heap.length;
+    return this.deadlines.size;
   }
 
   /** Waits per the class comment; resolves with `complete()`'s answer (or `current`). */
   park<T>(req: ParkRequest<T>): Promise<T> {
-    if (this.closed || this.heap.length >= this.maxParked || req.signal.aborted || req.logs.length === 0 || req.maxWaitMs <= 0) {
+    if (this.closed || this.deadlines.size >= this.maxParked || req.signal.aborted || req.logs.length === 0 || req.maxWaitMs <= 0) {
       return Promise.resolve(req.current);
     }
     return new Promise<T>((resolve, reject) => {
@@ -159,9 +151,8 @@ export class FetchPurgatory {
         list.push(watch);
         watched.push(watch);
       }
-      this.heapPush(entry);
-      if (entry.deadline < this.timerDeadline) this.armTimer();
-      this.metrics.parkedFetches.set(this.heap.length);
+      this.deadlines.push(entry);
+      this.metrics.parkedFetches.set(this.deadlines.size);
     });
   }
 
@@ -177,10 +168,8 @@ export class FetchPurgatory {
   /** Answers every parked fetch now and parks no more. */
   close(): void {
     this.closed = true;
-    for (const entry of this.heap.slice()) this.finish(entry);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerDeadline = Number.POSITIVE_INFINITY;
+    for (const entry of this.deadlines.snapshot()) this.finish(entry);
+    this.deadlines.stop();
   }
 
   private readonly processWakes = (): void => {
@@ -235,8 +224,7 @@ export class FetchPurgatory {
 
   /** Unregisters an entry; false if it was already released. */
   private release(entry: Entry): boolean {
-    if (entry.heapIndex < 0) return false;
-    this.heapRemove(entry);
+    if (!this.deadlines.remove(entry)) return false;
     // Swap-removes, by the index each kept of its place.
     const mine = entry.waiters.entries;
     const lastEntry = mine.pop()!;
@@ -258,7 +246,7 @@ export class FetchPurgatory {
       }
     }
     if (this.emptyLogs > EMPTY_LOGS_BEFORE_SWEEP && this.emptyLogs * 2 > this.byLog.size) this.sweepEmptyLogs();
-    this.metrics.parkedFetches.set(this.heap.length);
+    this.metrics.parkedFetches.set(this.deadlines.size);
     return true;
   }
 
@@ -266,76 +254,6 @@ export class FetchPurgatory {
   private sweepEmptyLogs(): void {
     for (const [log, list] of this.byLog) if (list.length === 0) this.byLog.delete(log);
     this.emptyLogs = 0;
-  }
-
-  /** Arms the one timer for the earliest deadline (or stops it when nothing is parked). */
-  private armTimer(): void {
-    const first = this.heap[0];
-    if (first === undefined) {
-      // Left to fire: clearing and re-creating it on every empty/non-empty swing would cost
-      // more than one idle wake-up per maxWaitMs.
-      return;
-    }
-    if (this.timer !== null) {
-      if (this.timerDeadline <= first.deadline) return;
-      clearTimeout(this.timer);
-    }
-    this.timerDeadline = first.deadline;
-    // Node timers may fire up to ~1 ms before performance.now() reaches the deadline (they count
-    // from the loop's cached time): onTimer answers only what is due and re-arms for the rest.
-    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(first.deadline - performance.now())));
-    // A parked fetch has an open connection, which keeps the process alive on its own.
-    this.timer.unref();
-  }
-
-  private heapPush(entry: Entry): void {
-    entry.heapIndex = this.heap.length;
-    this.heap.push(entry);
-    this.siftUp(entry.heapIndex);
-  }
-
-  private heapRemove(entry: Entry): void {
-    const at = entry.heapIndex;
-    const last = this.heap.pop()!;
-    entry.heapIndex = -1;
-    if (last === entry) return;
-    this.heap[at] = last;
-    last.heapIndex = at;
-    this.siftDown(at);
-    this.siftUp(last.heapIndex);
-  }
-
-  private siftUp(at: number): void {
-    const h = this.heap;
-    const e = h[at]!;
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      const p = h[parent]!;
-      if (p.deadline <= e.deadline) break;
-      h[at] = p;
-      p.heapIndex = at;
-      at = parent;
-    }
-    h[at] = e;
-    e.heapIndex = at;
-  }
-
-  private siftDown(at: number): void {
-    const h = this.heap;
-    const n = h.length;
-    const e = h[at]!;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      if (child + 1 < n && h[child + 1]!.deadline < h[child]!.deadline) child++;
-      const c = h[child]!;
-      if (c.deadline >= e.deadline) break;
-      h[at] = c;
-      c.heapIndex = at;
-      at = child;
-    }
-    h[at] = e;
-    e.heapIndex = at;
   }
 }
 

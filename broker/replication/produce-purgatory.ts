@@ -17,10 +17,18 @@
  *
  * Bounded: at most `maxParked` produces wait at once; one more is answered REQUEST_TIMED_OUT
  * at once (its batch is in the log; a retry is deduplicated for idempotent producers). Every
- * parked produce has its own timer, so nothing waits forever. The owner calls
+ * parked produce has a deadline, so nothing waits forever. The owner calls
  * `onPartitionChange(state)` whenever a partition's high watermark, ISR or role changed.
+ *
+ * Garbage: an acks=all producer parks a produce per batch, and the purgatory outlives them all,
+ * so adding to and deleting from long-lived Maps, or a setTimeout per park, fills V8's old space
+ * (see broker/fetch-purgatory.ts). Deadlines share one timer (deadline-queue.ts); each
+ * partition's parked produces are an array kept for the partition's life (a WeakMap entry set
+ * once), compacted in place as they complete.
  */
+import { performance } from 'node:perf_hooks';
 import { rillError, type RillError } from '../../protocol/errors.js';
+import { DeadlineQueue } from '../deadline-queue.js';
 import type { PartitionState } from './partition-state.js';
 
 /** Kafka's default request.timeout.ms. */
@@ -31,12 +39,16 @@ export const DEFAULT_MAX_PARKED_PRODUCES = 10_000;
 export type ProduceOutcome = RillError | null;
 
 interface Parked {
-  state: PartitionState;
+  readonly state: PartitionState;
   /** The high watermark that acknowledges the batch (its last offset + 1). */
-  requiredOffset: number;
-  leaderEpoch: number;
-  timer: NodeJS.Timeout;
-  resolve: (outcome: ProduceOutcome) => void;
+  readonly requiredOffset: number;
+  readonly leaderEpoch: number;
+  readonly timeoutMs: number;
+  /** performance.now() at which request.timeout.ms has passed. */
+  readonly deadline: number;
+  /** Place in the deadline queue; -1 once answered. */
+  heapIndex: number;
+  readonly resolve: (outcome: ProduceOutcome) => void;
 }
 
 export interface ProducePurgatoryOptions {
@@ -45,9 +57,13 @@ export interface ProducePurgatoryOptions {
 
 export class ProducePurgatory {
   readonly maxParked: number;
-  /** Parked produces per partition, in append order (so in required-offset order). */
-  private readonly byPartition = new Map<PartitionState, Parked[]>();
-  private parkedCount = 0;
+  /**
+   * Parked produces per partition, in append order (so in required-offset order). A
+   * partition's array stays once made (emptied, not deleted) and goes with its PartitionState.
+   */
+  private readonly byPartition = new WeakMap<PartitionState, Parked[]>();
+  /** Every parked produce (also the way to reach them all on close). */
+  private readonly deadlines = new DeadlineQueue<Parked>((p) => this.timedOut(p));
   private closed = false;
 
   constructor(opts: ProducePurgatoryOptions = {}) {
@@ -56,7 +72,7 @@ export class ProducePurgatory {
   }
 
   get size(): number {
-    return this.parkedCount;
+    return this.deadlines.size;
   }
 
   /** NOT_LEADER_OR_FOLLOWER or (acks=all) NOT_ENOUGH_REPLICAS before anything is appended; null = go ahead. */
@@ -80,60 +96,49 @@ export class ProducePurgatory {
     const now = this.verdict(state, requiredOffset, leaderEpoch);
     if (now !== undefined) return Promise.resolve(now);
     if (this.closed) return Promise.resolve(this.gone(state));
-    if (this.parkedCount >= this.maxParked) {
-      return Promise.resolve(rillError('REQUEST_TIMED_OUT', `${state.topic}-${state.partition}: ${this.parkedCount} acks=all produces are already waiting for replicas`, { topic: state.topic, partition: state.partition }));
+    if (this.deadlines.size >= this.maxParked) {
+      return Promise.resolve(rillError('REQUEST_TIMED_OUT', `${state.topic}-${state.partition}: ${this.deadlines.size} acks=all produces are already waiting for replicas`, { topic: state.topic, partition: state.partition }));
     }
     return new Promise<ProduceOutcome>((resolve) => {
-      const entry: Parked = {
-        state,
-        requiredOffset,
-        leaderEpoch,
-        resolve,
-        timer: setTimeout(() => {
-          this.remove(entry);
-          resolve(rillError('REQUEST_TIMED_OUT', `${state.topic}-${state.partition}: replicas did not reach offset ${requiredOffset} within ${timeoutMs} ms (high watermark ${state.highWatermark})`, { topic: state.topic, partition: state.partition }));
-        }, timeoutMs),
-      };
+      const entry: Parked = { state, requiredOffset, leaderEpoch, timeoutMs, deadline: performance.now() + timeoutMs, heapIndex: -1, resolve };
       let list = this.byPartition.get(state);
       if (list === undefined) this.byPartition.set(state, (list = []));
       list.push(entry);
-      this.parkedCount++;
+      this.deadlines.push(entry);
     });
   }
 
   /** Completes whatever the partition's new high watermark, ISR or role decides. Returns how many completed. */
   onPartitionChange(state: PartitionState): number {
     const list = this.byPartition.get(state);
-    if (list === undefined) return 0;
+    if (list === undefined || list.length === 0) return 0;
     let done = 0;
-    const keep: Parked[] = [];
-    for (const p of list) {
+    // Compacted in place: the kept ones slide down over the answered ones, order unchanged.
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i]!;
       const v = this.verdict(p.state, p.requiredOffset, p.leaderEpoch);
       if (v === undefined) {
-        keep.push(p);
+        list[kept++] = p;
         continue;
       }
-      clearTimeout(p.timer);
+      this.deadlines.remove(p);
       p.resolve(v);
       done++;
     }
-    this.parkedCount -= done;
-    if (keep.length === 0) this.byPartition.delete(state);
-    else this.byPartition.set(state, keep);
+    list.length = kept;
     return done;
   }
 
   /** Answers every parked produce NOT_LEADER_OR_FOLLOWER and refuses new ones (broker shutdown). */
   close(): void {
     this.closed = true;
-    for (const [state, list] of this.byPartition) {
-      for (const p of list) {
-        clearTimeout(p.timer);
-        p.resolve(this.gone(state));
-      }
+    this.deadlines.stop();
+    for (const p of this.deadlines.snapshot()) {
+      this.deadlines.remove(p);
+      this.byPartition.get(p.state)!.length = 0;
+      p.resolve(this.gone(p.state));
     }
-    this.byPartition.clear();
-    this.parkedCount = 0;
   }
 
   /** The answer now, or undefined to keep waiting. */
@@ -153,13 +158,17 @@ export class ProducePurgatory {
     return rillError('NOT_LEADER_OR_FOLLOWER', `${state.topic}-${state.partition}: leadership changed before the replicas acknowledged`, { topic: state.topic, partition: state.partition });
   }
 
-  private remove(entry: Parked): void {
-    const list = this.byPartition.get(entry.state);
-    if (list === undefined) return;
-    const i = list.indexOf(entry);
-    if (i < 0) return;
-    list.splice(i, 1);
-    this.parkedCount--;
-    if (list.length === 0) this.byPartition.delete(entry.state);
+  /** request.timeout.ms passed: the one exceptional way out of the middle of a partition's array. */
+  private timedOut(p: Parked): void {
+    this.deadlines.remove(p);
+    const list = this.byPartition.get(p.state)!;
+    const i = list.indexOf(p);
+    if (i >= 0) list.splice(i, 1);
+    p.resolve(
+      rillError('REQUEST_TIMED_OUT', `${p.state.topic}-${p.state.partition}: replicas did not reach offset ${p.requiredOffset} within ${p.timeoutMs} ms (high watermark ${p.state.highWatermark})`, {
+        topic: p.state.topic,
+        partition: p.state.partition,
+      }),
+    );
   }
 }

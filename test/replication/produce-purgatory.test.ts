@@ -88,6 +88,31 @@ describe('ProducePurgatory (acks=all)', () => {
     expect(purgatory.size).toBe(0);
   });
 
+  it('a timed-out produce between two others leaves them waiting, answered later in order', async () => {
+    purgatory.close();
+    purgatory = new ProducePurgatory({ maxParked: 100 });
+    const settled: string[] = [];
+    const a = await produce(1);
+    const b = await produce(1, 5);
+    const c = await produce(1);
+    void a.outcome.then(() => settled.push('a'));
+    void c.outcome.then(() => settled.push('c'));
+    expect((await b.outcome)?.errorName).toBe('REQUEST_TIMED_OUT');
+    expect(purgatory.size).toBe(2);
+    // Many rounds of park-and-complete behind them reuse the partition's array.
+    for (let round = 0; round < 50; round++) {
+      const p = await produce(1);
+      state.updateFollowerFetchState(2, p.lastOffset + 1, 1);
+      state.updateFollowerFetchState(3, p.lastOffset + 1, 1);
+      expect(purgatory.onPartitionChange(state)).toBe(round === 0 ? 3 : 1);
+      expect(await p.outcome).toBeNull();
+    }
+    expect(await a.outcome).toBeNull();
+    expect(await c.outcome).toBeNull();
+    expect(settled).toEqual(['a', 'c']);
+    expect(purgatory.size).toBe(0);
+  });
+
   it('an already-replicated batch completes at once', async () => {
     await log.append(records(2, 'x'));
     state.updateFollowerFetchState(2, 2, 1);
