@@ -9,7 +9,10 @@ export class WakeTimer {
   constructor(private readonly onWake: () => void) {}
 
   arm(inMs: number): void {
-    const waitMs = Math.max(0, inMs);
+    // Whole milliseconds, rounded up: Node truncates a fractional delay (setTimeout(4.9) waits
+    // 4 ms of its loop clock, which itself lags real time by up to 1 ms), so an unrounded
+    // timer fired up to 2 ms early and its loop ran once more for nothing.
+    const waitMs = Math.max(0, Math.ceil(inMs));
     const at = Date.now() + waitMs;
     if (this.timer !== null && this.atMs <= at) return;
     if (this.timer !== null) clearTimeout(this.timer);

@@ -241,12 +241,19 @@ export class RecordAccumulator {
     return batch;
   }
 
-  /** Whether the head batch of a queue should be sent now: full, a younger batch behind it, a flush, or lingerMs old. */
+  /**
+   * Whether the head batch of a queue should be sent now: full, a younger batch behind it, a
+   * flush, or lingerMs old. The linger is counted as the Java client counts it, in whole
+   * milliseconds of the clock: ready once `floor(now) - floor(created) >= lingerMs`, so a batch
+   * leaves at a real age in (lingerMs - 1, lingerMs] when something drains at that moment.
+   * Demanding the full sub-millisecond wait instead sent most batches at the first drain after
+   * it: up to a timer tick (and the event loop's wake-up) late, ages 5-7 ms with lingerMs 5.
+   */
   isReady(queue: ProducerBatch[], nowMs: number): boolean {
     if (queue.length === 0) return false;
     if (queue.length > 1 || this.flushes > 0) return true;
     const head = queue[0]!;
-    return head.closed || nowMs - head.createdAtMs >= this.lingerMs;
+    return head.closed || Math.floor(nowMs) - Math.floor(head.createdAtMs) >= this.lingerMs;
   }
 
   private dropQueue(topic: string, partition: number, queue: ProducerBatch[]): void {
@@ -272,7 +279,8 @@ export class RecordAccumulator {
     for (const queue of this.queues.values()) {
       if (queue.length === 0) continue;
       if (this.isReady(queue, nowMs)) return 0;
-      const wait = queue[0]!.createdAtMs + this.lingerMs - nowMs;
+      // Until the millisecond at which isReady turns true (> 0: it is not true yet).
+      const wait = Math.floor(queue[0]!.createdAtMs) + this.lingerMs - nowMs;
       if (best < 0 || wait < best) best = wait;
     }
     return best;

@@ -29,8 +29,6 @@ import { newPartitionState, type PartitionSendState } from './partition-state.js
 
 /** Slack on top of the broker-side produce timeout before the client gives up on an answer. */
 const PRODUCE_TIMEOUT_SLACK_MS = 5_000;
-/** setTimeout's resolution: what may be left of a linger when its timer fires (see drain). */
-const LINGER_TIMER_SLACK_MS = 1;
 /** Kafka's delivery.timeout.ms default. */
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
 
@@ -68,7 +66,7 @@ export class Sender {
   private readonly batchOrder = new WeakMap<ProducerBatch, number>();
   private batchCounter = 0;
   private drainScheduled = false;
-  private readonly wakeTimer = new WakeTimer(() => this.drain(true));
+  private readonly wakeTimer = new WakeTimer(() => this.drain());
   /** Partitions waiting for a new leader (leader-waits.ts). */
   private readonly leaders: LeaderWaits;
   private stopped = false;
@@ -139,14 +137,10 @@ export class Sender {
   }
 
   /**
-   * Sends what is ready. `fromTimer`: the WakeTimer woke us, and a linger with less than
-   * LINGER_TIMER_SLACK_MS left counts as over. Node's setTimeout counts whole milliseconds of
-   * its own clock and fires with up to 1 ms of the wait still to go; demanding the full wait
-   * then re-armed a 1 ms timer that fired 1-2 ms later (batches went out at age 5-7 ms with
-   * lingerMs 5). So a batch the timer sends has waited (lingerMs - 1, lingerMs], as with the
-   * Java client's whole-millisecond clock; drains woken by send() or an ack keep the full wait.
+   * Sends what is ready (see RecordAccumulator.isReady for when a lingering batch is) and arms
+   * the wake timer for the next batch that will be.
    */
-  drain(fromTimer = false): void {
+  drain(): void {
     if (this.stopped) return;
     const idem = this.idempotence;
     if (idem !== null && idem.bumpRequired) {
@@ -164,13 +158,12 @@ export class Sender {
     const { metadata } = this.opts;
     const maxInFlight = this.opts.maxInFlightPerPartition;
     const now = producerClockMs();
-    const lingerNow = fromTimer ? now + LINGER_TIMER_SLACK_MS : now;
     const requests = new Map<string, RequestBuilder[]>();
     let nextWakeMs = -1;
 
     for (const ps of this.partitions.values()) {
       const queue = this.accumulator.queues.get(ps.key);
-      const hasNew = queue !== undefined && this.accumulator.isReady(queue, lingerNow);
+      const hasNew = queue !== undefined && this.accumulator.isReady(queue, now);
       if (ps.retries.length === 0 && !hasNew) continue;
       if (!this.leaders.canSend(ps.topic, ps.partition, ps.key)) {
         this.refreshTopic(ps.topic);
@@ -195,7 +188,7 @@ export class Sender {
         } else {
           ps.resending = false;
           const q = this.accumulator.queues.get(ps.key);
-          if (q === undefined || !this.accumulator.isReady(q, lingerNow)) break;
+          if (q === undefined || !this.accumulator.isReady(q, now)) break;
           batch = this.accumulator.take(ps.key)!;
           if (!this.prepare(ps, batch)) continue;
         }

@@ -54,15 +54,21 @@ describe('RecordAccumulator', () => {
     expect(acc.nextReadyInMs(1000)).toBe(-1);
   });
 
-  it('measures a linger on a sub-millisecond clock', () => {
+  it('counts a linger in whole milliseconds of a sub-millisecond clock, as the Java client', () => {
     const acc = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 5, bufferMemoryBytes: 100_000 });
-    acc.append('t', 0, record(10), 50, -1, 1000.3);
+    acc.append('t', 0, record(10), 50, -1, 1000.7);
     const queue = acc.queues.get('t\u00000')!;
-    expect(acc.nextReadyInMs(1000.3)).toBeCloseTo(5, 9);
-    expect(acc.nextReadyInMs(1002.8)).toBeCloseTo(2.5, 9);
-    expect(acc.isReady(queue, 1005.2)).toBe(false);
-    expect(acc.isReady(queue, 1005.3)).toBe(true);
-    expect(acc.nextReadyInMs(1005.3)).toBe(0);
+    // Ready from 1005.0 on: 5 whole milliseconds after 1000, 4.3 ms of real time.
+    expect(acc.nextReadyInMs(1000.7)).toBeCloseTo(4.3, 9);
+    expect(acc.nextReadyInMs(1002.8)).toBeCloseTo(2.2, 9);
+    expect(acc.isReady(queue, 1004.99)).toBe(false);
+    expect(acc.isReady(queue, 1005)).toBe(true);
+    expect(acc.nextReadyInMs(1005)).toBe(0);
+    // lingerMs 1: the next millisecond, not at once.
+    const short = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 1, bufferMemoryBytes: 100_000 });
+    short.append('t', 0, record(10), 50, -1, 2000.2);
+    expect(short.isReady(short.queues.get('t\u00000')!, 2000.9)).toBe(false);
+    expect(short.isReady(short.queues.get('t\u00000')!, 2001)).toBe(true);
     // lingerMs 0: ready at once.
     const eager = new RecordAccumulator({ batchBytes: 10_000, lingerMs: 0, bufferMemoryBytes: 100_000 });
     eager.append('t', 0, record(10), 50, -1, 3000.9);

@@ -104,7 +104,7 @@ describe('Sender', () => {
     expect(batch.recordCount).toBe(2);
   });
 
-  it('counts a linger as over when its timer fires with less than 1 ms of it left, and only then', async () => {
+  it('counts a linger in whole milliseconds of the clock, as the Java client: ready in the millisecond it ends, from any drain', async () => {
     const broker = await env.broker();
     await env.client(broker.port).admin().createTopics({ topics: [{ topic: 'slack', numPartitions: 1 }] });
     const { acc, sender, append } = await setup(broker.port, { lingerMs: 50 });
@@ -113,38 +113,46 @@ describe('Sender', () => {
     sender.wake();
     await warm.done;
     acc.endFlush();
-    // A batch 49.5 ms into its 50 ms linger: where setTimeout(50) can fire (it counts whole
-    // milliseconds of its own clock). A drain woken by send() or an ack keeps waiting; the
-    // timer's drain sends it, instead of arming a 1 ms timer that fires 1-2 ms later. (A
-    // descheduled moment of 0.4 ms or more between the append and the first drain would let the
-    // linger end for real: that attempt is let go and the check repeated.)
     const r = record('late');
     const bytes = estimateRecordBytes(r);
-    let checked = false;
     let offset = 1;
+    // A batch created 0.999 into the millisecond 50 ms before this one has lingered 49.x ms in
+    // real time but 50 whole milliseconds of the clock: the next drain (woken by a send or an
+    // ack, not a timer) sends it.
+    expect(acc.reserve(bytes)).toBeUndefined();
+    const now = producerClockMs();
+    const due = acc.append('slack', 0, r, bytes, 1, Math.floor(now) - 50 + 0.999);
+    sender.onNewBatch(due);
+    sender.drain();
+    expect(acc.queues.size).toBe(0);
+    await due.done;
+    expect(due.baseOffset).toBe(offset++);
+    // One whole millisecond short of its linger, it waits. (Where the clock crosses into the
+    // next millisecond between the append and the drain, the linger really is over: that
+    // attempt is let go and the check repeated.)
+    let checked = false;
     for (let attempt = 0; attempt < 5 && !checked; attempt++) {
       expect(acc.reserve(bytes)).toBeUndefined();
       const t0 = producerClockMs();
-      const batch = acc.append('slack', 0, r, bytes, 1, t0 - 49.5);
+      const batch = acc.append('slack', 0, r, bytes, 1, Math.floor(t0) - 49);
       sender.onNewBatch(batch);
       sender.drain();
       const waited = acc.queues.size === 1;
-      if (producerClockMs() - t0 < 0.4) {
+      if (Math.floor(producerClockMs()) === Math.floor(t0)) {
         expect(waited).toBe(true);
-        sender.drain(true);
-        expect(acc.queues.size).toBe(0);
         checked = true;
       }
-      // Else the timer the first drain armed sends it.
+      // The timer the drain armed sends it, in the millisecond its linger ends or later.
       await batch.done;
+      expect(producerClockMs()).toBeGreaterThanOrEqual(Math.floor(t0) + 1);
       expect(batch.baseOffset).toBe(offset++);
     }
     expect(checked).toBe(true);
-    // Well before the end of the linger the timer's drain waits too.
+    // Well before the end of the linger every drain waits.
     expect(acc.reserve(bytes)).toBeUndefined();
     const early = acc.append('slack', 0, r, bytes, 1, producerClockMs() - 40);
     sender.onNewBatch(early);
-    sender.drain(true);
+    sender.drain();
     expect(acc.queues.size).toBe(1);
     acc.beginFlush();
     sender.wake();
