@@ -1,0 +1,240 @@
+/**
+ * At most one 'abort' listener per AbortSignal, for every call that watches it.
+ *
+ * Why: apps pass one long-lived signal to many calls (`send({ signal })`, `commit({ signal })`,
+ * admin calls, consumer waits). Adding a listener per call and removing it when the call
+ * settles looks free, but Node's EventTarget keeps a signal's listeners in a linked list whose
+ * removed nodes keep their `next` pointer. Once one node has been promoted to old space, it
+ * keeps every later node -- and what its closure holds: the pending request, its promise, the
+ * response, the socket chunk -- alive into old space too: steady promotion and Mark-Compacts
+ * (docs/BENCHMARKS.md, issue 8 session 15, "listener chain"). So the client never removes a
+ * listener from a caller's signal: the first watch adds one (`{ once: true }`) that stays for
+ * the signal's life, and calls register in a slot array of our own, where unwatching is O(1)
+ * and leaves nothing behind that points at the call.
+ *
+ * - Lists live in a WeakMap keyed by the signal: nothing keeps a signal alive but its own
+ *   listener. The one cost: Node keeps a signal made by AbortSignal.timeout() alive while its
+ *   timer is pending if it has an 'abort' listener, so such a signal (and the list) lives until
+ *   its timeout fires even after every call that watched it settled -- bounded by that timeout.
+ * - A watcher is any object with `onAbort()` (a pending request implements it itself, so the
+ *   hot path allocates no closure). `watchAbort` returns a slot number; `unwatchAbort` with the
+ *   same slot and watcher frees it (a stale or repeated unwatch finds another occupant, or none,
+ *   and does nothing). Freed slots are reused (a free stack); when the last live watcher goes,
+ *   the list starts again from slot 0 without touching its arrays, so a loop of sequential
+ *   calls reuses one slot and allocates nothing per call.
+ * - On abort every watcher still registered runs once (order not promised). A watcher
+ *   registered after the signal aborted runs on a microtask, unless unwatched first -- unlike a
+ *   listener added to an aborted EventTarget, which never runs (callers check `aborted` first
+ *   anyway; this keeps a late watch from hanging).
+ */
+
+export interface AbortWatcher {
+  /** The signal aborted; runs once, at most, per watch. */
+  onAbort(): void;
+}
+
+/** Past this many slots, a list that empties drops its arrays rather than keep a burst's peak. */
+const KEEP_SLOTS_MAX = 1024;
+
+export class AbortWatchList {
+  /** Slots [0, used) are live watchers or null (freed); beyond `used` all null. */
+  private slots: Array<AbortWatcher | null> = [];
+  private used = 0;
+  /** Freed slot numbers below `used`, a stack of `freeTop` entries. */
+  private free: number[] = [];
+  private freeTop = 0;
+  private live = 0;
+  /** The signal aborted and the list ran (or runs) its watchers. */
+  private fired = false;
+  private flushQueued = false;
+
+  constructor(aborted: boolean) {
+    this.fired = aborted;
+  }
+
+  /** Watchers registered and not yet unwatched or run. */
+  get size(): number {
+    return this.live;
+  }
+
+  add(watcher: AbortWatcher): number {
+    let slot: number;
+    if (this.freeTop > 0) slot = this.free[--this.freeTop]!;
+    else slot = this.used++;
+    if (slot === this.slots.length) this.slots.push(watcher);
+    else this.slots[slot] = watcher;
+    this.live++;
+    if (this.fired && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        this.runAll();
+      });
+    }
+    return slot;
+  }
+
+  remove(slot: number, watcher: AbortWatcher): void {
+    if (slot < 0 || slot >= this.used || this.slots[slot] !== watcher) return;
+    this.slots[slot] = null;
+    this.freeSlot(slot);
+  }
+
+  /** The listener: the signal aborted. */
+  abort(): void {
+    this.fired = true;
+    this.runAll();
+  }
+
+  private freeSlot(slot: number): void {
+    if (--this.live === 0) {
+      // Every slot below `used` is null now: start again from slot 0.
+      this.used = 0;
+      this.freeTop = 0;
+      if (this.slots.length > KEEP_SLOTS_MAX) {
+        this.slots = [];
+        this.free = [];
+      }
+      return;
+    }
+    if (this.freeTop === this.free.length) this.free.push(slot);
+    else this.free[this.freeTop] = slot;
+    this.freeTop++;
+  }
+
+  /** Runs every registered watcher once; a throw in one does not stop the others. */
+  private runAll(): void {
+    let firstError: unknown = null;
+    // A watcher may unwatch others (their slots are nulled here first, so that is a no-op) or
+    // watch again (a slot past `end`, or a freed one: runs on the queued microtask).
+    const end = this.used;
+    for (let i = 0; i < end && this.live > 0; i++) {
+      const w = this.slots[i];
+      if (w === null || w === undefined) continue;
+      this.slots[i] = null;
+      this.freeSlot(i);
+      try {
+        w.onAbort();
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+    if (firstError !== null) queueMicrotask(() => {
+      throw firstError;
+    });
+  }
+}
+
+const lists = new WeakMap<AbortSignal, AbortWatchList>();
+
+/** The signal's list, made (with its one listener) on first use. */
+export function abortWatchList(signal: AbortSignal): AbortWatchList {
+  let list = lists.get(signal);
+  if (list === undefined) {
+    const made = new AbortWatchList(signal.aborted);
+    list = made;
+    lists.set(signal, made);
+    if (!signal.aborted) signal.addEventListener('abort', () => made.abort(), { once: true });
+  }
+  return list;
+}
+
+/** Registers `watcher` to run once when `signal` aborts; returns its slot for unwatchAbort. */
+export function watchAbort(signal: AbortSignal, watcher: AbortWatcher): number {
+  return abortWatchList(signal).add(watcher);
+}
+
+/** Unregisters a watch (O(1), no removeEventListener); repeated or stale calls do nothing. */
+export function unwatchAbort(signal: AbortSignal, slot: number, watcher: AbortWatcher): void {
+  lists.get(signal)?.remove(slot, watcher);
+}
+
+/** A watcher that watches one signal at a time and keeps its own list and slot (no handle object). */
+export interface SignalWatcher extends AbortWatcher {
+  abortList: AbortWatchList | null;
+  abortSlot: number;
+}
+
+/** `watcher` watches `signal` (one listener per signal, however many watch it). */
+export function startWatching(watcher: SignalWatcher, signal: AbortSignal): void {
+  const list = abortWatchList(signal);
+  watcher.abortList = list;
+  watcher.abortSlot = list.add(watcher);
+}
+
+/** `watcher` stops watching (O(1); a no-op when it does not watch, or its watch already ran). */
+export function stopWatching(watcher: SignalWatcher): void {
+  const list = watcher.abortList;
+  if (list === null) return;
+  watcher.abortList = null;
+  list.remove(watcher.abortSlot, watcher);
+}
+
+/**
+ * Runs `callback` once when `signal` aborts, unless stopWatching(the handle) comes first: for
+ * a watch per loop or run, where one closure is no cost (per-call hot paths implement
+ * SignalWatcher on an object they already have).
+ */
+export function onAbortOf(signal: AbortSignal, callback: () => void): SignalWatcher {
+  const watch = new CallbackWatch(callback);
+  startWatching(watch, signal);
+  return watch;
+}
+
+class CallbackWatch implements SignalWatcher {
+  abortList: AbortWatchList | null = null;
+  abortSlot = -1;
+
+  constructor(private readonly callback: () => void) {}
+
+  onAbort(): void {
+    this.abortList = null;
+    this.callback();
+  }
+}
+
+/**
+ * `promise`, or `abortErrorOf(signal)` as soon as `signal` aborts (the promise itself runs
+ * on); one watch on the signal, gone when either settles.
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, abortErrorOf: (signal: AbortSignal) => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortErrorOf(signal));
+  return new AbortRace<T>(signal, abortErrorOf).race(promise);
+}
+
+/** One race of a promise against a signal; subclasses add what an abort must undo (onAbort). */
+export class AbortRace<T> implements SignalWatcher {
+  abortList: AbortWatchList | null = null;
+  abortSlot = -1;
+  private reject: (err: Error) => void = noop;
+
+  constructor(
+    readonly signal: AbortSignal,
+    private readonly abortErrorOf: (signal: AbortSignal) => Error,
+  ) {}
+
+  /** `promise`, unless the signal aborts first (the caller checked it is not aborted yet). */
+  race(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.reject = reject;
+      startWatching(this, this.signal);
+      promise.then(
+        (v) => {
+          stopWatching(this);
+          resolve(v);
+        },
+        (err: unknown) => {
+          stopWatching(this);
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  onAbort(): void {
+    this.abortList = null;
+    this.reject(this.abortErrorOf(this.signal));
+  }
+}
+
+function noop(): void {}
