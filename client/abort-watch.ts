@@ -7,15 +7,19 @@
  * removed nodes keep their `next` pointer. Once one node has been promoted to old space, it
  * keeps every later node -- and what its closure holds: the pending request, its promise, the
  * response, the socket chunk -- alive into old space too: steady promotion and Mark-Compacts
- * (docs/BENCHMARKS.md, issue 8 session 15, "listener chain"). So the client never removes a
- * listener from a caller's signal: the first watch adds one (`{ once: true }`) that stays for
- * the signal's life, and calls register in a slot array of our own, where unwatching is O(1)
- * and leaves nothing behind that points at the call.
+ * (docs/BENCHMARKS.md, issue 8 session 15, "listener chain"). So calls never add a listener of
+ * their own: the signal's first watch adds one (`{ once: true }`), and calls register in a slot
+ * array of ours, where unwatching is O(1) and leaves nothing behind that points at the call.
  *
  * - Lists live in a WeakMap keyed by the signal: nothing keeps a signal alive but its own
- *   listener. The one cost: Node keeps a signal made by AbortSignal.timeout() alive while its
- *   timer is pending if it has an 'abort' listener, so such a signal (and the list) lives until
- *   its timeout fires even after every call that watched it settled -- bounded by that timeout.
+ *   listener. Node holds a signal from AbortSignal.timeout() or AbortSignal.any() strongly while
+ *   it has an 'abort' listener (until the timeout fires; a composite one until it aborts). So
+ *   during a signal's first DETACH_WHILE_WATCHES_UNDER watches the listener is removed whenever
+ *   the list empties: a signal made per call is left with no listener once its call settles, as
+ *   before. From then on the listener stays for the signal's life (a long-lived signal pays that
+ *   many removed nodes once, not one per call). The cost: a timeout signal watched that often
+ *   lives until its timeout fires, and a composite one that never aborts lives as long as its
+ *   sources.
  * - A watcher is any object with `onAbort()` (a pending request implements it itself, so the
  *   hot path allocates no closure). `watchAbort` returns a slot number; `unwatchAbort` with the
  *   same slot and watcher frees it (a stale or repeated unwatch finds another occupant, or none,
@@ -36,6 +40,16 @@ export interface AbortWatcher {
 /** Past this many slots, a list that empties drops its arrays rather than keep a burst's peak. */
 const KEEP_SLOTS_MAX = 1024;
 
+/**
+ * A signal's first watches remove the listener when the list empties; from this many on, it
+ * stays. A signal made per call (AbortSignal.timeout(), AbortSignal.any()) sees a few watches
+ * and is then held by nobody -- but Node holds a timeout or composite signal strongly while it
+ * has an 'abort' listener, a composite one until it aborts, so a listener left on it would keep
+ * it (and its list) for the timeout, or for good. A long-lived signal pays at most this many
+ * removed listener nodes, once: a bounded chain, not one per call.
+ */
+const DETACH_WHILE_WATCHES_UNDER = 8;
+
 export class AbortWatchList {
   /** Slots [0, used) are live watchers or null (freed); beyond `used` all null. */
   private slots: Array<AbortWatcher | null> = [];
@@ -47,10 +61,13 @@ export class AbortWatchList {
   /** The signal aborted and the list ran (or runs) its watchers. */
   private fired = false;
   private flushQueued = false;
+  /** The one listener, added while `attached` (the same function every time). */
+  private readonly listener = (): void => this.abort();
+  private attached = false;
+  /** Watches so far, counted up to DETACH_WHILE_WATCHES_UNDER. */
+  private watches = 0;
 
-  constructor(aborted: boolean) {
-    this.fired = aborted;
-  }
+  constructor(private readonly signal: AbortSignal) {}
 
   /** Watchers registered and not yet unwatched or run. */
   get size(): number {
@@ -64,6 +81,14 @@ export class AbortWatchList {
     if (slot === this.slots.length) this.slots.push(watcher);
     else this.slots[slot] = watcher;
     this.live++;
+    if (this.watches < DETACH_WHILE_WATCHES_UNDER) this.watches++;
+    if (!this.attached && !this.fired) {
+      if (this.signal.aborted) this.fired = true;
+      else {
+        this.signal.addEventListener('abort', this.listener, { once: true });
+        this.attached = true;
+      }
+    }
     if (this.fired && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => {
@@ -81,7 +106,8 @@ export class AbortWatchList {
   }
 
   /** The listener: the signal aborted. */
-  abort(): void {
+  private abort(): void {
+    this.attached = false;
     this.fired = true;
     this.runAll();
   }
@@ -94,6 +120,10 @@ export class AbortWatchList {
       if (this.slots.length > KEEP_SLOTS_MAX) {
         this.slots = [];
         this.free = [];
+      }
+      if (this.attached && this.watches < DETACH_WHILE_WATCHES_UNDER) {
+        this.signal.removeEventListener('abort', this.listener);
+        this.attached = false;
       }
       return;
     }
@@ -127,14 +157,12 @@ export class AbortWatchList {
 
 const lists = new WeakMap<AbortSignal, AbortWatchList>();
 
-/** The signal's list, made (with its one listener) on first use. */
+/** The signal's list, made on first use (it adds the listener with its first watch). */
 export function abortWatchList(signal: AbortSignal): AbortWatchList {
   let list = lists.get(signal);
   if (list === undefined) {
-    const made = new AbortWatchList(signal.aborted);
-    list = made;
-    lists.set(signal, made);
-    if (!signal.aborted) signal.addEventListener('abort', () => made.abort(), { once: true });
+    list = new AbortWatchList(signal);
+    lists.set(signal, list);
   }
   return list;
 }

@@ -3,6 +3,8 @@
  * here: the signal and its listeners are the whole subject (events.getEventListeners).
  */
 import { getEventListeners } from 'node:events';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   abortWatchList,
@@ -27,6 +29,20 @@ function counter(): AbortWatcher & { runs: number } {
 }
 
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
+
+/** A full GC on demand (the test runner's process was not started with --expose-gc). */
+function fullGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+/** Watches `signal` `times` times in sequence, each unwatched before the next. */
+function watchInSequence(signal: AbortSignal, times: number): void {
+  for (let i = 0; i < times; i++) {
+    const w = counter();
+    unwatchAbort(signal, watchAbort(signal, w), w);
+  }
+}
 
 describe('abort-watch', () => {
   it('adds one listener for any number of watches, and never removes it while the signal lives', () => {
@@ -191,5 +207,51 @@ describe('abort-watch', () => {
     const long = sleep(60_000, ac.signal);
     ac.abort();
     await expect(long).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('a signal\'s first few watches leave no listener once they end; a signal watched often keeps its one listener', () => {
+    const ac = new AbortController();
+    watchInSequence(ac.signal, 3);
+    expect(listeners(ac.signal)).toBe(0);
+    const w = counter();
+    const slot = watchAbort(ac.signal, w);
+    expect(listeners(ac.signal)).toBe(1);
+    unwatchAbort(ac.signal, slot, w);
+    watchInSequence(ac.signal, 20);
+    expect(listeners(ac.signal)).toBe(1);
+    watchInSequence(ac.signal, 1000);
+    expect(listeners(ac.signal)).toBe(1);
+    // Re-attached watches still run on abort.
+    const last = counter();
+    watchAbort(ac.signal, last);
+    ac.abort();
+    expect(last.runs).toBe(1);
+  });
+
+  it('a composite signal watched by one call is not kept alive once the call ends (Node holds one with a listener)', async () => {
+    const gc = fullGc();
+    const source = new AbortController();
+    let briefly: WeakRef<AbortSignal>;
+    let often: WeakRef<AbortSignal>;
+    let strong: AbortSignal | null = AbortSignal.any([source.signal]);
+    {
+      briefly = new WeakRef(strong);
+      watchInSequence(strong, 2);
+      strong = AbortSignal.any([source.signal]);
+      often = new WeakRef(strong);
+      watchInSequence(strong, 50);
+      strong = null;
+    }
+    // WeakRefs hold their target until the current job ends.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(briefly.deref()).toBeUndefined();
+    // The documented cost: watched often, it keeps its listener, and Node keeps it while its
+    // source lives and has not aborted.
+    expect(often.deref()).toBeDefined();
+    source.abort();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(often.deref()).toBeUndefined();
   });
 });
