@@ -65,7 +65,7 @@ export class RunDelivery {
   /** Delivers with `workers` workers until the run ends (see the file comment); rejects with the first failure. */
   async run(config: RunConfig, workers: number, signal: AbortSignal | undefined): Promise<void> {
     const loop: RunLoop = { failure: null, signal };
-    // One watch for the run (abort-watch.ts: the signal's one listener stays on it).
+    // One watch for the run (abort-watch.ts: the signal's one listener is shared with every call).
     const abortWatch =
       signal === undefined
         ? null

@@ -1,6 +1,6 @@
 /**
  * The consumer's bounded waits: a promise raced against an AbortSignal or a deadline. They
- * watch the caller's signal through abort-watch.ts (one listener per signal, never removed):
+ * watch the caller's signal through abort-watch.ts (one listener per signal, however many wait):
  * a commit({ signal }) loop with one signal adds nothing per call to the signal's listeners.
  */
 import { raceAbort, startWatching, stopWatching, type AbortWatchList, type SignalWatcher } from '../abort-watch.js';
