@@ -133,7 +133,6 @@ export class Connection {
     this.writer = new SocketWriter<PendingRequest>((entry) => {
       if (this.metrics.enabled) entry.writtenAt = performance.now();
     });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const connection = this;
     this.abortPending = function abortPending(this: PendingRequest): void {
       connection.abortRequest(this);
