@@ -2,13 +2,14 @@
  * send({ signal }) with one long-lived AbortSignal (client/abort-watch.ts): a broker process
  * and, `--runs` times, a fresh producer process (bench/send-signal/child.ts) that sends
  * `--messages` one-message sends, `--concurrency` at a time, every one with the same signal
- * (optionally with a slow second producer on that signal, `--slow-linger-ms`). Reports the
+ * (optionally with a slow second producer on that signal, `--slow-linger-ms`; or, with
+ * `--per-send-signal=1`, each send with its own AbortSignal.timeout()). Reports the
  * producer's CPU per message and what its GC did meanwhile: scavenges, Mark-Compacts and the
  * bytes scavenges promoted to old space (v8.GCProfiler). With `--compare=<dir>` (another
  * build's dist/) the runs alternate between that build's client and this one's on the same
  * broker, and the per-pair ratios of CPU per message are printed.
  *
- *   npm run bench -- send-signal [--messages=200000] [--concurrency=32] [--slow-linger-ms=0] [--runs=5] [--compare=DIR]
+ *   npm run bench -- send-signal [--messages=200000] [--concurrency=32] [--slow-linger-ms=0] [--per-send-signal=0|1] [--runs=5] [--compare=DIR]
  *
  * Bounded: each child is killed after --time-limit-s (60).
  */
@@ -32,9 +33,17 @@ interface RunResult {
   promotedBytes: number;
 }
 
-function runChild(clientIndex: string, broker: string, o: { messages: number; concurrency: number; 'slow-linger-ms': number; 'time-limit-s': number }): Promise<RunResult> {
+interface ChildOptions {
+  messages: number;
+  concurrency: number;
+  'slow-linger-ms': number;
+  'per-send-signal': number;
+  'time-limit-s': number;
+}
+
+function runChild(clientIndex: string, broker: string, o: ChildOptions): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const args = [join(here, 'send-signal', 'child.js'), clientIndex, broker, String(o.messages), String(o.concurrency), String(o['slow-linger-ms'])];
+    const args = [join(here, 'send-signal', 'child.js'), clientIndex, broker, String(o.messages), String(o.concurrency), String(o['slow-linger-ms']), String(o['per-send-signal'])];
     const child = spawn(process.execPath, ['--no-warnings', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -53,6 +62,7 @@ export default async function main(argv: string[]): Promise<void> {
     messages: [200_000, 1, 10_000_000],
     concurrency: [32, 1, 10_000],
     'slow-linger-ms': [0, 0, 10_000],
+    'per-send-signal': [0, 0, 1],
     runs: [5, 1, 50],
     'time-limit-s': [60, 1, 3600],
   });
@@ -92,7 +102,7 @@ export default async function main(argv: string[]): Promise<void> {
       const ratios = cpuPerMsg[1]!.map((v, i) => v / cpuPerMsg[0]![i]!);
       console.log(`CPU per message, this build / compare, per interleaved pair: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}`);
     }
-    console.log(`${machineLine()}; load average (1 min) ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${o.messages} sends, ${o.concurrency} at a time, slow producer lingerMs ${o['slow-linger-ms']}`);
+    console.log(`${machineLine()}; load average (1 min) ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; ${o.messages} sends, ${o.concurrency} at a time, slow producer lingerMs ${o['slow-linger-ms']}, ${o['per-send-signal'] === 1 ? 'one AbortSignal.timeout() per send' : 'one signal for all'}`);
   } finally {
     await group.stopAll();
     group.dispose();

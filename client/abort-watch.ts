@@ -15,8 +15,10 @@
  *   listener. Node holds a signal from AbortSignal.timeout() or AbortSignal.any() strongly while
  *   it has an 'abort' listener (until the timeout fires; a composite one until it aborts). So
  *   during a signal's first DETACH_WHILE_WATCHES_UNDER watches the listener is removed whenever
- *   the list empties: a signal made per call is left with no listener once its call settles, as
- *   before. From then on the listener stays for the signal's life (a long-lived signal pays that
+ *   the list empties, and the list gives way to its watch count (a number in the WeakMap): a
+ *   signal made per call is left with no listener and nothing of ours once its call settles, as
+ *   before (an AbortSignal.timeout() signal outlives its call until its timer fires, and with
+ *   it whatever it holds). From then on the listener stays for the signal's life (a long-lived signal pays that
  *   many removed nodes once, not one per call). The cost: a timeout signal watched that often
  *   lives until its timeout fires, and a composite one that never aborts lives as long as its
  *   sources.
@@ -52,22 +54,27 @@ const DETACH_WHILE_WATCHES_UNDER = 8;
 
 export class AbortWatchList {
   /** Slots [0, used) are live watchers or null (freed); beyond `used` all null. */
-  private slots: Array<AbortWatcher | null> = [];
+  private slots: Array<AbortWatcher | null> | null = null;
   private used = 0;
-  /** Freed slot numbers below `used`, a stack of `freeTop` entries. */
-  private free: number[] = [];
+  /** Freed slot numbers below `used`, a stack of `freeTop` entries (made when first needed). */
+  private free: number[] | null = null;
   private freeTop = 0;
   private live = 0;
   /** The signal aborted and the list ran (or runs) its watchers. */
   private fired = false;
   private flushQueued = false;
-  /** The one listener, added while `attached` (the same function every time). */
+  /**
+   * The one listener, added while `attached` (the same function every time). A function, not
+   * the list as a handleEvent object: Node wraps such an object in an async closure per add.
+   */
   private readonly listener = (): void => this.abort();
   private attached = false;
-  /** Watches so far, counted up to DETACH_WHILE_WATCHES_UNDER. */
-  private watches = 0;
 
-  constructor(private readonly signal: AbortSignal) {}
+  constructor(
+    private readonly signal: AbortSignal,
+    /** Watches so far, counted up to DETACH_WHILE_WATCHES_UNDER. */
+    private watches: number,
+  ) {}
 
   /** Watchers registered and not yet unwatched or run. */
   get size(): number {
@@ -76,16 +83,18 @@ export class AbortWatchList {
 
   add(watcher: AbortWatcher): number {
     let slot: number;
-    if (this.freeTop > 0) slot = this.free[--this.freeTop]!;
+    if (this.freeTop > 0) slot = this.free![--this.freeTop]!;
     else slot = this.used++;
-    if (slot === this.slots.length) this.slots.push(watcher);
+    // Made with the first watch, one element long: most signals made per call see one or two.
+    if (this.slots === null) this.slots = [watcher];
+    else if (slot === this.slots.length) this.slots.push(watcher);
     else this.slots[slot] = watcher;
     this.live++;
     if (this.watches < DETACH_WHILE_WATCHES_UNDER) this.watches++;
     if (!this.attached && !this.fired) {
       if (this.signal.aborted) this.fired = true;
       else {
-        this.signal.addEventListener('abort', this.listener, { once: true });
+        this.signal.addEventListener('abort', this.listener, ONCE);
         this.attached = true;
       }
     }
@@ -100,8 +109,8 @@ export class AbortWatchList {
   }
 
   remove(slot: number, watcher: AbortWatcher): void {
-    if (slot < 0 || slot >= this.used || this.slots[slot] !== watcher) return;
-    this.slots[slot] = null;
+    if (slot < 0 || slot >= this.used || this.slots![slot] !== watcher) return;
+    this.slots![slot] = null;
     this.freeSlot(slot);
   }
 
@@ -117,17 +126,21 @@ export class AbortWatchList {
       // Every slot below `used` is null now: start again from slot 0.
       this.used = 0;
       this.freeTop = 0;
-      if (this.slots.length > KEEP_SLOTS_MAX) {
-        this.slots = [];
-        this.free = [];
+      if (this.slots!.length > KEEP_SLOTS_MAX) {
+        this.slots = null;
+        this.free = null;
       }
       if (this.attached && this.watches < DETACH_WHILE_WATCHES_UNDER) {
         this.signal.removeEventListener('abort', this.listener);
         this.attached = false;
+        // Only the count stays (a number, no object): a per-call signal that outlives its call
+        // (an AbortSignal.timeout() until its timer fires) keeps nothing of ours in old space.
+        lists.set(this.signal, this.watches);
       }
       return;
     }
-    if (this.freeTop === this.free.length) this.free.push(slot);
+    if (this.free === null) this.free = [slot];
+    else if (this.freeTop === this.free.length) this.free.push(slot);
     else this.free[this.freeTop] = slot;
     this.freeTop++;
   }
@@ -137,11 +150,14 @@ export class AbortWatchList {
     let firstError: unknown = null;
     // A watcher may unwatch others (their slots are nulled here first, so that is a no-op) or
     // watch again (a slot past `end`, or a freed one: runs on the queued microtask).
+    // (A list that empties drops a big array: the loop keeps to the one it started with.)
+    const slots = this.slots;
+    if (slots === null) return;
     const end = this.used;
     for (let i = 0; i < end && this.live > 0; i++) {
-      const w = this.slots[i];
+      const w = slots[i];
       if (w === null || w === undefined) continue;
-      this.slots[i] = null;
+      slots[i] = null;
       this.freeSlot(i);
       try {
         w.onAbort();
@@ -155,15 +171,17 @@ export class AbortWatchList {
   }
 }
 
-const lists = new WeakMap<AbortSignal, AbortWatchList>();
+const ONCE = Object.freeze({ once: true });
+
+/** Per signal, its list; or, after the list emptied and let go of the listener, its watch count. */
+const lists = new WeakMap<AbortSignal, AbortWatchList | number>();
 
 /** The signal's list, made on first use (it adds the listener with its first watch). */
 export function abortWatchList(signal: AbortSignal): AbortWatchList {
-  let list = lists.get(signal);
-  if (list === undefined) {
-    list = new AbortWatchList(signal);
-    lists.set(signal, list);
-  }
+  const known = lists.get(signal);
+  if (typeof known === 'object') return known;
+  const list = new AbortWatchList(signal, known ?? 0);
+  lists.set(signal, list);
   return list;
 }
 
@@ -174,7 +192,8 @@ export function watchAbort(signal: AbortSignal, watcher: AbortWatcher): number {
 
 /** Unregisters a watch (O(1), no removeEventListener); repeated or stale calls do nothing. */
 export function unwatchAbort(signal: AbortSignal, slot: number, watcher: AbortWatcher): void {
-  lists.get(signal)?.remove(slot, watcher);
+  const list = lists.get(signal);
+  if (typeof list === 'object') list.remove(slot, watcher);
 }
 
 /** A watcher that watches one signal at a time and keeps its own list and slot (no handle object). */

@@ -3,10 +3,12 @@
  * 100-byte message, `concurrency` at a time, every one passing the same long-lived AbortSignal;
  * with `slowLingerMs` > 0 a second producer (that lingerMs) keeps one send with the same signal
  * pending most of the time, as a slow produce or a long poll would. The client comes from the
- * dist/ given (this build or another, for an A/B). Prints one JSON line: CPU, elapsed time and,
- * from v8.GCProfiler, scavenges, Mark-Compacts and the bytes scavenges moved into old space.
+ * dist/ given (this build or another, for an A/B). With perSendSignal 1, each send gets its own
+ * AbortSignal.timeout(60 s) instead (the other common pattern: it must not get dearer). Prints
+ * one JSON line: CPU, elapsed time and, from v8.GCProfiler, scavenges, Mark-Compacts and the
+ * bytes scavenges moved into old space.
  *
- *   node child.js <client/index.js> <host:port> <messages> <concurrency> <slowLingerMs>
+ *   node child.js <client/index.js> <host:port> <messages> <concurrency> <slowLingerMs> <perSendSignal 0|1>
  */
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
@@ -33,7 +35,10 @@ interface GcReport {
   }>;
 }
 
-const [clientIndex, broker, messagesArg, concurrencyArg, slowLingerArg] = process.argv.slice(2);
+const PER_SEND_TIMEOUT_MS = 60_000;
+
+const [clientIndex, broker, messagesArg, concurrencyArg, slowLingerArg, perSendArg] = process.argv.slice(2);
+const perSendSignal = perSendArg === '1';
 const messages = Number(messagesArg);
 const concurrency = Number(concurrencyArg);
 const slowLingerMs = Number(slowLingerArg);
@@ -53,7 +58,7 @@ async function sendAll(count: number): Promise<void> {
   const worker = async (): Promise<void> => {
     while (started < count) {
       started++;
-      await producer.send(record, options);
+      await producer.send(record, perSendSignal ? { signal: AbortSignal.timeout(PER_SEND_TIMEOUT_MS) } : options);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
