@@ -190,7 +190,7 @@ export function watchAbort(signal: AbortSignal, watcher: AbortWatcher): number {
   return abortWatchList(signal).add(watcher);
 }
 
-/** Unregisters a watch (O(1), no removeEventListener); repeated or stale calls do nothing. */
+/** Unregisters a watch in O(1) (the listener stays, unless a young list empties); repeated or stale calls do nothing. */
 export function unwatchAbort(signal: AbortSignal, slot: number, watcher: AbortWatcher): void {
   const list = lists.get(signal);
   if (typeof list === 'object') list.remove(slot, watcher);
