@@ -135,4 +135,33 @@ describe('one listener per AbortSignal across many calls', () => {
     await expect(pending).rejects.toBe(reason);
     await consumer.close();
   }, 60_000);
+
+  it('repeated iterate({ signal }) loops with one signal leave at most one listener, and the signal still ends a loop', async () => {
+    const rill = await clientWithTopic(env, 'iterate-one');
+    const producer = rill.producer({ lingerMs: 0 });
+    await producer.send({ topic: 'iterate-one', messages: Array.from({ length: 30 }, (_, i) => ({ value: `m${i}` })) });
+    await producer.close();
+    const consumer = rill.consumer({ maxWaitMs: 100 });
+    consumer.assign([{ topic: 'iterate-one', partition: 0, offset: 'earliest' }]);
+    const ac = new AbortController();
+    const got: string[] = [];
+    let most = 0;
+    for (let loop = 0; loop < 20; loop++) {
+      for await (const m of consumer.iterate({ signal: ac.signal })) {
+        most = Math.max(most, listeners(ac.signal));
+        got.push(m.value!.toString());
+        break;
+      }
+    }
+    expect(most).toBe(1);
+    expect(listeners(ac.signal)).toBeLessThanOrEqual(1);
+    // Each loop takes the next message (the one in hand at a break is not processed, but the
+    // consumer's position has moved past it: it comes again only after a rebalance or restart).
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    setTimeout(() => ac.abort(), 50);
+    const rest: string[] = [];
+    for await (const m of consumer.iterate({ signal: ac.signal })) rest.push(m.value!.toString());
+    expect(rest).toEqual(Array.from({ length: 10 }, (_, i) => `m${20 + i}`));
+    await consumer.close();
+  }, 60_000);
 });
