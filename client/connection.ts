@@ -29,6 +29,7 @@ import { FrameDecoder, type SegmentedBytes } from '../protocol/frame.js';
 import { REQUEST_PREFIX_BYTES, writeRequestPrefix } from '../protocol/message-header.js';
 import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
 import { pack } from '../protocol/messages.js';
+import { raceAbort, startWatching, stopWatching, type SignalWatcher } from './abort-watch.js';
 import { RequestQueueFullError, abortError } from './errors.js';
 import { NO_METRICS, type ClientMetrics } from './metrics.js';
 import { PendingRequests, type PendingEntry } from './pending-requests.js';
@@ -67,14 +68,15 @@ export interface RequestOptions {
   segmentedRecords?: boolean;
 }
 
-interface PendingRequest extends OutgoingFrame, PendingEntry {
+interface PendingRequest extends OutgoingFrame, PendingEntry, SignalWatcher {
   def: ApiDefinition;
   resolve: (payload: unknown) => void;
   reject: (err: Error) => void;
   /** Its timeout, for the message when it expires. */
   timeoutMs: number;
   signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** The connection's abortPending, called with the entry as `this` (no closure per request). */
+  onAbort: (this: PendingRequest) => void;
   /** acks=0 produce: settled when written, no response. */
   expectResponse: boolean;
   segmentedRecords: boolean;
@@ -115,6 +117,8 @@ export class Connection {
   private nextConnectAtMs = 0;
   /** apiKey -> highest version both sides speak, from ApiVersions. */
   private readonly versions = new Map<number, number>();
+  /** Every request's onAbort: one function per connection, `this` is the aborted entry. */
+  private readonly abortPending: (this: PendingRequest) => void;
 
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
@@ -129,6 +133,10 @@ export class Connection {
     this.writer = new SocketWriter<PendingRequest>((entry) => {
       if (this.metrics.enabled) entry.writtenAt = performance.now();
     });
+    const connection = this;
+    this.abortPending = function abortPending(this: PendingRequest): void {
+      connection.abortRequest(this);
+    };
   }
 
   /** Bytes written to the socket and not yet handed to the kernel (bounded by the backpressure). */
@@ -164,7 +172,7 @@ export class Connection {
       });
     }
     if (signal === undefined) return this.connecting;
-    return raceAbort(this.connecting, signal);
+    return raceAbort(this.connecting, signal, abortError);
   }
 
   /**
@@ -341,7 +349,9 @@ export class Connection {
         deadlineMs: performance.now() + timeoutMs,
         settled: false,
         signal: opts.signal,
-        onAbort: undefined,
+        onAbort: this.abortPending,
+        abortList: null,
+        abortSlot: -1,
         frame,
         onWritten: null,
         expectResponse,
@@ -353,33 +363,35 @@ export class Connection {
         // acks=0: nothing comes back; the request ends once written.
         entry.onWritten = (err) => {
           if (!this.pending.settle(entry)) return;
-          if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+          stopWatching(entry);
           this.slots.release();
           if (err) reject(new ConnectionError(`write to ${this.address} failed: ${err.message}`, { cause: err }));
           else resolve(undefined);
         };
       }
       if (opts.signal !== undefined) {
-        const signal = opts.signal;
-        entry.onAbort = () => {
-          if (this.pending.settle(entry)) {
-            this.writer.remove(entry);
-            this.slots.release();
-            reject(abortError(signal));
-          }
-        };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
+        // One listener per signal, however many requests carry it (abort-watch.ts).
+        startWatching(entry, opts.signal);
       }
       this.pending.add(entry);
       this.writer.send(entry);
     });
   }
 
+  /** A request's signal aborted (its watch is already gone): unless settled, free its slot and fail it. */
+  private abortRequest(entry: PendingRequest): void {
+    entry.abortList = null;
+    if (!this.pending.settle(entry)) return;
+    this.writer.remove(entry);
+    this.slots.release();
+    entry.reject(abortError(entry.signal!));
+  }
+
   /** A request's deadline passed (PendingRequests has settled it): free its slot and fail it. */
   private expire(entry: PendingRequest): void {
     const queued = this.writer.remove(entry);
     this.slots.release();
-    if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+    stopWatching(entry);
     const what = `${entry.def.name} request to ${this.address} timed out after ${entry.timeoutMs} ms`;
     entry.reject(new TimeoutError(queued ? `${what} waiting for the socket to drain (the broker is not reading)` : what));
   }
@@ -423,7 +435,7 @@ export class Connection {
       this.log.debug({ correlationId }, 'response to a request that timed out or was aborted; dropped');
       return;
     }
-    if (entry.onAbort !== undefined) entry.signal!.removeEventListener('abort', entry.onAbort);
+    stopWatching(entry);
     this.slots.release();
     if (entry.writtenAt > 0) this.metrics.requestLatency(entry.def.name, (performance.now() - entry.writtenAt) / 1000);
     let payload: unknown;
@@ -454,28 +466,10 @@ export class Connection {
     if (this.state === 'closed') this.pending.stop();
     for (const e of entries) {
       e.frame = null;
-      if (e.onAbort !== undefined) e.signal!.removeEventListener('abort', e.onAbort);
+      stopWatching(e);
       this.slots.release();
       e.reject(err);
     }
     if (this.state === 'closed') this.slots.failWaiters(err);
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -4,11 +4,49 @@
  * its timeout or until its AbortSignal fires. A released slot goes straight to the oldest waiter.
  */
 import { TimeoutError } from '../protocol/errors.js';
+import { startWatching, stopWatching, type AbortWatchList, type SignalWatcher } from './abort-watch.js';
 import { abortError } from './errors.js';
 
-interface SlotWaiter {
-  grant: () => void;
-  fail: (err: Error) => void;
+/** A caller waiting for a slot: granted, timed out, aborted or failed, whichever comes first. */
+class SlotWaiter implements SignalWatcher {
+  timer: NodeJS.Timeout | null = null;
+  abortList: AbortWatchList | null = null;
+  abortSlot = -1;
+
+  constructor(
+    private readonly slots: RequestSlots,
+    readonly signal: AbortSignal | undefined,
+    private readonly resolve: () => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  grant(): void {
+    this.settle();
+    this.resolve();
+  }
+
+  fail(err: Error): void {
+    this.settle();
+    this.reject(err);
+  }
+
+  /** Out of the queue, then failed (timed out or aborted). */
+  giveUp(err: Error): void {
+    this.slots.drop(this);
+    this.fail(err);
+  }
+
+  onAbort(): void {
+    this.abortList = null;
+    this.giveUp(abortError(this.signal!));
+  }
+
+  private settle(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    // One listener per signal stays on it; only our entry goes (abort-watch.ts).
+    stopWatching(this);
+  }
 }
 
 export class RequestSlots {
@@ -39,30 +77,17 @@ export class RequestSlots {
   take(what: string, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> | void {
     if (this.tryTake()) return;
     return new Promise((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: SlotWaiter = {
-        grant: () => {
-          settle();
-          resolve();
-        },
-        fail: (err: Error) => {
-          settle();
-          reject(err);
-        },
-      };
-      const giveUp = (err: Error): void => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        waiter.fail(err);
-      };
-      const onAbort = (): void => giveUp(abortError(signal!));
-      const timer = setTimeout(() => giveUp(new TimeoutError(`${what} timed out after waiting ${timeoutMs} ms for one of ${this.max} in-flight slots`)), Math.max(1, timeoutMs));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const waiter = new SlotWaiter(this, signal, resolve, reject);
+      waiter.timer = setTimeout(() => waiter.giveUp(new TimeoutError(`${what} timed out after waiting ${timeoutMs} ms for one of ${this.max} in-flight slots`)), Math.max(1, timeoutMs));
+      if (signal !== undefined) startWatching(waiter, signal);
       this.waiters.push(waiter);
     });
+  }
+
+  /** A waiter gave up: it leaves the queue. */
+  drop(waiter: SlotWaiter): void {
+    const i = this.waiters.indexOf(waiter);
+    if (i >= 0) this.waiters.splice(i, 1);
   }
 
   /** Takes a slot unconditionally (the handshake, which nothing else may precede). */

@@ -4,6 +4,7 @@
  * do not retry in lockstep. Only errors the shared table marks `retriable` are retried.
  */
 import { isRetriable } from '../protocol/errors.js';
+import { startWatching, stopWatching, type AbortWatchList, type SignalWatcher } from './abort-watch.js';
 import { abortError } from './errors.js';
 import type { RetryOptions } from './types.js';
 
@@ -35,18 +36,38 @@ export function backoffMs(opts: RetryOptions, attempt: number): number {
 
 /** Resolves after `ms`, or rejects with the abort reason when `signal` fires first. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
+  if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    new AbortableSleep(signal, resolve, reject).start(ms);
   });
+}
+
+/** A backoff that ends early on abort; watches the signal without a listener of its own (abort-watch.ts). */
+class AbortableSleep implements SignalWatcher {
+  abortList: AbortWatchList | null = null;
+  abortSlot = -1;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly resolve: () => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  start(ms: number): void {
+    this.timer = setTimeout(() => {
+      stopWatching(this);
+      this.resolve();
+    }, ms);
+    startWatching(this, this.signal);
+  }
+
+  onAbort(): void {
+    this.abortList = null;
+    clearTimeout(this.timer!);
+    this.reject(abortError(this.signal));
+  }
 }
 
 export interface RetryHooks {

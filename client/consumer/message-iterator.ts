@@ -5,6 +5,7 @@
  * signal, stop(), close() — leaves the message in hand unprocessed (at least once: it is
  * delivered again after a rebalance or restart, never lost).
  */
+import { onAbortOf, stopWatching, type SignalWatcher } from '../abort-watch.js';
 import type { ConsumedMessage } from '../types.js';
 import type { PartitionState } from './partition-state.js';
 import { finishProcessing, type ReadyRing } from './ready-ring.js';
@@ -28,13 +29,14 @@ export class MessageIterator implements AsyncIterableIterator<ConsumedMessage> {
   private yieldedEpoch = 0;
   private yieldedOffset = 0;
   private finished = false;
-  private readonly onAbort = (): void => this.host.ring.wake();
+  /** Wakes the ring when the signal aborts (one watch for the loop; abort-watch.ts). */
+  private readonly abortWatch: SignalWatcher | null;
 
   constructor(
     private readonly host: IteratorHost,
     private readonly signal: AbortSignal | undefined,
   ) {
-    signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.abortWatch = signal === undefined ? null : onAbortOf(signal, () => this.host.ring.wake());
   }
 
   [Symbol.asyncIterator](): this {
@@ -66,7 +68,7 @@ export class MessageIterator implements AsyncIterableIterator<ConsumedMessage> {
         this.yieldedOffset = m.offset;
         return { done: false, value: m };
       }
-      // onAbort (one listener for the loop) wakes the ring when the signal aborts.
+      // abortWatch (one watch for the loop) wakes the ring when the signal aborts.
       await ring.waitForData();
     }
   }
@@ -82,7 +84,7 @@ export class MessageIterator implements AsyncIterableIterator<ConsumedMessage> {
     this.release(false);
     if (this.finished) return;
     this.finished = true;
-    this.signal?.removeEventListener('abort', this.onAbort);
+    if (this.abortWatch !== null) stopWatching(this.abortWatch);
     this.host.ended();
   }
 

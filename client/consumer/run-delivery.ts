@@ -13,6 +13,7 @@
  * error; a worker in the middle of a chunk puts the undelivered rest back.
  */
 import type { Logger } from 'pino';
+import { onAbortOf, stopWatching } from '../abort-watch.js';
 import type { Batch, ConsumedMessage, EachBatchPayload, EachMessagePayload, OffsetSpec, RunConfig } from '../types.js';
 import type { Fetcher } from './fetcher.js';
 import { ConsumerHandlerError, type AttemptControl, type HandlerFailurePolicy, type HandlerOutcome } from './group/retry-dlq.js';
@@ -64,15 +65,18 @@ export class RunDelivery {
   /** Delivers with `workers` workers until the run ends (see the file comment); rejects with the first failure. */
   async run(config: RunConfig, workers: number, signal: AbortSignal | undefined): Promise<void> {
     const loop: RunLoop = { failure: null, signal };
-    const onAbort = (): void => {
-      this.abortAllRetries();
-      this.ring.wake();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // One watch for the run (abort-watch.ts: the signal's one listener is shared with every call).
+    const abortWatch =
+      signal === undefined
+        ? null
+        : onAbortOf(signal, () => {
+            this.abortAllRetries();
+            this.ring.wake();
+          });
     try {
       await Promise.all(Array.from({ length: workers }, () => this.worker(config, loop)));
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      if (abortWatch !== null) stopWatching(abortWatch);
     }
     if (loop.failure !== null) throw loop.failure;
   }
@@ -99,7 +103,7 @@ export class RunDelivery {
         break;
       }
       if (taken === null) {
-        // run()'s one listener on loop.signal wakes the ring when it aborts (ReadyRing.waitForData).
+        // run()'s one watch on loop.signal wakes the ring when it aborts (ReadyRing.waitForData).
         await this.ring.waitForData();
         continue;
       }

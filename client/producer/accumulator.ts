@@ -17,6 +17,7 @@
  */
 import { rillError } from '../../protocol/errors.js';
 import type { BuilderHeaders } from '../../protocol/record-batch-builder.js';
+import { startWatching, stopWatching, type AbortWatchList, type SignalWatcher } from '../abort-watch.js';
 import { BufferExhaustedError, abortError } from '../errors.js';
 import { partitionKey } from '../topic-partition.js';
 import { BatchBufferPool } from './buffer-pool.js';
@@ -37,13 +38,26 @@ export interface AccumulatorOptions {
   maxBlockMs?: number;
 }
 
-interface MemoryWaiter {
-  bytes: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout | null;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | null;
+/** A send() waiting for buffer memory; watches its signal through abort-watch.ts (no listener of its own). */
+class MemoryWaiter implements SignalWatcher {
+  timer: NodeJS.Timeout | null = null;
+  abortList: AbortWatchList | null = null;
+  abortSlot = -1;
+
+  constructor(
+    readonly bytes: number,
+    readonly resolve: () => void,
+    readonly reject: (err: Error) => void,
+    private readonly signal: AbortSignal | undefined,
+    /** The accumulator's removeWaiter. */
+    private readonly giveUp: (w: MemoryWaiter) => void,
+  ) {}
+
+  onAbort(): void {
+    this.abortList = null;
+    this.giveUp(this);
+    this.reject(abortError(this.signal!));
+  }
 }
 
 export const DEFAULT_MAX_BLOCK_MS = 60_000;
@@ -83,6 +97,8 @@ export class RecordAccumulator {
   /** Whether the last append() left a batch ready to send. */
   lastReady = false;
   private readonly waiters: MemoryWaiter[] = [];
+  /** removeWaiter for an aborted waiter: one function per accumulator, not a closure per wait. */
+  private readonly giveUp = (w: MemoryWaiter): void => this.removeWaiter(w);
   /** Batch buffers recycled from acked batches. */
   readonly pool: BatchBufferPool;
   /** > 0 while flush()/close() want every batch sent now. */
@@ -128,18 +144,13 @@ export class RecordAccumulator {
     }
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      const w: MemoryWaiter = { bytes, resolve, reject, timer: null, signal, onAbort: null };
+      const w = new MemoryWaiter(bytes, resolve, reject, signal, this.giveUp);
       w.timer = setTimeout(() => {
         this.removeWaiter(w);
         reject(new BufferExhaustedError(`no room for ~${bytes} bytes in bufferMemoryBytes (${this.bufferMemoryBytes}) within maxBlockMs (${this.maxBlockMs} ms)`));
       }, this.maxBlockMs);
-      if (signal !== undefined) {
-        w.onAbort = () => {
-          this.removeWaiter(w);
-          reject(abortError(signal));
-        };
-        signal.addEventListener('abort', w.onAbort, { once: true });
-      }
+      // One listener per signal, however many sends wait with it (abort-watch.ts).
+      if (signal !== undefined) startWatching(w, signal);
       this.waiters.push(w);
     });
   }
@@ -166,8 +177,7 @@ export class RecordAccumulator {
   private unwatch(w: MemoryWaiter): void {
     if (w.timer !== null) clearTimeout(w.timer);
     w.timer = null;
-    if (w.onAbort !== null) w.signal!.removeEventListener('abort', w.onAbort);
-    w.onAbort = null;
+    stopWatching(w);
   }
 
   /** append() with the record given as one object (tests and tools; send() uses appendRecord). */

@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import { COMPRESSION_TYPES, isCompression } from '../../protocol/compression/index.js';
 import { rillError } from '../../protocol/errors.js';
+import { AbortRace } from '../abort-watch.js';
 import { BrokerPool } from '../broker-pool.js';
 import type { ClientContext } from '../context.js';
 import { abortError } from '../errors.js';
@@ -59,6 +60,8 @@ export class Producer {
   private readonly customPartitioner: Partitioner | undefined;
   private readonly retry: RetryOptions;
   private readonly acks: AckMode;
+  /** dropUnsent for an aborted send: one function per producer, not a closure per send. */
+  private readonly dropUnsentRecords = (state: Appended): void => this.dropUnsent(state);
   private closing = false;
   private closed = false;
   private connectPromise: Promise<void> | null = null;
@@ -206,29 +209,8 @@ export class Producer {
     } else {
       acked = this.awaitAcks(topic, appended);
     }
-    return signal === undefined ? acked : this.abortable(acked, state, signal);
-  }
-
-  /** `acked`, unless `signal` fires first: then the send's unsent records are dropped and it rejects. */
-  private abortable(acked: Promise<RecordMetadata[]>, state: Appended, signal: AbortSignal): Promise<RecordMetadata[]> {
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        state.aborted = true;
-        this.dropUnsent(state);
-        reject(abortError(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      acked.then(
-        (r) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(r);
-        },
-        (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
-    });
+    // One listener per signal, however many sends carry it (abort-watch.ts).
+    return signal === undefined ? acked : new AbortableSend(state, signal, this.dropUnsentRecords).race(acked);
   }
 
   /** Takes an aborted send's records out of the batches that were not drained yet. */
@@ -404,6 +386,23 @@ export class Producer {
 }
 
 /** `count` messages at consecutive indexes of one acked batch. */
+/** `acked`, unless the send's signal fires first: then its unsent records are dropped and it rejects. */
+class AbortableSend extends AbortRace<RecordMetadata[]> {
+  constructor(
+    private readonly state: Appended,
+    signal: AbortSignal,
+    private readonly dropUnsent: (state: Appended) => void,
+  ) {
+    super(signal, abortError);
+  }
+
+  override onAbort(): void {
+    this.state.aborted = true;
+    this.dropUnsent(this.state);
+    super.onAbort();
+  }
+}
+
 function consecutiveOffsets(topic: string, batch: ProducerBatch, firstIndex: number, count: number): RecordMetadata[] {
   const out = new Array<RecordMetadata>(count);
   const partition = batch.partition;
