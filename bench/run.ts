@@ -15,14 +15,14 @@ const available = readdirSync(here)
   .map((f) => f.slice(0, -'.bench.js'.length))
   .sort();
 // The end-to-end, group and cluster benchmarks start processes: run them only when named.
-const DEFAULT_SKIP = new Set(['e2e', 'groups', 'cluster-failover', 'cluster-throughput']);
+const DEFAULT_SKIP = new Set(['e2e', 'groups', 'cluster-failover', 'cluster-throughput', 'consume-probe', 'send-signal']);
 
 const HELP = `usage: npm run bench [-- NAME ... [--option=value ...]]
 
 Runs the named benchmarks, or every micro benchmark (${available.filter((n) => !DEFAULT_SKIP.has(n)).join(', ')}) when none is named.
 Benchmarks: ${available.join(', ')}
-  e2e, groups, cluster-failover and cluster-throughput start broker (and etcd) processes and run
-  only when named.
+  e2e, groups, cluster-failover, cluster-throughput, consume-probe and send-signal start broker
+  (and etcd) processes and run only when named.
 Options (--name=value) go to every benchmark run; the micro benchmarks take --time=MS per task,
 e2e and groups theirs as docs/BENCHMARKS.md describes (e2e also: rill bench --help).
 Examples:
