@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { BrokerConfig } from '../../broker/config.js';
 
 export const KEY_PASSWORD = 'keystore-secret';
@@ -96,4 +97,14 @@ export function sslBrokerConfig(certs: TestCerts, extra: Partial<BrokerConfig> =
     'ssl.truststore.location': certs.caFile,
     ...extra,
   };
+}
+
+/** Makes the certificates once for the calling suite (beforeAll), hands them to `use`, removes them afterwards. */
+export function suiteCerts(use: (certs: TestCerts) => void): void {
+  let made: TestCerts | null = null;
+  beforeAll(async () => {
+    made = await makeTestCerts();
+    use(made);
+  });
+  afterAll(() => made?.cleanup());
 }

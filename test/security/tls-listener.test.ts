@@ -7,11 +7,11 @@
 import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, type ConsumedMessage } from '../../client/index.js';
 import { requireTool } from '../helpers/outside-tools.js';
 import { TestEnv, waitFor } from '../integration/harness.js';
-import { KEY_PASSWORD, makeTestCerts, sslBrokerConfig, type TestCerts } from './certs.js';
+import { KEY_PASSWORD, sslBrokerConfig, suiteCerts, type TestCerts } from './certs.js';
 
 const hasOpenssl = requireTool('openssl');
 
@@ -35,11 +35,8 @@ async function handshakeFailures(broker: { context: { metrics: { registry: { get
 describe.skipIf(!hasOpenssl)('TLS on the rill listener', () => {
   const env = new TestEnv();
   let certs: TestCerts;
-  beforeAll(async () => {
-    certs = await makeTestCerts();
-  });
+  suiteCerts((made) => (certs = made));
   afterEach(() => env.cleanup());
-  afterAll(() => certs?.cleanup());
 
   const noRetry = { retries: 0, initialBackoffMs: 10, maxBackoffMs: 10 };
 
