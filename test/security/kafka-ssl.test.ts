@@ -48,6 +48,7 @@ describe.skipIf(!ready)('the Kafka listener over SSL', () => {
     // The rill SDK on the PLAINTEXT rill listener sees the same records.
     const offsets = await rill.admin().describeTopics({ topics: ['tls'] });
     expect(offsets[0]!.partitions.reduce((n, p) => n + p.logEndOffset, 0)).toBe(3);
+    expect(new Set(broker.connections().map((c) => c.principal))).toEqual(new Set(['User:ANONYMOUS']));
 
     const untrusting = await kcat(['-b', bootstrap, '-X', 'security.protocol=ssl', '-X', 'ssl.ca.location=' + certs.otherCaFile, '-L', '-m', '3'], '', 20_000);
     expect(untrusting.code).not.toBe(0);

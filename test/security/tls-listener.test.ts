@@ -4,6 +4,7 @@
  * authentication (required / requested) and the principal each connection gets, read where an
  * operator reads it: `broker.connections()` and the debug "connection principal" log line.
  */
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import pino from 'pino';
@@ -77,6 +78,23 @@ describe.skipIf(!hasOpenssl)('TLS on the rill listener', () => {
     // The broker still serves a client that trusts its CA.
     const good = env.client(broker.port, { ssl: { ca: certs.ca } });
     expect(await good.admin().listTopics()).toEqual(expect.any(Array));
+  });
+
+  it('a connection still in its handshake counts against max.connections; the handshake is not needed to close it', async () => {
+    const broker = await env.broker(sslBrokerConfig(certs, { 'max.connections': 1 }));
+    // A TCP client that never sends a ClientHello holds the one connection slot.
+    const stalled = net.connect({ host: '127.0.0.1', port: broker.port });
+    stalled.on('error', () => undefined);
+    await new Promise<void>((resolve) => stalled.once('connect', () => resolve()));
+    await new Promise((r) => setTimeout(r, 50));
+    const refused = env.client(broker.port, { ssl: { ca: certs.ca }, retry: noRetry });
+    await expect(refused.admin().listTopics()).rejects.toBeInstanceOf(ConnectionError);
+    const text = await broker.context.metrics.registry.getSingleMetricAsString('rill_connections_refused_total');
+    expect(text).toMatch(/rill_connections_refused_total\{[^}]*\} 1/);
+    stalled.destroy();
+    await waitFor(async () => (await handshakeFailures(broker)) === 1, 5_000, 'the stalled handshake counted as failed');
+    const admitted = env.client(broker.port, { ssl: { ca: certs.ca } });
+    expect(await admitted.admin().listTopics()).toEqual(expect.any(Array));
   });
 
   it('the SDK checks the host name by default: a certificate for another name is refused', async () => {
