@@ -8,8 +8,10 @@
  *   // ... clients connect to 127.0.0.1:broker.port ...
  *   await broker.close();
  *
- * Start order: bind the TCP listener, the Kafka listener (kafka.port, when set) and /metrics
- * (nothing on disk yet: a busy port fails the start with no data dir created) → lock the data
+ * Start order: read the TLS keystore and truststore when a listener is SSL (broker/security/:
+ * a bad file or password fails the start here) → bind the TCP listener, the Kafka listener
+ * (kafka.port, when set) and /metrics (nothing on disk yet: a busy port fails the start with no
+ * data dir created) → lock the data
  * dir (storage/data-dir-lock.ts: a second broker on it is refused with DATA_DIR_LOCKED naming
  * the holder) → meta.json (node id, cluster id, producer ids) → topics.json → the logs
  * (LogManager) → reconcile the two → purgatory → with `etcd.endpoints`, join the cluster
