@@ -500,6 +500,11 @@ export async function loadBrokerConfigFile(path: string): Promise<Partial<Broker
 /** What DescribeConfigs shows for a sensitive key that is set. */
 export const HIDDEN_CONFIG_VALUE = '[hidden]';
 
+/** A secret broker key (a key, a password): never shown by DescribeConfigs. */
+export function isSensitiveBrokerKey(name: string): boolean {
+  return isKey(name) && BROKER_CONFIG_KEYS[name].sensitive === true;
+}
+
 /**
  * Every key as DescribeConfigs reports it for the broker resource: strings, null stays null,
  * a sensitive key that is set shows as HIDDEN_CONFIG_VALUE.

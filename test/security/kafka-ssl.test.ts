@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool } from '../helpers/outside-tools.js';
 import { TestEnv } from '../integration/harness.js';
 import { kcat } from '../kafka/kcat-run.js';
-import { suiteCerts, type TestCerts } from './certs.js';
+import { KEY_PASSWORD, suiteCerts, type TestCerts } from './certs.js';
 
 const ready = requireTool('openssl') && requireTool('kcat');
 
@@ -28,7 +28,8 @@ describe.skipIf(!ready)('the Kafka listener over SSL', () => {
     const broker = await env.broker({
       kafkaPort: 0,
       'kafka.listener.security.protocol': 'SSL',
-      'ssl.keystore.location': certs.keystoreFile,
+      'ssl.keystore.location': certs.encryptedKeystoreFile,
+      'ssl.key.password': KEY_PASSWORD,
       'ssl.truststore.location': certs.caFile,
       'ssl.client.auth': clientAuth,
     });
@@ -56,7 +57,7 @@ describe.skipIf(!ready)('the Kafka listener over SSL', () => {
     expect(broker.kafkaConnections().length).toBe(0);
   });
 
-  it('KafkaJS with ssl: { ca } produces over SSL', async () => {
+  it('KafkaJS with ssl: { ca } produces over SSL; DescribeConfigs answers the key password as sensitive, without its value', async () => {
     const { bootstrap, rill } = await sslKafkaBroker();
     const kafka = new Kafka({ clientId: 'kafkajs-tls', brokers: [bootstrap], ssl: { ca: [certs.ca] }, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
     const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -73,6 +74,17 @@ describe.skipIf(!ready)('the Kafka listener over SSL', () => {
       },
     });
     expect(seen).toEqual(['from kafkajs over tls']);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({ resources: [{ type: 4, name: '0', configNames: ['ssl.key.password', 'kafka.listener.security.protocol'] }], includeSynonyms: false });
+      const entries = new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e]));
+      expect(entries.get('ssl.key.password')).toMatchObject({ configValue: null, isSensitive: true });
+      expect(entries.get('kafka.listener.security.protocol')).toMatchObject({ configValue: 'SSL', isSensitive: false });
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('ssl.client.auth=required: kcat with the client certificate is User:CN=app,O=acme, without it is refused', async () => {
