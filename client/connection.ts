@@ -275,6 +275,9 @@ export class Connection {
       const socket = secure ? tls.connect({ ...this.opts.tls, host: this.host, port: this.port }) : net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
       this.socketError = null;
+      // A TLS failure after the TCP connect is the handshake's (an untrusted certificate, a name mismatch).
+      let tcpConnected = false;
+      if (secure) socket.once('connect', () => (tcpConnected = true));
       this.socket = socket;
       this.writer.attach(socket);
       this.decoder = new FrameDecoder(this.opts.maxFrameBytes);
@@ -283,7 +286,7 @@ export class Connection {
       }, this.opts.connectionTimeoutMs);
       const onError = (err: Error): void => {
         clearTimeout(timer);
-        const what = secure && !(err instanceof ConnectionError) ? `TLS connection to ${this.address} failed` : `cannot connect to ${this.address}`;
+        const what = tcpConnected ? `TLS connection to ${this.address} failed` : `cannot connect to ${this.address}`;
         reject(err instanceof ConnectionError ? err : new ConnectionError(`${what}: ${err.message}`, { cause: err }));
       };
       socket.once('error', onError);
