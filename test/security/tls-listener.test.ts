@@ -138,6 +138,20 @@ describe.skipIf(!hasOpenssl)('TLS on the rill listener', () => {
     expect(new Set(broker.connections().map((c) => c.principal))).toEqual(new Set(['User:ANONYMOUS', 'User:CN=app,O=acme']));
   });
 
+  it('ssl.enabled.protocols=TLSv1.3 refuses a TLSv1.2-only client; ssl.cipher.suites is what gets negotiated', async () => {
+    const broker = await env.broker(sslBrokerConfig(certs, { 'ssl.enabled.protocols': 'TLSv1.3', 'ssl.cipher.suites': 'TLS_CHACHA20_POLY1305_SHA256' }));
+    const old = env.client(broker.port, { ssl: { ca: certs.ca, maxVersion: 'TLSv1.2' }, retry: noRetry });
+    await expect(old.admin().listTopics()).rejects.toThrow(/TLS connection to .* failed: .*(protocol version|alert)/i);
+    const negotiated = await new Promise<{ protocol: string | null; cipher: string }>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: broker.port, ca: certs.ca }, () => {
+        resolve({ protocol: socket.getProtocol(), cipher: socket.getCipher().standardName });
+        socket.destroy();
+      });
+      socket.once('error', reject);
+    });
+    expect(negotiated).toEqual({ protocol: 'TLSv1.3', cipher: 'TLS_CHACHA20_POLY1305_SHA256' });
+  });
+
   it('an encrypted key opens with ssl.key.password; PEM text keys work', async () => {
     const broker = await env.broker(sslBrokerConfig(certs, { 'ssl.keystore.location': certs.encryptedKeystoreFile, 'ssl.key.password': KEY_PASSWORD }));
     expect(await env.client(broker.port, { ssl: { ca: certs.ca } }).admin().listTopics()).toEqual(expect.any(Array));
