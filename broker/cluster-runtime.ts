@@ -15,6 +15,7 @@
  * replica.lag.time.max.ms. Producer ids come from the cluster's blocks (producer-id-blocks.ts).
  */
 import { EventEmitter } from 'node:events';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { RillError, rillError } from '../protocol/errors.js';
 import type { AppendResult, PartitionLog } from '../storage/partition-log.js';
@@ -56,6 +57,8 @@ export interface ClusterRuntimeDeps {
   advertisedKafkaPort: number | null;
   /** The Kafka listener's advertised host (kafka.advertised.host, else kafka.host), registered with the port; null when it is off. */
   advertisedKafkaHost: string | null;
+  /** TLS options for dialing other brokers (replica fetching) when the rill listener is SSL; else null. */
+  peerTls?: TlsConnectionOptions | null;
 }
 
 
@@ -121,6 +124,7 @@ export class ClusterRuntime extends EventEmitter implements ClusterHandle {
       fetchResponseMaxBytes: c['replica.fetch.response.max.bytes'],
       fetchBackoffMs: c['replica.fetch.backoff.ms'],
       fetchBackoffMaxMs: Math.max(c['replica.fetch.backoff.ms'], 10 * c['replica.fetch.backoff.ms']),
+      tls: deps.peerTls ?? null,
       logger: this.log,
     });
     this.producerIdBlocks = new ProducerIdBlockAllocator(this.store, c['producer.id.block.size']);

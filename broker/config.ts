@@ -17,6 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import { rillError } from '../protocol/errors.js';
 import { DEFAULT_LOG_CONFIG, LOG_CONFIG_KEYS, logConfigToStrings, parseLogConfig, type LogConfig } from '../storage/log-config.js';
+import { checkSecurityConfig } from './security/tls-config.js';
 
 const MiB = 1024 * 1024;
 
@@ -118,6 +119,32 @@ export interface BrokerConfig {
   'replica.fetch.max.bytes': number;
   'replica.fetch.response.max.bytes': number;
   'replica.fetch.backoff.ms': number;
+  // ---- security (broker/security/; docs/OPERATIONS.md, "## TLS")
+  /** PLAINTEXT or SSL for the rill listener (and the broker's dials to other brokers). */
+  'listener.security.protocol': string;
+  /** PLAINTEXT or SSL for the Kafka listener. */
+  'kafka.listener.security.protocol': string;
+  'ssl.keystore.type': string;
+  /** A PEM file holding the private key and the certificate chain. */
+  'ssl.keystore.location': string | null;
+  /** The private key as PEM text (instead of a file). */
+  'ssl.keystore.key': string | null;
+  /** The certificate chain as PEM text (with ssl.keystore.key). */
+  'ssl.keystore.certificate.chain': string | null;
+  /** Password of an encrypted private key. */
+  'ssl.key.password': string | null;
+  'ssl.truststore.type': string;
+  /** A PEM file of CA certificates; null = node's built-in CA list. */
+  'ssl.truststore.location': string | null;
+  /** CA certificates as PEM text (instead of a file). */
+  'ssl.truststore.certificates': string | null;
+  /** none | requested | required: whether SSL listeners ask clients for a certificate. */
+  'ssl.client.auth': string;
+  'ssl.enabled.protocols': string;
+  /** Comma-separated cipher suites (OpenSSL or IANA TLSv1.3 names); null = node's defaults. */
+  'ssl.cipher.suites': string | null;
+  /** https = check another broker's certificate against its host name; null or '' = do not. */
+  'ssl.endpoint.identification.algorithm': string | null;
 }
 
 export type BrokerConfigKey = keyof BrokerConfig;
@@ -129,6 +156,8 @@ interface KeySpec {
   readonly nullable?: boolean;
   readonly min?: number;
   readonly max?: number;
+  /** A secret (a key, a password): DescribeConfigs shows it as hidden, never its value. */
+  readonly sensitive?: boolean;
   readonly doc: string;
 }
 
@@ -240,6 +269,21 @@ export const BROKER_CONFIG_KEYS: Readonly<Record<BrokerConfigKey, KeySpec>> = Ob
   'replica.fetch.max.bytes': { type: 'int', min: 1024, max: INT_MAX, doc: 'Bytes a follower fetches per partition per request.' },
   'replica.fetch.response.max.bytes': { type: 'int', min: 1024, max: INT_MAX, doc: 'Bytes of one follower fetch response.' },
   'replica.fetch.backoff.ms': { type: 'int', min: 1, max: INT_MAX, doc: 'A follower\'s first wait after a failed fetch (doubling, capped).' },
+  // ---- security
+  'listener.security.protocol': { type: 'string', doc: 'PLAINTEXT or SSL: the rill listener (host:port), and how this broker dials other brokers for replication.' },
+  'kafka.listener.security.protocol': { type: 'string', doc: 'PLAINTEXT or SSL: the Kafka listener (kafka.host:kafka.port).' },
+  'ssl.keystore.type': { type: 'string', doc: 'Format of the keystore: only PEM.' },
+  'ssl.keystore.location': { type: 'string', nullable: true, doc: 'PEM file with the private key and the certificate chain (leaf first) of the SSL listeners.' },
+  'ssl.keystore.key': { type: 'string', nullable: true, sensitive: true, doc: 'The private key as PEM text, instead of ssl.keystore.location.' },
+  'ssl.keystore.certificate.chain': { type: 'string', nullable: true, doc: 'The certificate chain as PEM text, with ssl.keystore.key.' },
+  'ssl.key.password': { type: 'string', nullable: true, sensitive: true, doc: 'Password of an encrypted private key.' },
+  'ssl.truststore.type': { type: 'string', doc: 'Format of the truststore: only PEM.' },
+  'ssl.truststore.location': { type: 'string', nullable: true, doc: 'PEM file of the CA certificates that verify client certificates and other brokers; null = node\'s built-in CA list.' },
+  'ssl.truststore.certificates': { type: 'string', nullable: true, doc: 'The CA certificates as PEM text, instead of ssl.truststore.location.' },
+  'ssl.client.auth': { type: 'string', doc: 'none | requested | required: ask SSL clients for a certificate (requested: a client may send none; a certificate sent must verify).' },
+  'ssl.enabled.protocols': { type: 'string', doc: 'TLS versions accepted, comma-separated: TLSv1.2, TLSv1.3.' },
+  'ssl.cipher.suites': { type: 'string', nullable: true, doc: 'Cipher suites, comma-separated (OpenSSL names for TLSv1.2, IANA names for TLSv1.3); null = node\'s defaults.' },
+  'ssl.endpoint.identification.algorithm': { type: 'string', nullable: true, doc: 'https: when dialing another broker over SSL, check its certificate names the host dialed; empty or null: do not.' },
 });
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
@@ -315,6 +359,21 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   'replica.fetch.max.bytes': MiB,
   'replica.fetch.response.max.bytes': 10 * MiB,
   'replica.fetch.backoff.ms': 1000,
+  // ---- security
+  'listener.security.protocol': 'PLAINTEXT',
+  'kafka.listener.security.protocol': 'PLAINTEXT',
+  'ssl.keystore.type': 'PEM',
+  'ssl.keystore.location': null,
+  'ssl.keystore.key': null,
+  'ssl.keystore.certificate.chain': null,
+  'ssl.key.password': null,
+  'ssl.truststore.type': 'PEM',
+  'ssl.truststore.location': null,
+  'ssl.truststore.certificates': null,
+  'ssl.client.auth': 'none',
+  'ssl.enabled.protocols': 'TLSv1.2,TLSv1.3',
+  'ssl.cipher.suites': null,
+  'ssl.endpoint.identification.algorithm': 'https',
 });
 
 function isKey(name: string): name is BrokerConfigKey {
@@ -409,6 +468,7 @@ export function validateBrokerConfig(config: BrokerConfig): BrokerConfig {
   if (config['group.min.session.timeout.ms'] > config['group.max.session.timeout.ms']) {
     throw rillError('INVALID_CONFIG', 'group.min.session.timeout.ms: must not exceed group.max.session.timeout.ms');
   }
+  checkSecurityConfig(config);
   logDefaultsOf(config);
   return config;
 }
@@ -437,12 +497,23 @@ export async function loadBrokerConfigFile(path: string): Promise<Partial<Broker
   }
 }
 
-/** Every key as DescribeConfigs reports it for the broker resource: strings, null stays null. */
+/** What DescribeConfigs shows for a sensitive key that is set. */
+export const HIDDEN_CONFIG_VALUE = '[hidden]';
+
+/** A secret broker key (a key, a password): never shown by DescribeConfigs. */
+export function isSensitiveBrokerKey(name: string): boolean {
+  return isKey(name) && BROKER_CONFIG_KEYS[name].sensitive === true;
+}
+
+/**
+ * Every key as DescribeConfigs reports it for the broker resource: strings, null stays null,
+ * a sensitive key that is set shows as HIDDEN_CONFIG_VALUE.
+ */
 export function brokerConfigToStrings(config: BrokerConfig): Record<BrokerConfigKey, string | null> {
   const out = {} as Record<BrokerConfigKey, string | null>;
   for (const name of Object.keys(BROKER_CONFIG_KEYS) as BrokerConfigKey[]) {
     const v = config[name];
-    out[name] = v === null ? null : String(v);
+    out[name] = v === null ? null : BROKER_CONFIG_KEYS[name].sensitive === true ? HIDDEN_CONFIG_VALUE : String(v);
   }
   return out;
 }

@@ -32,6 +32,7 @@ import type { ConnectionInfo } from './context.js';
 import type { DispatchResult, Dispatcher } from './dispatcher.js';
 import { FrameBufferPool } from './frame-buffer-pool.js';
 import type { BrokerMetrics } from './metrics.js';
+import { ANONYMOUS_PRINCIPAL, type KafkaPrincipal } from './security/principal.js';
 
 /** Produce's apiKey, the same in rill's protocol and Kafka's. */
 const PRODUCE_API_KEY = 0;
@@ -56,6 +57,8 @@ export interface ConnectionStats {
   clientId: string;
   clientHost: string;
   clientPort: number;
+  /** The connection's principal, as `User:CN=app,O=acme` (broker/security/principal.ts). */
+  principal: string;
   /** Requests read and not yet answered (dispatched + waiting in the backlog). */
   inflightRequests: number;
   inflightBytes: number;
@@ -82,6 +85,7 @@ export class Connection implements ConnectionInfo {
   clientId = '';
   readonly clientHost: string;
   readonly clientPort: number;
+  readonly principal: KafkaPrincipal;
   private readonly abort = new AbortController();
   private readonly decoder: FrameDecoder;
   private readonly framePool = new FrameBufferPool();
@@ -114,8 +118,10 @@ export class Connection implements ConnectionInfo {
     private readonly limits: ConnectionLimits,
     private readonly logger: Logger,
     private readonly metrics: BrokerMetrics,
+    principal: KafkaPrincipal = ANONYMOUS_PRINCIPAL,
   ) {
     this.id = id;
+    this.principal = principal;
     this.clientHost = socket.remoteAddress ?? 'unknown';
     this.clientPort = socket.remotePort ?? 0;
     this.decoder = new FrameDecoder(limits.maxFrameBytes, this.framePool);
@@ -152,6 +158,7 @@ export class Connection implements ConnectionInfo {
       clientId: this.clientId,
       clientHost: this.clientHost,
       clientPort: this.clientPort,
+      principal: this.principal.toString(),
       inflightRequests: this.inflightRequests(),
       inflightBytes: this.inflightBytes(),
       maxInflightRequestsSeen: this.maxInflightRequestsSeen,

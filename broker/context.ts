@@ -17,6 +17,7 @@ import type { ClusterHandle } from './cluster/handle.js';
 import type { FetchPurgatory } from './fetch-purgatory.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { ProducerIdAllocator } from './producer-ids.js';
+import type { KafkaPrincipal } from './security/principal.js';
 import type { TopicRegistry } from './topic-registry.js';
 
 export interface ConnectionInfo {
@@ -27,6 +28,12 @@ export interface ConnectionInfo {
   /** The peer's address as the socket reports it. */
   readonly clientHost: string;
   readonly clientPort: number;
+  /**
+   * Who the peer is, fixed when the connection was accepted (broker/security/principal.ts):
+   * `User:ANONYMOUS` on PLAINTEXT and on SSL without a client certificate, `User:<subject DN>`
+   * with a verified one. Nothing authorizes on it yet.
+   */
+  readonly principal: KafkaPrincipal;
   /** Aborted when the connection closes: a handler waiting on something can stop. */
   readonly signal: AbortSignal;
 }

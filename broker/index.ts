@@ -8,8 +8,10 @@
  *   // ... clients connect to 127.0.0.1:broker.port ...
  *   await broker.close();
  *
- * Start order: bind the TCP listener, the Kafka listener (kafka.port, when set) and /metrics
- * (nothing on disk yet: a busy port fails the start with no data dir created) → lock the data
+ * Start order: read the TLS keystore and truststore when a listener is SSL (broker/security/:
+ * a bad file or password fails the start here) → bind the TCP listener, the Kafka listener
+ * (kafka.port, when set) and /metrics (nothing on disk yet: a busy port fails the start with no
+ * data dir created) → lock the data
  * dir (storage/data-dir-lock.ts: a second broker on it is refused with DATA_DIR_LOCKED naming
  * the holder) → meta.json (node id, cluster id, producer ids) → topics.json → the logs
  * (LogManager) → reconcile the two → purgatory → with `etcd.endpoints`, join the cluster
@@ -37,7 +39,10 @@ import { buildHandlerTable } from './handlers/index.js';
 import { createGroupCoordinator, groupHandlers } from './groups/index.js';
 import { BrokerMetrics, closeMetricsServer, startMetricsServer } from './metrics.js';
 import { ProducerIdAllocator } from './producer-ids.js';
-import { BrokerServer } from './server.js';
+import { BrokerServer, type ListenerSecurity } from './server.js';
+// Security (broker/security/): TLS per listener and the per-connection principal.
+import { defaultPrincipalBuilder, type PrincipalBuilder } from './security/principal.js';
+import { listenerProtocol, loadBrokerTls } from './security/tls-config.js';
 // The Kafka-protocol listener (broker/kafka/): off unless kafka.port is set.
 import { kafkaGroupHandlers } from './kafka/handlers/groups.js';
 import { buildKafkaHandlerTable } from './kafka/handlers/index.js';
@@ -50,6 +55,7 @@ import { parseEtcdEndpoints, resolveClusterId } from './cluster-runtime-identity
 export type { BrokerConfig } from './config.js';
 export type { BrokerContext, ConnectionInfo, Handler, HandlerTable } from './context.js';
 export type { ConnectionStats } from './connection.js';
+export { ANONYMOUS_PRINCIPAL, KafkaPrincipal, defaultPrincipalBuilder, type AuthenticationContext, type PrincipalBuilder } from './security/principal.js';
 
 export interface StartBrokerOptions extends Partial<BrokerConfig> {
   /** Where the logs and the broker's metadata live (same as `data.dir`). */
@@ -60,6 +66,8 @@ export interface StartBrokerOptions extends Partial<BrokerConfig> {
   logger?: Logger;
   /** Also export this process's CPU/memory/GC metrics (the standalone process turns it on). */
   processMetrics?: boolean;
+  /** Who each connection is (Kafka's principal.builder.class); default: the TLS client certificate's subject, else User:ANONYMOUS. */
+  principalBuilder?: PrincipalBuilder;
 }
 
 export interface BrokerHandle {
@@ -80,10 +88,15 @@ export interface BrokerHandle {
 }
 
 export async function startBroker(options: StartBrokerOptions): Promise<BrokerHandle> {
-  const { dataDir, logger: givenLogger, processMetrics, kafkaPort, ...overrides } = options;
+  const { dataDir, logger: givenLogger, processMetrics, kafkaPort, principalBuilder, ...overrides } = options;
   const config = resolveBrokerConfig({ ...overrides, ...(kafkaPort !== undefined ? { 'kafka.port': kafkaPort } : {}), 'data.dir': dataDir });
   const logger = givenLogger ?? pino({ level: 'warn', base: { node: config['node.id'] } }, pino.destination(2));
   const logDefaults = logDefaultsOf(config);
+
+  // The keystore and truststore before the ports: a bad file or password fails the start with
+  // nothing bound and nothing on disk.
+  const brokerTls = await loadBrokerTls(config);
+  const security = (listener: 'rill' | 'kafka'): ListenerSecurity => ({ listener, protocol: listenerProtocol(config, listener), tls: brokerTls, principalBuilder: principalBuilder ?? defaultPrincipalBuilder });
 
   // The ports first: a busy port fails the start before anything exists on disk.
   let logs: LogManager | null = null;
@@ -106,6 +119,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     config['max.connections'],
     logger,
     metrics,
+    security('rill'),
   );
   const address = await server.listen(config.host, config.port).catch((err: unknown) => {
     throw listenError('port', config.host, config.port, err);
@@ -115,7 +129,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   let kafkaBoundPort: number | null = null;
   const kafkaPortWanted = config['kafka.port'];
   if (kafkaPortWanted !== null) {
-    const listener = new KafkaListener(config, logger, metrics);
+    const listener = new KafkaListener(config, logger, metrics, security('kafka'));
     const bound = await listener.listen(kafkaPortWanted).catch(async (err: unknown) => {
       await server.close(0).catch(() => undefined);
       throw listenError('kafka.port', listener.host, kafkaPortWanted, err);
@@ -218,6 +232,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
         advertisedKafkaPort: kafkaBoundPort === null ? null : (config['kafka.advertised.port'] ?? kafkaBoundPort),
         // As the listener advertises itself (broker/kafka/listener.ts), so other brokers' Metadata agrees.
         advertisedKafkaHost: kafka === null ? null : (config['kafka.advertised.host'] ?? kafka.host),
+        // Brokers dial each other on the rill listener: over TLS when it is SSL.
+        peerTls: listenerProtocol(config, 'rill') === 'SSL' ? brokerTls!.peer : null,
       });
       ctx.cluster = cluster;
       ctx.producerIds.useCluster(cluster);

@@ -53,6 +53,8 @@ export class BrokerMetrics {
   readonly connections: Gauge;
   readonly connectionsAccepted: Counter;
   readonly connectionsRefused: Counter;
+  /** Per listener ('rill' | 'kafka'): TLS handshakes that failed or timed out (broker/server.ts). */
+  readonly tlsHandshakeFailures: Counter<'listener'>;
   readonly readPauses: Counter;
   readonly parkedFetches: Gauge;
   /** Set by the cluster runtime; null on a standalone broker (no cluster series then). */
@@ -85,6 +87,7 @@ export class BrokerMetrics {
     this.connections = new Gauge({ name: 'rill_connections', help: 'Open client connections', registers });
     this.connectionsAccepted = new Counter({ name: 'rill_connections_accepted_total', help: 'Client connections accepted', registers });
     this.connectionsRefused = new Counter({ name: 'rill_connections_refused_total', help: 'Client connections closed at once because max.connections was reached', registers });
+    this.tlsHandshakeFailures = new Counter({ name: 'rill_tls_handshake_failures_total', help: 'Connections closed because their TLS handshake failed, timed out or presented an unverified certificate', labelNames: ['listener'], registers });
     this.readPauses = new Counter({ name: 'rill_connection_read_pauses_total', help: 'Times a connection stopped being read (in-flight bound or write backpressure)', registers });
     this.parkedFetches = new Gauge({ name: 'rill_fetch_purgatory_size', help: 'Fetches parked waiting for data', registers });
 

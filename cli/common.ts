@@ -1,9 +1,11 @@
 /**
- * What every `rill` command shares: the global `--brokers` option, building a client, turning
+ * What every `rill` command shares: the global `--brokers` and `--ssl*` options, building a client, turning
  * an error into ONE line on stderr with a non-zero exit, option parsers, and output helpers
  * that respect stdout backpressure (a consumer piped into `head` must not buffer without bound)
  * and treat a closed stdout (EPIPE: the reader went away) as a normal end, not a crash.
  */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { InvalidArgumentError, type Command } from 'commander';
 import pino from 'pino';
 import { Rill } from '../client/index.js';
@@ -14,6 +16,15 @@ export const DEFAULT_BROKERS = '127.0.0.1:9292';
 export interface BrokersOption {
   /** Filled in by action() from --brokers, $RILL_BROKERS or the default. */
   brokers: string;
+  /** Filled in by action() from --ssl, --ssl-ca, --ssl-cert, --ssl-key; null = plain TCP. */
+  tls?: TlsConnectionOptions | null;
+}
+
+interface SslFlags {
+  ssl?: boolean;
+  sslCa?: string;
+  sslCert?: string;
+  sslKey?: string;
 }
 
 /**
@@ -24,6 +35,10 @@ export interface BrokersOption {
 export function addGlobalOptions(program: Command): Command {
   return program
     .option('--brokers <host:port,...>', `bootstrap brokers, comma-separated (default: $RILL_BROKERS or ${DEFAULT_BROKERS})`)
+    .option('--ssl', 'connect over TLS (brokers with listener.security.protocol=SSL), checking their certificates against node\'s CA list')
+    .option('--ssl-ca <file>', 'PEM file of the CA that signed the brokers\' certificates (implies --ssl)')
+    .option('--ssl-cert <file>', 'PEM client certificate, for brokers with ssl.client.auth (implies --ssl; with --ssl-key)')
+    .option('--ssl-key <file>', 'PEM private key of --ssl-cert (unencrypted)')
     .configureHelp({ showGlobalOptions: true });
 }
 
@@ -32,6 +47,25 @@ function brokersOf(cmd: Command): string {
   if (given !== undefined) return given;
   const env = process.env.RILL_BROKERS;
   return env !== undefined && env.trim().length > 0 ? env : DEFAULT_BROKERS;
+}
+
+/** The TLS options of the --ssl* flags; null when none is given. Unreadable files are one clear error. */
+export function tlsOf(cmd: Command): TlsConnectionOptions | null {
+  const flags = cmd.optsWithGlobals() as SslFlags;
+  if (flags.ssl !== true && flags.sslCa === undefined && flags.sslCert === undefined && flags.sslKey === undefined) return null;
+  if ((flags.sslCert === undefined) !== (flags.sslKey === undefined)) throw new InvalidArgumentError('--ssl-cert and --ssl-key go together');
+  const read = (flag: string, path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new InvalidArgumentError(`${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const ca = read('--ssl-ca', flags.sslCa);
+  const cert = read('--ssl-cert', flags.sslCert);
+  const key = read('--ssl-key', flags.sslKey);
+  return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) };
 }
 
 export function brokerList(spec: string): string[] {
@@ -56,6 +90,7 @@ export function createClient(opts: BrokersOption, clientId: string): Rill {
     connectionTimeoutMs: 5_000,
     requestTimeoutMs: 30_000,
     retry: { retries: 3, initialBackoffMs: 100, maxBackoffMs: 1_000 },
+    ...(opts.tls !== undefined && opts.tls !== null ? { ssl: opts.tls } : {}),
   });
 }
 
@@ -111,6 +146,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
     const opts = args[args.length - 2] as Partial<BrokersOption>;
     try {
       opts.brokers = brokersOf(cmd);
+      (opts as Partial<BrokersOption>).tls = tlsOf(cmd);
       await fn(...args);
     } catch (err) {
       if (!(err instanceof StdoutClosedError)) {

@@ -3,6 +3,7 @@
  * pool, so a consumer's long-polling fetches never delay a producer's acks on a shared
  * socket). One Connection per broker address; node ids map to addresses from Metadata.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { MetadataBroker } from '../protocol/apis/index.js';
 import { ConnectionError, rillError } from '../protocol/errors.js';
@@ -48,6 +49,8 @@ export interface BrokerPoolOptions {
   metrics?: ClientMetrics;
   /** Addresses shared with the client's other pools (default: this pool's own). */
   knownBrokers?: KnownBrokers;
+  /** Every connection of the pool goes over TLS with these options (RillConfig.ssl); null = plain TCP. */
+  tls?: TlsConnectionOptions | null;
 }
 
 export interface BrokerAddress {
@@ -169,6 +172,7 @@ export class BrokerPool {
         maxFrameBytes: this.opts.maxFrameBytes ?? DEFAULT_MAX_RESPONSE_FRAME_BYTES,
         reconnectBackoff: this.opts.retry,
         logger: this.opts.logger,
+        tls: this.opts.tls ?? null,
         ...(this.opts.metrics !== undefined ? { metrics: this.opts.metrics } : {}),
       });
       this.connections.set(key, conn);

@@ -22,6 +22,7 @@
  *   jitter, so a dead broker is not hammered.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { APIS, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
 import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
@@ -56,6 +57,8 @@ export interface ConnectionOptions {
   maxQueuedRequests?: number;
   /** Request latency per API goes here (default: none). */
   metrics?: ClientMetrics;
+  /** Connect over TLS with these options (RillConfig.ssl); null or absent = plain TCP. */
+  tls?: tls.ConnectionOptions | null;
 }
 
 export interface RequestOptions {
@@ -115,6 +118,8 @@ export class Connection {
   private slowCallers = 0;
   private consecutiveFailures = 0;
   private nextConnectAtMs = 0;
+  /** The last error of the current socket, for the message when it closes (a TLS alert says why). */
+  private socketError: string | null = null;
   /** apiKey -> highest version both sides speak, from ApiVersions. */
   private readonly versions = new Map<number, number>();
   /** Every request's onAbort: one function per connection, `this` is the aborted entry. */
@@ -272,8 +277,15 @@ export class Connection {
 
   private openSocket(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: this.host, port: this.port });
+      // TLS: the socket is usable once the handshake is done ('secureConnect'); the server's
+      // certificate is checked against opts.tls.ca (else node's CA list) and the host name.
+      const secure = this.opts.tls !== undefined && this.opts.tls !== null;
+      const socket = secure ? tls.connect({ ...this.opts.tls, host: this.host, port: this.port }) : net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
+      this.socketError = null;
+      // A TLS failure after the TCP connect is the handshake's (an untrusted certificate, a name mismatch).
+      let tcpConnected = false;
+      if (secure) socket.once('connect', () => (tcpConnected = true));
       this.socket = socket;
       this.writer.attach(socket);
       this.decoder = new FrameDecoder(this.opts.maxFrameBytes);
@@ -282,13 +294,17 @@ export class Connection {
       }, this.opts.connectionTimeoutMs);
       const onError = (err: Error): void => {
         clearTimeout(timer);
-        reject(err instanceof ConnectionError ? err : new ConnectionError(`cannot connect to ${this.address}: ${err.message}`, { cause: err }));
+        const what = tcpConnected ? `TLS connection to ${this.address} failed` : `cannot connect to ${this.address}`;
+        reject(err instanceof ConnectionError ? err : new ConnectionError(`${what}: ${err.message}`, { cause: err }));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
-        socket.on('error', (err) => this.log.debug({ err: err.message }, 'socket error'));
+        socket.on('error', (err) => {
+          this.socketError = err.message;
+          this.log.debug({ err: err.message }, 'socket error');
+        });
         socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
         // The broker ended the connection (shutdown, idle timeout): it will answer nothing more,
         // so fail what waits now and reconnect for the next request rather than write into a
@@ -457,7 +473,7 @@ export class Connection {
       if (hadRequests) this.log.warn({ inFlight: this.pending.size }, 'connection lost with requests in flight');
       else this.log.debug('connection closed');
     }
-    this.failAll(new ConnectionError(`connection to ${this.address} was lost`));
+    this.failAll(new ConnectionError(`connection to ${this.address} was lost${this.socketError !== null ? ` (${this.socketError})` : ''}`));
   }
 
   private failAll(err: ConnectionError): void {

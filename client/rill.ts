@@ -4,6 +4,7 @@
  * never sit in front of a producer's acks on one socket). No global state: two Rill instances
  * share nothing. `close()` closes everything it handed out.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { Admin } from './admin/admin.js';
 import { KnownBrokers, parseBrokerAddress } from './broker-pool.js';
@@ -40,6 +41,7 @@ export class Rill {
       logger,
       metrics: clientMetrics(config.metrics, clientId),
       knownBrokers: new KnownBrokers(),
+      tls: tlsOptions(config.ssl),
     };
   }
 
@@ -66,6 +68,14 @@ export class Rill {
     this.children.add(c);
     return c;
   }
+}
+
+/** RillConfig.ssl as tls.connect options: true = node's defaults, false/absent = plain TCP. */
+function tlsOptions(ssl: RillConfig['ssl']): TlsConnectionOptions | null {
+  if (ssl === undefined || ssl === false) return null;
+  if (ssl === true) return {};
+  if (ssl === null || typeof ssl !== 'object') throw new TypeError(`ssl must be true, false or tls.ConnectionOptions, got ${String(ssl)}`);
+  return { ...ssl };
 }
 
 function positive(name: string, v: number): number {

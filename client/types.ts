@@ -2,6 +2,7 @@
  * The SDK's public types. Option names are camelCase with units last (`lingerMs`,
  * `batchBytes`); offsets and timestamps are JS numbers (safe integers, see docs/PROTOCOL.md).
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { MetricsConfig } from './metrics.js';
 
@@ -25,6 +26,14 @@ export interface RillConfig {
   logger?: Logger;
   /** Expose client metrics in this prom-client registry (client/metrics.ts). Default: none, at no cost. */
   metrics?: MetricsConfig;
+  /**
+   * TLS to brokers whose listener is SSL (as KafkaJS's `ssl`): `true` = node's defaults (the
+   * broker's certificate checked against node's CA list and the host name), or node
+   * tls.ConnectionOptions: `ca` (the CA that signed the brokers' certificates), `cert` + `key`
+   * (a client certificate, for ssl.client.auth), `servername`, `rejectUnauthorized`. Every
+   * connection the client opens uses it. Default: plain TCP.
+   */
+  ssl?: boolean | TlsConnectionOptions;
 }
 
 /** `-1` and `'all'` are the same thing: acked once the broker has the batch per its flush policy. */

@@ -6,8 +6,8 @@
  * same `max.connections` (counted per listener), `socket.request.max.bytes`,
  * `max.inflight.requests.per.connection`, `max.inflight.bytes.per.connection`,
  * `connections.max.idle.ms`, socket backpressure both ways and responses strictly in request
- * order per connection (Kafka clients pipeline). Only the dispatcher differs
- * (./dispatcher.ts). Kafka's frames are the same int32 size prefix as rill's.
+ * order per connection (Kafka clients pipeline), TLS when `kafka.listener.security.protocol`
+ * is SSL, and the per-connection principal. Only the dispatcher differs (./dispatcher.ts). Kafka's frames are the same int32 size prefix as rill's.
  *
  * Start order, as the rill listener's: `listen()` binds before the data dir is touched, so a
  * busy Kafka port fails the start with nothing on disk; `serve(ctx, handlers)` starts handling
@@ -19,7 +19,8 @@ import type { BrokerConfig } from '../config.js';
 import type { ConnectionStats } from '../connection.js';
 import type { BrokerContext } from '../context.js';
 import type { BrokerMetrics } from '../metrics.js';
-import { BrokerServer } from '../server.js';
+import { BrokerServer, type ListenerSecurity } from '../server.js';
+import { defaultPrincipalBuilder } from '../security/principal.js';
 import { setKafkaAdvertised } from './advertised.js';
 import { KafkaDispatcher } from './dispatcher.js';
 import type { KafkaHandlerTable } from './handler.js';
@@ -32,6 +33,8 @@ export class KafkaListener {
     private readonly config: Readonly<BrokerConfig>,
     logger: Logger,
     metrics: BrokerMetrics,
+    /** PLAINTEXT or SSL (kafka.listener.security.protocol) and the principal builder. */
+    security: ListenerSecurity = { listener: 'kafka', protocol: 'PLAINTEXT', tls: null, principalBuilder: defaultPrincipalBuilder },
   ) {
     this.server = new BrokerServer(
       {
@@ -43,6 +46,7 @@ export class KafkaListener {
       config['max.connections'],
       logger.child({ listener: 'kafka' }),
       metrics,
+      security,
     );
   }
 

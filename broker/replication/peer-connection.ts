@@ -10,6 +10,7 @@
  * (protocol/apis/request-error.ts) becomes a typed RillError.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { APIS, isRequestErrorResponse, validateResponse, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../../protocol/apis/index.js';
 import { ConnectionError, TimeoutError, errorFromCode, rillError } from '../../protocol/errors.js';
 import { FrameDecoder } from '../../protocol/frame.js';
@@ -21,6 +22,11 @@ export interface PeerConnectionOptions {
   connectionTimeoutMs: number;
   maxInFlightRequests: number;
   maxFrameBytes: number;
+  /**
+   * Dial over TLS with these options (the peer's listener is SSL: listener.security.protocol);
+   * null or absent = plain TCP. The connection counts as open once the handshake is done.
+   */
+  tls?: tls.ConnectionOptions | null;
 }
 
 interface Pending {
@@ -53,7 +59,8 @@ export class PeerConnection {
   /** Connects (or fails with a ConnectionError within connectionTimeoutMs). */
   static connect(opts: PeerConnectionOptions): Promise<PeerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+      const secure = opts.tls !== undefined && opts.tls !== null;
+      const socket = secure ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port }).setNoDelay(true) : net.connect({ host: opts.host, port: opts.port, noDelay: true });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new ConnectionError(`connecting to ${opts.host}:${opts.port} timed out after ${opts.connectionTimeoutMs} ms`));
@@ -61,10 +68,10 @@ export class PeerConnection {
       const onError = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();
-        reject(new ConnectionError(`cannot connect to ${opts.host}:${opts.port}: ${err.message}`));
+        reject(new ConnectionError(`cannot connect to ${opts.host}:${opts.port}${secure ? ' over TLS' : ''}: ${err.message}`));
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
         resolve(new PeerConnection(socket, opts));

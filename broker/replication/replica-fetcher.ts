@@ -31,7 +31,7 @@ import type { FetchResponse, OffsetsForLeaderEpochResponse } from '../../protoco
 import { ErrorCode, RillError, rillError } from '../../protocol/errors.js';
 import { batchSize, readLastOffset, validateBatch } from '../../protocol/record-batch.js';
 import type { PartitionLog } from '../../storage/partition-log.js';
-import { PeerConnection } from './peer-connection.js';
+import { PeerConnection, type PeerConnectionOptions } from './peer-connection.js';
 
 export interface SourceBroker {
   nodeId: number;
@@ -58,6 +58,8 @@ export interface ReplicaFetcherOptions {
   /** request timeout of each request, the fetch's wait added (default 30000). */
   requestTimeoutMs?: number;
   connectionTimeoutMs?: number;
+  /** Dial the source broker over TLS with these options (its listener is SSL); null = plain TCP. */
+  tls?: PeerConnectionOptions['tls'];
   logger?: Logger;
 }
 
@@ -96,7 +98,8 @@ const silentLogger = pino({ level: 'silent' });
 export class ReplicaFetcher extends EventEmitter<ReplicaFetcherEvents> {
   readonly source: SourceBroker;
   readonly stats: ReplicaFetcherStats = { fetches: 0, bytesAppended: 0, truncations: 0, connects: 0, connectFailures: 0 };
-  private readonly opts: Required<Omit<ReplicaFetcherOptions, 'source' | 'logger'>>;
+  private readonly opts: Required<Omit<ReplicaFetcherOptions, 'source' | 'logger' | 'tls'>>;
+  private readonly tls: PeerConnectionOptions['tls'];
   private readonly logger: Logger;
   private readonly partitions = new Map<string, FollowedPartition>();
   private conn: PeerConnection | null = null;
@@ -110,6 +113,7 @@ export class ReplicaFetcher extends EventEmitter<ReplicaFetcherEvents> {
     super();
     this.source = opts.source;
     this.logger = (opts.logger ?? silentLogger).child({ fetcher: opts.source.nodeId });
+    this.tls = opts.tls ?? null;
     this.opts = {
       localBrokerId: opts.localBrokerId,
       fetchWaitMaxMs: opts.fetchWaitMaxMs ?? 500,
@@ -194,6 +198,7 @@ export class ReplicaFetcher extends EventEmitter<ReplicaFetcherEvents> {
         connectionTimeoutMs: this.opts.connectionTimeoutMs,
         maxInFlightRequests: 1,
         maxFrameBytes: this.opts.fetchResponseMaxBytes + this.opts.fetchMaxBytes + 1024 * 1024,
+        tls: this.tls,
       });
       this.stats.connects++;
       return this.conn;

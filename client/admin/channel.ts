@@ -36,6 +36,7 @@ export class AdminChannel {
       requestTimeoutMs: ctx.requestTimeoutMs,
       retry: this.retry,
       logger: this.log,
+      tls: ctx.tls ?? null,
       ...(ctx.knownBrokers !== undefined ? { knownBrokers: ctx.knownBrokers } : {}),
     });
     this.metadata = new Metadata(this.pool, { logger: this.log, retry: this.retry, allowAutoTopicCreation: false });

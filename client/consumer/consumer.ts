@@ -93,7 +93,7 @@ export class Consumer extends EventEmitter<ConsumerEventMap> implements AsyncIte
     super();
     this.log = ctx.logger.child({ component: 'consumer' });
     const retry = retryOptions(ctx.retry, config.retry);
-    const connections = { clientId: ctx.clientId, connectionTimeoutMs: ctx.connectionTimeoutMs, requestTimeoutMs: ctx.requestTimeoutMs, retry, logger: this.log };
+    const connections = { clientId: ctx.clientId, connectionTimeoutMs: ctx.connectionTimeoutMs, requestTimeoutMs: ctx.requestTimeoutMs, retry, logger: this.log, tls: ctx.tls ?? null };
     this.pool = new BrokerPool(ctx.brokers, { ...connections, ...(ctx.knownBrokers !== undefined ? { knownBrokers: ctx.knownBrokers } : {}) });
     const metadata = new Metadata(this.pool, { logger: this.log, retry, allowAutoTopicCreation: false });
     this.longPolls = new LongPollConnections(this.pool, connections);

@@ -9,6 +9,7 @@
  * Connections are made lazily, per broker address and slot (the node's address comes from the
  * pool, which Metadata keeps current), and closed with the consumer.
  */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConnectionError } from '../../protocol/errors.js';
 import type { BrokerPool } from '../broker-pool.js';
@@ -24,6 +25,8 @@ export interface LongPollConnectionOptions {
   requestTimeoutMs: number;
   retry: RetryOptions;
   logger: Logger;
+  /** TLS as the consumer's pool connects (RillConfig.ssl); null/absent = plain TCP. */
+  tls?: TlsConnectionOptions | null;
 }
 
 export class LongPollConnections {
@@ -52,6 +55,7 @@ export class LongPollConnections {
         maxFrameBytes: DEFAULT_MAX_RESPONSE_FRAME_BYTES,
         reconnectBackoff: this.opts.retry,
         logger: this.opts.logger,
+        tls: this.opts.tls ?? null,
       });
       this.connections.set(key, conn);
     }

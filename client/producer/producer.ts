@@ -100,6 +100,7 @@ export class Producer {
       retry: this.retry,
       logger: this.log,
       metrics,
+      tls: ctx.tls ?? null,
       ...(ctx.knownBrokers !== undefined ? { knownBrokers: ctx.knownBrokers } : {}),
     });
     this.metadata = new Metadata(this.pool, { logger: this.log, retry: this.retry, allowAutoTopicCreation: config.allowAutoTopicCreation ?? true });

@@ -24,6 +24,8 @@ export const outsideTools: OutsideTool[] = [
   },
   // kcat (librdkafka's command-line client): a Kafka client nobody here wrote, for test/kafka.
   { name: 'kcat', debianPackages: ['kcat'], probe: ['kcat', '-V'] },
+  // openssl: the test certificates of test/security (a CA, broker and client certificates).
+  { name: 'openssl', debianPackages: ['openssl'], probe: ['openssl', 'version'] },
 ];
 
 export function toolAvailable(tool: OutsideTool): boolean {

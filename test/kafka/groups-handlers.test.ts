@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BrokerContext, BrokerHandle } from '../../broker/index.js';
+import { ANONYMOUS_PRINCIPAL, type BrokerContext, type BrokerHandle } from '../../broker/index.js';
 import { coordinatorOf } from '../../broker/groups/index.js';
 import { setKafkaAdvertised } from '../../broker/kafka/advertised.js';
 import type { KafkaRequestInfo } from '../../broker/kafka/handler.js';
@@ -49,7 +49,7 @@ async function broker(overrides: Record<string, unknown> = {}): Promise<{ b: Bro
 type Api = keyof typeof KafkaApiKey;
 async function call(ctx: BrokerContext, api: Api, apiVersion: number, req: KafkaMessage, clientId = 'kafkajs'): Promise<any> {
   const info: KafkaRequestInfo = { apiKey: KafkaApiKey[api], apiVersion, correlationId: 1, clientId };
-  const conn = { id: 1, clientId, clientHost: '/127.0.0.1', clientPort: 5000, signal: new AbortController().signal };
+  const conn = { id: 1, clientId, clientHost: '/127.0.0.1', clientPort: 5000, principal: ANONYMOUS_PRINCIPAL, signal: new AbortController().signal };
   return kafkaGroupHandlers.get(KafkaApiKey[api])!(ctx, req, info, conn);
 }
 

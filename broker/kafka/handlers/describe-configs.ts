@@ -7,6 +7,7 @@
  * in Kafka's answer.
  */
 import { ERRORS } from '../../../protocol/errors.js';
+import { isSensitiveBrokerKey } from '../../config.js';
 import type { DESCRIBE_CONFIGS, KafkaRequestBody, KafkaResponseInput } from '../../../protocol/kafka/index.js';
 import type { KafkaHandler } from '../handler.js';
 import { callRill } from '../rill-call.js';
@@ -42,7 +43,11 @@ export const describeConfigsHandler: KafkaHandler = async (ctx, body, _info, con
       errorMessage: d.errorMessage,
       resourceType: r.resourceType,
       resourceName: r.resourceName,
-      configs: d.configs.map((c) => ({ name: c.name, value: c.value, readOnly: c.readOnly, isDefault: c.isDefault, configSource: SOURCE[c.source], isSensitive: false, synonyms: [], configType: 0, documentation: null })),
+      configs: d.configs.map((c) => {
+        // A secret (ssl.key.password) is answered as Kafka does: value null, isSensitive true.
+        const sensitive = r.resourceType === RESOURCE_BROKER && isSensitiveBrokerKey(c.name);
+        return { name: c.name, value: sensitive ? null : c.value, readOnly: c.readOnly, isDefault: c.isDefault, configSource: SOURCE[c.source], isSensitive: sensitive, synonyms: [], configType: 0, documentation: null };
+      }),
     };
   });
   const res: Res = { throttleTimeMs: 0, results };

@@ -62,6 +62,7 @@ export class GroupSession {
       requestTimeoutMs: ctx.requestTimeoutMs,
       retry,
       logger: log,
+      tls: ctx.tls ?? null,
       ...(ctx.knownBrokers !== undefined ? { knownBrokers: ctx.knownBrokers } : {}),
     });
     const channel = new CoordinatorChannel(this.pool, settings.groupId, log);
