@@ -41,9 +41,14 @@ export class Fixture {
   }
 
   async cleanup(): Promise<void> {
-    for (const c of this.clients.splice(0)) await c.close();
-    for (const b of this.brokers.splice(0)) await b.close();
-    for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true });
+    // Everything this test made is taken first: a cleanup still running after its hook timed
+    // out must not remove the next test's dirs (it once did, failing that test too).
+    const clients = this.clients.splice(0);
+    const brokers = this.brokers.splice(0);
+    const dirs = this.dirs.splice(0);
+    for (const c of clients) await c.close();
+    for (const b of brokers) await b.close();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
 }
 

@@ -44,10 +44,14 @@ export class TestEnv {
   }
 
   async cleanup(): Promise<void> {
-    for (const c of this.clients.splice(0)) await c.close().catch(() => undefined);
-    for (const b of [...this.brokers]) await b.close().catch(() => undefined);
+    // Taken first: a cleanup still running after its hook timed out must not touch the next test's.
+    const clients = this.clients.splice(0);
+    const brokers = [...this.brokers];
     this.brokers.clear();
-    for (const d of this.dirs.splice(0)) await rm(d, { recursive: true, force: true });
+    const dirs = this.dirs.splice(0);
+    for (const c of clients) await c.close().catch(() => undefined);
+    for (const b of brokers) await b.close().catch(() => undefined);
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
 }
 
