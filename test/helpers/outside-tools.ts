@@ -24,6 +24,9 @@ export const outsideTools: OutsideTool[] = [
   },
   // kcat (librdkafka's command-line client): a Kafka client nobody here wrote, for test/kafka.
   { name: 'kcat', debianPackages: ['kcat'], probe: ['kcat', '-V'] },
+  // The peers benchmark's other systems (bench/peers, test/bench): NATS JetStream and Redis Streams.
+  { name: 'nats-server', debianPackages: ['nats-server'], probe: ['nats-server', '--version'] },
+  { name: 'redis-server', debianPackages: ['redis-server'], probe: ['redis-server', '--version'] },
 ];
 
 export function toolAvailable(tool: OutsideTool): boolean {
