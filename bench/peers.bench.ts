@@ -5,6 +5,7 @@
  *   npm run bench -- peers [--messages=100000] [--rounds=3] [--systems=rill,rill-single,nats,redis]
  *                          [--rate=5000] [--latency-s=5] [--in-flight=8] [--warmup-messages=10000]
  *                          [--phase-time-limit-s=120] [--json=FILE] [--plots-dir=DIR]
+ *   npm run bench -- peers --replot=FILE --plots-dir=DIR   (plots of an earlier --json, no run)
  *
  * Systems (bench/peers/*.ts; each starts its servers on 127.0.0.1 in temp dirs):
  *   rill         3 brokers + etcd, topic RF 3, acks=all, idempotent producer (the SDK default)
@@ -18,12 +19,12 @@
  * rotating each round; medians are printed as a markdown table. `--json` writes every round,
  * `--plots-dir` writes Vega-Lite specs (*.vl.json) and their SVG renderings.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { intOptions } from './cluster-common.js';
 import { writePlots } from './peers/plots.js';
-import { markdownTable } from './peers/report.js';
+import { markdownTable, type PeersReport } from './peers/report.js';
 import { SYSTEMS, pickSystems, runPeers } from './peers/run.js';
 
 export default async function peersBench(argv: string[]): Promise<void> {
@@ -36,12 +37,22 @@ export default async function peersBench(argv: string[]): Promise<void> {
     'warmup-messages': [10_000, 0, 1_000_000],
     'phase-time-limit-s': [120, 10, 3_600],
   });
-  const { values } = parseArgs({ args: argv, strict: false, allowPositionals: true, options: { systems: { type: 'string' }, json: { type: 'string' }, 'plots-dir': { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, strict: false, allowPositionals: true, options: { systems: { type: 'string' }, json: { type: 'string' }, 'plots-dir': { type: 'string' }, replot: { type: 'string' } } });
   const str = (name: string): string | undefined => {
     const v = values[name];
     if (v !== undefined && (typeof v !== 'string' || v.length === 0)) throw new RangeError(`--${name} needs a value (--${name}=...)`);
     return v;
   };
+  const replot = str('replot');
+  if (replot !== undefined) {
+    const plotsDir = str('plots-dir');
+    if (plotsDir === undefined) throw new RangeError('--replot needs --plots-dir=DIR');
+    const report = JSON.parse(await readFile(replot, 'utf8')) as PeersReport;
+    if (!Array.isArray(report.systems)) throw new RangeError(`--replot: ${replot} is not a peers --json report`);
+    console.log(markdownTable(report));
+    for (const path of await writePlots(plotsDir, report)) console.log(`wrote ${path}`);
+    return;
+  }
   const systems = pickSystems(str('systems') ?? SYSTEMS.map((s) => s.id).join(','));
   const jsonPath = str('json');
   const plotsDir = str('plots-dir');

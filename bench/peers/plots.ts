@@ -37,8 +37,9 @@ function rows(report: PeersReport, measures: Measure[]): Row[] {
   return out;
 }
 
-function groupedBars(title: string, subtitle: string, yTitle: string, data: Row[], measures: string[]): TopLevelSpec {
-  const x = { field: 'system', type: 'nominal' as const, title: null, axis: { labelAngle: 0, labelLimit: 220 } };
+function groupedBars(title: string, subtitle: string, yTitle: string, data: Row[], measures: string[], systems: string[]): TopLevelSpec {
+  // Systems in the report's order; a label's ", "-separated parts on lines of their own.
+  const x = { field: 'system', type: 'nominal' as const, title: null, sort: systems, axis: { labelAngle: 0, labelLimit: 0, labelExpr: "split(datum.label, ', ')" } };
   const xOffset = { field: 'measure', type: 'nominal' as const, sort: measures };
   const color = { field: 'measure', type: 'nominal' as const, sort: measures, title: null };
   const y = { field: 'value', type: 'quantitative' as const, title: yTitle };
@@ -63,14 +64,16 @@ function groupedBars(title: string, subtitle: string, yTitle: string, data: Row[
 
 export function plotSpecs(report: PeersReport): { name: string; spec: TopLevelSpec }[] {
   const rounds = report.systems[0]?.rounds.length ?? 0;
-  const sub = `${report.options.messages} x 100-byte messages per round; latency at ${report.options.rate} msgs/s for ${report.options['latency-s']} s; bars: median of ${rounds} rounds, dots: rounds`;
+  const n = (v: number | string | undefined): string => (typeof v === 'number' ? v.toLocaleString('en-US') : String(v));
+  const sub = `${n(report.options.messages)} x 100-byte messages per round; latency at ${n(report.options.rate)} msgs/s for ${n(report.options['latency-s'])} s; bars: median of ${rounds} rounds, dots: rounds`;
+  const systems = report.systems.map((s) => s.label);
   return [
     {
       name: 'peers-throughput',
       spec: groupedBars('Throughput', sub, 'msgs/s', rows(report, [
         { name: 'produce', of: (r) => r.produce.msgsPerSec },
         { name: 'consume', of: (r) => r.consume.msgsPerSec },
-      ]), ['produce', 'consume']),
+      ]), ['produce', 'consume'], systems),
     },
     {
       name: 'peers-latency',
@@ -78,7 +81,7 @@ export function plotSpecs(report: PeersReport): { name: string; spec: TopLevelSp
         { name: 'p50', of: (r) => r.latency.p50 },
         { name: 'p99', of: (r) => r.latency.p99 },
         { name: 'p99.9', of: (r) => r.latency.p999 },
-      ]), ['p50', 'p99', 'p99.9']),
+      ]), ['p50', 'p99', 'p99.9'], systems),
     },
     {
       name: 'peers-server-cpu',
@@ -86,7 +89,7 @@ export function plotSpecs(report: PeersReport): { name: string; spec: TopLevelSp
         { name: 'produce', of: (r) => r.produce.serverCpuPerM },
         { name: 'consume', of: (r) => r.consume.serverCpuPerM },
         { name: 'latency', of: (r) => r.latency.serverCpuPerM },
-      ]), ['produce', 'consume', 'latency']),
+      ]), ['produce', 'consume', 'latency'], systems),
     },
   ];
 }

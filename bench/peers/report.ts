@@ -15,6 +15,8 @@ export interface SystemMedians {
   produceCpuPerM: number | null;
   consumeCpuPerM: number | null;
   latencyCpuPerM: number | null;
+  produceClientCpuPerM: number;
+  consumeClientCpuPerM: number;
 }
 
 export interface SystemReport {
@@ -48,6 +50,8 @@ export function summarize(rounds: RoundResult[]): SystemMedians {
     produceCpuPerM: medianOrNull(rounds.map((r) => r.produce.serverCpuPerM)),
     consumeCpuPerM: medianOrNull(rounds.map((r) => r.consume.serverCpuPerM)),
     latencyCpuPerM: medianOrNull(rounds.map((r) => r.latency.serverCpuPerM)),
+    produceClientCpuPerM: median(rounds.map((r) => r.produce.clientCpuPerM)),
+    consumeClientCpuPerM: median(rounds.map((r) => r.consume.clientCpuPerM)),
   };
 }
 
@@ -58,12 +62,12 @@ const cpu = (n: number | null): string => (n === null ? 'n/a' : n.toFixed(1));
 /** The medians as a markdown table, one row per system. */
 export function markdownTable(report: PeersReport): string {
   const lines = [
-    '| system | produce msgs/s | consume msgs/s | latency p50 ms | p99 ms | p99.9 ms | server CPU s/M produce | consume | latency |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| system | produce msgs/s | consume msgs/s | latency p50 ms | p99 ms | p99.9 ms | server CPU s/M produce | consume | latency | client CPU s/M produce | consume |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const s of report.systems) {
     const m = s.medians;
-    lines.push(`| ${s.label} | ${int(m.produceMsgsPerSec)} | ${int(m.consumeMsgsPerSec)} | ${ms(m.p50Ms)} | ${ms(m.p99Ms)} | ${ms(m.p999Ms)} | ${cpu(m.produceCpuPerM)} | ${cpu(m.consumeCpuPerM)} | ${cpu(m.latencyCpuPerM)} |`);
+    lines.push(`| ${s.label} | ${int(m.produceMsgsPerSec)} | ${int(m.consumeMsgsPerSec)} | ${ms(m.p50Ms)} | ${ms(m.p99Ms)} | ${ms(m.p999Ms)} | ${cpu(m.produceCpuPerM)} | ${cpu(m.consumeCpuPerM)} | ${cpu(m.latencyCpuPerM)} | ${cpu(m.produceClientCpuPerM)} | ${cpu(m.consumeClientCpuPerM)} |`);
   }
   return lines.join('\n');
 }
@@ -71,8 +75,8 @@ export function markdownTable(report: PeersReport): string {
 /** One line per round and system, as the run goes (the spread behind the medians). */
 export function roundLine(round: number, label: string, r: RoundResult): string {
   return (
-    `round ${round} ${label}: produce ${int(r.produce.msgsPerSec)} msgs/s (${cpu(r.produce.serverCpuPerM)} CPU s/M), ` +
-    `consume ${int(r.consume.msgsPerSec)} msgs/s (${cpu(r.consume.serverCpuPerM)}), ` +
+    `round ${round} ${label}: produce ${int(r.produce.msgsPerSec)} msgs/s (CPU s/M: server ${cpu(r.produce.serverCpuPerM)}, client ${cpu(r.produce.clientCpuPerM)}), ` +
+    `consume ${int(r.consume.msgsPerSec)} msgs/s (${cpu(r.consume.serverCpuPerM)}, ${cpu(r.consume.clientCpuPerM)}), ` +
     `latency p50 ${ms(r.latency.p50)} p99 ${ms(r.latency.p99)} ms at ${int(r.latency.achievedRate)} msgs/s (${cpu(r.latency.serverCpuPerM)})`
   );
 }

@@ -10,7 +10,8 @@
  *            value (one process, one clock): p50/p99/p99.9/max; one priming message per
  *            partition is sent and read first, unmeasured
  * For each phase the server processes' CPU seconds (utime + stime from /proc, all threads) per
- * million messages. A system that loses, duplicates or alters a message fails the round.
+ * million messages, and the bench process's own (the system's client: a client that cannot keep
+ * up bounds the rate as much as a server does). A system that loses, duplicates or alters a message fails the round.
  * Every wait is bounded by `phaseTimeLimitMs`.
  */
 import { performance } from 'node:perf_hooks';
@@ -43,12 +44,15 @@ export interface ThroughputResult {
   elapsedMs: number;
   /** Server CPU seconds per million messages, or null when /proc could not be read. */
   serverCpuPerM: number | null;
+  /** The bench process's CPU seconds (the system's client, all clients here) per million messages. */
+  clientCpuPerM: number;
 }
 
 export interface LatencyResult extends Percentiles {
   sent: number;
   achievedRate: number;
   serverCpuPerM: number | null;
+  clientCpuPerM: number;
 }
 
 export interface RoundResult {
@@ -71,6 +75,12 @@ function cpuPerM(before: number | null, after: number | null, messages: number):
   return before === null || after === null || messages === 0 ? null : ((after - before) / messages) * 1e6;
 }
 
+/** This process's CPU seconds (user + system, all threads). */
+function clientCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function produce(peer: RunningPeer, topic: string, values: Buffer[], opts: WorkloadOptions): Promise<ThroughputResult> {
@@ -78,6 +88,7 @@ async function produce(peer: RunningPeer, topic: string, values: Buffer[], opts:
   const outstanding = new Set<Promise<void>>();
   let failure: unknown = null;
   const cpu0 = serverCpu(peer);
+  const client0 = clientCpu();
   const t0 = performance.now();
   for (let first = 0; first < values.length && failure === null; first += CHUNK) {
     const p = peer.produceChunk(topic, values.slice(first, first + CHUNK), first, signal);
@@ -94,17 +105,30 @@ async function produce(peer: RunningPeer, topic: string, values: Buffer[], opts:
   await Promise.allSettled(outstanding);
   if (failure !== null) throw failure;
   const elapsedMs = performance.now() - t0;
-  return { messages: values.length, msgsPerSec: values.length / (elapsedMs / 1000), elapsedMs, serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), values.length) };
+  return {
+    messages: values.length,
+    msgsPerSec: values.length / (elapsedMs / 1000),
+    elapsedMs,
+    serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), values.length),
+    clientCpuPerM: cpuPerM(client0, clientCpu(), values.length)!,
+  };
 }
 
 async function consume(peer: RunningPeer, topic: string, checker: ValueChecker, opts: WorkloadOptions): Promise<ThroughputResult> {
   const signal = AbortSignal.timeout(opts.phaseTimeLimitMs);
   const cpu0 = serverCpu(peer);
+  const client0 = clientCpu();
   const t0 = performance.now();
   await peer.consume(topic, checker.expected, (v) => checker.check(v), signal);
   const elapsedMs = performance.now() - t0;
   if (!checker.complete()) throw new Error(`consume: ${checker.summary()}`);
-  return { messages: checker.received, msgsPerSec: checker.expected / (elapsedMs / 1000), elapsedMs, serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), checker.expected) };
+  return {
+    messages: checker.received,
+    msgsPerSec: checker.expected / (elapsedMs / 1000),
+    elapsedMs,
+    serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), checker.expected),
+    clientCpuPerM: cpuPerM(client0, clientCpu(), checker.expected)!,
+  };
 }
 
 async function latency(peer: RunningPeer, topic: string, runId: number, opts: WorkloadOptions): Promise<LatencyResult> {
@@ -144,6 +168,7 @@ async function latency(peer: RunningPeer, topic: string, runId: number, opts: Wo
     while (primed < PARTITIONS && performance.now() < primeDeadline) await sleep(1);
     if (primed < PARTITIONS) throw new Error(`latency: ${primed}/${PARTITIONS} priming messages read within ${PRIME_TIMEOUT_MS} ms`);
     const cpu0 = serverCpu(peer);
+    const client0 = clientCpu();
     const t0 = performance.now();
     const sendDeadline = t0 + opts.latencySeconds * 1000 + opts.phaseTimeLimitMs;
     let sent = 0;
@@ -166,7 +191,13 @@ async function latency(peer: RunningPeer, topic: string, runId: number, opts: Wo
     await Promise.race([drained, sleep(LATENCY_DRAIN_MS)]);
     if (failure !== null) throw failure;
     if (!checker.complete()) throw new Error(`latency: ${checker.summary()} (${sent} sent, ${outstanding} unacknowledged)`);
-    return { ...percentiles(samples, received), sent, achievedRate: sent / (sendMs / 1000), serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), total) };
+    return {
+      ...percentiles(samples, received),
+      sent,
+      achievedRate: sent / (sendMs / 1000),
+      serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), total),
+      clientCpuPerM: cpuPerM(client0, clientCpu(), total)!,
+    };
   } finally {
     await tail.stop();
   }
