@@ -170,13 +170,17 @@ export const natsJetStream: PeerSystem = {
   guarantee:
     'PubAck once the stream leader has the message stored on a quorum (2 of 3) of replicas; file storage, fsync on the server default interval (2 min), not per message',
   async start(ctx: StartContext): Promise<RunningPeer> {
-    const nodes = await startNodes(ctx.group, ctx.dir);
-    try {
-      const { nc, jsm } = await waitReady(nodes);
-      return connectPeer(nodes, nc, jsm);
-    } catch (err) {
-      await Promise.all(nodes.map((n) => stopProcess(n.proc)));
-      throw err;
+    // The free ports are picked before nats-server binds them: if another process took one in
+    // between, a node exits at once. One more try on new ports (and a fresh store) covers that.
+    for (let attempt = 1; ; attempt++) {
+      const nodes = await startNodes(ctx.group, join(ctx.dir, `try-${attempt}`));
+      try {
+        const { nc, jsm } = await waitReady(nodes);
+        return connectPeer(nodes, nc, jsm);
+      } catch (err) {
+        await Promise.all(nodes.map((n) => stopProcess(n.proc)));
+        if (attempt >= 2) throw err;
+      }
     }
   },
 };

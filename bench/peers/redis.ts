@@ -128,21 +128,24 @@ export const redisStreams: PeerSystem = {
   guarantee:
     'XADD replied once the one server applied it in memory and queued it for its append-only file, written before the reply and fsynced once a second; no replica (Redis replication is asynchronous)',
   async start(ctx: StartContext): Promise<RunningPeer> {
-    const port = await freeLoopbackPort();
-    const log = join(ctx.dir, 'redis.log');
-    const proc = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', ctx.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', log, '--daemonize', 'no'],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    );
-    ctx.group.add(proc);
-    proc.once('error', () => undefined);
-    try {
-      const client = await connectWhenUp(proc, `redis://127.0.0.1:${port}`, log);
-      return connectPeer(proc, client);
-    } catch (err) {
-      await stopProcess(proc);
-      throw err;
+    // The free port is picked before redis-server binds it: one more try covers a port taken in between.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freeLoopbackPort();
+      const log = join(ctx.dir, `redis-${attempt}.log`);
+      const proc = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', ctx.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--logfile', log, '--daemonize', 'no'],
+        { stdio: ['ignore', 'ignore', 'ignore'] },
+      );
+      ctx.group.add(proc);
+      proc.once('error', () => undefined);
+      try {
+        const client = await connectWhenUp(proc, `redis://127.0.0.1:${port}`, log);
+        return connectPeer(proc, client);
+      } catch (err) {
+        await stopProcess(proc);
+        if (attempt >= 2) throw err;
+      }
     }
   },
 };

@@ -56,11 +56,6 @@ export interface PeerSystem {
   start(ctx: StartContext): Promise<RunningPeer>;
 }
 
-/** Rejects with the abort reason, for loops that wait on the network. */
-export function throwIfAborted(signal: AbortSignal, what: string): void {
-  if (signal.aborted) throw new Error(`${what}: time limit reached`);
-}
-
 /** A promise and the function that settles it, for callbacks that end a wait. */
 export function latch(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
   let resolve!: () => void;
