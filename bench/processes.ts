@@ -210,7 +210,7 @@ export class ClusterProcesses {
     private readonly brokerMain: string,
     private readonly baseDir: string,
     private readonly configFile: string,
-    private readonly etcd: ChildProcess,
+    readonly etcd: ChildProcess,
     readonly etcdEndpoint: string,
   ) {}
 

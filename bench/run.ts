@@ -15,19 +15,20 @@ const available = readdirSync(here)
   .map((f) => f.slice(0, -'.bench.js'.length))
   .sort();
 // The end-to-end, group and cluster benchmarks start processes: run them only when named.
-const DEFAULT_SKIP = new Set(['e2e', 'groups', 'cluster-failover', 'cluster-throughput', 'consume-probe', 'send-signal']);
+const DEFAULT_SKIP = new Set(['e2e', 'groups', 'cluster-failover', 'cluster-throughput', 'consume-probe', 'send-signal', 'peers']);
 
 const HELP = `usage: npm run bench [-- NAME ... [--option=value ...]]
 
 Runs the named benchmarks, or every micro benchmark (${available.filter((n) => !DEFAULT_SKIP.has(n)).join(', ')}) when none is named.
 Benchmarks: ${available.join(', ')}
   e2e, groups, cluster-failover, cluster-throughput, consume-probe and send-signal start broker
-  (and etcd) processes and run only when named.
+  (and etcd) processes, and peers starts rill, NATS and Redis servers: they run only when named.
 Options (--name=value) go to every benchmark run; the micro benchmarks take --time=MS per task,
 e2e and groups theirs as docs/BENCHMARKS.md describes (e2e also: rill bench --help).
 Examples:
   npm run bench -- crc record-batch
   npm run bench -- e2e --phases=produce,consume --messages=200000
+  npm run bench -- peers --messages=50000 --rounds=3 --json=peers.json --plots-dir=plots
 `;
 
 function fail(message: string): never {

@@ -26,6 +26,9 @@ export const outsideTools: OutsideTool[] = [
   { name: 'kcat', debianPackages: ['kcat'], probe: ['kcat', '-V'] },
   // openssl: the test certificates of test/security (a CA, broker and client certificates).
   { name: 'openssl', debianPackages: ['openssl'], probe: ['openssl', 'version'] },
+  // The peers benchmark's other systems (bench/peers, test/bench): NATS JetStream and Redis Streams.
+  { name: 'nats-server', debianPackages: ['nats-server'], probe: ['nats-server', '--version'] },
+  { name: 'redis-server', debianPackages: ['redis-server'], probe: ['redis-server', '--version'] },
 ];
 
 export function toolAvailable(tool: OutsideTool): boolean {

@@ -10,6 +10,7 @@
  *   kcat                             librdkafka's command-line client, against the Kafka
  *                                    listener (test/kafka)
  *   openssl                          the test CA and certificates of test/security
+ *   nats-server, redis-server        the peers benchmark's other systems (test/bench)
  *
  * When a tool cannot be had (not root, no apt-get, the install failed), the suites that need it
  * say so in one loud line and skip — except under CI=true, where this setup fails the run: in
