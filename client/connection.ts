@@ -25,7 +25,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { APIS, type ApiDefinition, type ApiName, type RequestOf, type ResponseOf } from '../protocol/apis/index.js';
-import { ConnectionError, ErrorCode, TimeoutError, errorFromCode } from '../protocol/errors.js';
+import { ConnectionError, ErrorCode, TimeoutError, TlsHandshakeError, errorFromCode } from '../protocol/errors.js';
 import { FrameDecoder, type SegmentedBytes } from '../protocol/frame.js';
 import { REQUEST_PREFIX_BYTES, writeRequestPrefix } from '../protocol/message-header.js';
 import { encodeProduceRequestChunks } from '../protocol/apis/produce-codec.js';
@@ -38,6 +38,7 @@ import { RequestSlots } from './request-slots.js';
 import { correlationIdOf, decodeResponseBody, type SegmentedFetchResponse } from './response-decoder.js';
 import { SocketWriter, type OutgoingFrame } from './socket-writer.js';
 import { backoffMs, sleep } from './retry.js';
+import { isTlsRefusal } from './tls-errors.js';
 import type { RetryOptions } from './types.js';
 
 export interface ConnectionOptions {
@@ -120,6 +121,8 @@ export class Connection {
   private nextConnectAtMs = 0;
   /** The last error of the current socket, for the message when it closes (a TLS alert says why). */
   private socketError: string | null = null;
+  /** The last socket error was a TLS refusal (client/tls-errors.ts): what waits fails for good. */
+  private tlsRefused = false;
   /** apiKey -> highest version both sides speak, from ApiVersions. */
   private readonly versions = new Map<number, number>();
   /** Every request's onAbort: one function per connection, `this` is the aborted entry. */
@@ -283,6 +286,7 @@ export class Connection {
       const socket = secure ? tls.connect({ ...this.opts.tls, host: this.host, port: this.port }) : net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
       this.socketError = null;
+      this.tlsRefused = false;
       // A TLS failure after the TCP connect is the handshake's (an untrusted certificate, a name mismatch).
       let tcpConnected = false;
       if (secure) socket.once('connect', () => (tcpConnected = true));
@@ -294,8 +298,10 @@ export class Connection {
       }, this.opts.connectionTimeoutMs);
       const onError = (err: Error): void => {
         clearTimeout(timer);
+        if (err instanceof ConnectionError) return reject(err);
+        if (secure && isTlsRefusal(err)) return reject(new TlsHandshakeError(`TLS connection to ${this.address} failed: ${err.message}`, { cause: err }));
         const what = tcpConnected ? `TLS connection to ${this.address} failed` : `cannot connect to ${this.address}`;
-        reject(err instanceof ConnectionError ? err : new ConnectionError(`${what}: ${err.message}`, { cause: err }));
+        reject(new ConnectionError(`${what}: ${err.message}`, { cause: err }));
       };
       socket.once('error', onError);
       socket.once(secure ? 'secureConnect' : 'connect', () => {
@@ -303,6 +309,8 @@ export class Connection {
         socket.off('error', onError);
         socket.on('error', (err) => {
           this.socketError = err.message;
+          // TLS 1.3: a broker refusing our certificate says so after our handshake finished.
+          if (secure && isTlsRefusal(err)) this.tlsRefused = true;
           this.log.debug({ err: err.message }, 'socket error');
         });
         socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
@@ -473,7 +481,8 @@ export class Connection {
       if (hadRequests) this.log.warn({ inFlight: this.pending.size }, 'connection lost with requests in flight');
       else this.log.debug('connection closed');
     }
-    this.failAll(new ConnectionError(`connection to ${this.address} was lost${this.socketError !== null ? ` (${this.socketError})` : ''}`));
+    const lost = `connection to ${this.address} was lost${this.socketError !== null ? ` (${this.socketError})` : ''}`;
+    this.failAll(this.tlsRefused ? new TlsHandshakeError(lost) : new ConnectionError(lost));
   }
 
   private failAll(err: ConnectionError): void {

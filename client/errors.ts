@@ -7,6 +7,7 @@ import { ErrorCode, RillError, TimeoutError, errorEntry, errorFromCode, rillErro
 
 export {
   ConnectionError,
+  TlsHandshakeError,
   ERRORS,
   ErrorCode,
   FrameTooLargeError,

@@ -12,6 +12,7 @@ export { Admin, type AdminCallOptions, type CreateTopicsOptions } from './admin/
 export { serializers, json, msgpack, string, type Serializer } from './serializers.js';
 export {
   ConnectionError,
+  TlsHandshakeError,
   CorruptBatchError,
   ERRORS,
   BufferExhaustedError,

@@ -73,6 +73,8 @@ export const ERRORS = {
   STALE_MEMBER_EPOCH: { code: 113, retriable: false, message: 'The member epoch is stale. The member must retry after receiving its updated member epoch via the ConsumerGroupHeartbeat API.' },
   // rill's own codes, from 1000 up (as rill's own API keys are), for conditions Kafka has no code for.
   DATA_DIR_LOCKED: { code: 1000, retriable: false, message: 'The data dir is locked by another broker.' },
+  // Client-side only (Kafka's clients raise SslAuthenticationException, which has no wire code).
+  TLS_HANDSHAKE_FAILED: { code: 1001, retriable: false, message: "The TLS handshake with the broker failed: its certificate is not trusted or names another host, or it refused this client's certificate or TLS version." },
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;
@@ -160,9 +162,21 @@ export function codeOf(err: unknown): number {
  * a request timed out locally). They still carry a table code so retry logic stays uniform.
  */
 export class ConnectionError extends RillError {
-  constructor(message: string, ctx?: ErrorContext) {
-    super(ERRORS.NETWORK_EXCEPTION.code, message, ctx);
+  constructor(message: string, ctx?: ErrorContext, code: number = ERRORS.NETWORK_EXCEPTION.code) {
+    super(code, message, ctx);
     this.name = 'ConnectionError';
+  }
+}
+
+/**
+ * A TLS failure that retrying cannot fix (client/tls-errors.ts): an untrusted or mismatched
+ * broker certificate, a refused client certificate or TLS version. A ConnectionError that is
+ * not retriable (TLS_HANDSHAKE_FAILED).
+ */
+export class TlsHandshakeError extends ConnectionError {
+  constructor(message: string, ctx?: ErrorContext) {
+    super(message, ctx, ERRORS.TLS_HANDSHAKE_FAILED.code);
+    this.name = 'TlsHandshakeError';
   }
 }
 

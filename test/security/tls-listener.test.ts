@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionError, type ConsumedMessage } from '../../client/index.js';
+import { ConnectionError, TlsHandshakeError, type ConsumedMessage } from '../../client/index.js';
 import { requireTool } from '../helpers/outside-tools.js';
 import { TestEnv, waitFor } from '../integration/harness.js';
 import { KEY_PASSWORD, sslBrokerConfig, suiteCerts, type TestCerts } from './certs.js';
@@ -78,6 +78,32 @@ describe.skipIf(!hasOpenssl)('TLS on the rill listener', () => {
     // The broker still serves a client that trusts its CA.
     const good = env.client(broker.port, { ssl: { ca: certs.ca } });
     expect(await good.admin().listTopics()).toEqual(expect.any(Array));
+  });
+
+  it('a TLS refusal is not retried: untrusted or misnamed certificate, refused client certificate or TLS version', async () => {
+    // Retries with a 30 s backoff: a refusal that were retried would still be waiting after 10 s.
+    const patient = { retries: 20, initialBackoffMs: 30_000, maxBackoffMs: 30_000 };
+    const outcome = (p: Promise<unknown>): Promise<unknown> =>
+      Promise.race([p.then(() => 'answered', (e: unknown) => e), new Promise((r) => setTimeout(() => r('still retrying after 10 s'), 10_000))]);
+    const broker = await env.broker(sslBrokerConfig(certs));
+    const refusals: Array<[string, Promise<unknown>]> = [
+      ['untrusted CA', outcome(env.client(broker.port, { ssl: true, retry: patient }).admin().listTopics())],
+    ];
+    const misnamed = await env.broker(sslBrokerConfig(certs, { 'ssl.keystore.location': certs.wrongHostKeystoreFile }));
+    refusals.push(['certificate for another host', outcome(env.client(misnamed.port, { ssl: { ca: certs.ca }, retry: patient }).admin().listTopics())]);
+    const required = await env.broker(sslBrokerConfig(certs, { 'ssl.client.auth': 'required' }));
+    refusals.push(['no client certificate', outcome(env.client(required.port, { ssl: { ca: certs.ca }, retry: patient }).admin().listTopics())]);
+    const modern = await env.broker(sslBrokerConfig(certs, { 'ssl.enabled.protocols': 'TLSv1.3' }));
+    refusals.push(['TLS version', outcome(env.client(modern.port, { ssl: { ca: certs.ca, maxVersion: 'TLSv1.2' }, retry: patient }).admin().listTopics())]);
+    for (const [what, pending] of refusals) {
+      const err = await pending;
+      expect(err, what).toBeInstanceOf(TlsHandshakeError);
+      expect(err, what).toBeInstanceOf(ConnectionError);
+      expect((err as TlsHandshakeError).retriable, what).toBe(false);
+      expect((err as TlsHandshakeError).errorName, what).toBe('TLS_HANDSHAKE_FAILED');
+    }
+    // The brokers serve a client that is configured right.
+    expect(await env.client(broker.port, { ssl: { ca: certs.ca } }).admin().listTopics()).toEqual(expect.any(Array));
   });
 
   it('a connection still in its handshake counts against max.connections; the handshake is not needed to close it', async () => {
