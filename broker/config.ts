@@ -14,7 +14,6 @@
  * LogConfig keys of storage/log-config.ts: `log.retention.ms` is the default of a topic's
  * `retention.ms`, as in Kafka. `logDefaultsOf(config)` builds that LogConfig.
  */
-import { readFile } from 'node:fs/promises';
 import { rillError } from '../protocol/errors.js';
 import { DEFAULT_LOG_CONFIG, LOG_CONFIG_KEYS, logConfigToStrings, parseLogConfig, type LogConfig } from '../storage/log-config.js';
 import { checkSecurityConfig } from './security/tls-config.js';
@@ -471,30 +470,6 @@ export function validateBrokerConfig(config: BrokerConfig): BrokerConfig {
   checkSecurityConfig(config);
   logDefaultsOf(config);
   return config;
-}
-
-/** Reads a JSON config file: one object of broker config keys. */
-export async function loadBrokerConfigFile(path: string): Promise<Partial<BrokerConfig>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw rillError('INVALID_CONFIG', `${path}: cannot read the config file (${(err as Error).message})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw rillError('INVALID_CONFIG', `${path}: not valid JSON (${(err as Error).message})`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw rillError('INVALID_CONFIG', `${path}: expected a JSON object of broker config keys`);
-  }
-  try {
-    return coerceBrokerConfig(parsed as Record<string, unknown>);
-  } catch (err) {
-    throw rillError('INVALID_CONFIG', `${path}: ${(err as Error).message}`);
-  }
 }
 
 /** What DescribeConfigs shows for a sensitive key that is set. */

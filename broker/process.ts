@@ -20,7 +20,8 @@
  */
 import pino, { type Logger } from 'pino';
 import { rillError } from '../protocol/errors.js';
-import { coerceBrokerConfig, loadBrokerConfigFile, type BrokerConfig } from './config.js';
+import { loadBrokerConfigFile } from './config-file.js';
+import { coerceBrokerConfig, type BrokerConfig } from './config.js';
 import { startBroker, type BrokerHandle } from './index.js';
 
 export interface BrokerProcessOptions {
