@@ -81,14 +81,25 @@ function clientCpu(): number {
   return (u.user + u.system) / 1e6;
 }
 
+interface CpuPerM {
+  serverCpuPerM: number | null;
+  clientCpuPerM: number;
+}
+
+/** Reads the servers' and this process's CPU now; the function returned gives what each used since, per million `messages`. */
+function cpuMeter(peer: RunningPeer): (messages: number) => CpuPerM {
+  const server0 = serverCpu(peer);
+  const client0 = clientCpu();
+  return (messages) => ({ serverCpuPerM: cpuPerM(server0, serverCpu(peer), messages), clientCpuPerM: cpuPerM(client0, clientCpu(), messages)! });
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function produce(peer: RunningPeer, topic: string, values: Buffer[], opts: WorkloadOptions): Promise<ThroughputResult> {
   const signal = AbortSignal.timeout(opts.phaseTimeLimitMs);
   const outstanding = new Set<Promise<void>>();
   let failure: unknown = null;
-  const cpu0 = serverCpu(peer);
-  const client0 = clientCpu();
+  const cpu = cpuMeter(peer);
   const t0 = performance.now();
   for (let first = 0; first < values.length && failure === null; first += CHUNK) {
     const p = peer.produceChunk(topic, values.slice(first, first + CHUNK), first, signal);
@@ -109,15 +120,13 @@ async function produce(peer: RunningPeer, topic: string, values: Buffer[], opts:
     messages: values.length,
     msgsPerSec: values.length / (elapsedMs / 1000),
     elapsedMs,
-    serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), values.length),
-    clientCpuPerM: cpuPerM(client0, clientCpu(), values.length)!,
+    ...cpu(values.length),
   };
 }
 
 async function consume(peer: RunningPeer, topic: string, checker: ValueChecker, opts: WorkloadOptions): Promise<ThroughputResult> {
   const signal = AbortSignal.timeout(opts.phaseTimeLimitMs);
-  const cpu0 = serverCpu(peer);
-  const client0 = clientCpu();
+  const cpu = cpuMeter(peer);
   const t0 = performance.now();
   await peer.consume(topic, checker.expected, (v) => checker.check(v), signal);
   const elapsedMs = performance.now() - t0;
@@ -126,8 +135,7 @@ async function consume(peer: RunningPeer, topic: string, checker: ValueChecker, 
     messages: checker.received,
     msgsPerSec: checker.expected / (elapsedMs / 1000),
     elapsedMs,
-    serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), checker.expected),
-    clientCpuPerM: cpuPerM(client0, clientCpu(), checker.expected)!,
+    ...cpu(checker.expected),
   };
 }
 
@@ -167,8 +175,7 @@ async function latency(peer: RunningPeer, topic: string, runId: number, opts: Wo
     const primeDeadline = performance.now() + PRIME_TIMEOUT_MS;
     while (primed < PARTITIONS && performance.now() < primeDeadline) await sleep(1);
     if (primed < PARTITIONS) throw new Error(`latency: ${primed}/${PARTITIONS} priming messages read within ${PRIME_TIMEOUT_MS} ms`);
-    const cpu0 = serverCpu(peer);
-    const client0 = clientCpu();
+    const cpu = cpuMeter(peer);
     const t0 = performance.now();
     const sendDeadline = t0 + opts.latencySeconds * 1000 + opts.phaseTimeLimitMs;
     let sent = 0;
@@ -195,8 +202,7 @@ async function latency(peer: RunningPeer, topic: string, runId: number, opts: Wo
       ...percentiles(samples, received),
       sent,
       achievedRate: sent / (sendMs / 1000),
-      serverCpuPerM: cpuPerM(cpu0, serverCpu(peer), total),
-      clientCpuPerM: cpuPerM(client0, clientCpu(), total)!,
+      ...cpu(total),
     };
   } finally {
     await tail.stop();
